@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
 await build({
-  entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
+  entryPoints: [new URL('../src/entry.ts', import.meta.url).pathname],
   outfile: new URL('../dist/cli.js', import.meta.url).pathname,
   bundle: true,
   platform: 'node',

@@ -1,0 +1,212 @@
+import path from 'node:path';
+import type { Context } from '../context.ts';
+import type { HostFacts } from './facts.ts';
+import type { Distro } from '../core/distro.ts';
+import { changedFiles, type Plan } from '../core/plan.ts';
+import { fail2banControl } from '../core/services.ts';
+import { CommandFailedError, RolledBackError } from '../errors.ts';
+import { formatCommand, type Command, type RunResult } from './runner.ts';
+import { backupPath, readManifest, sha256, writeManifest, MANIFEST } from './manifest.ts';
+import { DPKG_LOCK_TIMEOUT_S } from '../core/packages.ts';
+
+export interface ApplyResult {
+  filesChanged: string[];
+  packagesInstalled: string[];
+  /** Services started or restarted, e.g. `fail2ban (restart)`. */
+  services: string[];
+  jailsActive: string[];
+  warnings: string[];
+}
+
+/** Last lines of a command's output, for error messages. */
+export function tail(text: string, n = 12): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+/** fail2ban's own error lines (ERROR/CRITICAL), or the tail when it printed none. */
+function fail2banErrors(r: RunResult): string[] {
+  const all = `${r.stderr}\n${r.stdout}`.split('\n');
+  const errors = all.filter((l) => /\b(ERROR|CRITICAL)\b/.test(l)).map((l) => l.trim());
+  return errors.length ? errors : tail(`${r.stderr}${r.stdout}`).split('\n').filter(Boolean);
+}
+
+/** Parses the jail list out of `fail2ban-client status`. */
+export function parseJailList(stdout: string): string[] {
+  const m = /Jail list:\s*(.*)$/m.exec(stdout);
+  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/** Polls `fail2ban-client status` until the server answers (bounded). */
+async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> {
+  let last: RunResult = { exitCode: 1, stdout: '', stderr: 'fail2ban did not answer' };
+  const deadline = Date.now() + seconds * 1000;
+  for (let i = 0; i < seconds * 4 && Date.now() < deadline; i++) {
+    last = await ctx.run({ cmd: 'fail2ban-client', args: ['status'], timeoutMs: 10000 });
+    if (last.exitCode === 0) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return last;
+}
+
+/**
+ * Carries out a plan: 1 packages, 2 backups and manifest, 3 atomic writes, 4 config test,
+ * 5 (re)start fail2ban, 6 verify its jails, 7 after-commands. A failure in 4-6 restores every
+ * file and the previous fail2ban, then throws RolledBackError (exit 1).
+ */
+export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, distro: Distro): Promise<ApplyResult> {
+  const result: ApplyResult = { filesChanged: [], packagesInstalled: [], services: [], jailsActive: [], warnings: [] };
+  const runChecked = async (c: Command, what: string): Promise<RunResult> => {
+    ctx.log.step(`${what}: ${formatCommand(c)}`);
+    const r = await ctx.run(c);
+    if (r.exitCode !== 0) {
+      const lock = /Could not get lock|dpkg frontend lock|Waited \d+ seconds/i.test(r.stderr);
+      throw new CommandFailedError(
+        formatCommand(c),
+        r.exitCode,
+        tail(r.stderr || r.stdout),
+        lock ? `${what}: the package manager is busy (lock held for more than ${DPKG_LOCK_TIMEOUT_S} s); try again when it is done` : what,
+      );
+    }
+    return r;
+  };
+
+  // 1. Packages: before any file is touched, so a failure leaves every file as it was.
+  for (const c of plan.packageCommands) await runChecked(c, 'installing packages');
+  result.packagesInstalled = plan.packages;
+
+  const toWrite = changedFiles(plan);
+  if (toWrite.length === 0 && plan.ensureFiles.length === 0 && !facts.live) return result;
+
+  // 2. Back up originals (first touch only) and record them, before writing anything.
+  const { manifest, text: manifestBefore } = await readManifest(ctx.fs);
+  const createdBackups: string[] = [];
+  const createdDirs: string[] = [];
+  const now = ctx.now().toISOString();
+  const stats = new Map<string, Awaited<ReturnType<typeof ctx.fs.stat>>>();
+  for (const f of toWrite) {
+    const st = await ctx.fs.stat(f.path);
+    stats.set(f.path, st);
+    if (manifest.files.some((m) => m.path === f.path)) continue;
+    if (f.before !== null && st) {
+      const b = backupPath(f.path);
+      await ctx.fs.mkdirp(path.posix.dirname(b), 0o700);
+      await ctx.fs.writeAtomic(b, f.before, { mode: 0o600 });
+      createdBackups.push(b);
+      manifest.files.push({ path: f.path, existed: true, backup: b, mode: st.mode, uid: st.uid, gid: st.gid, sha256: sha256(f.before), firstTouched: now });
+    } else {
+      manifest.files.push({ path: f.path, existed: false, firstTouched: now });
+    }
+  }
+  for (const f of toWrite) {
+    // Record the outermost directory we will create, so uninstall can remove it again.
+    let dir = path.posix.dirname(f.path);
+    let outermost: string | null = null;
+    while (dir !== '/' && !(await ctx.fs.exists(dir))) {
+      outermost = dir;
+      dir = path.posix.dirname(dir);
+    }
+    if (outermost && !manifest.dirs.includes(outermost)) {
+      manifest.dirs.push(outermost);
+      createdDirs.push(outermost);
+    }
+  }
+  for (const p of plan.packages) if (!manifest.packages.includes(p)) manifest.packages.push(p);
+  if (toWrite.length || plan.packages.length) await writeManifest(ctx.fs, manifest);
+
+  // 3. Write each file atomically, keeping the mode and owner of files that exist.
+  const written: typeof toWrite = [];
+  const touched: string[] = [];
+  const rollback = async (): Promise<void> => {
+    for (const f of [...written].reverse()) {
+      const st = stats.get(f.path);
+      if (f.before === null) await ctx.fs.remove(f.path);
+      else await ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid });
+    }
+    for (const t of touched) await ctx.fs.remove(t);
+    for (const d of [...createdDirs].reverse()) await removeTreeIfEmpty(ctx, d);
+    for (const b of createdBackups) await ctx.fs.remove(b);
+    if (manifestBefore === null) await ctx.fs.remove(MANIFEST);
+    else await ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 });
+  };
+  try {
+    for (const f of toWrite) {
+      const st = stats.get(f.path);
+      await ctx.fs.mkdirp(path.posix.dirname(f.path));
+      await ctx.fs.writeAtomic(f.path, f.after, st ? { mode: st.mode, uid: st.uid, gid: st.gid } : { mode: f.mode });
+      written.push(f);
+      result.filesChanged.push(f.path);
+      ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
+    }
+    // Log files fail2ban must find: created empty, owned like their directory so the service
+    // that writes them still can.
+    for (const e of plan.ensureFiles) {
+      const dir = path.posix.dirname(e.path);
+      if (!(await ctx.fs.exists(dir))) await ctx.fs.mkdirp(dir);
+      const dst = await ctx.fs.stat(dir);
+      if (await ctx.fs.touch(e.path, { mode: 0o640, uid: dst?.uid, gid: dst?.gid })) touched.push(e.path);
+    }
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+
+  if (!facts.live) return result; // --root: no services are touched
+
+  // 4-6. Test, (re)start and verify fail2ban; on failure restore files and the old fail2ban.
+  const control = fail2banControl(facts.init, distro.family);
+  const wasRunning = facts.fail2ban.running;
+  const fail = async (message: string, details: string[]): Promise<never> => {
+    ctx.log.error(message);
+    await rollback();
+    if (wasRunning) {
+      const r = await ctx.run(control.restart);
+      if (r.exitCode !== 0) details.push(`and restarting the previous fail2ban failed too: ${tail(r.stderr || r.stdout, 3)}`);
+    } else if (written.length) {
+      await ctx.run(control.stop);
+    }
+    throw new RolledBackError(`${message}; every file was restored${wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
+  };
+
+  const changed = written.length > 0 || touched.length > 0;
+  if (changed || !wasRunning) {
+    ctx.log.step('testing the fail2ban configuration: fail2ban-client -t');
+    const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    if (t.exitCode !== 0) await fail('fail2ban rejected the configuration', fail2banErrors(t));
+
+    const c = wasRunning ? control.restart : control.start;
+    ctx.log.step(`${wasRunning ? 'restarting' : 'starting'} fail2ban: ${formatCommand(c)}`);
+    if (facts.init === 'none') ctx.log.warn('no init system runs here: fail2ban is started with fail2ban-client and will not start again at boot');
+    const r = await ctx.run(c);
+    if (r.exitCode !== 0) await fail('fail2ban did not start', fail2banErrors(r));
+    result.services.push(`fail2ban (${wasRunning ? 'restart' : 'start'})`);
+    if (control.enable) {
+      const e = await ctx.run(control.enable);
+      if (e.exitCode !== 0) result.warnings.push(`could not enable fail2ban at boot: ${formatCommand(control.enable)}: ${tail(e.stderr, 2)}`);
+    }
+  }
+  const status = await waitForStatus(ctx, 30);
+  if (status.exitCode !== 0) await fail('fail2ban is not answering', fail2banErrors(status));
+  result.jailsActive = parseJailList(status.stdout);
+  const missing = plan.jails.filter((j) => !result.jailsActive.includes(j));
+  if (missing.length) await fail(`fail2ban runs but these jails are not active: ${missing.join(', ')}`, []);
+
+  // 7. Reloads and restarts of other services, once fail2ban is known good.
+  for (const a of plan.afterCommands) {
+    ctx.log.step(`${a.service}: ${a.why}: ${formatCommand(a.command)}`);
+    const r = await ctx.run({ timeoutMs: 120000, ...a.command });
+    if (r.exitCode === 0) result.services.push(`${a.service} (${a.why})`);
+    else result.warnings.push(`${a.service}: \`${formatCommand(a.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
+  }
+  return result;
+}
+
+/** Removes `dir` and its empty subdirectories; keeps anything holding files. */
+async function removeTreeIfEmpty(ctx: Context, dir: string): Promise<void> {
+  for (const name of await ctx.fs.list(dir)) {
+    const p = `${dir}/${name}`;
+    if ((await ctx.fs.stat(p))?.isDirectory) await removeTreeIfEmpty(ctx, p);
+  }
+  await ctx.fs.removeEmptyDir(dir);
+}
+
+export { removeTreeIfEmpty };

@@ -1,0 +1,167 @@
+import type { Context } from '../context.ts';
+import type { Command, RunResult } from './runner.ts';
+import { parseOsRelease, type OsRelease } from '../core/os-release.ts';
+
+export type InitSystem = 'systemd' | 'sysv' | 'openrc' | 'none';
+
+export interface FirewallFacts {
+  iptables: boolean;
+  iptablesVariant: 'nf_tables' | 'legacy' | null;
+  nft: boolean;
+  firewalld: boolean;
+}
+
+export interface Fail2banFacts {
+  installed: boolean;
+  version: string | null;
+  running: boolean;
+}
+
+/** Where a VoIP service is and how it logs. Paths are target paths (under the root). */
+export interface ServiceFacts {
+  asterisk: { present: boolean; running: boolean; configDir: string; logDir: string };
+  freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
+  kamailio: { present: boolean; running: boolean; configFile: string };
+}
+
+/** What is true about the host before we plan. Gathered once; read-only afterwards. */
+export interface HostFacts {
+  /** false under --root: nothing about the running machine is asked, only files are read. */
+  live: boolean;
+  os: OsRelease;
+  init: InitSystem;
+  journald: boolean;
+  rsyslog: boolean;
+  firewall: FirewallFacts;
+  fail2ban: Fail2banFacts;
+  aptListsFresh: boolean;
+  adminAddress: string | null;
+  authLogExists: boolean;
+  services: ServiceFacts;
+}
+
+/** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */
+export function adminAddressFromEnv(env: Record<string, string | undefined>): string | null {
+  const first = (env.SSH_CONNECTION ?? env.SSH_CLIENT ?? '').trim().split(/\s+/)[0];
+  return first ? first.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+}
+
+const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
+
+async function firstExisting(ctx: Context, paths: string[]): Promise<string | null> {
+  for (const p of paths) if (await ctx.fs.exists(p)) return p;
+  return null;
+}
+
+async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
+  if (ctx.root !== '/') return false;
+  for (const f of pidFiles) {
+    const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
+    if (pid > 0) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        /* not running */
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads the facts the plan needs. On the live host it asks a few commands (bounded); under
+ * --root it only reads files below the root and assumes no service runs.
+ */
+export async function gatherFacts(ctx: Context): Promise<HostFacts> {
+  const live = ctx.root === '/';
+  const run = async (c: Command): Promise<RunResult> =>
+    live ? ctx.run({ timeoutMs: 15000, ...c }) : { exitCode: 127, stdout: '', stderr: '', notFound: true };
+
+  const osText = (await ctx.fs.readText('/etc/os-release')) ?? (await ctx.fs.readText('/usr/lib/os-release')) ?? '';
+  const os = parseOsRelease(osText);
+
+  // 1. Init system: systemd only counts when it is running (PID 1), not when merely installed.
+  let init: InitSystem = 'none';
+  if (await ctx.fs.exists('/run/systemd/system')) init = 'systemd';
+  else if (await ctx.fs.exists('/run/openrc')) init = 'openrc';
+  else if (live && (await ctx.fs.exists('/etc/init.d/fail2ban') || (await ctx.fs.exists('/usr/sbin/service')))) init = 'sysv';
+  const journald = await ctx.fs.exists('/run/systemd/journal/socket');
+  const rsyslog = live
+    ? (await pidAlive(ctx, ['/run/rsyslogd.pid', '/var/run/rsyslogd.pid'])) && (await ctx.fs.exists('/etc/rsyslog.d'))
+    : false;
+
+  // 2. Firewall tools.
+  const binExists = async (name: string): Promise<boolean> =>
+    (await firstExisting(ctx, [`/usr/sbin/${name}`, `/sbin/${name}`, `/usr/bin/${name}`])) !== null;
+  const iptables = await binExists('iptables');
+  let iptablesVariant: FirewallFacts['iptablesVariant'] = null;
+  if (iptables && live) {
+    const v = await run({ cmd: 'iptables', args: ['-V'] });
+    iptablesVariant = /nf_tables/.test(v.stdout) ? 'nf_tables' : /legacy/.test(v.stdout) ? 'legacy' : null;
+  }
+  const nft = await binExists('nft');
+  const firewalld = live && (await binExists('firewall-cmd')) && (await run({ cmd: 'firewall-cmd', args: ['--state'] })).stdout.trim() === 'running';
+
+  // 3. fail2ban itself.
+  const f2bInstalled = await binExists('fail2ban-client');
+  let version: string | null = null;
+  let running = false;
+  if (f2bInstalled && live) {
+    version = /v?(\d+\.\d+(?:\.\d+)?)/.exec((await run({ cmd: 'fail2ban-client', args: ['--version'] })).stdout)?.[1] ?? null;
+    running = (await run({ cmd: 'fail2ban-client', args: ['ping'], timeoutMs: 10000 })).exitCode === 0;
+  }
+
+  // 4. apt lists: fresh when an index was fetched within a day (skips `apt-get update`).
+  let aptListsFresh = false;
+  for (const name of await ctx.fs.list('/var/lib/apt/lists')) {
+    if (!/_(Packages|InRelease|Release)(\.\w+)?$/.test(name)) continue;
+    const st = await ctx.fs.stat(`/var/lib/apt/lists/${name}`);
+    if (st && ctx.now().getTime() - st.mtimeMs < APT_LISTS_MAX_AGE_MS && /Packages/.test(name)) aptListsFresh = true;
+  }
+
+  // 5. VoIP services.
+  const astConf = (await ctx.fs.readText('/etc/asterisk/asterisk.conf')) ?? '';
+  const astLogDir = /^\s*astlogdir\s*=>?\s*(\S+)/m.exec(astConf)?.[1] ?? '/var/log/asterisk';
+  const fsConfigDir = (await firstExisting(ctx, ['/etc/freeswitch', '/usr/local/freeswitch/conf'])) ?? '/etc/freeswitch';
+  const fsLogFile =
+    (await firstExisting(ctx, ['/var/log/freeswitch/freeswitch.log', '/usr/local/freeswitch/log/freeswitch.log'])) ??
+    (fsConfigDir.startsWith('/usr/local') ? '/usr/local/freeswitch/log/freeswitch.log' : '/var/log/freeswitch/freeswitch.log');
+  const profiles = (await ctx.fs.list(`${fsConfigDir}/sip_profiles`))
+    .filter((n) => n.endsWith('.xml'))
+    .map((n) => `${fsConfigDir}/sip_profiles/${n}`);
+  const services: ServiceFacts = {
+    asterisk: {
+      present: (await firstExisting(ctx, ['/etc/asterisk/asterisk.conf', '/usr/sbin/asterisk'])) !== null,
+      running: await ctx.fs.exists('/var/run/asterisk/asterisk.ctl').then((x) => live && x),
+      configDir: '/etc/asterisk',
+      logDir: astLogDir,
+    },
+    freeswitch: {
+      present: (await firstExisting(ctx, [`${fsConfigDir}/freeswitch.xml`, '/usr/bin/freeswitch', '/usr/local/freeswitch/bin/freeswitch'])) !== null,
+      running: await pidAlive(ctx, ['/run/freeswitch/freeswitch.pid', '/var/run/freeswitch/freeswitch.pid', '/usr/local/freeswitch/run/freeswitch.pid']),
+      configDir: fsConfigDir,
+      logFile: fsLogFile,
+      profiles,
+    },
+    kamailio: {
+      present: (await firstExisting(ctx, ['/etc/kamailio/kamailio.cfg', '/usr/sbin/kamailio'])) !== null,
+      running: await pidAlive(ctx, ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid']),
+      configFile: '/etc/kamailio/kamailio.cfg',
+    },
+  };
+
+  return {
+    live,
+    os,
+    init,
+    journald,
+    rsyslog,
+    firewall: { iptables, iptablesVariant, nft, firewalld },
+    fail2ban: { installed: f2bInstalled, version, running },
+    aptListsFresh,
+    adminAddress: adminAddressFromEnv(ctx.env),
+    authLogExists: (await firstExisting(ctx, ['/var/log/auth.log', '/var/log/secure'])) !== null,
+    services,
+  };
+}

@@ -1,0 +1,29 @@
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The templates/ folder of the package: beside dist/ in a packed tarball (`../templates/` from
+ * dist/cli.js), two levels up from this source file when run from src/ by the tests.
+ */
+export function templatesDir(): string {
+  for (const rel of ['../templates/', '../../templates/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path.join(dir, 'etc'))) return dir;
+  }
+  throw new Error('internal: templates/ not found beside the program');
+}
+
+/** Reads every template: relative path (e.g. `etc/fail2ban/jail.local`) → text. */
+export async function loadTemplates(dir = templatesDir()): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await fsp.readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) out[r] = await fsp.readFile(path.join(dir, r), 'utf8');
+    }
+  };
+  await walk('');
+  return out;
+}

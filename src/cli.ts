@@ -1,0 +1,145 @@
+import { Command, Option } from 'commander';
+import { DEFAULTS, SERVICES, type InstallOptions, type ServiceName } from './core/options.ts';
+import { parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
+import { UsageError } from './errors.ts';
+
+declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+/** What the entry point runs: one command with its typed options. */
+export type Invocation =
+  | { command: 'install'; options: InstallOptions; global: GlobalOptions; interactiveFlag?: boolean }
+  | { command: 'status'; jail?: string; global: GlobalOptions }
+  | { command: 'unban'; ip: string; jail?: string; global: GlobalOptions }
+  | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; global: GlobalOptions };
+
+export interface GlobalOptions {
+  root: string;
+  json: boolean;
+}
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    done, or nothing to do
+  1    a step failed; every file was restored (the command and fail2ban's error are shown)
+  2    bad usage or input (the bad value is named); nothing was changed
+  3    unsupported environment (unknown distribution; not root without --dry-run or --root)
+  130  interrupted at a prompt (Ctrl-C); nothing was changed
+
+Every option has an environment twin: --whitelist is VOIP_F2B_WHITELIST, --dry-run is
+VOIP_F2B_DRY_RUN=1, and so on (upper case, dashes as underscores, VOIP_F2B_ prefix).`;
+
+/** An option with its VOIP_F2B_* environment twin. */
+function opt(flags: string, description: string): Option {
+  const long = /--(?:no-)?([a-z][a-z-]*)/.exec(flags)![1]!;
+  return new Option(flags, description).env(`VOIP_F2B_${long.replace(/-/g, '_').toUpperCase()}`);
+}
+
+function parseServices(raw: string): ServiceName[] {
+  const out: ServiceName[] = [];
+  for (const s of raw.split(/[,\s]+/).filter(Boolean)) {
+    const name = s.toLowerCase();
+    if (!(SERVICES as readonly string[]).includes(name)) {
+      throw new UsageError(`invalid --services entry '${s}': expected a comma-separated list of ${SERVICES.join(', ')}`);
+    }
+    if (!out.includes(name as ServiceName)) out.push(name as ServiceName);
+  }
+  return out;
+}
+
+/**
+ * Parses argv (and VOIP_F2B_* variables) into one Invocation. Only definitions and conversion
+ * live here; the commands do the work.
+ */
+export function parseArgs(argv: string[], env: Record<string, string | undefined>): Invocation {
+  let result: Invocation | undefined;
+  const program = new Command('voip-f2b-install')
+    .description('Protect an Asterisk, FreeSWITCH or Kamailio server with stock fail2ban, safely and repeatably.')
+    .version(VERSION)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+  program.addHelpText('after', EXIT_CODES_HELP);
+
+  const globals = (cmd: Command): Command =>
+    cmd
+      .addOption(opt('--root <dir>', 'treat <dir> as / : read facts and write files there; install no packages, touch no services').default('/'))
+      .addOption(opt('--json', 'print one JSON document on stdout (logs go to stderr)'));
+
+  const installCmd = globals(
+    program
+      .command('install', { isDefault: true })
+      .description('install fail2ban and configure it for the VoIP services on this host (the default command)')
+      .addOption(opt('--whitelist <list>', 'addresses never to ban: IPv4/IPv6, CIDR or DNS names, comma-separated'))
+      .addOption(opt('--services <list>', `services to protect: ${SERVICES.join(',')} (default: the detected ones)`))
+      .addOption(opt('--restartkamailio', 'restart kamailio once fail2ban is validated and running'))
+      .addOption(opt('--kamailio-auth-log', "insert the auth-failure log line into kamailio.cfg's stock auth route"))
+      .addOption(opt('--freeswitch-mode <mode>', 'normal, or aggressive (also counts auth challenges)').choices(['normal', 'aggressive']).default('normal'))
+      .addOption(opt('--email <addr>', 'mail ban alerts to this address (installs postfix)'))
+      .addOption(opt('--sender <addr>', 'sender address of alert mails'))
+      .addOption(opt('--bantime <time>', 'how long a ban lasts (600, 10m, 1h, 1d; -1 = forever)').default(DEFAULTS.bantime))
+      .addOption(opt('--findtime <time>', 'window in which failures are counted').default(DEFAULTS.findtime))
+      .addOption(opt('--maxretry <n>', 'failures within findtime that cause a ban').default(String(DEFAULTS.maxretry)))
+      .addOption(opt('--banaction <name>', 'fail2ban ban action (default: matches the firewall found)'))
+      .addOption(opt('--dry-run', 'print the plan (files with diffs, packages, commands) and change nothing'))
+      .addOption(opt('-y, --yes', 'never prompt; apply the plan'))
+      .addOption(opt('--interactive', 'ask the setup questions even when not detected as a terminal'))
+      .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this")),
+  ).action((o: Record<string, string | boolean | undefined>) => {
+    const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+    const options: InstallOptions = {
+      whitelist: parseWhitelist(str('whitelist')),
+      ...(str('services') !== undefined ? { services: parseServices(str('services')!) } : {}),
+      restartKamailio: Boolean(o.restartkamailio),
+      kamailioAuthLog: Boolean(o.kamailioAuthLog),
+      freeswitchMode: str('freeswitchMode') === 'aggressive' ? 'aggressive' : 'normal',
+      ...(str('email') ? { email: parseEmail('--email', str('email')!) } : {}),
+      ...(str('sender') ? { sender: parseEmail('--sender', str('sender')!) } : {}),
+      bantime: parseDuration('--bantime', str('bantime')!, true),
+      findtime: parseDuration('--findtime', str('findtime')!, false),
+      maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
+      ...(str('banaction') ? { banaction: parseBanaction(str('banaction')!) } : {}),
+      protectAdmin: o.protectAdmin !== false,
+      dryRun: Boolean(o.dryRun),
+      yes: Boolean(o.yes),
+      json: Boolean(o.json),
+    };
+    result = { command: 'install', options, global: { root: str('root')!, json: options.json }, ...(o.interactive ? { interactiveFlag: true } : {}) };
+  });
+  void installCmd;
+
+  globals(program.command('status').description('show jails, counters and banned addresses').argument('[jail]', 'one jail')).action(
+    (jail: string | undefined, o: { root: string; json?: boolean }) => {
+      result = { command: 'status', ...(jail ? { jail } : {}), global: { root: o.root, json: Boolean(o.json) } };
+    },
+  );
+  globals(
+    program
+      .command('unban')
+      .description('lift a ban')
+      .argument('<ip>', 'the banned address')
+      .addOption(opt('--jail <name>', 'only in this jail (default: every jail)')),
+  ).action((ip: string, o: { root: string; json?: boolean; jail?: string }) => {
+    result = { command: 'unban', ip, ...(o.jail ? { jail: o.jail } : {}), global: { root: o.root, json: Boolean(o.json) } };
+  });
+  globals(
+    program
+      .command('uninstall')
+      .description('restore every file changed by install to its state before the first run')
+      .addOption(opt('--purge-packages', 'also remove the packages the tool installed'))
+      .addOption(opt('--dry-run', 'show what would be restored and change nothing')),
+  ).action((o: { root: string; json?: boolean; purgePackages?: boolean; dryRun?: boolean }) => {
+    result = { command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), global: { root: o.root, json: Boolean(o.json) } };
+  });
+
+  // Commander reads option environment twins from process.env; give it ours.
+  const saved = process.env;
+  process.env = { ...env } as NodeJS.ProcessEnv;
+  try {
+    program.parse(argv, { from: 'user' });
+  } finally {
+    process.env = saved;
+  }
+  if (!result) throw new UsageError('no command given', "see 'voip-f2b-install --help'");
+  return result;
+}

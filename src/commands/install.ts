@@ -1,0 +1,143 @@
+import type { Context } from '../context.ts';
+import { applyPlan } from '../adapters/apply.ts';
+import { gatherFacts, type HostFacts } from '../adapters/facts.ts';
+import { loadTemplates } from '../adapters/templates.ts';
+import { detectDistro, type Distro } from '../core/distro.ts';
+import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
+import type { InstallOptions } from '../core/options.ts';
+import { installedQuery, parseInstalled } from '../core/packages.ts';
+import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan } from '../core/plan.ts';
+import { InterruptedError, UnsupportedError, UsageError } from '../errors.ts';
+import { formatCommand } from '../adapters/runner.ts';
+
+/** What `install` reports (printed as text, or as one JSON document with --json). */
+export interface InstallReport {
+  command: 'install';
+  distro: string;
+  dryRun: boolean;
+  nothingToDo: boolean;
+  files: Array<{ path: string; action: FileAction }>;
+  packagesToInstall: string[];
+  packageCommands: string[];
+  packagesInstalled: string[];
+  services: string[];
+  jails: string[];
+  jailsActive: string[];
+  ignoreip: string[];
+  banaction: string;
+  manualSteps: string[];
+  warnings: string[];
+}
+
+async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
+  if (distro.family !== 'rhel') return true;
+  const repos = await ctx.fs.list('/etc/yum.repos.d');
+  return repos.some((r) => /epel/i.test(r) && r.endsWith('.repo'));
+}
+
+/** Prints the plan: one line per file (CREATE / UPDATE / UNCHANGED), diffs, packages, commands. */
+export function formatPlan(plan: Plan): string {
+  const out: string[] = ['Plan:'];
+  for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
+  for (const f of plan.files) out.push(`  ${fileAction(f).padEnd(9)} ${f.path}  (${f.why})`);
+  for (const a of plan.afterCommands) out.push(`  THEN      ${formatCommand(a.command)}  (${a.service}: ${a.why})`);
+  for (const f of changedFiles(plan)) out.push('', unifiedDiff(f).trimEnd());
+  return `${out.join('\n')}\n`;
+}
+
+/** Questions for the interactive first-time setup live in src/commands/interactive.ts (issue 4). */
+export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts) => Promise<InstallOptions>;
+
+/**
+ * `install`: options → facts → plan → (print) → apply → verify → report.
+ * Throws typed errors; never exits the process itself.
+ */
+export async function install(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
+  // 1. Rights: acting on the live host needs root; a dry run or --root does not.
+  if (ctx.root === '/' && !options.dryRun && ctx.uid !== 0) {
+    throw new UnsupportedError('must run as root to install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
+  }
+
+  // 2. Facts and the distro (exit 3 when unsupported, before anything else).
+  const facts = await gatherFacts(ctx);
+  const distro = detectDistro(facts.os);
+  if (options.restartKamailio && !facts.services.kamailio.present) {
+    throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
+  }
+  if (interview && ctx.interactive) options = await interview(ctx, options, facts);
+
+  // 3. Plan, from what is on disk now.
+  const installed =
+    facts.live
+      ? parseInstalled(
+          (await ctx.run(installedQuery(distro, [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix].filter(Boolean)))).stdout,
+        )
+      : new Set<string>();
+  const files: Record<string, string | null> = {};
+  for (const p of filesToRead(options, facts)) files[p] = await ctx.fs.readText(p);
+  const plan = buildInstallPlan({
+    options,
+    facts,
+    distro,
+    installed,
+    repoReady: await repoReady(ctx, distro),
+    templates: await loadTemplates(),
+    files,
+  });
+  for (const w of plan.warnings) ctx.log.warn(w);
+
+  const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0 || plan.afterCommands.some((a) => a.service === 'kamailio');
+  const report: InstallReport = {
+    command: 'install',
+    distro: distro.key,
+    dryRun: options.dryRun,
+    nothingToDo: !pending && (!facts.live || facts.fail2ban.running),
+    files: plan.files.map((f) => ({ path: f.path, action: fileAction(f) })),
+    packagesToInstall: plan.packages,
+    packageCommands: plan.packageCommands.map(formatCommand),
+    packagesInstalled: [],
+    services: [],
+    jails: plan.jails,
+    jailsActive: [],
+    ignoreip: plan.ignoreip,
+    banaction: plan.banaction,
+    manualSteps: plan.manualSteps,
+    warnings: plan.warnings,
+  };
+  if (!options.json) ctx.log.out(formatPlan(plan));
+  if (options.dryRun) return report;
+
+  // 4. Ask before applying in the interactive setup.
+  if (ctx.interactive && !options.yes && pending) {
+    if (!(await ctx.prompt.confirm({ message: 'Apply this plan?', default: true }))) throw new InterruptedError();
+  }
+
+  // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
+  if (report.nothingToDo) {
+    // Still confirm nothing drifted at the service level: fail2ban answers (cheap, one ping done in facts).
+    return report;
+  }
+  const r = await applyPlan(ctx, plan, facts, distro);
+  report.packagesInstalled = r.packagesInstalled;
+  report.services = r.services;
+  report.jailsActive = r.jailsActive;
+  report.warnings = [...plan.warnings, ...r.warnings];
+  for (const w of r.warnings) ctx.log.warn(w);
+  return report;
+}
+
+/** Human-readable summary printed after the plan. */
+export function formatInstallReport(r: InstallReport): string {
+  const lines: string[] = [];
+  if (r.dryRun) lines.push('Dry run: nothing was changed.');
+  else if (r.nothingToDo) lines.push('Nothing to do: the configuration is already in place.');
+  else {
+    const changed = r.files.filter((f) => f.action !== 'UNCHANGED');
+    lines.push(`Done: ${changed.length} file(s) written${r.packagesInstalled.length ? `, installed ${r.packagesInstalled.join(' ')}` : ''}.`);
+    if (r.services.length) lines.push(`Services: ${r.services.join(', ')}`);
+    if (r.jailsActive.length) lines.push(`Active jails: ${r.jailsActive.join(', ')}`);
+  }
+  lines.push(`Whitelisted (ignoreip): ${r.ignoreip.join(' ')}`);
+  for (const s of r.manualSteps) lines.push(`To do by hand: ${s}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import type { Context } from '../context.ts';
+import { gatherFacts } from '../adapters/facts.ts';
+import { readManifest, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
+import { removeTreeIfEmpty, tail } from '../adapters/apply.ts';
+import { formatCommand } from '../adapters/runner.ts';
+import { detectDistro } from '../core/distro.ts';
+import { fail2banControl } from '../core/services.ts';
+import { UnsupportedError, CommandFailedError } from '../errors.ts';
+
+export interface UninstallReport {
+  command: 'uninstall';
+  dryRun: boolean;
+  restored: string[];
+  removed: string[];
+  packagesRemoved: string[];
+  services: string[];
+  warnings: string[];
+}
+
+/**
+ * `uninstall`: puts every file in the manifest back as it was before the first run (removes
+ * the files the tool created), restarts fail2ban; packages stay unless --purge-packages.
+ */
+export async function uninstall(options: { purgePackages: boolean; dryRun: boolean }, ctx: Context): Promise<UninstallReport> {
+  if (ctx.root === '/' && !options.dryRun && ctx.uid !== 0) {
+    throw new UnsupportedError('must run as root to restore /etc/fail2ban', 'run with sudo, or use --dry-run');
+  }
+  const report: UninstallReport = { command: 'uninstall', dryRun: options.dryRun, restored: [], removed: [], packagesRemoved: [], services: [], warnings: [] };
+  const { manifest, text } = await readManifest(ctx.fs);
+  if (text === null) {
+    report.warnings.push('nothing to undo: no manifest of an earlier install was found');
+    return report;
+  }
+  const facts = await gatherFacts(ctx);
+  for (const f of manifest.files) {
+    if (f.existed) report.restored.push(f.path);
+    else report.removed.push(f.path);
+  }
+  if (options.dryRun) return report;
+
+  // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
+  for (const f of manifest.files) {
+    if (f.existed && f.backup) {
+      const original = await ctx.fs.readText(f.backup);
+      if (original === null) {
+        report.warnings.push(`backup of ${f.path} is missing; left as it is`);
+        continue;
+      }
+      await ctx.fs.writeAtomic(f.path, original, { mode: f.mode, uid: f.uid, gid: f.gid });
+    } else {
+      await ctx.fs.remove(f.path);
+    }
+  }
+  for (const d of manifest.dirs) await removeTreeIfEmpty(ctx, d);
+
+  // 2. Packages, only when asked.
+  if (options.purgePackages && manifest.packages.length && facts.live) {
+    const distro = detectDistro(facts.os);
+    const c =
+      distro.pm === 'apt'
+        ? { cmd: 'apt-get', args: ['-q', '-y', 'purge', ...manifest.packages], env: { DEBIAN_FRONTEND: 'noninteractive' } }
+        : { cmd: distro.pm, args: ['-y', 'remove', ...manifest.packages] };
+    ctx.log.step(`removing packages: ${formatCommand(c)}`);
+    const r = await ctx.run({ ...c, timeoutMs: 600000 });
+    if (r.exitCode !== 0) throw new CommandFailedError(formatCommand(c), r.exitCode, tail(r.stderr), 'removing packages');
+    report.packagesRemoved = manifest.packages;
+  }
+
+  // 3. fail2ban back on its original configuration.
+  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
+    const distro = detectDistro(facts.os);
+    const control = fail2banControl(facts.init, distro.family);
+    const c = facts.fail2ban.running ? control.restart : null;
+    if (c) {
+      ctx.log.step(`restarting fail2ban: ${formatCommand(c)}`);
+      const r = await ctx.run(c);
+      if (r.exitCode === 0) report.services.push('fail2ban (restart)');
+      else report.warnings.push(`fail2ban did not start on the restored configuration: ${tail(r.stderr || r.stdout, 4)}`);
+    }
+  }
+
+  // 4. Our own state last, so an interrupted uninstall can be run again.
+  await ctx.fs.remove(MANIFEST);
+  for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
+  await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
+  await ctx.fs.removeEmptyDir(STATE_DIR);
+  return report;
+}

@@ -1,0 +1,165 @@
+/**
+ * A lossless editor for fail2ban's INI dialect (Python ConfigParser): it changes the value of the
+ * keys it is asked to and keeps every other byte (comments, order, blank lines, spacing, CRLF).
+ * The `ini` package is not used for writing because its stringify drops comments.
+ */
+
+interface Line {
+  text: string; // without EOL
+  eol: string; // '\n', '\r\n' or '' (last line without newline)
+}
+
+interface KeyBlock {
+  key: string; // lower-cased, as ConfigParser compares them
+  start: number; // index of the `key = value` line
+  end: number; // exclusive: after its continuation lines
+}
+
+interface SectionBlock {
+  name: string;
+  header: number; // index of the [name] line, -1 for lines before any header
+  end: number; // exclusive
+  keys: KeyBlock[];
+}
+
+const HEADER = /^\[([^\]\r\n]+)\]\s*(?:[#;].*)?$/;
+const KEY = /^([^\s=:#;[][^=:]*?)\s*[=:]/;
+
+function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  const re = /([^\r\n]*)(\r\n|\n|$)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (m[0] === '' && m.index >= text.length) break;
+    lines.push({ text: m[1] ?? '', eol: m[2] ?? '' });
+    if (m[2] === '') break;
+  }
+  return lines;
+}
+
+function join(lines: Line[]): string {
+  return lines.map((l) => l.text + l.eol).join('');
+}
+
+function scan(lines: Line[]): SectionBlock[] {
+  const sections: SectionBlock[] = [{ name: '', header: -1, end: 0, keys: [] }];
+  let current = sections[0]!;
+  let key: KeyBlock | null = null;
+  lines.forEach((line, i) => {
+    const t = line.text;
+    const h = HEADER.exec(t);
+    if (h) {
+      if (key) key.end = i;
+      key = null;
+      current.end = i;
+      current = { name: h[1]!.trim(), header: i, end: lines.length, keys: [] };
+      sections.push(current);
+      return;
+    }
+    const isBlank = t.trim() === '';
+    const isIndented = /^[ \t]/.test(t);
+    if (key && isIndented && !isBlank) return; // continuation line of the current value
+    if (key) {
+      key.end = i;
+      key = null;
+    }
+    const trimmed = t.trimStart();
+    if (isBlank || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
+    const k = KEY.exec(t);
+    if (k && !isIndented) {
+      key = { key: k[1]!.trim().toLowerCase(), start: i, end: i + 1 };
+      current.keys.push(key);
+    }
+  });
+  if (key) (key as KeyBlock).end = lines.length;
+  current.end = lines.length;
+  return sections;
+}
+
+function lastSection(sections: SectionBlock[], name: string): SectionBlock | undefined {
+  // ConfigParser merges repeated sections; the last occurrence of a key wins. We edit the last.
+  return sections.filter((s) => s.name === name).pop();
+}
+
+function valueOf(lines: Line[], block: KeyBlock): string {
+  const first = lines[block.start]!.text;
+  const idx = first.search(/[=:]/);
+  const parts = [first.slice(idx + 1).trim()];
+  for (let i = block.start + 1; i < block.end; i++) parts.push(lines[i]!.text.trim());
+  return parts.filter((p) => p !== '').join('\n');
+}
+
+/** The value of `key` in `[section]` (continuation lines joined with \n), or undefined. */
+export function getIniValue(text: string, section: string, key: string): string | undefined {
+  const lines = splitLines(text);
+  const sections = scan(lines);
+  const k = key.toLowerCase();
+  let found: string | undefined;
+  for (const s of sections.filter((x) => x.name === section)) {
+    for (const b of s.keys) if (b.key === k) found = valueOf(lines, b);
+  }
+  return found;
+}
+
+/** Section names in file order (duplicates kept once). */
+export function listIniSections(text: string): string[] {
+  return [...new Set(scan(splitLines(text)).filter((s) => s.header >= 0).map((s) => s.name))];
+}
+
+/** Normalises a value for comparison: whitespace-insensitive, line structure ignored. */
+function norm(v: string): string {
+  return v.split(/\s+/).filter(Boolean).join(' ');
+}
+
+function formatValueLines(firstPrefix: string, value: string, eol: string): Line[] {
+  const parts = value.split('\n');
+  const indent = ' '.repeat(Math.max(firstPrefix.length, 4));
+  return parts.map((p, i) => ({ text: (i === 0 ? firstPrefix : indent) + p, eol }));
+}
+
+/**
+ * Sets `key = value` in `[section]`, creating the key or the section where missing.
+ * `value` may hold \n for a multi-line value (written as continuation lines).
+ * Returns the text unchanged (same string) when the value is already equal.
+ */
+export function setIniValue(text: string, section: string, key: string, value: string): string {
+  const lines = splitLines(text);
+  const eol = lines.find((l) => l.eol)?.eol ?? '\n';
+  const sections = scan(lines);
+  const s = lastSection(sections, section);
+  const k = key.toLowerCase();
+
+  if (s) {
+    const block = [...s.keys].reverse().find((b) => b.key === k);
+    if (block) {
+      if (norm(valueOf(lines, block)) === norm(value)) return text;
+      const first = lines[block.start]!.text;
+      const m = /^([^=:]*?[=:][ \t]*)/.exec(first)!;
+      const lastEol = lines[block.end - 1]!.eol || '';
+      const repl = formatValueLines(m[1]!, value, eol);
+      repl[repl.length - 1]!.eol = lastEol;
+      lines.splice(block.start, block.end - block.start, ...repl);
+      return join(lines);
+    }
+    // Insert after the last key of the section (before its trailing comments/blank lines).
+    const at = s.keys.length ? s.keys[s.keys.length - 1]!.end : s.header + 1;
+    const repl = formatValueLines(`${key} = `, value, eol);
+    if (at > 0 && lines[at - 1]!.eol === '') lines[at - 1]!.eol = eol;
+    if (at >= lines.length) repl[repl.length - 1]!.eol = lines.length && lines[lines.length - 1]!.eol === '' ? '' : eol;
+    lines.splice(at, 0, ...repl);
+    return join(lines);
+  }
+
+  // Append a new section at the end, separated by one blank line.
+  let out = text;
+  if (out !== '' && !/\r?\n$/.test(out)) out += eol;
+  if (out !== '' && !/(\r?\n){2}$/.test(out)) out += eol;
+  out += `[${section}]${eol}`;
+  out += join(formatValueLines(`${key} = `, value, eol).map((l) => ({ ...l, eol })));
+  return out;
+}
+
+/** Applies many settings in order; see setIniValue. */
+export function setIniValues(text: string, section: string, values: Array<[string, string]>): string {
+  return values.reduce((t, [k, v]) => setIniValue(t, section, k, v), text);
+}

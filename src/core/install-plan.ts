@@ -1,0 +1,256 @@
+import type { Distro } from './distro.ts';
+import type { HostFacts } from '../adapters/facts.ts';
+import type { Command } from '../adapters/runner.ts';
+import type { InstallOptions, ServiceName } from './options.ts';
+import type { EnsureFile, FileChange, Plan } from './plan.ts';
+import { chooseBanaction } from './firewall.ts';
+import { getIniValue, setIniValues } from './ini-edit.ts';
+import { packageCommands } from './packages.ts';
+import { editAsteriskLogger } from './editors/asterisk-logger.ts';
+import { setLogAuthFailures } from './editors/freeswitch-profile.ts';
+import { insertAuthFailureLog } from './editors/kamailio-cfg.ts';
+import { serviceCommand } from './services.ts';
+
+export const JAIL_LOCAL = '/etc/fail2ban/jail.local';
+export const FILTER_DIR = '/etc/fail2ban/filter.d';
+export const KAMAILIO_LOG = '/var/log/kamailio.log';
+export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
+export const FILTER_TEMPLATES = ['voip-asterisk.conf', 'voip-freeswitch.conf', 'voip-kamailio.conf'] as const;
+
+/** Loopback is always ignored: fail2ban must never ban the machine itself. */
+const LOOPBACK = ['127.0.0.1/8', '::1'];
+
+/** Inputs of the pure planner: options, facts, templates and the current text of files. */
+export interface PlanInputs {
+  options: InstallOptions;
+  facts: HostFacts;
+  distro: Distro;
+  installed: Set<string>;
+  repoReady: boolean;
+  /** Template path (relative to templates/, e.g. `etc/fail2ban/jail.local`) → text. */
+  templates: Record<string, string>;
+  /** Target path → current text (null = absent), for every path in filesToRead(). */
+  files: Record<string, string | null>;
+}
+
+/** The services to protect: the named ones, else the detected ones. */
+export function selectedServices(options: InstallOptions, facts: HostFacts): ServiceName[] {
+  if (options.services) return options.services;
+  return (['asterisk', 'freeswitch', 'kamailio'] as const).filter((s) => facts.services[s].present);
+}
+
+/** Every file the planner may read, so the command can read them all up front. */
+export function filesToRead(options: InstallOptions, facts: HostFacts): string[] {
+  const s = selectedServices(options, facts);
+  const paths = [JAIL_LOCAL, ...FILTER_TEMPLATES.map((f) => `${FILTER_DIR}/${f}`)];
+  if (s.includes('asterisk')) paths.push(`${facts.services.asterisk.configDir}/logger.conf`);
+  if (s.includes('freeswitch')) paths.push(...facts.services.freeswitch.profiles);
+  if (s.includes('kamailio')) paths.push(facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE);
+  return paths;
+}
+
+function tidy(list: string[]): string[] {
+  const out: string[] = [];
+  for (const e of list) if (e && !out.includes(e)) out.push(e);
+  return out;
+}
+
+/** Name of the messages channel file in an Asterisk logger.conf ([logfiles] section). */
+function asteriskMessagesFile(loggerConf: string): string {
+  let inLogfiles = false;
+  for (const line of loggerConf.split(/\r?\n/)) {
+    const h = /^\s*\[([^\]]+)\]/.exec(line);
+    if (h) inLogfiles = h[1] === 'logfiles';
+    const m = inLogfiles ? /^\s*(messages(?:\.log)?)\s*=>/.exec(line) : null;
+    if (m) return m[1]!;
+  }
+  return 'messages';
+}
+
+/**
+ * Builds the whole install plan from facts and file texts. Pure: same inputs, same plan.
+ * Steps: 1 packages, 2 ban action, 3 [DEFAULT], 4 sshd (the Debian 12 trap), 5 services and
+ * their jails, 6 the files, 7 what runs after fail2ban is up.
+ */
+export function buildInstallPlan(input: PlanInputs): Plan {
+  const { options, facts, distro, templates, files } = input;
+  const warnings: string[] = [];
+  const manualSteps: string[] = [];
+  const afterCommands: Plan['afterCommands'] = [];
+  const ensureFiles: EnsureFile[] = [];
+  const changes: FileChange[] = [];
+  const services = selectedServices(options, facts);
+  const tpl = (p: string): string => {
+    const t = templates[p];
+    if (t === undefined) throw new Error(`internal: template ${p} is missing`);
+    return t;
+  };
+  const addFile = (path: string, after: string, why: string, mode = 0o644): void => {
+    changes.push({ path, before: files[path] ?? null, after, mode, why });
+  };
+
+  // 1-2. Packages and the ban action.
+  const ban = chooseBanaction(distro, facts.firewall, options.banaction);
+  const wanted = [distro.pkgs.fail2ban];
+  if (ban.package) wanted.push(ban.package);
+  if (distro.pkgs.pyinotify) wanted.push(distro.pkgs.pyinotify); // instant log reading, fast bans
+  const sshOnJournal = facts.journald && !facts.authLogExists;
+  if (sshOnJournal && distro.pkgs.pysystemd) wanted.push(distro.pkgs.pysystemd);
+  if (options.email) wanted.push(distro.pkgs.postfix);
+  const pkgCommands = facts.live
+    ? packageCommands(distro, wanted, { installed: input.installed, aptListsFresh: facts.aptListsFresh, repoReady: input.repoReady })
+    : [];
+  const packages = facts.live ? wanted.filter((p) => !input.installed.has(p)) : [];
+
+  // 3. [DEFAULT]: ignoreip is the union of what the file has and what we add, so a run never
+  // drops an address an admin whitelisted by hand (that could lock them out).
+  let jail = files[JAIL_LOCAL] ?? tpl('etc/fail2ban/jail.local');
+  const existingIgnore = (getIniValue(jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/);
+  const admin = options.protectAdmin && facts.adminAddress ? [facts.adminAddress] : [];
+  if (options.protectAdmin && !facts.adminAddress && facts.live) {
+    warnings.push('no SSH_CONNECTION in the environment: your own address is not known, so it is not whitelisted (use --whitelist)');
+  }
+  const ignoreip = tidy([...LOOPBACK, ...existingIgnore, ...options.whitelist, ...admin]);
+  const defaults: Array<[string, string]> = [
+    ['ignoreip', ignoreip.join(' ')],
+    ['bantime', options.bantime],
+    ['findtime', options.findtime],
+    ['maxretry', String(options.maxretry)],
+    ['banaction', ban.banaction],
+    ['banaction_allports', ban.banactionAllports],
+  ];
+  if (options.email) {
+    defaults.push(['destemail', options.email], ['sender', options.sender ?? `fail2ban@${'localhost'}`], ['action', '%(action_mwl)s']);
+  }
+  jail = setIniValues(jail, 'DEFAULT', defaults);
+
+  // 4. sshd: Debian's package enables it, and it refuses to start with no auth log.
+  const userSshdBackend = getIniValue(files[JAIL_LOCAL] ?? '', 'sshd', 'backend');
+  const userSshdLog = getIniValue(files[JAIL_LOCAL] ?? '', 'sshd', 'logpath');
+  const jails: string[] = [];
+  if (!userSshdBackend && !userSshdLog) {
+    if (facts.authLogExists) {
+      // The stock setting reads the auth log: nothing to change.
+    } else if (facts.journald) {
+      jail = setIniValues(jail, 'sshd', [['backend', 'systemd']]);
+      jails.push('sshd');
+    } else if (distro.family === 'debian') {
+      jail = setIniValues(jail, 'sshd', [['enabled', 'false']]);
+      warnings.push(`sshd jail disabled: no ${distro.authLog} and no journald to read SSH logins from (install rsyslog and re-run to protect SSH)`);
+    }
+  }
+
+  // 5. Services: make each log what fail2ban needs, and give it a jail.
+  const jailKeys = (filter: string, logpath: string[] | null, port = '5060,5061'): Array<[string, string]> => [
+    ['enabled', 'true'],
+    ['filter', filter],
+    ['port', port],
+    ['protocol', ban.protocol],
+    ['banaction', '%(banaction_allports)s'],
+    ...(logpath ? ([['logpath', logpath.join('\n')], ['backend', 'auto']] as Array<[string, string]>) : ([['backend', 'systemd']] as Array<[string, string]>)),
+  ];
+  for (const name of ['asterisk', 'freeswitch', 'kamailio'] as const) {
+    const section = `voip-${name}`;
+    if (!services.includes(name)) {
+      // A jail we enabled before for a service no longer selected is switched off, not deleted.
+      if (getIniValue(jail, section, 'enabled') !== undefined) jail = setIniValues(jail, section, [['enabled', 'false']]);
+      continue;
+    }
+    jails.push(section);
+    if (name === 'asterisk') {
+      const a = facts.services.asterisk;
+      const path = `${a.configDir}/logger.conf`;
+      const current = files[path] ?? null;
+      const edited = current === null ? tpl('etc/asterisk/logger.conf') : editAsteriskLogger(current).text;
+      addFile(path, edited, 'Asterisk: dateformat %F %T, messages and security channels');
+      const logs = [`${a.logDir}/${asteriskMessagesFile(edited)}`, `${a.logDir}/security`];
+      for (const l of logs) ensureFiles.push({ path: l, why: 'Asterisk log read by the voip-asterisk jail' });
+      jail = setIniValues(jail, section, jailKeys('voip-asterisk', logs));
+      if (current !== edited) {
+        if (a.running) {
+          afterCommands.push({ service: 'asterisk', why: 'apply logger.conf', command: { cmd: 'asterisk', args: ['-rx', 'logger reload'] } });
+        } else if (a.present) {
+          manualSteps.push('Asterisk: logger.conf changed; it takes effect when Asterisk next starts (or run: asterisk -rx "logger reload")');
+        }
+      }
+    } else if (name === 'freeswitch') {
+      const f = facts.services.freeswitch;
+      const changedProfiles: string[] = [];
+      for (const p of f.profiles) {
+        const current = files[p];
+        if (current === null || current === undefined) continue;
+        const edited = setLogAuthFailures(current).text;
+        addFile(p, edited, 'FreeSWITCH: log-auth-failures = true');
+        if (edited !== current) changedProfiles.push(/([^/]+)\.xml$/.exec(p)?.[1] ?? p);
+      }
+      if (f.profiles.length === 0) warnings.push(`FreeSWITCH: no sofia profiles under ${f.configDir}/sip_profiles; enable log-auth-failures by hand`);
+      ensureFiles.push({ path: f.logFile, why: 'FreeSWITCH log read by the voip-freeswitch jail' });
+      const filter = options.freeswitchMode === 'aggressive' ? 'voip-freeswitch[mode=aggressive]' : 'voip-freeswitch';
+      jail = setIniValues(jail, section, jailKeys(filter, [f.logFile]));
+      if (changedProfiles.length) {
+        if (f.running) afterCommands.push({ service: 'freeswitch', why: 'reload XML', command: { cmd: 'fs_cli', args: ['-x', 'reloadxml'] } });
+        for (const prof of changedProfiles) {
+          manualSteps.push(`FreeSWITCH: restart the sofia profile to log auth failures (drops its calls): fs_cli -x "sofia profile ${prof} restart"`);
+        }
+      }
+    } else {
+      const k = facts.services.kamailio;
+      const cfg = files[k.configFile] ?? null;
+      if (cfg !== null) {
+        const r = insertAuthFailureLog(cfg);
+        if (options.kamailioAuthLog) {
+          if (r.status === 'no-auth-route') {
+            warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the auth-failure log line by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
+          }
+          addFile(k.configFile, r.text, 'Kamailio: log authentication failures for fail2ban');
+          if (r.text !== cfg && !options.restartKamailio) manualSteps.push('Kamailio: restart kamailio for the auth-failure log line to take effect (or pass --restartkamailio)');
+        } else if (r.status === 'inserted') {
+          manualSteps.push('Kamailio: auth failures are not logged yet; re-run with --kamailio-auth-log to add the log line to kamailio.cfg');
+        }
+      }
+      // Kamailio logs to syslog: give it a file of its own where rsyslog runs, else read the
+      // journal where journald runs, else point at the file and say what is missing.
+      let logpath: string[] | null = [KAMAILIO_LOG];
+      if (facts.rsyslog) {
+        const rule = tpl('etc/rsyslog.d/40-voip-f2b-kamailio.conf');
+        addFile(KAMAILIO_RSYSLOG_RULE, rule, `Kamailio: its syslog lines also go to ${KAMAILIO_LOG}`);
+        if (files[KAMAILIO_RSYSLOG_RULE] !== rule) {
+          afterCommands.push({ service: 'rsyslog', why: 'load the Kamailio log rule', command: serviceCommand(facts.init, 'rsyslog', 'restart') });
+        }
+      } else if (facts.journald) {
+        logpath = null;
+      } else if (facts.live) {
+        warnings.push(`Kamailio: no syslog daemon runs, so nothing writes ${KAMAILIO_LOG}; install and start rsyslog, then re-run`);
+      }
+      if (logpath) ensureFiles.push({ path: KAMAILIO_LOG, why: 'Kamailio log read by the voip-kamailio jail' });
+      jail = setIniValues(jail, section, jailKeys('voip-kamailio', logpath));
+      if (options.restartKamailio) {
+        afterCommands.push({ service: 'kamailio', why: '--restartkamailio', command: serviceCommand(facts.init, 'kamailio', 'restart') });
+      }
+    }
+  }
+  if (services.length === 0) warnings.push('no Asterisk, FreeSWITCH or Kamailio found: no VoIP jail enabled (name them with --services)');
+
+  // 6. Files: jail.local, then our filters (copied verbatim from templates).
+  changes.unshift({ path: JAIL_LOCAL, before: files[JAIL_LOCAL] ?? null, after: jail, mode: 0o644, why: 'fail2ban settings and jails' });
+  for (const f of FILTER_TEMPLATES) {
+    const p = `${FILTER_DIR}/${f}`;
+    changes.splice(1, 0, { path: p, before: files[p] ?? null, after: tpl(`etc/fail2ban/filter.d/${f}`), mode: 0o644, why: 'filter' });
+  }
+
+  return {
+    distro: distro.key,
+    packages,
+    packageCommands: pkgCommands,
+    files: changes,
+    ensureFiles,
+    jails,
+    afterCommands,
+    manualSteps,
+    warnings,
+    banaction: ban.banaction,
+    ignoreip,
+  };
+}
+
+export type { Command };

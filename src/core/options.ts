@@ -1,0 +1,30 @@
+/** The VoIP services the tool knows. */
+export const SERVICES = ['asterisk', 'freeswitch', 'kamailio'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** Validated options of `install` (cli.ts turns argv and environment into this). */
+export interface InstallOptions {
+  whitelist: string[];
+  /** Services to protect; undefined = the detected ones. */
+  services?: ServiceName[];
+  restartKamailio: boolean;
+  /** Insert the auth-failure xlog into kamailio.cfg's stock auth route. */
+  kamailioAuthLog: boolean;
+  freeswitchMode: 'normal' | 'aggressive';
+  email?: string;
+  sender?: string;
+  bantime: string;
+  findtime: string;
+  maxretry: number;
+  banaction?: string;
+  protectAdmin: boolean;
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+}
+
+export const DEFAULTS = {
+  bantime: '1h',
+  findtime: '10m',
+  maxretry: 5,
+} as const;

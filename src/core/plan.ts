@@ -1,0 +1,65 @@
+import { createTwoFilesPatch } from 'diff';
+import type { Command } from '../adapters/runner.ts';
+
+/** One file the run manages: its text now (null = absent) and the text it should have. */
+export interface FileChange {
+  path: string;
+  before: string | null;
+  after: string;
+  mode: number;
+  /** Why we touch it, shown in the plan. */
+  why: string;
+}
+
+/** A file that must exist (empty) for fail2ban to start; never removed by uninstall. */
+export interface EnsureFile {
+  path: string;
+  why: string;
+}
+
+export type FileAction = 'CREATE' | 'UPDATE' | 'UNCHANGED';
+
+export function fileAction(f: FileChange): FileAction {
+  if (f.before === null) return 'CREATE';
+  return f.before === f.after ? 'UNCHANGED' : 'UPDATE';
+}
+
+/** Everything one install run will do, decided before anything is touched. */
+export interface Plan {
+  distro: string;
+  packages: string[];
+  packageCommands: Command[];
+  files: FileChange[];
+  ensureFiles: EnsureFile[];
+  /** Jails fail2ban must list once it runs. */
+  jails: string[];
+  /** Commands run after fail2ban is validated and running (reloads, kamailio restart). */
+  afterCommands: Array<{ command: Command; why: string; service: string }>;
+  /** What the admin must do by hand for a change to take effect. */
+  manualSteps: string[];
+  warnings: string[];
+  banaction: string;
+  ignoreip: string[];
+}
+
+/** Files whose text changes. */
+export function changedFiles(plan: Plan): FileChange[] {
+  return plan.files.filter((f) => fileAction(f) !== 'UNCHANGED');
+}
+
+/** A unified diff of one file change ('' when unchanged). */
+export function unifiedDiff(f: FileChange): string {
+  if (fileAction(f) === 'UNCHANGED') return '';
+  return createTwoFilesPatch(
+    f.before === null ? '/dev/null' : `a${f.path}`,
+    `b${f.path}`,
+    f.before ?? '',
+    f.after,
+    '',
+    '',
+    { context: 3 },
+  )
+    .split('\n')
+    .slice(1) // drop the "====" separator line
+    .join('\n');
+}

@@ -1,0 +1,103 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { CommanderError } from 'commander';
+import { parseArgs, type Invocation } from './cli.ts';
+import type { Context } from './context.ts';
+import { nodeFileSystem } from './adapters/fs.ts';
+import { execaRunner } from './adapters/runner.ts';
+import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
+import { createLogger, type Logger } from './adapters/log.ts';
+import { install, formatInstallReport } from './commands/install.ts';
+import { interview } from './commands/interactive.ts';
+import { status, formatStatus } from './commands/status.ts';
+import { unban } from './commands/unban.ts';
+import { uninstall } from './commands/uninstall.ts';
+import { ExitCode, ToolError, UsageError } from './errors.ts';
+
+/** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
+export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: boolean): boolean {
+  if (inv.command !== 'install') return false;
+  if (inv.options.yes || inv.options.json || inv.options.dryRun) return false;
+  if (inv.interactiveFlag) return true;
+  return stdinTTY && !env.CI;
+}
+
+async function runInvocation(inv: Invocation, ctx: Context): Promise<void> {
+  const print = (json: unknown, text: string): void => ctx.log.out(inv.global.json ? JSON.stringify(json, null, 2) : text);
+  switch (inv.command) {
+    case 'install': {
+      const r = await install(inv.options, ctx, interview);
+      print(r, formatInstallReport(r));
+      return;
+    }
+    case 'status': {
+      const r = await status(inv.jail ? { jail: inv.jail } : {}, ctx);
+      print(r, formatStatus(r));
+      return;
+    }
+    case 'unban': {
+      const r = await unban({ ip: inv.ip, ...(inv.jail ? { jail: inv.jail } : {}) }, ctx);
+      print(r, r.unbanned ? `${r.ip} unbanned\n` : `${r.ip} was not banned\n`);
+      return;
+    }
+    case 'uninstall': {
+      const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun }, ctx);
+      const text = [
+        ...r.restored.map((p) => `RESTORE ${p}`),
+        ...r.removed.map((p) => `REMOVE  ${p}`),
+        ...(r.packagesRemoved.length ? [`Removed packages: ${r.packagesRemoved.join(' ')}`] : []),
+        r.dryRun ? 'Dry run: nothing was changed.' : 'Done.',
+      ].join('\n');
+      print(r, `${text}\n`);
+      return;
+    }
+  }
+}
+
+async function checkRoot(root: string): Promise<string> {
+  const abs = path.resolve(root);
+  const st = await fsp.stat(abs).catch(() => null);
+  if (!st?.isDirectory()) throw new UsageError(`invalid --root '${root}': not an existing directory`);
+  return abs;
+}
+
+/** The one error boundary: maps typed errors to the documented exit codes. */
+export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const tty = Boolean(process.stderr.isTTY);
+  const color = tty && !env.NO_COLOR && env.TERM !== 'dumb';
+  let log: Logger = createLogger({ tty, color });
+  try {
+    const inv = parseArgs(argv, env);
+    const root = await checkRoot(inv.global.root);
+    const interactive = isInteractive(inv, env, Boolean(process.stdin.isTTY));
+    log = createLogger({ tty, color });
+    const ctx: Context = {
+      root,
+      fs: nodeFileSystem(root),
+      run: execaRunner(env),
+      prompt: interactive ? inquirerPrompter() : noPrompter(),
+      log,
+      env,
+      dryRun: inv.command === 'install' ? inv.options.dryRun : inv.command === 'uninstall' ? inv.dryRun : false,
+      interactive,
+      uid: process.getuid?.() ?? 0,
+      now: () => new Date(),
+    };
+    await runInvocation(inv, ctx);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      // Commander already printed its one-line message.
+      process.stderr.write("voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
+      return ExitCode.usage;
+    }
+    if (err instanceof ToolError) {
+      const first = `voip-f2b-install: ${err.message}`;
+      process.stderr.write(`${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      return err.exitCode;
+    }
+    process.stderr.write(`voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.failed;
+  }
+}
