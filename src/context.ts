@@ -10,6 +10,11 @@ import type { Logger } from './adapters/log.ts';
 export interface Context {
   /** What the tool treats as `/`: `/` normally, the `--root` directory for tests and images. */
   root: string;
+  /**
+   * True when acting on the running machine (root is `/`): packages, services and live queries
+   * are allowed. False under --root. Tests set it over a temp root with a recording runner.
+   */
+  live: boolean;
   fs: FileSystem;
   run: Runner;
   prompt: Prompter;

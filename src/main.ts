@@ -73,6 +73,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     log = createLogger({ tty, color });
     const ctx: Context = {
       root,
+      live: root === '/',
       fs: nodeFileSystem(root),
       run: execaRunner(env),
       prompt: interactive ? inquirerPrompter() : noPrompter(),

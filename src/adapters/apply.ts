@@ -75,12 +75,19 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   result.packagesInstalled = plan.packages;
 
   const toWrite = changedFiles(plan);
-  if (toWrite.length === 0 && plan.ensureFiles.length === 0 && !facts.live) return result;
 
-  // 2. Back up originals (first touch only) and record them, before writing anything.
+  // 2. Back up originals (first touch only) and record them, before writing anything. Every
+  // directory this run creates is recorded too, so a rollback (or uninstall) removes it again.
   const { manifest, text: manifestBefore } = await readManifest(ctx.fs);
   const createdBackups: string[] = [];
   const createdDirs: string[] = [];
+  const mkdir = async (dir: string, mode?: number): Promise<void> => {
+    const missing: string[] = [];
+    for (let d = dir; d !== '/' && !(await ctx.fs.exists(d)); d = path.posix.dirname(d)) missing.unshift(d);
+    if (missing.length === 0) return;
+    await ctx.fs.mkdirp(dir, mode);
+    createdDirs.push(...missing);
+  };
   const now = ctx.now().toISOString();
   const stats = new Map<string, Awaited<ReturnType<typeof ctx.fs.stat>>>();
   for (const f of toWrite) {
@@ -89,7 +96,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     if (manifest.files.some((m) => m.path === f.path)) continue;
     if (f.before !== null && st) {
       const b = backupPath(f.path);
-      await ctx.fs.mkdirp(path.posix.dirname(b), 0o700);
+      await mkdir(path.posix.dirname(b), 0o700);
       await ctx.fs.writeAtomic(b, f.before, { mode: 0o600 });
       createdBackups.push(b);
       manifest.files.push({ path: f.path, existed: true, backup: b, mode: st.mode, uid: st.uid, gid: st.gid, sha256: sha256(f.before), firstTouched: now });
@@ -97,21 +104,12 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       manifest.files.push({ path: f.path, existed: false, firstTouched: now });
     }
   }
-  for (const f of toWrite) {
-    // Record the outermost directory we will create, so uninstall can remove it again.
-    let dir = path.posix.dirname(f.path);
-    let outermost: string | null = null;
-    while (dir !== '/' && !(await ctx.fs.exists(dir))) {
-      outermost = dir;
-      dir = path.posix.dirname(dir);
-    }
-    if (outermost && !manifest.dirs.includes(outermost)) {
-      manifest.dirs.push(outermost);
-      createdDirs.push(outermost);
-    }
-  }
   for (const p of plan.packages) if (!manifest.packages.includes(p)) manifest.packages.push(p);
-  if (toWrite.length || plan.packages.length) await writeManifest(ctx.fs, manifest);
+  const saveManifest = async (): Promise<void> => {
+    await mkdir(path.posix.dirname(MANIFEST), 0o700);
+    for (const d of createdDirs) if (!manifest.dirs.includes(d)) manifest.dirs.push(d);
+    await writeManifest(ctx.fs, manifest);
+  };
 
   // 3. Write each file atomically, keeping the mode and owner of files that exist.
   const written: typeof toWrite = [];
@@ -123,15 +121,22 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       else await ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid });
     }
     for (const t of touched) await ctx.fs.remove(t);
-    for (const d of [...createdDirs].reverse()) await removeTreeIfEmpty(ctx, d);
     for (const b of createdBackups) await ctx.fs.remove(b);
     if (manifestBefore === null) await ctx.fs.remove(MANIFEST);
     else await ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 });
+    for (const d of [...createdDirs].reverse()) await ctx.fs.removeEmptyDir(d);
   };
   try {
+    // Directories first, so the manifest written next knows all of them.
+    for (const f of toWrite) await mkdir(path.posix.dirname(f.path));
+    for (const e of plan.ensureFiles) await mkdir(path.posix.dirname(e.path));
+    const newLogs = [];
+    for (const e of plan.ensureFiles) if (!(await ctx.fs.exists(e.path))) newLogs.push(e.path);
+    for (const l of newLogs) if (!manifest.logs.includes(l)) manifest.logs.push(l);
+    if (toWrite.length || plan.packages.length || newLogs.length) await saveManifest();
+
     for (const f of toWrite) {
       const st = stats.get(f.path);
-      await ctx.fs.mkdirp(path.posix.dirname(f.path));
       await ctx.fs.writeAtomic(f.path, f.after, st ? { mode: st.mode, uid: st.uid, gid: st.gid } : { mode: f.mode });
       written.push(f);
       result.filesChanged.push(f.path);
@@ -140,9 +145,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     // Log files fail2ban must find: created empty, owned like their directory so the service
     // that writes them still can.
     for (const e of plan.ensureFiles) {
-      const dir = path.posix.dirname(e.path);
-      if (!(await ctx.fs.exists(dir))) await ctx.fs.mkdirp(dir);
-      const dst = await ctx.fs.stat(dir);
+      const dst = await ctx.fs.stat(path.posix.dirname(e.path));
       if (await ctx.fs.touch(e.path, { mode: 0o640, uid: dst?.uid, gid: dst?.gid })) touched.push(e.path);
     }
   } catch (err) {
@@ -201,12 +204,10 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
 }
 
 /** Removes `dir` and its empty subdirectories; keeps anything holding files. */
-async function removeTreeIfEmpty(ctx: Context, dir: string): Promise<void> {
+export async function removeTreeIfEmpty(ctx: Context, dir: string): Promise<void> {
   for (const name of await ctx.fs.list(dir)) {
     const p = `${dir}/${name}`;
     if ((await ctx.fs.stat(p))?.isDirectory) await removeTreeIfEmpty(ctx, p);
   }
   await ctx.fs.removeEmptyDir(dir);
 }
-
-export { removeTreeIfEmpty };

@@ -54,7 +54,7 @@ async function firstExisting(ctx: Context, paths: string[]): Promise<string | nu
 }
 
 async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
-  if (ctx.root !== '/') return false;
+  if (!ctx.live) return false;
   for (const f of pidFiles) {
     const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
     if (pid > 0) {
@@ -74,7 +74,7 @@ async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
  * --root it only reads files below the root and assumes no service runs.
  */
 export async function gatherFacts(ctx: Context): Promise<HostFacts> {
-  const live = ctx.root === '/';
+  const live = ctx.live;
   const run = async (c: Command): Promise<RunResult> =>
     live ? ctx.run({ timeoutMs: 15000, ...c }) : { exitCode: 127, stdout: '', stderr: '', notFound: true };
 
@@ -86,7 +86,10 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   if (await ctx.fs.exists('/run/systemd/system')) init = 'systemd';
   else if (await ctx.fs.exists('/run/openrc')) init = 'openrc';
   else if (live && (await ctx.fs.exists('/etc/init.d/fail2ban') || (await ctx.fs.exists('/usr/sbin/service')))) init = 'sysv';
-  const journald = await ctx.fs.exists('/run/systemd/journal/socket');
+  // Under --root (an image being built) nothing runs yet: an image with systemd will run journald.
+  const journald = live
+    ? await ctx.fs.exists('/run/systemd/journal/socket')
+    : (await firstExisting(ctx, ['/lib/systemd/systemd-journald', '/usr/lib/systemd/systemd-journald'])) !== null;
   const rsyslog = live
     ? (await pidAlive(ctx, ['/run/rsyslogd.pid', '/var/run/rsyslogd.pid'])) && (await ctx.fs.exists('/etc/rsyslog.d'))
     : false;
@@ -103,14 +106,22 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   const nft = await binExists('nft');
   const firewalld = live && (await binExists('firewall-cmd')) && (await run({ cmd: 'firewall-cmd', args: ['--state'] })).stdout.trim() === 'running';
 
-  // 3. fail2ban itself.
+  // 3. fail2ban itself: version from its Python package, running from its pid file (no
+  // Python start-ups: a no-op re-run must stay fast).
   const f2bInstalled = await binExists('fail2ban-client');
   let version: string | null = null;
-  let running = false;
-  if (f2bInstalled && live) {
-    version = /v?(\d+\.\d+(?:\.\d+)?)/.exec((await run({ cmd: 'fail2ban-client', args: ['--version'] })).stdout)?.[1] ?? null;
-    running = (await run({ cmd: 'fail2ban-client', args: ['ping'], timeoutMs: 10000 })).exitCode === 0;
+  if (f2bInstalled) {
+    const pyDirs = ['/usr/lib/python3/dist-packages', ...(await ctx.fs.list('/usr/lib')).filter((d) => /^python3\.\d+$/.test(d)).map((d) => `/usr/lib/${d}/site-packages`)];
+    for (const d of pyDirs) {
+      const v = /version\s*=\s*["']([\d.]+)/.exec((await ctx.fs.readText(`${d}/fail2ban/version.py`)) ?? '')?.[1];
+      if (v) {
+        version = v;
+        break;
+      }
+    }
+    if (!version && live) version = /v?(\d+\.\d+(?:\.\d+)?)/.exec((await run({ cmd: 'fail2ban-client', args: ['--version'] })).stdout)?.[1] ?? null;
   }
+  const running = f2bInstalled && (await pidAlive(ctx, ['/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid']));
 
   // 4. apt lists: fresh when an index was fetched within a day (skips `apt-get update`).
   let aptListsFresh = false;
@@ -133,7 +144,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   const services: ServiceFacts = {
     asterisk: {
       present: (await firstExisting(ctx, ['/etc/asterisk/asterisk.conf', '/usr/sbin/asterisk'])) !== null,
-      running: await ctx.fs.exists('/var/run/asterisk/asterisk.ctl').then((x) => live && x),
+      running: live && (await ctx.fs.exists('/var/run/asterisk/asterisk.ctl')),
       configDir: '/etc/asterisk',
       logDir: astLogDir,
     },

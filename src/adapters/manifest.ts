@@ -20,14 +20,16 @@ export interface ManifestFile {
 export interface Manifest {
   version: 1;
   files: ManifestFile[];
-  /** Directories the tool created (removed by uninstall when empty). */
+  /** Directories the tool created, outermost first (removed by uninstall when empty). */
   dirs: string[];
+  /** Empty log files the tool created for jails (removed by uninstall while still empty). */
+  logs: string[];
   /** Packages the tool installed (removed only by uninstall --purge-packages). */
   packages: string[];
 }
 
 export function emptyManifest(): Manifest {
-  return { version: 1, files: [], dirs: [], packages: [] };
+  return { version: 1, files: [], dirs: [], logs: [], packages: [] };
 }
 
 export function sha256(text: string): string {

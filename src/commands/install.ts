@@ -54,7 +54,7 @@ export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts
  */
 export async function install(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
   // 1. Rights: acting on the live host needs root; a dry run or --root does not.
-  if (ctx.root === '/' && !options.dryRun && ctx.uid !== 0) {
+  if (ctx.live && !options.dryRun && ctx.uid !== 0) {
     throw new UnsupportedError('must run as root to install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
   }
 

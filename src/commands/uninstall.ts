@@ -23,7 +23,7 @@ export interface UninstallReport {
  * the files the tool created), restarts fail2ban; packages stay unless --purge-packages.
  */
 export async function uninstall(options: { purgePackages: boolean; dryRun: boolean }, ctx: Context): Promise<UninstallReport> {
-  if (ctx.root === '/' && !options.dryRun && ctx.uid !== 0) {
+  if (ctx.live && !options.dryRun && ctx.uid !== 0) {
     throw new UnsupportedError('must run as root to restore /etc/fail2ban', 'run with sudo, or use --dry-run');
   }
   const report: UninstallReport = { command: 'uninstall', dryRun: options.dryRun, restored: [], removed: [], packagesRemoved: [], services: [], warnings: [] };
@@ -52,7 +52,10 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
       await ctx.fs.remove(f.path);
     }
   }
-  for (const d of manifest.dirs) await removeTreeIfEmpty(ctx, d);
+  for (const l of manifest.logs ?? []) {
+    const st = await ctx.fs.stat(l);
+    if (st && st.isFile && (await ctx.fs.readText(l)) === '') await ctx.fs.remove(l);
+  }
 
   // 2. Packages, only when asked.
   if (options.purgePackages && manifest.packages.length && facts.live) {
@@ -80,10 +83,12 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     }
   }
 
-  // 4. Our own state last, so an interrupted uninstall can be run again.
-  await ctx.fs.remove(MANIFEST);
+  // 4. Our own state last, so an interrupted uninstall can be run again: backups, manifest,
+  // then the directories the tool created (deepest first, only while empty).
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
+  await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
+  for (const d of [...manifest.dirs].reverse()) await ctx.fs.removeEmptyDir(d);
   return report;
 }

@@ -233,10 +233,14 @@ export function buildInstallPlan(input: PlanInputs): Plan {
 
   // 6. Files: jail.local, then our filters (copied verbatim from templates).
   changes.unshift({ path: JAIL_LOCAL, before: files[JAIL_LOCAL] ?? null, after: jail, mode: 0o644, why: 'fail2ban settings and jails' });
-  for (const f of FILTER_TEMPLATES) {
-    const p = `${FILTER_DIR}/${f}`;
-    changes.splice(1, 0, { path: p, before: files[p] ?? null, after: tpl(`etc/fail2ban/filter.d/${f}`), mode: 0o644, why: 'filter' });
-  }
+  changes.splice(
+    1,
+    0,
+    ...FILTER_TEMPLATES.map((f) => {
+      const p = `${FILTER_DIR}/${f}`;
+      return { path: p, before: files[p] ?? null, after: tpl(`etc/fail2ban/filter.d/${f}`), mode: 0o644, why: `fail2ban filter ${f.replace(/\.conf$/, '')}` };
+    }),
+  );
 
   return {
     distro: distro.key,

@@ -1,0 +1,267 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { install } from '../../src/commands/install.ts';
+import { uninstall } from '../../src/commands/uninstall.ts';
+import type { InstallOptions } from '../../src/core/options.ts';
+import { RolledBackError, UnsupportedError, UsageError } from '../../src/errors.ts';
+import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import type { Command } from '../../src/adapters/runner.ts';
+
+const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+
+function opts(o: Partial<InstallOptions> = {}): InstallOptions {
+  return {
+    whitelist: ['203.0.113.7'],
+    restartKamailio: false,
+    kamailioAuthLog: false,
+    freeswitchMode: 'normal',
+    bantime: '1h',
+    findtime: '10m',
+    maxretry: 5,
+    protectAdmin: true,
+    dryRun: false,
+    yes: true,
+    json: false,
+    ...o,
+  };
+}
+
+/** A user's own jail.local, as an admin might have written it by hand. */
+const USER_JAIL = `# My fail2ban settings -- do not lose this comment
+[DEFAULT]
+# the office
+ignoreip = 127.0.0.1/8 192.0.2.10
+bantime = 600
+destemail = noc@example.net   ; inline note
+
+[sshd]
+port = 2222
+mode = aggressive
+
+[recidive]
+enabled = true
+`;
+
+test('--root: first run writes the config; second run changes nothing and runs no command', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/asterisk/asterisk.conf': '[directories]\n' });
+  try {
+    const run = recordingRunner();
+    const ctx = testContext(root, { run });
+    const first = await install(opts(), ctx);
+    assert.equal(first.nothingToDo, false);
+    assert.deepEqual(
+      first.files.map((f) => `${f.action} ${f.path}`),
+      [
+        'CREATE /etc/fail2ban/jail.local',
+        'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
+        'CREATE /etc/fail2ban/filter.d/voip-freeswitch.conf',
+        'CREATE /etc/fail2ban/filter.d/voip-kamailio.conf',
+        'CREATE /etc/asterisk/logger.conf',
+      ],
+    );
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    assert.match(jail, /^ignoreip = 127\.0\.0\.1\/8 ::1 203\.0\.113\.7$/m);
+    assert.match(jail, /^\[voip-asterisk\]\nenabled = true\nfilter = voip-asterisk\n/m);
+    assert.match(jail, /^logpath = \/var\/log\/asterisk\/messages(\.log)?\n\s+\/var\/log\/asterisk\/security$/m);
+
+    const before = await snapshot(root);
+    const second = await install(opts(), testContext(root, { run }));
+    assert.equal(second.nothingToDo, true);
+    assert.ok(second.files.every((f) => f.action === 'UNCHANGED'), JSON.stringify(second.files));
+    assert.deepEqual(await snapshot(root), before, 'second run changed nothing on disk');
+    assert.deepEqual(run.calls, [], '--root runs no command at all');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test("a user's jail.local is merged: comments and unknown keys survive, the original is backed up", async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/fail2ban/jail.local': USER_JAIL });
+  try {
+    await install(opts({ whitelist: ['203.0.113.7', 'pbx.example.com'] }), testContext(root));
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    for (const kept of ['# My fail2ban settings -- do not lose this comment', '# the office', 'destemail = noc@example.net   ; inline note', 'port = 2222', 'mode = aggressive', '[recidive]\nenabled = true']) {
+      assert.ok(jail.includes(kept), `kept: ${kept}`);
+    }
+    // The admin's own whitelist entry is never dropped; ours are added.
+    assert.match(jail, /^ignoreip = 127\.0\.0\.1\/8 ::1 192\.0\.2\.10 203\.0\.113\.7 pbx\.example\.com$/m);
+    assert.match(jail, /^bantime = 1h$/m);
+    const backup = await readFile(path.join(root, 'var/backups/voip-f2b-install/files/etc/fail2ban/jail.local'), 'utf8');
+    assert.equal(backup, USER_JAIL);
+    // Every line of the user's file that holds no managed key is still there, in order.
+    const managed = /^(ignoreip|bantime)\s*=/;
+    const userLines = USER_JAIL.split('\n').filter((l) => !managed.test(l));
+    const outLines = jail.split('\n');
+    let i = 0;
+    for (const l of outLines) if (l === userLines[i]) i++;
+    assert.equal(i, userLines.length, 'user lines kept in order');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--dry-run prints the plan and touches nothing', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/fail2ban/jail.local': USER_JAIL });
+  try {
+    const before = await snapshot(root);
+    const ctx = testContext(root);
+    const r = await install(opts({ dryRun: true }), ctx);
+    assert.equal(r.dryRun, true);
+    assert.ok(r.files.some((f) => f.action === 'UPDATE'));
+    assert.deepEqual(await snapshot(root), before);
+    const out = ctx.log.stdout.join('');
+    assert.match(out, /UPDATE\s+\/etc\/fail2ban\/jail\.local/);
+    assert.match(out, /^\+ignoreip = /m, 'the plan shows a unified diff');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('backup → manifest → uninstall brings every file back byte for byte (modes included)', async () => {
+  const root = await tempRoot({
+    '/etc/os-release': DEBIAN12,
+    '/etc/fail2ban/jail.local': USER_JAIL,
+    '/etc/asterisk/asterisk.conf': '',
+    '/etc/asterisk/logger.conf': '[general]\n;dateformat=%F %T\n\n[logfiles]\nmessages => notice,warning\n',
+    '/etc/kamailio/kamailio.cfg': '#!KAMAILIO\n',
+  });
+  try {
+    const before = await snapshot(root);
+    await install(opts({ services: ['asterisk', 'kamailio'] }), testContext(root));
+    assert.notDeepEqual(await snapshot(root), before);
+    await install(opts({ whitelist: ['198.51.100.9'] }), testContext(root)); // a second, different run
+    const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    assert.deepEqual(r.restored.sort(), ['/etc/asterisk/logger.conf', '/etc/fail2ban/jail.local']);
+    const after = await snapshot(root);
+    // Log files the jails need are left (empty logs are the service's, not config).
+    for (const k of Object.keys(after)) if (k.startsWith('var/log')) delete after[k];
+    for (const k of Object.keys(before)) if (k.startsWith('var/log')) delete before[k];
+    assert.deepEqual(after, before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+/** A live Debian 12 host simulated over a temp root: fail2ban and iptables installed. */
+async function liveRoot(): Promise<string> {
+  return tempRoot({
+    '/etc/os-release': DEBIAN12,
+    '/usr/bin/fail2ban-client': '',
+    '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
+    '/usr/sbin/iptables': '',
+    '/usr/sbin/service': '',
+    '/etc/fail2ban/jail.local': USER_JAIL,
+    '/etc/asterisk/asterisk.conf': '',
+  });
+}
+
+function liveRunner(fail: (c: Command) => boolean, failure = { exitCode: 255, stderr: "ERROR   Unable to read action 'nope-allports'\nERROR   Errors in jail 'voip-asterisk'.\n" }) {
+  return recordingRunner((c) => {
+    if (fail(c)) return failure;
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
+    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
+    return undefined;
+  });
+}
+
+test('a failing `fail2ban-client -t` restores every file and exits 1 with fail2ban\'s own error lines', async () => {
+  const root = await liveRoot();
+  try {
+    const before = await snapshot(root);
+    const run = liveRunner((c) => c.cmd === 'fail2ban-client' && c.args[0] === '-t');
+    const ctx = testContext(root, { run, live: true });
+    await assert.rejects(install(opts({ banaction: 'nope-multiport' }), ctx), (e: unknown) => {
+      assert.ok(e instanceof RolledBackError);
+      assert.equal(e.exitCode, 1);
+      assert.match(e.message, /fail2ban rejected the configuration; every file was restored/);
+      assert.match(e.message, /Unable to read action 'nope-allports'/);
+      return true;
+    });
+    assert.deepEqual(await snapshot(root), before, 'byte-identical after rollback (manifest and backups gone too)');
+    assert.ok(!run.lines().some((l) => /^service fail2ban (start|restart)/.test(l)), 'fail2ban was never restarted on a bad config');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('a fail2ban that does not start is rolled back and the previous one restarted', async () => {
+  const root = await liveRoot();
+  try {
+    // fail2ban "runs" before: its pid file names a live process (this one).
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
+    const before = await snapshot(root);
+    let restarts = 0;
+    const run = liveRunner((c) => c.cmd === 'service' && c.args[1] === 'restart' && ++restarts === 1, { exitCode: 1, stderr: 'ERROR  Failed during configuration: boom\n' });
+    await assert.rejects(install(opts(), testContext(root, { run, live: true })), /fail2ban did not start; every file was restored and the previous fail2ban restarted\nERROR  Failed during configuration: boom/);
+    assert.deepEqual(await snapshot(root), before);
+    assert.deepEqual(run.lines().filter((l) => l.startsWith('service')), ['service fail2ban restart', 'service fail2ban restart']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('a live run tests, starts and verifies fail2ban, in that order', async () => {
+  const root = await liveRoot();
+  try {
+    const run = liveRunner(() => false);
+    const r = await install(opts(), testContext(root, { run, live: true, env: { SSH_CONNECTION: '192.0.2.55 50022 192.0.2.1 22' } }));
+    assert.deepEqual(
+      run.lines().filter((l) => !l.startsWith('dpkg-query') && !l.startsWith('iptables')),
+      ['fail2ban-client -t', 'service fail2ban start', 'update-rc.d fail2ban defaults', 'fail2ban-client status'],
+    );
+    assert.deepEqual(r.jailsActive, ['voip-asterisk']);
+    assert.ok(r.ignoreip.includes('192.0.2.55'), "the admin's own SSH address is whitelisted");
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--no-protect-admin leaves the SSH client address out', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12 });
+  try {
+    const r = await install(opts({ protectAdmin: false, dryRun: true }), testContext(root, { env: { SSH_CLIENT: '192.0.2.55 50022 22' } }));
+    assert.ok(!r.ignoreip.includes('192.0.2.55'));
+    const r2 = await install(opts({ dryRun: true }), testContext(root, { env: { SSH_CLIENT: '192.0.2.55 50022 22' } }));
+    assert.ok(r2.ignoreip.includes('192.0.2.55'));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--restartkamailio without Kamailio is exit 2 before anything changes', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12 });
+  try {
+    const before = await snapshot(root);
+    await assert.rejects(install(opts({ restartKamailio: true }), testContext(root)), (e: unknown) => e instanceof UsageError && /--restartkamailio/.test(e.message));
+    assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('an unknown distro is exit 3 naming the os-release ID; nothing changed', async () => {
+  const root = await tempRoot({ '/etc/os-release': 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.0\n' });
+  try {
+    const before = await snapshot(root);
+    await assert.rejects(install(opts(), testContext(root)), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3 && /ID=alpine/.test(e.message));
+    assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('not root on the live host is exit 3 unless --dry-run', async () => {
+  const root = await liveRoot();
+  try {
+    await assert.rejects(install(opts(), testContext(root, { live: true, uid: 1000, run: liveRunner(() => false) })), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3);
+    const r = await install(opts({ dryRun: true }), testContext(root, { live: true, uid: 1000, run: liveRunner(() => false) }));
+    assert.equal(r.dryRun, true);
+  } finally {
+    await removeRoot(root);
+  }
+});
