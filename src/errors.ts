@@ -67,6 +67,13 @@ export class CommandFailedError extends ToolError {
   }
 }
 
+/** A conflict found while planning (a file we cannot edit safely); nothing was touched. Exit 1. */
+export class PlanError extends ToolError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.failed, hint);
+  }
+}
+
 /** A step after files were written failed; the files were restored. Exit 1. */
 export class RolledBackError extends ToolError {
   constructor(

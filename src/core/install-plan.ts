@@ -10,6 +10,7 @@ import { editAsteriskLogger } from './editors/asterisk-logger.ts';
 import { setLogAuthFailures } from './editors/freeswitch-profile.ts';
 import { insertAuthFailureLog } from './editors/kamailio-cfg.ts';
 import { serviceCommand } from './services.ts';
+import { PlanError } from '../errors.ts';
 
 export const JAIL_LOCAL = '/etc/fail2ban/jail.local';
 export const FILTER_DIR = '/etc/fail2ban/filter.d';
@@ -55,16 +56,16 @@ function tidy(list: string[]): string[] {
   return out;
 }
 
-/** Name of the messages channel file in an Asterisk logger.conf ([logfiles] section). */
-function asteriskMessagesFile(loggerConf: string): string {
+/** File name of an Asterisk logger.conf channel (`messages` or `messages.log`, …) in [logfiles]. */
+function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'): string {
   let inLogfiles = false;
   for (const line of loggerConf.split(/\r?\n/)) {
     const h = /^\s*\[([^\]]+)\]/.exec(line);
-    if (h) inLogfiles = h[1] === 'logfiles';
-    const m = inLogfiles ? /^\s*(messages(?:\.log)?)\s*=>/.exec(line) : null;
+    if (h) inLogfiles = h[1]!.toLowerCase() === 'logfiles';
+    const m = inLogfiles ? new RegExp(`^\\s*(${base}(?:\\.log)?)\\s*=>?`, 'i').exec(line) : null;
     if (m) return m[1]!;
   }
-  return 'messages';
+  return base;
 }
 
 /**
@@ -163,7 +164,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const current = files[path] ?? null;
       const edited = current === null ? tpl('etc/asterisk/logger.conf') : editAsteriskLogger(current).text;
       addFile(path, edited, 'Asterisk: dateformat %F %T, messages and security channels');
-      const logs = [`${a.logDir}/${asteriskMessagesFile(edited)}`, `${a.logDir}/security`];
+      const logs = [`${a.logDir}/${asteriskChannelFile(edited, 'messages')}`, `${a.logDir}/${asteriskChannelFile(edited, 'security')}`];
       for (const l of logs) ensureFiles.push({ path: l, why: 'Asterisk log read by the voip-asterisk jail' });
       jail = setIniValues(jail, section, jailKeys('voip-asterisk', logs));
       if (current !== edited) {
@@ -179,7 +180,13 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       for (const p of f.profiles) {
         const current = files[p];
         if (current === null || current === undefined) continue;
-        const edited = setLogAuthFailures(current).text;
+        let edited: string;
+        try {
+          edited = setLogAuthFailures(current).text;
+        } catch (err) {
+          // A profile we cannot parse is never rewritten: stop before any file is touched.
+          throw new PlanError(`cannot edit ${p}: ${(err as Error).message}`, 'fix the XML, or leave FreeSWITCH out with --services');
+        }
         addFile(p, edited, 'FreeSWITCH: log-auth-failures = true');
         if (edited !== current) changedProfiles.push(/([^/]+)\.xml$/.exec(p)?.[1] ?? p);
       }
