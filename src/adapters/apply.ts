@@ -158,16 +158,19 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   // 4-6. Test, (re)start and verify fail2ban; on failure restore files and the old fail2ban.
   const control = fail2banControl(facts.init, distro.family);
   const wasRunning = facts.fail2ban.running;
+  let serviceTouched = false; // a failed config test leaves the running fail2ban alone
   const fail = async (message: string, details: string[]): Promise<never> => {
     ctx.log.error(message);
     await rollback();
-    if (wasRunning) {
+    if (!serviceTouched) {
+      // nothing to bring back
+    } else if (wasRunning) {
       const r = await ctx.run(control.restart);
       if (r.exitCode !== 0) details.push(`and restarting the previous fail2ban failed too: ${tail(r.stderr || r.stdout, 3)}`);
     } else if (written.length) {
       await ctx.run(control.stop);
     }
-    throw new RolledBackError(`${message}; every file was restored${wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
+    throw new RolledBackError(`${message}; every file was restored${serviceTouched && wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
   };
 
   const changed = written.length > 0 || touched.length > 0;
@@ -179,6 +182,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     const c = wasRunning ? control.restart : control.start;
     ctx.log.step(`${wasRunning ? 'restarting' : 'starting'} fail2ban: ${formatCommand(c)}`);
     if (facts.init === 'none') ctx.log.warn('no init system runs here: fail2ban is started with fail2ban-client and will not start again at boot');
+    serviceTouched = true;
     const r = await ctx.run(c);
     if (r.exitCode !== 0) await fail('fail2ban did not start', fail2banErrors(r));
     result.services.push(`fail2ban (${wasRunning ? 'restart' : 'start'})`);

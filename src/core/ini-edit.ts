@@ -81,12 +81,18 @@ function lastSection(sections: SectionBlock[], name: string): SectionBlock | und
   return sections.filter((s) => s.name === name).pop();
 }
 
+/** fail2ban's parser takes `;` after whitespace as the start of an inline comment. */
+const INLINE_COMMENT = /\s+;.*$/;
+
 function valueOf(lines: Line[], block: KeyBlock): string {
   const first = lines[block.start]!.text;
   const idx = first.search(/[=:]/);
-  const parts = [first.slice(idx + 1).trim()];
-  for (let i = block.start + 1; i < block.end; i++) parts.push(lines[i]!.text.trim());
-  return parts.filter((p) => p !== '').join('\n');
+  const parts = [first.slice(idx + 1)];
+  for (let i = block.start + 1; i < block.end; i++) parts.push(lines[i]!.text);
+  return parts
+    .map((p) => p.replace(INLINE_COMMENT, '').trim())
+    .filter((p) => p !== '')
+    .join('\n');
 }
 
 /** The value of `key` in `[section]` (continuation lines joined with \n), or undefined. */
@@ -137,6 +143,9 @@ export function setIniValue(text: string, section: string, key: string, value: s
       const m = /^([^=:]*?[=:][ \t]*)/.exec(first)!;
       const lastEol = lines[block.end - 1]!.eol || '';
       const repl = formatValueLines(m[1]!, value, eol);
+      // An inline comment on a one-line value stays with it.
+      const comment = block.end - block.start === 1 ? /\s+;.*$/.exec(first.slice(m[1]!.length))?.[0] : undefined;
+      if (comment && !value.includes('\n')) repl[0]!.text += comment;
       repl[repl.length - 1]!.eol = lastEol;
       lines.splice(block.start, block.end - block.start, ...repl);
       return join(lines);

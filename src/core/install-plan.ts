@@ -135,7 +135,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     } else if (facts.journald) {
       jail = setIniValues(jail, 'sshd', [['backend', 'systemd']]);
       jails.push('sshd');
-    } else if (distro.family === 'debian') {
+    } else if (distro.family === 'debian' && getIniValue(jail, 'sshd', 'enabled') !== 'false') {
       jail = setIniValues(jail, 'sshd', [['enabled', 'false']]);
       warnings.push(`sshd jail disabled: no ${distro.authLog} and no journald to read SSH logins from (install rsyslog and re-run to protect SSH)`);
     }

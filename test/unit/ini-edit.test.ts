@@ -18,6 +18,14 @@ test('multi-line values are replaced whole and written as continuation lines', (
   assert.equal(getIniValue(two, 'j', 'logpath'), '/a\n/b');
 });
 
+test("inline '; comments' are not part of the value and stay on a replaced line", () => {
+  const text = '[sshd]\nenabled = false ; no ssh logs here\nport = 22;not-a-comment\n';
+  assert.equal(getIniValue(text, 'sshd', 'enabled'), 'false');
+  assert.equal(getIniValue(text, 'sshd', 'port'), '22;not-a-comment');
+  assert.equal(setIniValue(text, 'sshd', 'enabled', 'false'), text);
+  assert.equal(setIniValue(text, 'sshd', 'enabled', 'true'), '[sshd]\nenabled = true ; no ssh logs here\nport = 22;not-a-comment\n');
+});
+
 test('equal values (whitespace aside) leave the text untouched', () => {
   const text = '[DEFAULT]\nignoreip = 127.0.0.1/8   ::1\n';
   assert.equal(setIniValue(text, 'DEFAULT', 'ignoreip', '127.0.0.1/8 ::1'), text);

@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+/** Runs a command (no shell) and returns its result; throws when `check` and it fails. */
+export function sh(cmd: string, args: string[], o: { check?: boolean; env?: Record<string, string>; timeoutMs?: number; input?: string } = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...o.env }, timeout: o.timeoutMs ?? 600000, input: o.input });
+  if (o.check && r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}${r.stdout}`);
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** This machine can run the real-system tests: root on Debian 12 (what CI is). */
+export function assertRealHost(): void {
+  const os = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  if (process.getuid?.() !== 0 || !/^ID=debian$/m.test(os) || !/^VERSION_ID="12"$/m.test(os)) {
+    throw new Error('the real-system tests need root on Debian 12 (CI runs them so); run `npm run test:unit` elsewhere');
+  }
+}
+
+export function dpkgInstalled(pkg: string): boolean {
+  return /install ok installed/.test(sh('dpkg-query', ['-W', '-f=${Status}', pkg]).stdout);
+}
+
+/** PID of the running fail2ban server, from its pid file, if that process is alive. */
+export function fail2banPid(): number | null {
+  for (const f of ['/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid']) {
+    if (!existsSync(f)) continue;
+    const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      /* stale */
+    }
+  }
+  return null;
+}
+
+/** Stops the fail2ban server we started, by its PID, and waits (bounded) for it to exit. */
+export async function stopFail2ban(): Promise<void> {
+  const pid = fail2banPid();
+  if (pid === null) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.kill(pid, 'SIGKILL');
+}
+
+export function jailList(): string[] {
+  const r = sh('fail2ban-client', ['status']);
+  const m = /Jail list:\s*(.*)$/m.exec(r.stdout);
+  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
