@@ -14,6 +14,9 @@ const ARGS = ['--whitelist', '203.0.113.7', '--services', 'asterisk,freeswitch',
 
 after(async () => {
   await stopFail2ban();
+  // Leave no jail.local of this test behind (uninstall already restored everything else).
+  const j = '/etc/fail2ban/jail.local';
+  if (existsSync(j) && readFileSync(j, 'utf8').startsWith('# my own settings\n')) rmSync(j);
 });
 
 test('setup: a machine without fail2ban or a firewall tool', async () => {

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite uses (as root, on Debian 12). The tool itself
+# installs fail2ban and the firewall in the real-system tests; fail2ban is also here because the
+# filter tests run fail2ban-regex before those.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  fail2ban python3-pyinotify \
+  iproute2 procps ca-certificates
