@@ -1,0 +1,399 @@
+/**
+ * The three fail2ban filters (templates/etc/fail2ban/filter.d/voip-*.conf),
+ * proven with the real fail2ban-regex against annotated fixtures in
+ * test/fixtures/logs (format: test/fixtures/logs/README.md), and compared
+ * with stock fail2ban's asterisk.conf / freeswitch.conf on the same lines.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFail2banRegex, runFail2banRegex, TEMPLATE_FILTER_DIR, type LineResult } from '../helpers/fail2ban-regex.ts';
+
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/logs');
+
+/** Annotation of one fixture line (`# expect: {...}`). */
+interface Expect {
+  /** Whether OUR filter matches the line. */
+  match: boolean;
+  /** Address our filter must extract (real lines). */
+  addr?: string;
+  /** Real lines: whether the stock filter matches. Injection lines: address stock extracts, or null. */
+  stock?: boolean | string | null;
+  /** FreeSWITCH: matched only with mode=aggressive. */
+  aggressiveOnly?: boolean;
+  /** Injection lines: the attacker-controlled field, the real source, the forged address. */
+  field?: string;
+  real?: string | null;
+  injected?: string;
+  /** Line is a continuation line without date (SIP debug echo). */
+  undated?: boolean;
+  /** Line contains literal `\x1b` to be turned into ESC. */
+  esc?: boolean;
+}
+
+interface FixtureLine {
+  readonly file: string;
+  readonly lineNo: number;
+  readonly source: string;
+  readonly line: string;
+  readonly expect: Expect;
+}
+
+function loadFixture(file: string): FixtureLine[] {
+  const text = readFileSync(join(FIXTURES, file), 'utf8');
+  const out: FixtureLine[] = [];
+  let source = '';
+  let pending: Expect | undefined;
+  text.split('\n').forEach((raw, index) => {
+    if (raw === '') return;
+    if (raw.startsWith('#')) {
+      const src = /^# source: (\S+)/.exec(raw);
+      if (src) source = src[1] ?? '';
+      const exp = /^# expect: (\{.*\})\s*$/.exec(raw);
+      if (exp) pending = JSON.parse(exp[1] ?? '{}') as Expect;
+      return;
+    }
+    assert.ok(pending, `${file}:${index + 1}: log line without a preceding "# expect:" annotation`);
+    assert.ok(source, `${file}:${index + 1}: log line without a "# source:"`);
+    const line = pending.esc ? raw.replaceAll('\\x1b', '\x1b') : raw;
+    out.push({ file, lineNo: index + 1, source, line, expect: pending });
+    pending = undefined;
+  });
+  assert.ok(out.length > 0, `${file} has no lines`);
+  return out;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A benign line stamped with the current local time, in each service's format. */
+function nowLine(service: Service): string {
+  const d = new Date();
+  const ymd = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  switch (service) {
+    case 'asterisk':
+      return `[${ymd} ${hms}] VERBOSE[1] asterisk.c: Asterisk Ready.`;
+    case 'freeswitch':
+      return `${ymd} ${hms}.000000 [INFO] switch_core.c:2500 FreeSWITCH Started`;
+    case 'kamailio':
+      return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${hms} sip1 kamailio[1]: INFO: <core> [main.c:2987]: main(): started`;
+  }
+}
+
+type Service = 'asterisk' | 'freeswitch' | 'kamailio';
+
+/**
+ * Run a filter over fixture lines in one fail2ban-regex call. Undated lines are
+ * put after a line stamped "now" so fail2ban treats them as it does in live
+ * operation (it reuses the last date seen less than 60 s ago).
+ */
+async function run(service: Service, filter: string, lines: readonly FixtureLine[]): Promise<Map<FixtureLine, LineResult>> {
+  const dated = lines.filter((l) => !l.expect.undated);
+  const undated = lines.filter((l) => l.expect.undated);
+  const ordered = undated.length > 0 ? [...dated, undefined, ...undated] : dated;
+  const texts = ordered.map((l) => (l === undefined ? nowLine(service) : l.line));
+  const results = await runFail2banRegex(texts, { filter });
+  const map = new Map<FixtureLine, LineResult>();
+  ordered.forEach((l, i) => {
+    if (l !== undefined) map.set(l, results[i] as LineResult);
+  });
+  if (undated.length > 0) {
+    const now = results[dated.length];
+    assert.equal(now?.matched, false, `the "now" line must not match ${filter}`);
+  }
+  return map;
+}
+
+const where = (l: FixtureLine) => `${l.file}:${l.lineNo} [${l.source}] ${l.line.slice(0, 160)}`;
+
+function assertReal(lines: readonly FixtureLine[], results: Map<FixtureLine, LineResult>, opts: { aggressive?: boolean } = {}): void {
+  for (const l of lines) {
+    const r = results.get(l);
+    assert.ok(r, where(l));
+    const expected = l.expect.match && (opts.aggressive === true || !l.expect.aggressiveOnly);
+    assert.equal(r.matched, expected, `match ${expected}: ${where(l)} -> ${JSON.stringify(r.addresses)}`);
+    if (expected) {
+      assert.ok(r.addresses.length > 0);
+      for (const a of r.addresses) assert.equal(a, l.expect.addr, `address: ${where(l)}`);
+    }
+  }
+}
+
+function assertInjection(lines: readonly FixtureLine[], results: Map<FixtureLine, LineResult>): void {
+  for (const l of lines) {
+    const r = results.get(l);
+    assert.ok(r, where(l));
+    assert.ok(l.expect.injected, `injection line needs "injected": ${where(l)}`);
+    for (const a of r.addresses) {
+      assert.notEqual(a, l.expect.injected, `INJECTED address taken: ${where(l)}`);
+      assert.equal(a, l.expect.real, `only the real source may be taken: ${where(l)}`);
+    }
+    assert.equal(r.matched, l.expect.match, `match ${l.expect.match}: ${where(l)} -> ${JSON.stringify(r.addresses)}`);
+  }
+}
+
+function assertBenign(lines: readonly FixtureLine[], results: Map<FixtureLine, LineResult>): void {
+  for (const l of lines) {
+    assert.equal(l.expect.match, false, `benign fixture must expect no match: ${where(l)}`);
+    const r = results.get(l);
+    assert.equal(r?.matched, false, `benign line matched: ${where(l)} -> ${JSON.stringify(r?.addresses)}`);
+  }
+}
+
+/** Stock on real lines: annotation holds, and stock's matches are a subset of ours. */
+function assertStockSubset(
+  lines: readonly FixtureLine[],
+  ours: Map<FixtureLine, LineResult>,
+  stock: Map<FixtureLine, LineResult>,
+  opts: { aggressive: boolean },
+): { stockCount: number; oursCount: number } {
+  let stockCount = 0;
+  let oursCount = 0;
+  for (const l of lines) {
+    const s = stock.get(l);
+    const o = ours.get(l);
+    assert.ok(s && o, where(l));
+    const stockExpected = l.expect.stock === true && (opts.aggressive || !l.expect.aggressiveOnly);
+    assert.equal(s.matched, stockExpected, `stock match ${stockExpected}: ${where(l)} -> ${JSON.stringify(s.addresses)}`);
+    if (s.matched) {
+      stockCount++;
+      assert.ok(o.matched, `stock bans a real line ours does not: ${where(l)}`);
+      assert.deepEqual([...new Set(o.addresses)], [...new Set(s.addresses)], `same address as stock: ${where(l)}`);
+    }
+    if (o.matched) oursCount++;
+  }
+  assert.ok(oursCount > stockCount, `ours (${oursCount}) must ban more real lines than stock (${stockCount})`);
+  return { stockCount, oursCount };
+}
+
+/** Stock on injection lines: record exactly what stock extracts. Returns the lines where stock is fooled. */
+function assertStockInjection(lines: readonly FixtureLine[], ours: Map<FixtureLine, LineResult>, stock: Map<FixtureLine, LineResult>): FixtureLine[] {
+  const fooled: FixtureLine[] = [];
+  for (const l of lines) {
+    const s = stock.get(l);
+    assert.ok(s, where(l));
+    if (l.expect.stock === null || l.expect.stock === undefined) {
+      assert.equal(s.matched, false, `stock expected not to match: ${where(l)} -> ${JSON.stringify(s.addresses)}`);
+    } else {
+      assert.ok(s.matched, `stock expected to match: ${where(l)}`);
+      for (const a of s.addresses) assert.equal(a, l.expect.stock, `stock address: ${where(l)}`);
+    }
+    if (s.addresses.includes(l.expect.injected ?? '') && !(ours.get(l)?.addresses ?? []).includes(l.expect.injected ?? '')) {
+      fooled.push(l);
+    }
+  }
+  return fooled;
+}
+
+/** Every attacker field the brief names must have at least one injection line. */
+function assertFieldsCovered(lines: readonly FixtureLine[], needles: readonly RegExp[]): void {
+  const fields = lines.map((l) => l.expect.field ?? '');
+  for (const n of needles) assert.ok(fields.some((f) => n.test(f)), `no injection line for field ${n}`);
+}
+
+describe('filter templates', () => {
+  it('are plain fail2ban filters (no {{ placeholders}}, journalmatch set)', () => {
+    const names = readdirSync(TEMPLATE_FILTER_DIR).filter((n) => n.startsWith('voip-'));
+    assert.deepEqual(names.sort(), ['voip-asterisk.conf', 'voip-freeswitch.conf', 'voip-kamailio.conf']);
+    for (const n of names) {
+      const text = readFileSync(join(TEMPLATE_FILTER_DIR, n), 'utf8');
+      assert.ok(!text.includes('{{'), `${n} contains a {{ placeholder`);
+      const service = n.replace(/^voip-|\.conf$/g, '');
+      assert.match(text, new RegExp(`^journalmatch = _SYSTEMD_UNIT=${service}\\.service$`, 'm'));
+      assert.doesNotMatch(text, /<HOST>/, `${n}: use <ADDR> (no DNS names from attacker text)`);
+    }
+  });
+});
+
+describe('voip-asterisk', () => {
+  const real = loadFixture('asterisk-real.log');
+  const journal = loadFixture('asterisk-journal.log');
+  const injection = loadFixture('asterisk-injection.log');
+  const benign = loadFixture('asterisk-benign.log');
+
+  it('matches every real attack line with the right address, and bans every line stock bans', async () => {
+    const [ours, stock] = await Promise.all([run('asterisk', 'voip-asterisk', real), run('asterisk', 'asterisk', real)]);
+    assertReal(real, ours);
+    const counts = assertStockSubset(real, ours, stock, { aggressive: false });
+    assert.deepEqual(counts, { stockCount: 49, oursCount: 51 });
+  });
+
+  it('matches the journald forms (logtype=journal)', async () => {
+    const [ours, stock] = await Promise.all([
+      run('asterisk', 'voip-asterisk[logtype=journal]', journal),
+      run('asterisk', 'asterisk[logtype=journal]', journal),
+    ]);
+    assertReal(journal, ours);
+    assertStockSubset(journal, ours, stock, { aggressive: false });
+  });
+
+  it('never takes an injected address; stock is fooled where recorded', async () => {
+    assertFieldsCovered(injection, [/SIP user/, /From display name/, /From URI/, /User-Agent/, /Call-ID/, /echoed in SIP debug/, /AccountID/]);
+    const [ours, stock] = await Promise.all([run('asterisk', 'voip-asterisk', injection), run('asterisk', 'asterisk', injection)]);
+    assertInjection(injection, ours);
+    const fooled = assertStockInjection(injection, ours, stock);
+    assert.deepEqual(
+      fooled.map((l) => l.expect.field),
+      [
+        'From display name (PJSIP)',
+        'Call-ID (PJSIP)',
+        'SIP user (Call from caller)',
+        'AMI Username',
+        'AMI Username (nonexistent user)',
+        'Digest Response (security log, after RemoteAddress)',
+        'User-Agent header echoed in SIP debug',
+        'Contact header echoed in SIP debug (syslog form)',
+      ],
+    );
+  });
+
+  it('never matches benign lines', async () => {
+    assertBenign(benign, await run('asterisk', 'voip-asterisk', benign));
+  });
+});
+
+describe('voip-freeswitch', () => {
+  const real = loadFixture('freeswitch-real.log');
+  const journal = loadFixture('freeswitch-journal.log');
+  const injection = loadFixture('freeswitch-injection.log');
+  const benign = loadFixture('freeswitch-benign.log');
+
+  it('mode=normal (default): failures and unknown users, not challenges; superset of stock mode=normal', async () => {
+    const [ours, stock] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch', real),
+      run('freeswitch', 'freeswitch[mode=normal]', real),
+    ]);
+    assertReal(real, ours, { aggressive: false });
+    assert.deepEqual(assertStockSubset(real, ours, stock, { aggressive: false }), { stockCount: 9, oursCount: 11 });
+  });
+
+  it('mode=aggressive also matches the challenge lines normal mode does not; superset of stock default (extra)', async () => {
+    const [ours, normal, stock] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch[mode=aggressive]', real),
+      run('freeswitch', 'voip-freeswitch[mode=normal]', real),
+      run('freeswitch', 'freeswitch', real),
+    ]);
+    assertReal(real, ours, { aggressive: true });
+    const challenges = real.filter((l) => l.expect.aggressiveOnly);
+    assert.ok(challenges.length >= 3);
+    for (const l of challenges) {
+      assert.match(l.line, /SIP auth challenge/);
+      assert.equal(ours.get(l)?.matched, true, where(l));
+      assert.equal(normal.get(l)?.matched, false, where(l));
+    }
+    assert.deepEqual(assertStockSubset(real, ours, stock, { aggressive: true }), { stockCount: 11, oursCount: 14 });
+  });
+
+  it('matches the journald form (logtype=journal)', async () => {
+    const [ours, stock] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch[logtype=journal]', journal),
+      run('freeswitch', 'freeswitch[logtype=journal]', journal),
+    ]);
+    assertReal(journal, ours);
+    assertStockSubset(journal, ours, stock, { aggressive: false });
+  });
+
+  it('never takes an injected address (both modes); stock is fooled by echoed SIP headers', async () => {
+    assertFieldsCovered(injection, [/SIP user/, /From/, /User-Agent/, /Call-ID/, /echoed/]);
+    const [normal, aggressive, stock] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch', injection),
+      run('freeswitch', 'voip-freeswitch[mode=aggressive]', injection),
+      run('freeswitch', 'freeswitch', injection),
+    ]);
+    assertInjection(injection, normal);
+    assertInjection(injection, aggressive);
+    const fooled = assertStockInjection(injection, normal, stock);
+    assert.deepEqual(
+      fooled.map((l) => l.expect.field),
+      ['User-Agent header echoed by siptrace', 'Call-ID header echoed by siptrace', 'From display name echoed by siptrace'],
+    );
+  });
+
+  it('never matches benign lines (both modes)', async () => {
+    const [normal, aggressive] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch', benign),
+      run('freeswitch', 'voip-freeswitch[mode=aggressive]', benign),
+    ]);
+    assertBenign(benign, normal);
+    assertBenign(benign, aggressive);
+  });
+});
+
+describe('voip-kamailio', () => {
+  const real = loadFixture('kamailio-real.log');
+  const journal = loadFixture('kamailio-journal.log');
+  const injection = loadFixture('kamailio-injection.log');
+  const benign = loadFixture('kamailio-benign.log');
+
+  it('matches pike, VoipNow and voip-f2b auth-failure lines with the right address', async () => {
+    assertReal(real, await run('kamailio', 'voip-kamailio', real));
+  });
+
+  it('matches the journald forms (logtype=journal)', async () => {
+    assertReal(journal, await run('kamailio', 'voip-kamailio[logtype=journal]', journal));
+  });
+
+  it('never takes an injected address', async () => {
+    assertFieldsCovered(injection, [/SIP user/, /From/, /User-Agent/, /Call-ID/, /echoed/]);
+    assertInjection(injection, await run('kamailio', 'voip-kamailio', injection));
+  });
+
+  it('never matches benign lines', async () => {
+    assertBenign(benign, await run('kamailio', 'voip-kamailio', benign));
+  });
+});
+
+describe('regex cost', () => {
+  const K64 = 64 * 1024;
+  /** Repeat `unit` to exactly 64 KiB after `head`. */
+  const fill = (head: string, unit: string) => head + unit.repeat(Math.ceil((K64 - head.length) / unit.length)).slice(0, K64 - head.length);
+
+  const cases: Record<string, string[]> = {
+    'voip-asterisk': [
+      fill("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Registration from '", "' failed for '192.0.2.1"),
+      fill("[2024-01-02 03:04:05] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '", "' failed for '192.0.2.1:5060' (callid: "),
+      fill("[2024-01-02 03:04:05] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from 'a' failed for '192.0.2.1:5060' (callid: ", "') - "),
+      fill('[2024-01-02 03:04:05] SECURITY[1] res_security_log.c: SecurityEvent="InvalidPassword"', ',RemoteAddres'),
+      fill('[2024-01-02 03:04:05] SECURITY[1] res_security_log.c: SecurityEvent="InvalidPassword",RemoteAddress="IPV4/UDP/192.0.2.1/5060"', ','),
+      fill("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: Call from '", "' (192.0.2.1:5060) to extension '"),
+      fill("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: No registration for peer '", "' (from 192.0.2.1)"),
+      fill('[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: ', "'"),
+      fill('Jan  2 03:04:05 pbx asterisk[1]: NOTICE[1]: chan_sip.c:1 in f: ', ': '),
+    ],
+    'voip-freeswitch[mode=aggressive]': [
+      fill("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 Can't find user [", '] from '),
+      fill("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 SIP auth failure (REGISTER) on sofia profile 'internal' for [", ']'),
+      fill("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 SIP auth challenge (REGISTER) on sofia profile 'internal' for [", '] from ip 1:'),
+      fill('2024-01-02 03:04:05.123456 ', ' 1.1% [WARNING]'),
+    ],
+    'voip-kamailio': [
+      fill('Jan  2 03:04:05 sip1 kamailio[1]: ALERT: {', '}'),
+      fill('Jan  2 03:04:05 sip1 kamailio[1]: ALERT: {1 1 INVITE x', '} <script>: ALERT: pike blocking x from '),
+      fill('Jan  2 03:04:05 sip1 kamailio[1]: ALERT: <script>: ALERT: pike blocking INVITE from ', '(IP:192.0.2.1:5060)x'),
+      fill('Jan  2 03:04:05 sip1 kamailio[1]: WARNING: {1 2 REGISTER x', '} voip-f2b: auth failure src=192.0.2.1 port=1 method=R user='),
+      fill('Jan  2 03:04:05 sip1 kamailio[1]: WARNING: <script>: voip-f2b: auth failure src=192.0.2.1 port=5060 method=REGISTER user=', 'x'),
+    ],
+  };
+
+  for (const [filter, lines] of Object.entries(cases)) {
+    it(`${filter}: 64 KiB adversarial lines finish in < 2 s (whole fail2ban-regex call)`, async () => {
+      for (const l of lines) assert.equal(l.length, K64);
+      const dir = mkdtempSync(join(tmpdir(), 'voip-f2b-cost-'));
+      try {
+        const path = join(dir, 'cost.log');
+        writeFileSync(path, lines.map((l) => `${l}\n`).join(''), 'utf8');
+        const { elapsedMs, stdout } = await execFail2banRegex(path, filter, ['-o', '<ip>']);
+        assert.ok(elapsedMs < 2000, `${filter} took ${Math.round(elapsedMs)} ms`);
+        // a line cut at 64 KiB may happen to end like a complete attack line;
+        // then the only address it can yield is the one written in it
+        for (const ip of stdout.split('\n').filter(Boolean)) assert.equal(ip, '192.0.2.1', filter);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
