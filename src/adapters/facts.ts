@@ -38,6 +38,9 @@ export interface HostFacts {
   adminAddress: string | null;
   authLogExists: boolean;
   services: ServiceFacts;
+  postfix: { installed: boolean; running: boolean };
+  /** The mail name of this host (/etc/mailname, else /etc/hostname), for the alert sender. */
+  mailname: string;
 }
 
 /** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */
@@ -174,5 +177,10 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
     adminAddress: adminAddressFromEnv(ctx.env),
     authLogExists: (await firstExisting(ctx, ['/var/log/auth.log', '/var/log/secure'])) !== null,
     services,
+    postfix: {
+      installed: await binExists('postfix'),
+      running: await pidAlive(ctx, ['/var/spool/postfix/pid/master.pid']),
+    },
+    mailname: ((await ctx.fs.readText('/etc/mailname')) ?? (await ctx.fs.readText('/etc/hostname')) ?? 'localhost').trim().split(/\s+/)[0] || 'localhost',
   };
 }

@@ -17,6 +17,7 @@ export const FILTER_DIR = '/etc/fail2ban/filter.d';
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
 export const FILTER_TEMPLATES = ['voip-asterisk.conf', 'voip-freeswitch.conf', 'voip-kamailio.conf'] as const;
+export const MAIL_ACTION = '/etc/fail2ban/action.d/voip-f2b-mail.conf';
 
 /** Loopback is always ignored: fail2ban must never ban the machine itself. */
 const LOOPBACK = ['127.0.0.1/8', '::1'];
@@ -34,6 +35,19 @@ export interface PlanInputs {
   files: Record<string, string | null>;
 }
 
+/** Alert addresses and how postfix delivers them. */
+function mailSettings(options: InstallOptions, facts: HostFacts): { dest: string; sender: string; delivery: 'local' | 'send-only' } {
+  const dest = options.email!;
+  const local = /@localhost$/i.test(dest);
+  return { dest, sender: options.sender ?? `fail2ban@${facts.mailname}`, delivery: options.mailDelivery ?? (local ? 'local' : 'send-only') };
+}
+
+/** The `action` value: the ban, plus our rate-limited mail (with log lines where there is a logpath). */
+function mailAction(interval: number, withLogpath: boolean): string {
+  const args = ['dest="%(destemail)s"', 'sender="%(sender)s"', ...(withLogpath ? ['logpath="%(logpath)s"'] : []), `interval=${interval}`];
+  return `%(action_)s\nvoip-f2b-mail[${args.join(', ')}]`;
+}
+
 /** The services to protect: the named ones, else the detected ones. */
 export function selectedServices(options: InstallOptions, facts: HostFacts): ServiceName[] {
   if (options.services) return options.services;
@@ -43,7 +57,7 @@ export function selectedServices(options: InstallOptions, facts: HostFacts): Ser
 /** Every file the planner may read, so the command can read them all up front. */
 export function filesToRead(options: InstallOptions, facts: HostFacts): string[] {
   const s = selectedServices(options, facts);
-  const paths = [JAIL_LOCAL, ...FILTER_TEMPLATES.map((f) => `${FILTER_DIR}/${f}`)];
+  const paths = [JAIL_LOCAL, ...FILTER_TEMPLATES.map((f) => `${FILTER_DIR}/${f}`), MAIL_ACTION];
   if (s.includes('asterisk')) paths.push(`${facts.services.asterisk.configDir}/logger.conf`);
   if (s.includes('freeswitch')) paths.push(...facts.services.freeswitch.profiles);
   if (s.includes('kamailio')) paths.push(facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE);
@@ -97,7 +111,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   if (distro.pkgs.pyinotify) wanted.push(distro.pkgs.pyinotify); // instant log reading, fast bans
   const sshOnJournal = facts.journald && !facts.authLogExists;
   if (sshOnJournal && distro.pkgs.pysystemd) wanted.push(distro.pkgs.pysystemd);
-  if (options.email) wanted.push(distro.pkgs.postfix);
+  if (options.email && !facts.postfix.installed) wanted.push(distro.pkgs.postfix);
   const pkgCommands = facts.live
     ? packageCommands(distro, wanted, { installed: input.installed, aptListsFresh: facts.aptListsFresh, repoReady: input.repoReady })
     : [];
@@ -120,9 +134,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     ['banaction', ban.banaction],
     ['banaction_allports', ban.banactionAllports],
   ];
-  if (options.email) {
-    defaults.push(['destemail', options.email], ['sender', options.sender ?? `fail2ban@${'localhost'}`], ['action', '%(action_mwl)s']);
-  }
+  const mail = options.email ? mailSettings(options, facts) : null;
+  if (mail) defaults.push(['destemail', mail.dest], ['sender', mail.sender], ['action', mailAction(options.mailInterval, true)]);
   jail = setIniValues(jail, 'DEFAULT', defaults);
 
   // 4. sshd: Debian's package enables it, and it refuses to start with no auth log.
@@ -231,6 +244,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       }
       if (logpath) ensureFiles.push({ path: KAMAILIO_LOG, why: 'Kamailio log read by the voip-kamailio jail' });
       jail = setIniValues(jail, section, jailKeys('voip-kamailio', logpath));
+      // A journal jail has no logpath for the mail action to grep: give it its own action line.
+      if (mail && !logpath) jail = setIniValues(jail, section, [['action', mailAction(options.mailInterval, false)]]);
       if (options.restartKamailio) {
         afterCommands.push({ service: 'kamailio', why: '--restartkamailio', command: serviceCommand(facts.init, 'kamailio', 'restart') });
       }
@@ -238,8 +253,37 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   }
   if (services.length === 0) warnings.push('no Asterisk, FreeSWITCH or Kamailio found: no VoIP jail enabled (name them with --services)');
 
-  // 6. Files: jail.local, then our filters (copied verbatim from templates).
+  // 6. Files: jail.local, then our filters and mail action (copied verbatim from templates).
   changes.unshift({ path: JAIL_LOCAL, before: files[JAIL_LOCAL] ?? null, after: jail, mode: 0o644, why: 'fail2ban settings and jails' });
+
+  // 7. Mail: postfix installed without a dialog, running, and one test mail when settings change.
+  if (mail && facts.live) {
+    const postfixMissing = !input.installed.has(distro.pkgs.postfix) && !facts.postfix.installed;
+    if (postfixMissing && distro.pm === 'apt') {
+      const type = mail.delivery === 'local' ? 'Local only' : 'Internet Site';
+      pkgCommands.unshift({
+        cmd: 'debconf-set-selections',
+        args: [],
+        input: `postfix postfix/main_mailer_type select ${type}\npostfix postfix/mailname string ${facts.mailname}\n`,
+      });
+    }
+    if (postfixMissing && mail.delivery === 'send-only') {
+      // Send-only: deliver alerts to the world, accept nothing from the network.
+      afterCommands.push({ service: 'postfix', why: 'listen on loopback only', command: { cmd: 'postconf', args: ['-e', 'inet_interfaces = loopback-only'] } });
+    }
+    if (!facts.postfix.running) afterCommands.push({ service: 'postfix', why: 'start the mail server', command: serviceCommand(facts.init, 'postfix', 'start') });
+    if ((files[JAIL_LOCAL] ?? null) !== jail) {
+      afterCommands.push({
+        service: 'mail',
+        why: `test mail to ${mail.dest}`,
+        command: {
+          cmd: '/usr/sbin/sendmail',
+          args: ['-f', mail.sender, mail.dest],
+          input: `Subject: [Fail2Ban] voip-f2b-install: test alert from ${facts.mailname}\nFrom: Fail2Ban <${mail.sender}>\nTo: ${mail.dest}\n\nThis is a test: fail2ban on ${facts.mailname} will mail ban alerts to this address\n(at most one mail per jail every ${options.mailInterval} s; bans in between are listed in the next mail).\n`,
+        },
+      });
+    }
+  }
   changes.splice(
     1,
     0,
@@ -247,6 +291,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const p = `${FILTER_DIR}/${f}`;
       return { path: p, before: files[p] ?? null, after: tpl(`etc/fail2ban/filter.d/${f}`), mode: 0o644, why: `fail2ban filter ${f.replace(/\.conf$/, '')}` };
     }),
+    { path: MAIL_ACTION, before: files[MAIL_ACTION] ?? null, after: tpl('etc/fail2ban/action.d/voip-f2b-mail.conf'), mode: 0o644, why: 'rate-limited mail alert action' },
   );
 
   return {

@@ -13,6 +13,10 @@ export interface InstallOptions {
   freeswitchMode: 'normal' | 'aggressive';
   email?: string;
   sender?: string;
+  /** How postfix delivers alerts: `local` (this machine only) or `send-only` (to the world, listening on loopback only). */
+  mailDelivery?: 'local' | 'send-only';
+  /** Seconds between two alert mails of one jail; bans in between are collected (0 = every ban). */
+  mailInterval: number;
   bantime: string;
   findtime: string;
   maxretry: number;
@@ -27,4 +31,5 @@ export const DEFAULTS = {
   bantime: '1h',
   findtime: '10m',
   maxretry: 5,
+  mailInterval: 600,
 } as const;

@@ -29,6 +29,8 @@ function freshVm(os: HostFacts['os']): HostFacts {
     aptListsFresh: false,
     adminAddress: null,
     authLogExists: false,
+    postfix: { installed: false, running: false },
+    mailname: 'pbx.example.com',
     services: {
       asterisk: { ...none, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },
       freeswitch: { ...none, configDir: '/etc/freeswitch', logFile: '/var/log/freeswitch/freeswitch.log', profiles: [] },
@@ -85,7 +87,7 @@ for (const row of TABLE) {
     assert.equal(distro.key, row.key);
     assert.equal(distro.shippedFail2ban, row.fail2ban);
     const plan = buildInstallPlan({
-      options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal', bantime: '1h', findtime: '10m', maxretry: 5, protectAdmin: true, dryRun: false, yes: true, json: false },
+      options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal', bantime: '1h', findtime: '10m', maxretry: 5, mailInterval: 600, protectAdmin: true, dryRun: false, yes: true, json: false },
       facts: freshVm(os),
       distro,
       installed: new Set(),
@@ -104,7 +106,7 @@ for (const row of TABLE) {
 
 test('lists less than a day old skip apt-get update; installed packages are not installed again', async () => {
   const os = await osr('debian-12');
-  const base = { options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal' as const, bantime: '1h', findtime: '10m', maxretry: 5, protectAdmin: true, dryRun: false, yes: true, json: false }, distro: detectDistro(os), repoReady: true, templates, files: {} };
+  const base = { options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal' as const, bantime: '1h', findtime: '10m', maxretry: 5, mailInterval: 600, protectAdmin: true, dryRun: false, yes: true, json: false }, distro: detectDistro(os), repoReady: true, templates, files: {} };
   const fresh = { ...freshVm(os), aptListsFresh: true };
   const p1 = buildInstallPlan({ ...base, facts: fresh, installed: new Set(['fail2ban']) });
   assert.deepEqual(p1.packageCommands.map((c) => c.args.at(-1)), ['python3-systemd']);

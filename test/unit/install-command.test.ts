@@ -20,6 +20,7 @@ function opts(o: Partial<InstallOptions> = {}): InstallOptions {
     bantime: '1h',
     findtime: '10m',
     maxretry: 5,
+    mailInterval: 600,
     protectAdmin: true,
     dryRun: false,
     yes: true,
@@ -58,6 +59,7 @@ test('--root: first run writes the config; second run changes nothing and runs n
         'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
         'CREATE /etc/fail2ban/filter.d/voip-freeswitch.conf',
         'CREATE /etc/fail2ban/filter.d/voip-kamailio.conf',
+        'CREATE /etc/fail2ban/action.d/voip-f2b-mail.conf',
         'CREATE /etc/asterisk/logger.conf',
       ],
     );
@@ -261,6 +263,43 @@ test('not root on the live host is exit 3 unless --dry-run', async () => {
     await assert.rejects(install(opts(), testContext(root, { live: true, uid: 1000, run: liveRunner(() => false) })), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3);
     const r = await install(opts({ dryRun: true }), testContext(root, { live: true, uid: 1000, run: liveRunner(() => false) }));
     assert.equal(r.dryRun, true);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--email: postfix preseeded (no dialog), DEFAULT action mails through the rate-limited action, one test mail', async () => {
+  const root = await liveRoot();
+  try {
+    const run = liveRunner(() => false);
+    const r = await install(opts({ email: 'root@localhost', mailInterval: 300 }), testContext(root, { run, live: true }));
+    const calls = run.calls.map((c) => [c.cmd, ...c.args].join(' '));
+    const preseed = run.calls.find((c) => c.cmd === 'debconf-set-selections');
+    assert.ok(preseed, 'debconf preseeded');
+    assert.match(preseed.input ?? '', /^postfix postfix\/main_mailer_type select Local only$/m, 'root@localhost: local delivery');
+    assert.ok(calls.indexOf('debconf-set-selections') < calls.findIndex((l) => / install .*postfix/.test(l)), 'preseed before install');
+    assert.ok(!calls.some((l) => l.startsWith('postconf')), 'local delivery: no send-only change');
+    assert.ok(calls.includes('service postfix start'));
+    const mail = run.calls.find((c) => c.cmd === '/usr/sbin/sendmail');
+    assert.deepEqual(mail?.args, ['-f', 'fail2ban@localhost', 'root@localhost']);
+    assert.match(mail?.input ?? '', /^Subject: \[Fail2Ban\] voip-f2b-install: test alert/);
+    assert.ok(r.services.includes('mail (test mail to root@localhost)'));
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    assert.match(jail, /^destemail = root@localhost   ; inline note$/m, "the admin's inline comment stays");
+    assert.match(jail, /^action = %\(action_\)s\n\s+voip-f2b-mail\[dest="%\(destemail\)s", sender="%\(sender\)s", logpath="%\(logpath\)s", interval=300\]$/m);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--email to an outside address: Internet Site, then postfix made send-only (loopback)', async () => {
+  const root = await liveRoot();
+  try {
+    const run = liveRunner(() => false);
+    await install(opts({ email: 'noc@example.com', sender: 'pbx@example.com' }), testContext(root, { run, live: true }));
+    assert.match(run.calls.find((c) => c.cmd === 'debconf-set-selections')?.input ?? '', /select Internet Site/);
+    assert.ok(run.lines().includes('postconf -e inet_interfaces = loopback-only'));
+    assert.deepEqual(run.calls.find((c) => c.cmd === '/usr/sbin/sendmail')?.args, ['-f', 'pbx@example.com', 'noc@example.com']);
   } finally {
     await removeRoot(root);
   }

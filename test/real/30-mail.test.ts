@@ -1,0 +1,97 @@
+/**
+ * Mail alerts for real: postfix from Debian installed by the tool with no dialog, started
+ * without systemd; a real ban (failure lines appended to the Asterisk log → our filter → ban)
+ * puts a mail with those lines in root's local mailbox; a burst of bans does not become a burst
+ * of mail. Nothing leaves the machine: the address is root@localhost (local delivery).
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { runCli } from '../helpers/cli.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, sh, stopFail2ban } from '../helpers/system.ts';
+
+const MBOX = '/var/mail/root';
+const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--no-protect-admin', '--yes'];
+
+function mails(): string[] {
+  if (!existsSync(MBOX)) return [];
+  return readFileSync(MBOX, 'utf8').split(/^From /m).filter(Boolean);
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, seconds = 30): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const v = fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+function postfixPid(): number | null {
+  const f = '/var/spool/postfix/pid/master.pid';
+  if (!existsSync(f)) return null;
+  const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+after(async () => {
+  runCli(['uninstall']);
+  await stopFail2ban();
+  const pid = postfixPid();
+  if (pid) process.kill(pid, 'SIGTERM');
+});
+
+test('setup: no postfix, an empty mailbox, no earlier state', async () => {
+  assertRealHost();
+  await stopFail2ban();
+  const pid = postfixPid();
+  if (pid) process.kill(pid, 'SIGTERM');
+  sh('apt-get', ['-q', '-y', 'purge', 'postfix'], { check: true, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  rmSync(MBOX, { force: true });
+  rmSync('/var/lib/fail2ban/voip-f2b-mail', { recursive: true, force: true });
+  rmSync('/var/lib/fail2ban/fail2ban.sqlite3', { force: true }); // no bans restored from earlier tests
+  rmSync('/var/log/asterisk', { recursive: true, force: true });
+  if (existsSync('/var/backups/voip-f2b-install/manifest.json')) runCli(['uninstall']);
+  assert.equal(dpkgInstalled('postfix'), false);
+});
+
+test('--email installs postfix without any dialog, starts it, and a test mail arrives', async () => {
+  const r = runCli([...ARGS, '--json'], { timeoutMs: 300000 });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.ok(report.packagesInstalled.includes('postfix'));
+  assert.ok(report.services.includes('mail (test mail to root@localhost)'), 'the test mail was accepted');
+  assert.ok(postfixPid(), 'postfix runs');
+  assert.equal(sh('postconf', ['-h', 'mydestination']).status, 0);
+  await waitFor('the test mail', () => mails().find((m) => /voip-f2b-install: test alert/.test(m)));
+});
+
+test('a real ban from Asterisk log lines mails those lines', async () => {
+  const now = new Date();
+  const ts = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')} ${now.toTimeString().slice(0, 8)}`;
+  const lines = Array.from({ length: 6 }, (_, i) => `[${ts}] NOTICE[31${i}] chan_sip.c: Registration from '"10${i}" <sip:10${i}@192.0.2.1>' failed for '192.0.2.51:5060' - Wrong password\n`).join('');
+  const log = readFileSync('/etc/fail2ban/jail.local', 'utf8').match(/^logpath = (\S+)/m)![1]!;
+  appendFileSync(log, lines);
+  const mail = await waitFor('the ban mail', () => mails().find((m) => /Subject: \[Fail2Ban\] voip-asterisk: banned 192\.0\.2\.51/.test(m)));
+  assert.match(mail, /Lines containing failures of 192\.0\.2\.51/);
+  assert.match(mail, /failed for '192\.0\.2\.51:5060' - Wrong password/);
+});
+
+test('a burst of 30 bans is not a burst of mail: collected, then flushed in one mail at stop', async () => {
+  const before = mails().length;
+  for (let i = 0; i < 30; i++) sh('fail2ban-client', ['set', 'voip-asterisk', 'banip', `198.51.100.${i + 1}`], { check: true });
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(mails().length, before, 'no mail within the interval');
+  assert.ok(fail2banPid());
+  await stopFail2ban(); // SIGTERM by PID: fail2ban stops its jails, running each actionstop
+  const flushed = await waitFor('the pending-bans mail', () => mails().slice(before).find((m) => /pending bans/.test(m)));
+  for (let i = 0; i < 30; i++) assert.ok(flushed.includes(`198.51.100.${i + 1} `), `198.51.100.${i + 1} listed`);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(mails().length, before + 1, 'exactly one mail for the whole burst');
+});
