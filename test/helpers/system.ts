@@ -20,9 +20,9 @@ export function dpkgInstalled(pkg: string): boolean {
   return /install ok installed/.test(sh('dpkg-query', ['-W', '-f=${Status}', pkg]).stdout);
 }
 
-/** PID of the running fail2ban server, from its pid file, if that process is alive. */
-export function fail2banPid(): number | null {
-  for (const f of ['/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid']) {
+/** The PID in the first of `files` that names a live process, or null. */
+export function pidFromFile(...files: string[]): number | null {
+  for (const f of files) {
     if (!existsSync(f)) continue;
     const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
     try {
@@ -33,6 +33,11 @@ export function fail2banPid(): number | null {
     }
   }
   return null;
+}
+
+/** PID of the running fail2ban server, from its pid file, if that process is alive. */
+export function fail2banPid(): number | null {
+  return pidFromFile('/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid');
 }
 
 /** Stops the fail2ban server we started, by its PID, and waits (bounded) for it to exit. */

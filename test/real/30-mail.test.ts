@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, sh, stopFail2ban } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban } from '../helpers/system.ts';
 
 const MBOX = '/var/mail/root';
 const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--no-protect-admin', '--yes'];
@@ -29,15 +29,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, seconds
 }
 
 function postfixPid(): number | null {
-  const f = '/var/spool/postfix/pid/master.pid';
-  if (!existsSync(f)) return null;
-  const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
+  return pidFromFile('/var/spool/postfix/pid/master.pid');
 }
 
 after(async () => {
