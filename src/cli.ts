@@ -27,12 +27,59 @@ Exit codes:
   130  interrupted at a prompt (Ctrl-C); nothing was changed
 
 Every option has an environment twin: --whitelist is VOIP_F2B_WHITELIST, --dry-run is
-VOIP_F2B_DRY_RUN=1, and so on (upper case, dashes as underscores, VOIP_F2B_ prefix).`;
+VOIP_F2B_DRY_RUN=1, and so on (upper case, dashes as underscores, VOIP_F2B_ prefix).
+A yes/no variable is on for 1, true, yes or on and off for 0, false, no, off or empty
+(VOIP_F2B_INTERACTIVE=0 never asks). A flag on the command line wins.`;
 
-/** An option with its VOIP_F2B_* environment twin. */
+/** An option with its VOIP_F2B_* environment twin: the long name, upper case, `_` for `-`. */
 function opt(flags: string, description: string): Option {
-  const long = /--(?:no-)?([a-z][a-z-]*)/.exec(flags)![1]!;
+  const long = /--([a-z][a-z-]*)/.exec(flags)![1]!;
   return new Option(flags, description).env(`VOIP_F2B_${long.replace(/-/g, '_').toUpperCase()}`);
+}
+
+const ENV_TRUE = /^(?:1|true|yes|on)$/i;
+const ENV_FALSE = /^(?:0|false|no|off|)$/i;
+
+/**
+ * The value of a yes/no environment twin. Commander treats any value of a boolean option's
+ * variable as "set" (so VOIP_F2B_DRY_RUN=0 would mean a dry run); here 1/true/yes/on mean on,
+ * 0/false/no/off or empty mean off, and anything else is a usage error naming the variable.
+ */
+export function parseEnvBoolean(name: string, raw: string): boolean {
+  const v = raw.trim();
+  if (ENV_TRUE.test(v)) return true;
+  if (ENV_FALSE.test(v)) return false;
+  throw new UsageError(`invalid ${name}='${raw}': expected 1, true, yes or on (or 0, false, no, off, empty for off)`);
+}
+
+/** Yes/no options (no value, or --no-*), whose environment twins we read ourselves. */
+function isFlagOption(o: Option): boolean {
+  return !o.required && !o.optional;
+}
+
+/**
+ * Applies the yes/no environment twins of `cmd`'s options that were not given on the command line.
+ * `--no-protect-admin` has the twin VOIP_F2B_NO_PROTECT_ADMIN (1 = do not protect, like the
+ * flag); its positive form VOIP_F2B_PROTECT_ADMIN (0 = do not protect) is accepted too.
+ */
+function applyBooleanEnv(cmd: Command, env: Record<string, string | undefined>): void {
+  for (const o of cmd.options as Option[]) {
+    if (!isFlagOption(o) || !o.envVar) continue;
+    const key = o.attributeName();
+    if (cmd.getOptionValueSource(key) === 'cli') continue;
+    let value: boolean | undefined;
+    if (env[o.envVar] !== undefined) value = parseEnvBoolean(o.envVar, env[o.envVar]!);
+    if (o.negate) {
+      const positive = `VOIP_F2B_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+      const negated = value === undefined ? undefined : !value;
+      const direct = env[positive] !== undefined ? parseEnvBoolean(positive, env[positive]!) : undefined;
+      if (negated !== undefined && direct !== undefined && negated !== direct) {
+        throw new UsageError(`${o.envVar}='${env[o.envVar]}' and ${positive}='${env[positive]}' contradict each other`, `set only one of them`);
+      }
+      value = negated ?? direct;
+    }
+    if (value !== undefined) cmd.setOptionValueWithSource(key, value, 'env');
+  }
 }
 
 function parseServices(raw: string): ServiceName[] {
@@ -76,7 +123,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--kamailio-auth-log', "insert the auth-failure log line into kamailio.cfg's stock auth route"))
       .addOption(opt('--freeswitch-mode <mode>', 'normal, or aggressive (also counts auth challenges)').choices(['normal', 'aggressive']).default('normal'))
       .addOption(opt('--email <addr>', 'mail ban alerts to this address (installs postfix)'))
-      .addOption(opt('--sender <addr>', 'sender address of alert mails'))
+      .addOption(opt('--sender <addr>', 'sender address of alert mails (default: fail2ban@<mailname>)'))
+      .addOption(opt('--mail-delivery <mode>', 'send-only: postfix mails out, listening on loopback only; local: mail stays on this machine (default: local for @localhost, else send-only)').choices(['send-only', 'local']))
+      .addOption(opt('--mail-interval <seconds>', 'at most one alert mail per jail in this many seconds; bans in between are listed in the next mail (0: a mail per ban)').default(String(DEFAULTS.mailInterval)))
       .addOption(opt('--bantime <time>', 'how long a ban lasts (600, 10m, 1h, 1d; -1 = forever)').default(DEFAULTS.bantime))
       .addOption(opt('--findtime <time>', 'window in which failures are counted').default(DEFAULTS.findtime))
       .addOption(opt('--maxretry <n>', 'failures within findtime that cause a ban').default(String(DEFAULTS.maxretry)))
@@ -95,6 +144,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       freeswitchMode: str('freeswitchMode') === 'aggressive' ? 'aggressive' : 'normal',
       ...(str('email') ? { email: parseEmail('--email', str('email')!) } : {}),
       ...(str('sender') ? { sender: parseEmail('--sender', str('sender')!) } : {}),
+      ...(str('mailDelivery') ? { mailDelivery: str('mailDelivery') as 'local' | 'send-only' } : {}),
+      mailInterval: parseCount('--mail-interval', str('mailInterval')!, 0, 86400),
       bantime: parseDuration('--bantime', str('bantime')!, true),
       findtime: parseDuration('--findtime', str('findtime')!, false),
       maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
@@ -104,7 +155,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       yes: Boolean(o.yes),
       json: Boolean(o.json),
     };
-    result = { command: 'install', options, global: { root: str('root')!, json: options.json }, ...(o.interactive ? { interactiveFlag: true } : {}) };
+    result = { command: 'install', options, global: { root: str('root')!, json: options.json }, ...(typeof o.interactive === 'boolean' ? { interactiveFlag: o.interactive } : {}) };
   });
   void installCmd;
 
@@ -132,9 +183,17 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     result = { command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), global: { root: o.root, json: Boolean(o.json) } };
   });
 
-  // Commander reads option environment twins from process.env; give it ours.
+  // Commander reads option environment twins from process.env; give it ours, less the yes/no
+  // twins, which applyBooleanEnv reads (commander would take "0" as yes).
+  const flagVars = new Set<string>();
+  const collect = (cmd: Command): void => {
+    for (const o of cmd.options as Option[]) if (isFlagOption(o) && o.envVar) flagVars.add(o.envVar);
+    cmd.commands.forEach(collect);
+  };
+  collect(program);
+  program.hook('preAction', (_program, actionCommand) => applyBooleanEnv(actionCommand, env));
   const saved = process.env;
-  process.env = { ...env } as NodeJS.ProcessEnv;
+  process.env = Object.fromEntries(Object.entries(env).filter(([k]) => !flagVars.has(k))) as NodeJS.ProcessEnv;
   try {
     program.parse(argv, { from: 'user' });
   } finally {

@@ -6,7 +6,7 @@ import type { Context } from './context.ts';
 import { nodeFileSystem } from './adapters/fs.ts';
 import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
-import { createLogger, type Logger } from './adapters/log.ts';
+import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
 import { install, formatInstallReport } from './commands/install.ts';
 import { interview } from './commands/interactive.ts';
 import { status, formatStatus } from './commands/status.ts';
@@ -18,7 +18,7 @@ import { ExitCode, ToolError, UsageError } from './errors.ts';
 export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: boolean): boolean {
   if (inv.command !== 'install') return false;
   if (inv.options.yes || inv.options.json || inv.options.dryRun) return false;
-  if (inv.interactiveFlag) return true;
+  if (inv.interactiveFlag !== undefined) return inv.interactiveFlag;
   return stdinTTY && !env.CI;
 }
 
@@ -64,7 +64,7 @@ async function checkRoot(root: string): Promise<string> {
 /** The one error boundary: maps typed errors to the documented exit codes. */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const tty = Boolean(process.stderr.isTTY);
-  const color = tty && !env.NO_COLOR && env.TERM !== 'dumb';
+  const color = colorWanted(env, tty);
   let log: Logger = createLogger({ tty, color });
   try {
     const inv = parseArgs(argv, env);
@@ -85,8 +85,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
       now: () => new Date(),
     };
     await runInvocation(inv, ctx);
+    log.close();
     return ExitCode.ok;
   } catch (err) {
+    log.close();
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       // Commander already printed its one-line message.
