@@ -1,11 +1,115 @@
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../adapters/facts.ts';
-import type { InstallOptions } from '../core/options.ts';
+import { SERVICES, type InstallOptions, type ServiceName } from '../core/options.ts';
+import { selectedServices } from '../core/install-plan.ts';
+import { parseCount, parseDuration, parseEmail, parseWhitelist } from '../core/validate.ts';
+import { ToolError } from '../errors.ts';
+
+const LABELS: Record<ServiceName, string> = { asterisk: 'Asterisk', freeswitch: 'FreeSWITCH', kamailio: 'Kamailio' };
+
+/** Turns a validator that throws UsageError into an inquirer `validate` (message, or true). */
+function check(parse: (v: string) => unknown): (v: string) => string | true {
+  return (v) => {
+    try {
+      parse(v);
+      return true;
+    } catch (err) {
+      if (err instanceof ToolError) return err.message;
+      throw err;
+    }
+  };
+}
 
 /**
- * The interactive first-time setup: each question pre-filled from what was detected.
- * (Filled in by the interactive-setup issue; with no questions the options pass through.)
+ * The interactive first-time setup: each question pre-filled from what was detected (or from the
+ * flags given), each answer validated by the same functions as its flag, so an unattended run
+ * with those flags gives the same result. Questions and their flags:
+ *
+ * 1. services to protect (`--services`): the detected ones are checked;
+ * 2. whitelist (`--whitelist`, `--no-protect-admin`): the SSH client's own address is offered;
+ * 3. ban time (`--bantime`) and max retry (`--maxretry`);
+ * 4. mail alerts (`--email`): empty for none.
+ *
+ * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
  */
-export async function interview(_ctx: Context, options: InstallOptions, _facts: HostFacts): Promise<InstallOptions> {
-  return options;
+export async function interview(ctx: Context, options: InstallOptions, facts: HostFacts): Promise<InstallOptions> {
+  const p = ctx.prompt;
+  const detected = SERVICES.filter((s) => facts.services[s].present);
+
+  // 1. Services: what the flags said, else what was found on disk.
+  const current = selectedServices(options, facts);
+  const services = (await p.checkbox({
+    message: 'Which services should fail2ban protect? (space toggles, enter confirms)',
+    flag: '--services',
+    choices: SERVICES.map((s) => ({
+      value: s,
+      name: `${LABELS[s]}${detected.includes(s) ? ' (detected)' : ' (not found on this host)'}`,
+      checked: current.includes(s),
+    })),
+  })) as ServiceName[];
+
+  // 2. Whitelist: the admin's own address first, so they cannot ban themselves.
+  const admin = options.protectAdmin ? facts.adminAddress : null;
+  if (facts.adminAddress && options.protectAdmin) {
+    ctx.log.info(
+      `You are connected over SSH from ${facts.adminAddress}. It is pre-filled in the whitelist below so that ` +
+        'a few wrong passwords from your own machine can never ban you from this server. Remove it only if that address is shared or changes.',
+    );
+  }
+  const offered = [...(admin ? [admin] : []), ...options.whitelist.filter((w) => w !== admin)];
+  const whitelistText = await p.input({
+    message: 'Addresses never to ban (IPv4/IPv6, CIDR or DNS names, comma-separated; empty for none):',
+    flag: '--whitelist',
+    default: offered.join(', '),
+    validate: check(parseWhitelist),
+  });
+  const whitelist = parseWhitelist(whitelistText);
+
+  // 3. Ban policy.
+  const bantime = parseDuration(
+    '--bantime',
+    await p.input({
+      message: 'Ban time (600, 10m, 1h, 1d; -1 = forever):',
+      flag: '--bantime',
+      default: options.bantime,
+      validate: check((v) => parseDuration('--bantime', v, true)),
+    }),
+    true,
+  );
+  const maxretry = parseCount(
+    '--maxretry',
+    await p.input({
+      message: `Failures within ${options.findtime} that cause a ban (1-1000):`,
+      flag: '--maxretry',
+      default: String(options.maxretry),
+      validate: check((v) => parseCount('--maxretry', v, 1, 1000)),
+    }),
+    1,
+    1000,
+  );
+
+  // 4. Mail alerts (installs postfix when set).
+  const emailText = (
+    await p.input({
+      message: 'Mail ban alerts to (an address; empty for none; installs postfix):',
+      flag: '--email',
+      default: options.email ?? '',
+      validate: check((v) => (v.trim() === '' ? '' : parseEmail('--email', v))),
+    })
+  ).trim();
+
+  // Keeping the offered address is the same as the default --protect-admin (it is added after
+  // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
+  const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
+  const { email: _dropped, ...rest } = options;
+  void _dropped;
+  return {
+    ...rest,
+    services,
+    whitelist: adminKept ? whitelist.filter((w) => w !== admin.toLowerCase()) : whitelist,
+    protectAdmin: admin ? adminKept : options.protectAdmin,
+    bantime,
+    maxretry,
+    ...(emailText ? { email: parseEmail('--email', emailText) } : {}),
+  };
 }

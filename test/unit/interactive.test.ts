@@ -1,0 +1,251 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { BIN, ensureBuilt, runCli } from '../helpers/cli.ts';
+import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { Terminal } from '../helpers/tty.ts';
+import { interview } from '../../src/commands/interactive.ts';
+import { gatherFacts } from '../../src/adapters/facts.ts';
+import { noPrompter, type Prompter } from '../../src/adapters/prompt.ts';
+import type { InstallOptions } from '../../src/core/options.ts';
+import { parseArgs } from '../../src/cli.ts';
+import { ToolError } from '../../src/errors.ts';
+
+const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+const ADMIN = '203.0.113.9';
+const SSH = `${ADMIN} 50522 192.0.2.1 22`;
+const HAS_TMUX = spawnSync('tmux', ['-V']).status === 0;
+
+/** A temp tree where Asterisk is installed on Debian 12. */
+const asteriskHost = (): Promise<string> =>
+  tempRoot({ '/etc/os-release': DEBIAN12, '/etc/asterisk/asterisk.conf': '[directories]\nastlogdir => /var/log/asterisk\n' });
+
+/** The environment of an admin's SSH session (no CI variable: a person at a terminal). */
+const sshEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: process.env.HOME ?? '/root',
+  LANG: 'C.UTF-8',
+  SSH_CONNECTION: SSH,
+  ...extra,
+});
+
+const terminals: Terminal[] = [];
+after(() => terminals.forEach((t) => t.kill()));
+const term = (args: string[], dir: string, env = sshEnv()): Terminal => {
+  ensureBuilt();
+  const t = Terminal.start([process.execPath, BIN, ...args], { env, dir });
+  terminals.push(t);
+  return t;
+};
+
+/** The options of a run with no flags, as the CLI parses them (tracks every default). */
+const parsed = parseArgs([], {});
+assert.ok(parsed.command === 'install');
+const BASE: InstallOptions = parsed.options;
+
+/** A prompter that records each question and answers from a script (undefined = the default). */
+function scripted(answers: Record<string, string | string[] | undefined>): Prompter & { asked: Array<{ flag?: string; default?: unknown; checked?: string[] }> } {
+  const asked: Array<{ flag?: string; default?: unknown; checked?: string[] }> = [];
+  return {
+    asked,
+    input: async (q) => {
+      asked.push({ ...(q.flag ? { flag: q.flag } : {}), default: q.default });
+      const a = answers[q.flag!];
+      const v = typeof a === 'string' ? a : (q.default ?? '');
+      assert.equal(q.validate?.(v) ?? true, true, `answer for ${q.flag} must validate`);
+      return v;
+    },
+    confirm: async (q) => q.default ?? false,
+    checkbox: async (q) => {
+      const checked = q.choices.filter((c) => c.checked).map((c) => c.value);
+      asked.push({ ...(q.flag ? { flag: q.flag } : {}), checked });
+      const a = answers[q.flag!];
+      return Array.isArray(a) ? a : checked;
+    },
+  };
+}
+
+test('interview: every question names its flag and is pre-filled from the facts and flags', async () => {
+  const root = await asteriskHost();
+  try {
+    const ctx = testContext(root, { env: { SSH_CONNECTION: SSH } });
+    const facts = await gatherFacts(ctx);
+    const p = scripted({});
+    ctx.prompt = p;
+    const out = await interview(ctx, { ...BASE, whitelist: ['198.51.100.4'], bantime: '2h', maxretry: 7, email: 'root@localhost' }, facts);
+    assert.deepEqual(p.asked, [
+      { flag: '--services', checked: ['asterisk'] },
+      { flag: '--whitelist', default: `${ADMIN}, 198.51.100.4` },
+      { flag: '--bantime', default: '2h' },
+      { flag: '--maxretry', default: '7' },
+      { flag: '--email', default: 'root@localhost' },
+    ]);
+    // Accepting every default changes nothing but making the detected services explicit.
+    // (The kept SSH address is protectAdmin, as without questions, not a --whitelist entry.)
+    assert.deepEqual(out, { ...BASE, services: ['asterisk'], whitelist: ['198.51.100.4'], bantime: '2h', maxretry: 7, email: 'root@localhost' });
+    assert.ok(ctx.log.lines.some((l) => l.includes(`from ${ADMIN}`) && l.includes('never ban you')), 'the offered address is explained');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('interview: removing the offered SSH address turns admin protection off; empty email = no mail', async () => {
+  const root = await asteriskHost();
+  try {
+    const ctx = testContext(root, { env: { SSH_CONNECTION: SSH } });
+    const facts = await gatherFacts(ctx);
+    ctx.prompt = scripted({ '--whitelist': '198.51.100.0/24', '--email': '', '--services': ['asterisk', 'kamailio'] });
+    const out = await interview(ctx, { ...BASE, email: 'root@localhost' }, facts);
+    assert.equal(out.protectAdmin, false);
+    assert.deepEqual(out.whitelist, ['198.51.100.0/24']);
+    assert.equal(out.email, undefined);
+    assert.deepEqual(out.services, ['asterisk', 'kamailio']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('unattended: a question is exit 2 naming the flag to pass, never a hang', async () => {
+  const p = noPrompter();
+  await assert.rejects(p.input({ message: 'Ban time', flag: '--bantime' }), (e: ToolError) => e.exitCode === 2 && /pass --bantime/.test(e.message));
+  await assert.rejects(p.confirm({ message: 'Apply this plan?' }), (e: ToolError) => e.exitCode === 2 && /pass --yes/.test(e.message));
+});
+
+test('the built CLI in a terminal: the setup asks, re-asks on bad input, applies; flags give the same result', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  const root = await asteriskHost();
+  const same = await asteriskHost();
+  try {
+    const t = term(['--root', root], root);
+    let s = await t.waitFor('Which services should fail2ban protect?');
+    assert.match(s, /◉ Asterisk \(detected\)/);
+    assert.match(s, /◯ FreeSWITCH \(not found on this host\)/);
+    t.keys('Enter');
+
+    s = await t.waitFor('Addresses never to ban');
+    assert.match(s, new RegExp(`You are connected over SSH from ${ADMIN.replace(/\./g, '\\.')}`));
+    assert.match(s, new RegExp(`Addresses never to ban .*: ${ADMIN.replace(/\./g, '\\.')}\\s*$`, 'm'), 'the SSH address is pre-filled');
+    t.type(', bad;x');
+    t.keys('Enter');
+    await t.waitFor("invalid --whitelist entry 'bad;x'");
+    for (let i = 0; i < ', bad;x'.length; i++) t.keys('BSpace');
+    t.type(', 198.51.100.0/24');
+    t.keys('Enter');
+
+    s = await t.waitFor('Ban time');
+    assert.match(s, /Ban time .*: 1h\s*$/m);
+    t.keys('C-u');
+    t.type('soon');
+    t.keys('Enter');
+    await t.waitFor("invalid --bantime 'soon'");
+    t.keys('C-u');
+    t.type('2h');
+    t.keys('Enter');
+
+    s = await t.waitFor('Failures within 10m');
+    t.keys('C-u');
+    t.type('3');
+    t.keys('Enter');
+
+    await t.waitFor('Mail ban alerts');
+    t.keys('Enter');
+
+    await t.waitFor('Apply this plan?');
+    assert.match(t.history(), /CREATE\s+\/etc\/fail2ban\/jail\.local/, 'the plan is shown before the question');
+    assert.deepEqual(Object.keys(await snapshot(root)).filter((p) => p.startsWith('etc/fail2ban')), [], 'nothing written before the answer');
+    t.keys('Enter');
+    assert.equal(await t.exitCode(), 0, t.screen());
+    assert.match(t.screen(), /Done: \d+ file\(s\) written/);
+
+    const jail = await readFile(`${root}/etc/fail2ban/jail.local`, 'utf8');
+    assert.match(jail, new RegExp(`^ignoreip = 127\\.0\\.0\\.1/8 ::1 198\\.51\\.100\\.0/24 ${ADMIN.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(jail, /^bantime = 2h$/m);
+    assert.match(jail, /^maxretry = 3$/m);
+    assert.doesNotMatch(jail, /^destemail/m);
+    assert.match(jail, /^\[voip-asterisk\]\nenabled = true$/m);
+
+    // The same answers unattended, as flags: byte-identical jail.local.
+    const r = runCli(['--root', same, '--yes', '--services', 'asterisk', '--whitelist', '198.51.100.0/24', '--bantime', '2h', '--maxretry', '3'], {
+      env: { SSH_CONNECTION: SSH },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(await readFile(`${same}/etc/fail2ban/jail.local`, 'utf8'), jail);
+  } finally {
+    await removeRoot(root);
+    await removeRoot(same);
+  }
+});
+
+for (const where of ['the first question', 'the final "Apply this plan?"'] as const) {
+  test(`the built CLI in a terminal: Ctrl-C at ${where} is exit 130 and changes nothing`, { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+    const root = await asteriskHost();
+    // The exit code file goes beside the tree, not in it.
+    const dir = await tempRoot();
+    try {
+      const before = await snapshot(root);
+      const t = term(['--root', root], dir);
+      await t.waitFor('Which services should fail2ban protect?');
+      if (where !== 'the first question') {
+        t.keys('Enter');
+        for (const q of ['Addresses never to ban', 'Ban time', 'Failures within', 'Mail ban alerts']) {
+          await t.waitFor(q);
+          t.keys('Enter');
+        }
+        await t.waitFor('Apply this plan?');
+      }
+      t.keys('C-c');
+      assert.equal(await t.exitCode(), 130, t.screen());
+      assert.match(t.screen(), /voip-f2b-install: interrupted; nothing was changed/);
+      assert.deepEqual(await snapshot(root), before);
+    } finally {
+      await removeRoot(root);
+      await removeRoot(dir);
+    }
+  });
+}
+
+test('the built CLI in a terminal: --yes never asks; colour only without NO_COLOR, in our lines and in the prompts', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  const SGR = /\x1b\[[0-9;]*m/;
+  const dir = await tempRoot();
+  try {
+    for (const noColor of [false, true]) {
+      const env = sshEnv(noColor ? { NO_COLOR: '1' } : {});
+      // Unattended on a terminal: no question, our own log lines (created …) on the screen.
+      const root = await asteriskHost();
+      const t = term(['--root', root, '--yes'], dir, env);
+      assert.equal(await t.exitCode(), 0, t.screen());
+      const screen = t.screen(true);
+      assert.doesNotMatch(t.screen(), /\?|Apply this plan/);
+      assert.match(t.screen(), /· created \/etc\/fail2ban\/jail\.local/);
+      // The first question, as drawn by @inquirer/prompts.
+      const q = term(['--root', root, '--services', 'asterisk'], dir, env);
+      await q.waitFor('Which services');
+      const prompt = q.screen(true);
+      q.keys('C-c');
+      assert.equal(await q.exitCode(), 130);
+      if (noColor) {
+        assert.doesNotMatch(screen, SGR, 'NO_COLOR: no colour codes in our output');
+        assert.doesNotMatch(prompt, SGR, 'NO_COLOR: no colour codes in the prompts');
+      } else {
+        assert.match(screen, SGR, 'colour on a terminal');
+        assert.match(prompt, SGR, 'colour in the prompts');
+      }
+      await removeRoot(root);
+    }
+  } finally {
+    await removeRoot(dir);
+  }
+});
+
+test('--interactive=0 via VOIP_F2B_INTERACTIVE=0 on a terminal never asks', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  const root = await asteriskHost();
+  const dir = await tempRoot();
+  try {
+    const t = term(['--root', root, '--dry-run'], dir, sshEnv({ VOIP_F2B_INTERACTIVE: '0' }));
+    assert.equal(await t.exitCode(), 0, t.screen());
+    assert.doesNotMatch(t.screen(), /Which services/);
+  } finally {
+    await removeRoot(root);
+    await removeRoot(dir);
+  }
+});
