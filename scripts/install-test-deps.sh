@@ -7,4 +7,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   fail2ban python3-pyinotify \
-  iproute2 procps ca-certificates
+  iproute2 procps ca-certificates tmux
