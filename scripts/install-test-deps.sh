@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses (as root, on Debian 12). The tool itself
 # installs fail2ban and the firewall in the real-system tests; fail2ban is also here because the
-# filter tests run fail2ban-regex before those.
+# filter tests run fail2ban-regex before those. The attack test (test/real/20-attack-ban.test.ts)
+# runs Debian's kamailio, rsyslog and nftables; orphan-sysvinit-scripts gives rsyslog the init
+# script that a sysvinit Debian 12 has (the rsyslog package ships none), so `service rsyslog
+# restart`, which the tool runs for its Kamailio log rule, works without systemd.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   fail2ban python3-pyinotify \
-  iproute2 procps ca-certificates tmux
+  iproute2 procps ca-certificates tmux \
+  kamailio rsyslog orphan-sysvinit-scripts nftables
