@@ -279,6 +279,7 @@ const timings: Record<string, number> = {};
 
 for (const backend of ['iptables', 'nftables'] as const) {
   test(`${backend}: the attacker is banned in the firewall, the whitelisted friend never`, async (t) => {
+    assert.ok(kamailio && kamailio.exitCode === null, 'setup succeeded and kamailio runs');
     const f2bLogStart = sizeOf(F2B_LOG);
     for (const p of [ATTACKER, FRIEND]) assert.deepEqual(anyFirewallMentions(p.addr), [], `no rule for ${p.addr} before the run`);
 
@@ -295,9 +296,12 @@ for (const backend of ['iptables', 'nftables'] as const) {
     assert.deepEqual(report.warnings.filter((w: string) => /^rsyslog:|^Kamailio: no syslog/.test(w)), [], 'rsyslog loaded the Kamailio rule');
     assert.ok(report.services.some((s: string) => s.startsWith('rsyslog')), `rsyslog restarted: ${JSON.stringify(report.services)}`);
     const jail = readFileSync('/etc/fail2ban/jail.local', 'utf8');
+    const section = /^\[voip-kamailio\]\n([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(jail)?.[1] ?? '';
     assert.match(jail, new RegExp(`^banaction_allports = ${backend}-allports$`, 'm'));
-    assert.match(jail, new RegExp(`^protocol = ${backend === 'nftables' ? 'tcp,udp' : 'all'}$`, 'm'));
+    assert.match(section, new RegExp(`^protocol = ${backend === 'nftables' ? 'tcp,udp' : 'all'}$`, 'm'), section);
     assert.match(jail, new RegExp(`^ignoreip = .*\\b${FRIEND.addr.replace(/\./g, '\\.')}\\b`, 'm'));
+    // The running jail uses the all-ports action of this backend.
+    assert.match(sh('fail2ban-client', ['get', JAIL, 'actions']).stdout, new RegExp(`\\b${backend}-allports\\b`));
     assert.ok(fail2banPid(), 'fail2ban runs');
     // A ban left in fail2ban's database by an earlier, interrupted run would be restored at start.
     if (bannedList().includes(ATTACKER.addr)) runCli(['unban', ATTACKER.addr], { env: CLI_ENV });
