@@ -114,17 +114,28 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   // 3. Write each file atomically, keeping the mode and owner of files that exist.
   const written: typeof toWrite = [];
   const touched: string[] = [];
+  // Best effort: one step that fails (a file removed meanwhile, a full disk) does not stop the
+  // others; what could not be restored is reported.
+  const rollbackErrors: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      rollbackErrors.push(`could not restore ${what}: ${(err as Error).message}`);
+    }
+  };
   const rollback = async (): Promise<void> => {
     for (const f of [...written].reverse()) {
       const st = stats.get(f.path);
-      if (f.before === null) await ctx.fs.remove(f.path);
-      else await ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid });
+      await attempt(f.path, () =>
+        f.before === null ? ctx.fs.remove(f.path) : ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid }),
+      );
     }
-    for (const t of touched) await ctx.fs.remove(t);
-    for (const b of createdBackups) await ctx.fs.remove(b);
-    if (manifestBefore === null) await ctx.fs.remove(MANIFEST);
-    else await ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 });
-    for (const d of [...createdDirs].reverse()) await ctx.fs.removeEmptyDir(d);
+    for (const t of touched) await attempt(t, () => ctx.fs.remove(t));
+    for (const b of createdBackups) await attempt(b, () => ctx.fs.remove(b));
+    await attempt(MANIFEST, () => (manifestBefore === null ? ctx.fs.remove(MANIFEST) : ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 })));
+    for (const d of [...createdDirs].reverse()) await attempt(d, () => ctx.fs.removeEmptyDir(d));
+    for (const e of rollbackErrors) ctx.log.error(e);
   };
   try {
     // Directories first, so the manifest written next knows all of them.
@@ -150,6 +161,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     }
   } catch (err) {
     await rollback();
+    if (rollbackErrors.length) throw new RolledBackError(`writing the files failed (${(err as Error).message}); the rollback was incomplete`, rollbackErrors);
     throw err;
   }
 
@@ -170,6 +182,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     } else if (written.length) {
       await ctx.run(control.stop);
     }
+    if (rollbackErrors.length) throw new RolledBackError(`${message}; the rollback was incomplete`, [...details, ...rollbackErrors]);
     throw new RolledBackError(`${message}; every file was restored${serviceTouched && wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
   };
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from './runner.ts';
 import { parseOsRelease, type OsRelease } from '../core/os-release.ts';
@@ -39,6 +40,8 @@ export interface HostFacts {
   authLogExists: boolean;
   services: ServiceFacts;
   postfix: { installed: boolean; running: boolean };
+  /** Names of the scripts in /etc/init.d (what `service NAME …` can drive without systemd). */
+  initScripts: string[];
   /** The mail name of this host (/etc/mailname, else /etc/hostname), for the alert sender. */
   mailname: string;
 }
@@ -56,18 +59,29 @@ async function firstExisting(ctx: Context, paths: string[]): Promise<string | nu
   return null;
 }
 
+/**
+ * True when `pid` is a live process. A zombie (exited, not yet reaped: common in containers
+ * whose PID 1 is no init) is not: /proc/<pid>/stat says state Z.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
 async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
   if (!ctx.live) return false;
   for (const f of pidFiles) {
     const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
-    if (pid > 0) {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        /* not running */
-      }
-    }
+    if (pid > 0 && processAlive(pid)) return true;
   }
   return false;
 }
@@ -181,6 +195,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
       installed: await binExists('postfix'),
       running: await pidAlive(ctx, ['/var/spool/postfix/pid/master.pid']),
     },
+    initScripts: await ctx.fs.list('/etc/init.d'),
     mailname: ((await ctx.fs.readText('/etc/mailname')) ?? (await ctx.fs.readText('/etc/hostname')) ?? 'localhost').trim().split(/\s+/)[0] || 'localhost',
   };
 }

@@ -5,7 +5,8 @@ import { readManifest, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
 import { removeTreeIfEmpty, tail } from '../adapters/apply.ts';
 import { formatCommand } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';
-import { fail2banControl } from '../core/services.ts';
+import { fail2banControl, serviceCommandIfPossible } from '../core/services.ts';
+import { KAMAILIO_RSYSLOG_RULE } from '../core/install-plan.ts';
 import { UnsupportedError, CommandFailedError } from '../errors.ts';
 
 export interface UninstallReport {
@@ -70,7 +71,15 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     report.packagesRemoved = manifest.packages;
   }
 
-  // 3. fail2ban back on its original configuration.
+  // 3. rsyslog drops our Kamailio rule only when it restarts.
+  if (facts.live && facts.rsyslog && manifest.files.some((f) => f.path === KAMAILIO_RSYSLOG_RULE)) {
+    const c = serviceCommandIfPossible(facts, 'rsyslog', 'restart');
+    const r = c ? await ctx.run({ ...c, timeoutMs: 60000 }) : null;
+    if (r?.exitCode === 0) report.services.push('rsyslog (restart)');
+    else report.warnings.push(`restart rsyslog by hand: it still writes ${KAMAILIO_RSYSLOG_RULE.replace(/.*\//, '')}'s file until then`);
+  }
+
+  // 4. fail2ban back on its original configuration.
   if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
     const distro = detectDistro(facts.os);
     const control = fail2banControl(facts.init, distro.family);
@@ -83,7 +92,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     }
   }
 
-  // 4. Our own state last, so an interrupted uninstall can be run again: backups, manifest,
+  // 5. Our own state last, so an interrupted uninstall can be run again: backups, manifest,
   // then the directories the tool created (deepest first, only while empty).
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));

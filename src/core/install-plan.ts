@@ -9,7 +9,7 @@ import { packageCommands } from './packages.ts';
 import { editAsteriskLogger } from './editors/asterisk-logger.ts';
 import { setLogAuthFailures } from './editors/freeswitch-profile.ts';
 import { insertAuthFailureLog } from './editors/kamailio-cfg.ts';
-import { serviceCommand } from './services.ts';
+import { serviceCommandIfPossible } from './services.ts';
 import { PlanError } from '../errors.ts';
 
 export const JAIL_LOCAL = '/etc/fail2ban/jail.local';
@@ -100,8 +100,17 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     if (t === undefined) throw new Error(`internal: template ${p} is missing`);
     return t;
   };
-  const addFile = (path: string, after: string, why: string, mode = 0o644): void => {
-    changes.push({ path, before: files[path] ?? null, after, mode, why });
+  const addFile = (path: string, text: string, why: string, mode = 0o644): void => {
+    changes.push({ path, before: files[path] ?? null, after: text, mode, why });
+  };
+  /** Queue a service start/restart for after fail2ban is up, or say how to do it by hand. */
+  const after = (service: string, action: 'start' | 'restart', why: string): void => {
+    const command = serviceCommandIfPossible(facts, service, action);
+    if (command) afterCommands.push({ service, why, command });
+    else {
+      warnings.push(`${service}: no init system or /etc/init.d/${service} script to ${action} it with; ${action} it by hand to ${why}`);
+      manualSteps.push(`${action} ${service} to ${why}`);
+    }
   };
 
   // 1-2. Packages and the ban action.
@@ -150,7 +159,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       jails.push('sshd');
     } else if (distro.family === 'debian' && getIniValue(jail, 'sshd', 'enabled') !== 'false') {
       jail = setIniValues(jail, 'sshd', [['enabled', 'false']]);
-      warnings.push(`sshd jail disabled: no ${distro.authLog} and no journald to read SSH logins from (install rsyslog and re-run to protect SSH)`);
+      warnings.push(
+        facts.rsyslog
+          ? `sshd jail disabled: no ${distro.authLog} yet (rsyslog writes it at the first SSH login); re-run once it exists to protect SSH`
+          : `sshd jail disabled: no ${distro.authLog} and no journald to read SSH logins from (install rsyslog and re-run to protect SSH)`,
+      );
     }
   }
 
@@ -234,9 +247,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       if (facts.rsyslog) {
         const rule = tpl('etc/rsyslog.d/40-voip-f2b-kamailio.conf');
         addFile(KAMAILIO_RSYSLOG_RULE, rule, `Kamailio: its syslog lines also go to ${KAMAILIO_LOG}`);
-        if (files[KAMAILIO_RSYSLOG_RULE] !== rule) {
-          afterCommands.push({ service: 'rsyslog', why: 'load the Kamailio log rule', command: serviceCommand(facts.init, 'rsyslog', 'restart') });
-        }
+        if (files[KAMAILIO_RSYSLOG_RULE] !== rule) after('rsyslog', 'restart', 'load the Kamailio log rule');
       } else if (facts.journald) {
         logpath = null;
       } else if (facts.live) {
@@ -246,9 +257,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       jail = setIniValues(jail, section, jailKeys('voip-kamailio', logpath));
       // A journal jail has no logpath for the mail action to grep: give it its own action line.
       if (mail && !logpath) jail = setIniValues(jail, section, [['action', mailAction(options.mailInterval, false)]]);
-      if (options.restartKamailio) {
-        afterCommands.push({ service: 'kamailio', why: '--restartkamailio', command: serviceCommand(facts.init, 'kamailio', 'restart') });
-      }
+      if (options.restartKamailio) after('kamailio', 'restart', '--restartkamailio');
     }
   }
   if (services.length === 0) warnings.push('no Asterisk, FreeSWITCH or Kamailio found: no VoIP jail enabled (name them with --services)');
@@ -271,7 +280,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       // Send-only: deliver alerts to the world, accept nothing from the network.
       afterCommands.push({ service: 'postfix', why: 'listen on loopback only', command: { cmd: 'postconf', args: ['-e', 'inet_interfaces = loopback-only'] } });
     }
-    if (!facts.postfix.running) afterCommands.push({ service: 'postfix', why: 'start the mail server', command: serviceCommand(facts.init, 'postfix', 'start') });
+    if (!facts.postfix.running) after('postfix', 'start', 'start the mail server');
     if ((files[JAIL_LOCAL] ?? null) !== jail) {
       afterCommands.push({
         service: 'mail',

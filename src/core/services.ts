@@ -19,6 +19,15 @@ export function serviceCommand(init: InitSystem, name: string, action: ServiceAc
 }
 
 /**
+ * The command for a service's action, or null when nothing can drive it: without systemd or
+ * OpenRC a service needs its /etc/init.d script (Debian 12's rsyslog, for one, ships none).
+ */
+export function serviceCommandIfPossible(host: { init: InitSystem; initScripts: string[] }, name: string, action: ServiceAction): Command | null {
+  if (host.init === 'systemd' || host.init === 'openrc') return serviceCommand(host.init, name, action);
+  return host.initScripts.includes(name) ? serviceCommand(host.init, name, action) : null;
+}
+
+/**
  * How fail2ban itself is started, stopped and enabled at boot. With no init system at all it is
  * driven by fail2ban-client directly (and will not come back after a reboot: the report says so).
  */

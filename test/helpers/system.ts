@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { processAlive } from '../../src/adapters/facts.ts';
 
 /** Runs a command (no shell) and returns its result; throws when `check` and it fails. */
 export function sh(cmd: string, args: string[], o: { check?: boolean; env?: Record<string, string>; timeoutMs?: number; input?: string } = {}) {
@@ -25,12 +26,7 @@ export function pidFromFile(...files: string[]): number | null {
   for (const f of files) {
     if (!existsSync(f)) continue;
     const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
-    try {
-      process.kill(pid, 0);
-      return pid;
-    } catch {
-      /* stale */
-    }
+    if (pid > 0 && processAlive(pid)) return pid;
   }
   return null;
 }
@@ -46,11 +42,7 @@ export async function stopFail2ban(): Promise<void> {
   if (pid === null) return;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!processAlive(pid)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   process.kill(pid, 'SIGKILL');

@@ -1,4 +1,7 @@
 /**
+ * Ban targets are 203.0.113.0/24 (documentation range; never this machine's network), and
+ * none of them is the whitelisted 203.0.113.7.
+ *
  * Mail alerts for real: postfix from Debian installed by the tool with no dialog, started
  * without systemd; a real ban (failure lines appended to the Asterisk log → our filter → ban)
  * puts a mail with those lines in root's local mailbox; a burst of bans does not become a burst
@@ -67,23 +70,23 @@ test('--email installs postfix without any dialog, starts it, and a test mail ar
 test('a real ban from Asterisk log lines mails those lines', async () => {
   const now = new Date();
   const ts = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')} ${now.toTimeString().slice(0, 8)}`;
-  const lines = Array.from({ length: 6 }, (_, i) => `[${ts}] NOTICE[31${i}] chan_sip.c: Registration from '"10${i}" <sip:10${i}@192.0.2.1>' failed for '192.0.2.51:5060' - Wrong password\n`).join('');
+  const lines = Array.from({ length: 6 }, (_, i) => `[${ts}] NOTICE[31${i}] chan_sip.c: Registration from '"10${i}" <sip:10${i}@192.0.2.1>' failed for '203.0.113.51:5060' - Wrong password\n`).join('');
   const log = readFileSync('/etc/fail2ban/jail.local', 'utf8').match(/^logpath = (\S+)/m)![1]!;
   appendFileSync(log, lines);
-  const mail = await waitFor('the ban mail', () => mails().find((m) => /Subject: \[Fail2Ban\] voip-asterisk: banned 192\.0\.2\.51/.test(m)));
-  assert.match(mail, /Lines containing failures of 192\.0\.2\.51/);
-  assert.match(mail, /failed for '192\.0\.2\.51:5060' - Wrong password/);
+  const mail = await waitFor('the ban mail', () => mails().find((m) => /Subject: \[Fail2Ban\] voip-asterisk: banned 203\.0\.113\.51/.test(m)));
+  assert.match(mail, /Lines containing failures of 203\.0\.113\.51/);
+  assert.match(mail, /failed for '203\.0\.113\.51:5060' - Wrong password/);
 });
 
 test('a burst of 30 bans is not a burst of mail: collected, then flushed in one mail at stop', async () => {
   const before = mails().length;
-  for (let i = 0; i < 30; i++) sh('fail2ban-client', ['set', 'voip-asterisk', 'banip', `198.51.100.${i + 1}`], { check: true });
+  for (let i = 0; i < 30; i++) sh('fail2ban-client', ['set', 'voip-asterisk', 'banip', `203.0.113.${i + 101}`], { check: true });
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(mails().length, before, 'no mail within the interval');
   assert.ok(fail2banPid());
   await stopFail2ban(); // SIGTERM by PID: fail2ban stops its jails, running each actionstop
   const flushed = await waitFor('the pending-bans mail', () => mails().slice(before).find((m) => /pending bans/.test(m)));
-  for (let i = 0; i < 30; i++) assert.ok(flushed.includes(`198.51.100.${i + 1} `), `198.51.100.${i + 1} listed`);
+  for (let i = 0; i < 30; i++) assert.ok(flushed.includes(`203.0.113.${i + 101} `), `203.0.113.${i + 101} listed`);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(mails().length, before + 1, 'exactly one mail for the whole burst');
 });

@@ -30,6 +30,7 @@ function freshVm(os: HostFacts['os']): HostFacts {
     adminAddress: null,
     authLogExists: false,
     postfix: { installed: false, running: false },
+    initScripts: [],
     mailname: 'pbx.example.com',
     services: {
       asterisk: { ...none, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },

@@ -154,6 +154,8 @@ async function liveRoot(): Promise<string> {
     '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
     '/usr/sbin/iptables': '',
     '/usr/sbin/service': '',
+    '/etc/init.d/fail2ban': '',
+    '/etc/init.d/postfix': '',
     '/etc/fail2ban/jail.local': USER_JAIL,
     '/etc/asterisk/asterisk.conf': '',
   });
@@ -164,7 +166,7 @@ function liveRunner(fail: (c: Command) => boolean, failure = { exitCode: 255, st
     if (fail(c)) return failure;
     if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
-    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
+    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t3\n`- Jail list:\tvoip-asterisk, voip-freeswitch, voip-kamailio\n' };
     return undefined;
   });
 }
@@ -216,7 +218,7 @@ test('a live run tests, starts and verifies fail2ban, in that order', async () =
       run.lines().filter((l) => !l.startsWith('dpkg-query') && !l.startsWith('iptables')),
       ['fail2ban-client -t', 'service fail2ban start', 'update-rc.d fail2ban defaults', 'fail2ban-client status'],
     );
-    assert.deepEqual(r.jailsActive, ['voip-asterisk']);
+    assert.deepEqual(r.jailsActive, ['voip-asterisk', 'voip-freeswitch', 'voip-kamailio']);
     assert.ok(r.ignoreip.includes('192.0.2.55'), "the admin's own SSH address is whitelisted");
   } finally {
     await removeRoot(root);
@@ -300,6 +302,25 @@ test('--email to an outside address: Internet Site, then postfix made send-only 
     assert.match(run.calls.find((c) => c.cmd === 'debconf-set-selections')?.input ?? '', /select Internet Site/);
     assert.ok(run.lines().includes('postconf -e inet_interfaces = loopback-only'));
     assert.deepEqual(run.calls.find((c) => c.cmd === '/usr/sbin/sendmail')?.args, ['-f', 'pbx@example.com', 'noc@example.com']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('a service with no init script to drive it is a manual step and a warning, not a failing command', async () => {
+  const root = await liveRoot();
+  try {
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'etc/kamailio'), { recursive: true });
+    await writeFile(path.join(root, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\n');
+    await mkdir(path.join(root, 'etc/rsyslog.d'), { recursive: true });
+    await mkdir(path.join(root, 'run'), { recursive: true });
+    await writeFile(path.join(root, 'run/rsyslogd.pid'), `${process.pid}\n`); // rsyslog "runs"
+    const run = liveRunner(() => false);
+    const r = await install(opts({ services: ['kamailio'] }), testContext(root, { run, live: true }));
+    assert.ok(!run.lines().some((l) => l.includes('rsyslog')), 'no `service rsyslog restart` without /etc/init.d/rsyslog');
+    assert.ok(r.manualSteps.includes('restart rsyslog to load the Kamailio log rule'), JSON.stringify(r.manualSteps));
+    assert.ok(r.warnings.some((w) => /^rsyslog: no init system or \/etc\/init\.d\/rsyslog script/.test(w)));
   } finally {
     await removeRoot(root);
   }
