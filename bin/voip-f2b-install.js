@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Tiny shim: refuse an old Node with one clear line (exit 3), then load the bundled CLI.
+// Written for old Nodes to parse: no top-level await (a SyntaxError on Node < 14.8, e.g. Debian
+// 11's Node 12, before the version check could run).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 18 || (major === 18 && minor < 19)) {
   process.stderr.write(
@@ -7,4 +9,4 @@ if (major < 18 || (major === 18 && minor < 19)) {
   );
   process.exit(3);
 }
-await import('../dist/cli.js');
+import('../dist/cli.js');
