@@ -7,7 +7,7 @@ import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan } from '../core/plan.ts';
-import { InterruptedError, UnsupportedError, UsageError } from '../errors.ts';
+import { UnsupportedError, UsageError } from '../errors.ts';
 import { formatCommand } from '../adapters/runner.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
@@ -15,6 +15,8 @@ export interface InstallReport {
   command: 'install';
   distro: string;
   dryRun: boolean;
+  /** The interactive "Apply this plan?" was answered no: nothing was changed. */
+  declined?: boolean;
   nothingToDo: boolean;
   files: Array<{ path: string; action: FileAction }>;
   packagesToInstall: string[];
@@ -109,7 +111,10 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
   // 4. Ask before applying in the interactive setup.
   if (ctx.interactive && !options.yes && pending) {
-    if (!(await ctx.prompt.confirm({ message: 'Apply this plan?', default: true }))) throw new InterruptedError();
+    if (!(await ctx.prompt.confirm({ message: 'Apply this plan?', flag: '--yes', default: true }))) {
+      // A considered "no" is not an interruption: nothing was changed, and that is what was asked.
+      return { ...report, declined: true };
+    }
   }
 
   // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
@@ -130,6 +135,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 export function formatInstallReport(r: InstallReport): string {
   const lines: string[] = [];
   if (r.dryRun) lines.push('Dry run: nothing was changed.');
+  else if (r.declined) lines.push('Plan not applied: nothing was changed.');
   else if (r.nothingToDo) lines.push('Nothing to do: the configuration is already in place.');
   else {
     const changed = r.files.filter((f) => f.action !== 'UNCHANGED');

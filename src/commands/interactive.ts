@@ -2,6 +2,7 @@ import type { Context } from '../context.ts';
 import type { HostFacts } from '../adapters/facts.ts';
 import { SERVICES, type InstallOptions, type ServiceName } from '../core/options.ts';
 import { selectedServices } from '../core/install-plan.ts';
+import { insertAuthFailureLog } from '../core/editors/kamailio-cfg.ts';
 import { parseCount, parseDuration, parseEmail, parseWhitelist } from '../core/validate.ts';
 import { ToolError } from '../errors.ts';
 
@@ -28,7 +29,9 @@ function check(parse: (v: string) => unknown): (v: string) => string | true {
  * 1. services to protect (`--services`): the detected ones are checked;
  * 2. whitelist (`--whitelist`, `--no-protect-admin`): the SSH client's own address is offered;
  * 3. ban time (`--bantime`) and max retry (`--maxretry`);
- * 4. mail alerts (`--email`): empty for none.
+ * 4. mail alerts (`--email`): empty for none;
+ * 5. where Kamailio is protected and its kamailio.cfg has the stock auth route without our log
+ *    line: whether to insert it (`--kamailio-auth-log`).
  *
  * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
  */
@@ -98,6 +101,19 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     })
   ).trim();
 
+  // 5. Kamailio: offer to insert the auth-failure log line where the stock auth route is.
+  let kamailioAuthLog = options.kamailioAuthLog;
+  if (services.includes('kamailio') && !kamailioAuthLog) {
+    const cfg = await ctx.fs.readText(facts.services.kamailio.configFile);
+    if (cfg !== null && insertAuthFailureLog(cfg).status === 'inserted') {
+      kamailioAuthLog = await p.confirm({
+        message: `Kamailio logs no failed logins yet. Add the voip-f2b log line to route[AUTH] in ${facts.services.kamailio.configFile} (backed up first)?`,
+        flag: '--kamailio-auth-log',
+        default: true,
+      });
+    }
+  }
+
   // Keeping the offered address is the same as the default --protect-admin (it is added after
   // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
   const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
@@ -110,6 +126,7 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     protectAdmin: admin ? adminKept : options.protectAdmin,
     bantime,
     maxretry,
+    kamailioAuthLog,
     ...(emailText ? { email: parseEmail('--email', emailText) } : {}),
   };
 }

@@ -248,3 +248,42 @@ test('--interactive=0 via VOIP_F2B_INTERACTIVE=0 on a terminal never asks', { sk
     await removeRoot(dir);
   }
 });
+
+test("interview: with Kamailio's stock kamailio.cfg it offers the auth-failure log line (--kamailio-auth-log)", async () => {
+  const cfg = await readFile(new URL('../fixtures/upstream/kamailio/kamailio.cfg', import.meta.url), 'utf8');
+  const root = await tempRoot({ '/etc/os-release': await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8'), '/etc/kamailio/kamailio.cfg': cfg });
+  try {
+    const ctx = testContext(root);
+    const facts = await gatherFacts(ctx);
+    const confirms: Array<{ flag?: string; default?: boolean }> = [];
+    ctx.prompt = { ...scripted({}), confirm: async (q) => (confirms.push({ flag: q.flag, default: q.default }), true) };
+    const out = await interview(ctx, BASE, facts);
+    assert.deepEqual(confirms, [{ flag: '--kamailio-auth-log', default: true }]);
+    assert.equal(out.kamailioAuthLog, true);
+    // Applied: the line is in kamailio.cfg, and a second interview does not ask again.
+    const { install } = await import('../../src/commands/install.ts');
+    await install({ ...out, yes: true }, ctx);
+    assert.match(await readFile(`${root}/etc/kamailio/kamailio.cfg`, 'utf8'), /voip-f2b: auth failure src=\$si port=\$sp/);
+    confirms.length = 0;
+    await interview(ctx, BASE, await gatherFacts(ctx));
+    assert.deepEqual(confirms, []);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('answering no to "Apply this plan?" changes nothing and is not an error', async () => {
+  const root = await asteriskHost();
+  try {
+    const before = await snapshot(root);
+    const ctx = testContext(root, { interactive: true });
+    ctx.prompt = { ...scripted({}), confirm: async () => false };
+    const { install, formatInstallReport } = await import('../../src/commands/install.ts');
+    const r = await install({ ...BASE, yes: false }, ctx);
+    assert.equal(r.declined, true);
+    assert.match(formatInstallReport(r), /^Plan not applied: nothing was changed\.$/m);
+    assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
