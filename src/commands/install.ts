@@ -88,7 +88,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   });
   for (const w of plan.warnings) ctx.log.warn(w);
 
-  const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0 || plan.afterCommands.some((a) => a.service === 'kamailio');
+  // Only changes make work: a re-run restarts nothing (not even kamailio under --restartkamailio).
+  const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0;
   const report: InstallReport = {
     command: 'install',
     distro: distro.key,

@@ -325,3 +325,26 @@ test('a service with no init script to drive it is a manual step and a warning, 
     await removeRoot(root);
   }
 });
+
+test('--restartkamailio restarts kamailio after fail2ban is verified, and a re-run restarts nothing', async () => {
+  const root = await liveRoot();
+  try {
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'etc/kamailio'), { recursive: true });
+    await writeFile(path.join(root, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\n');
+    await writeFile(path.join(root, 'etc/init.d/kamailio'), '');
+    const run = liveRunner(() => false);
+    await install(opts({ services: ['kamailio'], restartKamailio: true }), testContext(root, { run, live: true }));
+    const lines = run.lines();
+    assert.ok(lines.indexOf('service kamailio restart') > lines.indexOf('fail2ban-client status'), 'kamailio restarted after fail2ban was verified');
+    // fail2ban now "runs" (its pid file names a live process).
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
+    const again = liveRunner(() => false);
+    const r = await install(opts({ services: ['kamailio'], restartKamailio: true }), testContext(root, { run: again, live: true }));
+    assert.equal(r.nothingToDo, true);
+    assert.deepEqual(again.lines().filter((l) => !/^(dpkg-query|iptables -V)/.test(l)), [], 'no restart, no command');
+  } finally {
+    await removeRoot(root);
+  }
+});
