@@ -12,6 +12,7 @@ import { buildInstallPlan } from '../../src/core/install-plan.ts';
 import { loadTemplates } from '../../src/adapters/templates.ts';
 import type { HostFacts } from '../../src/adapters/facts.ts';
 import { UnsupportedError } from '../../src/errors.ts';
+import { installOptions } from '../helpers/options.ts';
 
 const templates = await loadTemplates();
 const osr = async (name: string) => parseOsRelease(await readFile(new URL(`../fixtures/os-release/${name}`, import.meta.url), 'utf8'));
@@ -88,7 +89,7 @@ for (const row of TABLE) {
     assert.equal(distro.key, row.key);
     assert.equal(distro.shippedFail2ban, row.fail2ban);
     const plan = buildInstallPlan({
-      options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal', bantime: '1h', findtime: '10m', maxretry: 5, mailInterval: 600, protectAdmin: true, dryRun: false, yes: true, json: false },
+      options: installOptions({ yes: true }),
       facts: freshVm(os),
       distro,
       installed: new Set(),
@@ -107,7 +108,7 @@ for (const row of TABLE) {
 
 test('lists less than a day old skip apt-get update; installed packages are not installed again', async () => {
   const os = await osr('debian-12');
-  const base = { options: { whitelist: [], restartKamailio: false, kamailioAuthLog: false, freeswitchMode: 'normal' as const, bantime: '1h', findtime: '10m', maxretry: 5, mailInterval: 600, protectAdmin: true, dryRun: false, yes: true, json: false }, distro: detectDistro(os), repoReady: true, templates, files: {} };
+  const base = { options: installOptions({ yes: true }), distro: detectDistro(os), repoReady: true, templates, files: {} };
   const fresh = { ...freshVm(os), aptListsFresh: true };
   const p1 = buildInstallPlan({ ...base, facts: fresh, installed: new Set(['fail2ban']) });
   assert.deepEqual(p1.packageCommands.map((c) => c.args.at(-1)), ['python3-systemd']);

@@ -6,27 +6,15 @@ import { install } from '../../src/commands/install.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { RolledBackError, UnsupportedError, UsageError } from '../../src/errors.ts';
+import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 import type { Command } from '../../src/adapters/runner.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 
+/** Defaults as the CLI parses them, with the whitelist the tests use and --yes. */
 function opts(o: Partial<InstallOptions> = {}): InstallOptions {
-  return {
-    whitelist: ['203.0.113.7'],
-    restartKamailio: false,
-    kamailioAuthLog: false,
-    freeswitchMode: 'normal',
-    bantime: '1h',
-    findtime: '10m',
-    maxretry: 5,
-    mailInterval: 600,
-    protectAdmin: true,
-    dryRun: false,
-    yes: true,
-    json: false,
-    ...o,
-  };
+  return installOptions({ whitelist: ['203.0.113.7'], yes: true, ...o });
 }
 
 /** A user's own jail.local, as an admin might have written it by hand. */

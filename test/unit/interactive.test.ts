@@ -9,7 +9,7 @@ import { interview } from '../../src/commands/interactive.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { noPrompter, type Prompter } from '../../src/adapters/prompt.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
-import { parseArgs } from '../../src/cli.ts';
+import { DEFAULT_INSTALL } from '../helpers/options.ts';
 import { ToolError } from '../../src/errors.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
@@ -39,10 +39,7 @@ const term = (args: string[], dir: string, env = sshEnv()): Terminal => {
   return t;
 };
 
-/** The options of a run with no flags, as the CLI parses them (tracks every default). */
-const parsed = parseArgs([], {});
-assert.ok(parsed.command === 'install');
-const BASE: InstallOptions = parsed.options;
+const BASE: InstallOptions = DEFAULT_INSTALL;
 
 /** A prompter that records each question and answers from a script (undefined = the default). */
 function scripted(answers: Record<string, string | string[] | undefined>): Prompter & { asked: Array<{ flag?: string; default?: unknown; checked?: string[] }> } {

@@ -1,0 +1,14 @@
+import { parseArgs } from '../../src/cli.ts';
+import type { InstallOptions } from '../../src/core/options.ts';
+
+/** The options of `install` with no flags, exactly as the CLI parses them (tracks every default). */
+export const DEFAULT_INSTALL: InstallOptions = (() => {
+  const inv = parseArgs([], {});
+  if (inv.command !== 'install') throw new Error('internal: install is the default command');
+  return inv.options;
+})();
+
+/** Default options with some changed. */
+export function installOptions(o: Partial<InstallOptions> = {}): InstallOptions {
+  return { ...DEFAULT_INSTALL, ...o };
+}
