@@ -1,13 +1,12 @@
+import { joinLines, splitLines, type TextLine } from './lines.ts';
+
 /**
  * A lossless editor for fail2ban's INI dialect (Python ConfigParser): it changes the value of the
  * keys it is asked to and keeps every other byte (comments, order, blank lines, spacing, CRLF).
  * The `ini` package is not used for writing because its stringify drops comments.
  */
 
-interface Line {
-  text: string; // without EOL
-  eol: string; // '\n', '\r\n' or '' (last line without newline)
-}
+type Line = TextLine;
 
 interface KeyBlock {
   key: string; // lower-cased, as ConfigParser compares them
@@ -24,22 +23,6 @@ interface SectionBlock {
 
 const HEADER = /^\[([^\]\r\n]+)\]\s*(?:[#;].*)?$/;
 const KEY = /^([^\s=:#;[][^=:]*?)\s*[=:]/;
-
-function splitLines(text: string): Line[] {
-  const lines: Line[] = [];
-  const re = /([^\r\n]*)(\r\n|\n|$)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    if (m[0] === '' && m.index >= text.length) break;
-    lines.push({ text: m[1] ?? '', eol: m[2] ?? '' });
-    if (m[2] === '') break;
-  }
-  return lines;
-}
-
-function join(lines: Line[]): string {
-  return lines.map((l) => l.text + l.eol).join('');
-}
 
 function scan(lines: Line[]): SectionBlock[] {
   const sections: SectionBlock[] = [{ name: '', header: -1, end: 0, keys: [] }];
@@ -148,7 +131,7 @@ export function setIniValue(text: string, section: string, key: string, value: s
       if (comment && !value.includes('\n')) repl[0]!.text += comment;
       repl[repl.length - 1]!.eol = lastEol;
       lines.splice(block.start, block.end - block.start, ...repl);
-      return join(lines);
+      return joinLines(lines);
     }
     // Insert after the last key of the section (before its trailing comments/blank lines).
     const at = s.keys.length ? s.keys[s.keys.length - 1]!.end : s.header + 1;
@@ -156,7 +139,7 @@ export function setIniValue(text: string, section: string, key: string, value: s
     if (at > 0 && lines[at - 1]!.eol === '') lines[at - 1]!.eol = eol;
     if (at >= lines.length) repl[repl.length - 1]!.eol = lines.length && lines[lines.length - 1]!.eol === '' ? '' : eol;
     lines.splice(at, 0, ...repl);
-    return join(lines);
+    return joinLines(lines);
   }
 
   // Append a new section at the end, separated by one blank line.
@@ -164,7 +147,7 @@ export function setIniValue(text: string, section: string, key: string, value: s
   if (out !== '' && !/\r?\n$/.test(out)) out += eol;
   if (out !== '' && !/(\r?\n){2}$/.test(out)) out += eol;
   out += `[${section}]${eol}`;
-  out += join(formatValueLines(`${key} = `, value, eol).map((l) => ({ ...l, eol })));
+  out += joinLines(formatValueLines(`${key} = `, value, eol).map((l) => ({ ...l, eol })));
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { splitLines } from '../lines.ts';
 /**
  * Lossless editor for Asterisk's logger.conf: makes sure fail2ban can read Asterisk's logs.
  *
@@ -38,18 +39,6 @@ interface Section {
 
 const DATEFORMAT = '%F %T';
 const MESSAGES_LEVELS = ['notice', 'warning', 'error'] as const;
-
-function splitLines(text: string): Array<{ text: string; eol: string }> {
-  const out: Array<{ text: string; eol: string }> = [];
-  const re = /([^\r\n]*)(\r\n|\n|$)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    if (m[0] === '' && m.index >= text.length) break;
-    out.push({ text: m[1] ?? '', eol: m[2] ?? '' });
-    if (m[2] === '') break;
-  }
-  return out;
-}
 
 /**
  * Marks comments: returns, per line, the code part (before any `;` line comment) with
