@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// `npm run bench`: performance figures of the filters and the CLI, each beside its reference
+// measured in the same run. Prints a table (Markdown) and exits 0; it never fails CI and is not
+// part of `npm test`. Results and the machine they came from: docs/BENCHMARKS.md.
+//
+// Env: BENCH_LINES (default 200000), BENCH_HOST=0 to skip the steps that change this machine
+// (real-host no-op re-run, package step: purge + fresh install), BENCH_ONLY=a,b to run only some
+// sections (throughput, worst, startup, noop, host, ban).
+import { $ } from 'zx';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { timeToBan } from './bench/ban.mjs';
+import { hostBlocker, hostSteps, noopRoot, CLI } from './bench/host.mjs';
+import { fail2banRegex, fail2banRegexFailures, fmtInt, fmtMs, machine, median, REPO, repeat, timed } from './bench/lib.mjs';
+import { generateLog } from './bench/loggen.mjs';
+import { worstCases } from './bench/worst.mjs';
+
+$.verbose = false;
+const started = Date.now();
+const LINES = Number(process.env.BENCH_LINES ?? 200_000);
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const want = (s) => !ONLY || ONLY.has(s);
+const tmp = mkdtempSync(join(tmpdir(), 'voip-f2b-bench-'));
+process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const log = (...a) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s]`, ...a);
+const ok = (b) => (b ? 'met' : '**missed**');
+const rows = []; // [section, measure, ours, reference, target, verdict]
+const notes = [];
+const row = (...r) => rows.push(r);
+
+const empty = join(tmp, 'empty.log');
+writeFileSync(empty, '');
+const startupCache = new Map();
+/** fail2ban-regex start-up (Python, config, filter compile) with `filter`: median of n over an empty log. */
+function startup(filter, n = 5) {
+  if (!startupCache.has(filter)) startupCache.set(filter, median(repeat(n, () => fail2banRegex(empty, filter).ms, 1)));
+  return startupCache.get(filter);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Filter throughput
+if (want('throughput')) {
+  for (const [service, ours, stock] of [
+    ['asterisk', 'voip-asterisk', 'asterisk'],
+    ['freeswitch', 'voip-freeswitch', 'freeswitch[mode=normal]'],
+  ]) {
+    const path = join(tmp, `${service}.log`);
+    const truth = generateLog(service, path, LINES);
+    log(`throughput ${service}: ${truth.attack} attack, ${truth.benign} benign, ${truth.injection} injection lines, ${truth.attackers.size} attackers`);
+    const res = {};
+    // interleave ours and stock (ABAB...) so that load from other processes hits both alike
+    const pairs = repeat(3, () => [fail2banRegex(path, ours), fail2banRegex(path, stock)]);
+    for (const [who, filter] of [['ours', ours], ['stock', stock]]) {
+      const su = startup(filter);
+      const runs = pairs.map((p) => p[who === 'ours' ? 0 : 1]);
+      const wall = median(runs.map((r) => r.ms));
+      const own = median(runs.map((r) => r.ownMs));
+      const failures = fail2banRegexFailures(path, filter);
+      const injected = failures.filter((f) => f.ip.startsWith('203.0.113.')).map((f) => f.ip);
+      const kinds = { attack: new Set(), injection: new Set(), benign: new Set(), unknown: new Set() };
+      for (const f of failures) kinds[truth.kindOf.get(f.msg) ?? 'unknown'].add(f.msg);
+      res[who] = { filter, su, wall, own, lps: LINES / ((wall - su) / 1000), lpsOwn: LINES / (own / 1000), matched: runs[0].matched, attackMatched: kinds.attack.size, injectionMatched: kinds.injection.size, benignMatched: kinds.benign.size, unknown: kinds.unknown.size, injected: injected.length, injectedDistinct: new Set(injected).size };
+      log(`  ${filter}: wall ${fmtMs(wall)}, own ${fmtMs(own)}, start-up ${fmtMs(su)}, matched ${runs[0].matched}, injected ${injected.length}`);
+    }
+    const o = res.ours;
+    const s = res.stock;
+    const S = service === 'asterisk' ? 'Asterisk' : 'FreeSWITCH';
+    row(`1 ${S}`, `lines/s, wall minus start-up (${fmtInt(LINES)} lines)`, fmtInt(o.lps), `${fmtInt(s.lps)} (stock ${s.filter})`, '≥ stock', ok(o.lps >= s.lps * 0.97));
+    row(`1 ${S}`, "lines/s, fail2ban-regex's own time", fmtInt(o.lpsOwn), fmtInt(s.lpsOwn), '≥ stock', ok(o.lpsOwn >= s.lpsOwn * 0.97));
+    row(`1 ${S}`, 'wall / start-up (median of 3 / 5)', `${fmtMs(o.wall)} / ${fmtMs(o.su)}`, `${fmtMs(s.wall)} / ${fmtMs(s.su)}`, '', '');
+    row(`1 ${S}`, `matched lines, all (fail2ban-regex "matched")`, fmtInt(o.matched), fmtInt(s.matched), '', '');
+    row(`1 ${S}`, `genuine attack lines matched (of ${fmtInt(truth.attack)} generated)`, fmtInt(o.attackMatched), fmtInt(s.attackMatched), '≥ stock', ok(o.attackMatched >= s.attackMatched));
+    row(`1 ${S}`, `injection lines matched (of ${fmtInt(truth.injection)}) / benign lines matched`, `${fmtInt(o.injectionMatched)} / ${fmtInt(o.benignMatched)}`, `${fmtInt(s.injectionMatched)} / ${fmtInt(s.benignMatched)}`, 'benign 0', ok(o.benignMatched === 0));
+    row(`1 ${S}`, `injected addresses extracted (lines / distinct of ${truth.injected.size})`, `${o.injected} / ${o.injectedDistinct}`, `${s.injected} / ${s.injectedDistinct}`, 'ours 0', ok(o.injected === 0));
+    res.truth = truth;
+    notes.push({ service, res, truth });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Worst case: one 64 KiB line per regex
+if (want('worst')) {
+  const cases = worstCases();
+  log(`worst case: ${cases.length} lines of 64 KiB`);
+  const wlog = join(tmp, 'worst.log');
+  let worstOurs = 0;
+  for (const c of cases) {
+    writeFileSync(wlog, `${c.line}\n`);
+    const measure = (filter) => {
+      if (!filter) return null;
+      const first = fail2banRegex(wlog, filter);
+      const n = first.ms > 2000 ? 3 : 5;
+      const runs = [first, ...repeat(n - 1, () => fail2banRegex(wlog, filter))];
+      const wall = median(runs.map((r) => r.ms));
+      return { wall, net: wall - startup(filter), own: median(runs.map((r) => r.ownMs)), matched: runs[0].matched };
+    };
+    const o = measure(c.ours);
+    const s = measure(c.stock);
+    worstOurs = Math.max(worstOurs, o.own);
+    const fmt = (r) => (r ? `${fmtMs(r.own)} (wall ${fmtMs(r.wall)}, −start-up ${fmtMs(r.net)})` : 'no stock filter');
+    row(`2 ${c.service}`, c.target, fmt(o), fmt(s), '< 50 ms', ok(o.own < 50));
+  }
+  notes.push({ worstOurs });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Start-up
+if (want('startup')) {
+  const help = median(repeat(10, () => timed(process.execPath, [CLI, '--help']).ms, 2));
+  const bare = median(repeat(10, () => timed(process.execPath, ['-e', '0']).ms, 2));
+  row('4 start-up', '`voip-f2b-install --help` wall (median of 10)', fmtMs(help), `${fmtMs(bare)} (node -e 0)`, '≤ 150 ms', ok(help <= 150));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. No-op re-run over a provisioned temp root
+if (want('noop')) {
+  log('no-op re-run over --root');
+  const r = noopRoot(5);
+  row('3 no-op --root', 'wall (median of 5)', fmtMs(r.ms), `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 500 ms, ≤ 2× floor', ok(r.ms <= 500 && r.ms <= 2 * r.floorMs));
+  row('3 no-op --root', 'processes started', String(r.procs), '0', '', r.procs ? r.progs.join(', ') : '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6 + 3. Real host: package step (purge, fresh install under strace), no-op re-run, restore
+if (want('host')) {
+  const blocker = hostBlocker();
+  if (blocker) {
+    log(`real-host steps skipped: ${blocker}`);
+    row('3/6 host', 'real-host steps', 'skipped', '', '', blocker);
+  } else {
+    log('real host: purge fail2ban, fresh install through the CLI, no-op re-runs, uninstall, restore');
+    const h = hostSteps(5);
+    const f = h.fresh;
+    if (f) {
+      row('6 packages', 'dry-run `packageCommands` on the fresh host', String(f.planned.length), '', '', f.planned.map((c) => (Array.isArray(c) ? c.join(' ') : JSON.stringify(c))).join('; '));
+      row('6 packages', 'apt-get calls in a real fresh install (strace)', `${f.aptGet} (${f.aptInstall} install, ${f.aptUpdate} update)`, `${f.dpkg} dpkg, ${f.procs} processes in all`, '1 install, ≤ 1 update', ok(f.aptInstall === 1 && f.aptUpdate <= 1));
+      row('6 packages', 'fresh install wall (packages, config, fail2ban start)', fmtMs(f.ms), '', '', '');
+    }
+    const r = h.noop;
+    if (r) {
+      row('3 no-op host', 'wall (median of 5)', fmtMs(r.ms), `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 500 ms, ≤ 2× floor', ok(r.ms <= 500 && r.ms <= 2 * r.floorMs));
+      row('3 no-op host', 'processes started', String(r.procs), '0', '', [...new Set(r.progs)].map((p) => `${p} ×${r.progs.filter((x) => x === p).length}`).join(', '));
+    }
+    row('3/6 host', 'host restored (uninstall, fail2ban stopped, fail2ban config dir as found)', h.restored ? 'yes' : 'NO', '', '', '');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Time to ban
+if (want('ban')) {
+  if (process.getuid?.() !== 0) {
+    row('5 time to ban', 'all backends', 'skipped', '', '', 'not root');
+  } else {
+    for (const backend of ['pyinotify', 'auto', 'polling']) {
+      log(`time to ban: ${backend}`);
+      const r = timeToBan(backend, 5);
+      const med = median(r.times);
+      const target = backend === 'auto' ? '≤ 1 s' : '';
+      row('5 time to ban', `backend ${backend} (fail2ban used: ${r.used}); median, [min–max] of 5`, `${fmtMs(med)} [${fmtMs(Math.min(...r.times))}–${fmtMs(Math.max(...r.times))}]`, backend === 'auto' ? 'pyinotify row' : '', target, backend === 'auto' ? ok(med <= 1000 && Math.max(...r.times) <= 1000) : '');
+      if (!r.chainRemovedByFail2ban) notes.push({ chainLeft: backend });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+const m = machine();
+const elapsed = (Date.now() - started) / 1000;
+const esc = (s) => String(s).replaceAll('|', '\\|');
+const out = [];
+out.push(`Machine: ${m.cores} cores, ${m.memory}, ${m.cpu}; ${m.os}, kernel ${m.kernel}; Node ${m.node}; ${m.fail2ban}; ${m.python}; ${m.iptables}`);
+out.push('');
+out.push('| # | measure | ours | reference (same run) | target | verdict |');
+out.push('| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) out.push(`| ${r.map(esc).join(' | ')} |`);
+out.push('');
+for (const n of notes) {
+  if (n.service) {
+    const { res, truth } = n;
+    out.push(`${n.service}: ${fmtInt(truth.lines)} lines = ${fmtInt(truth.attack)} attack lines from ${truth.attackers.size} addresses, ${fmtInt(truth.benign)} benign, ${fmtInt(truth.injection)} injection attempts (${truth.injected.size} forged addresses). ours ${res.ours.filter}: ${fmtInt(res.ours.matched)} matched; stock ${res.stock.filter}: ${fmtInt(res.stock.matched)} matched, of which ${fmtInt(res.stock.injected)} gave a forged address.`);
+  }
+  if (n.chainLeft) out.push(`time to ban ${n.chainLeft}: fail2ban left its chain behind; the bench removed it.`);
+}
+out.push(`Bench runtime: ${elapsed.toFixed(0)} s`);
+console.log(out.join('\n'));
