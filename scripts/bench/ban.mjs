@@ -1,6 +1,6 @@
 // Time to ban: a private fail2ban-server (own config dir, socket, pid file, in-memory database,
 // dedicated iptables chain) watching a temp Asterisk log with filter voip-asterisk. We append
-// real Asterisk failure lines for 192.0.2.66 and poll `iptables -S` every 10 ms until the ban
+// real Asterisk failure lines for BAN_IP and poll `iptables -S` every 10 ms until the ban
 // rule appears: the log-to-firewall time. Nothing is sent on any network.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEMPLATE_FILTER_DIR } from './lib.mjs';
 
-export const BAN_IP = '192.0.2.66';
+// Banned for real in iptables: a documentation address outside this machine's own network.
+export const BAN_IP = '203.0.113.66';
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const p2 = (n) => String(n).padStart(2, '0');
 
