@@ -105,7 +105,9 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   };
   /** Queue a service start/restart for after fail2ban is up, or say how to do it by hand. */
   const after = (service: string, action: 'start' | 'restart', why: string): void => {
-    const command = serviceCommandIfPossible(facts, service, action);
+    // A package this run installs brings its init script (Debian: postfix → /etc/init.d/postfix).
+    const initScripts = [...facts.initScripts, ...(facts.live ? wanted.filter((p) => !input.installed.has(p)) : [])];
+    const command = serviceCommandIfPossible({ init: facts.init, initScripts }, service, action);
     if (command) afterCommands.push({ service, why, command });
     else {
       warnings.push(`${service}: no init system or /etc/init.d/${service} script to ${action} it with; ${action} it by hand to ${why}`);

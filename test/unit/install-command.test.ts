@@ -143,7 +143,6 @@ async function liveRoot(): Promise<string> {
     '/usr/sbin/iptables': '',
     '/usr/sbin/service': '',
     '/etc/init.d/fail2ban': '',
-    '/etc/init.d/postfix': '',
     '/etc/fail2ban/jail.local': USER_JAIL,
     '/etc/asterisk/asterisk.conf': '',
   });
