@@ -36,16 +36,22 @@ export function fail2banPid(): number | null {
   return pidFromFile('/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid');
 }
 
-/** Stops the fail2ban server we started, by its PID, and waits (bounded) for it to exit. */
-export async function stopFail2ban(): Promise<void> {
-  const pid = fail2banPid();
-  if (pid === null) return;
+/** SIGTERM, wait (bounded) until it is gone or a zombie, then SIGKILL: only for PIDs a test started. */
+export async function stopPid(pid: number, timeoutMs = 10000): Promise<void> {
+  if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     if (!processAlive(pid)) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
   process.kill(pid, 'SIGKILL');
+}
+
+/** Stops the fail2ban server the tool started, by the PID in its pid file. */
+export async function stopFail2ban(): Promise<void> {
+  const pid = fail2banPid();
+  if (pid !== null) await stopPid(pid);
 }
 
 export function jailList(): string[] {

@@ -22,7 +22,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, fail2banPid, sh } from '../helpers/system.ts';
+import { assertRealHost, fail2banPid, sh, stopFail2ban, stopPid } from '../helpers/system.ts';
+import { processAlive } from '../../src/adapters/facts.ts';
 import { SERVER_ADDR, inNamespace, setupNetwork, teardownNetwork, type Peer } from '../helpers/netns.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
@@ -53,38 +54,6 @@ async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 50): P
   }
 }
 
-/**
- * Alive and not a zombie: daemons that fork into the background (rsyslogd, fail2ban-server) are
- * re-parented to PID 1, which on this machine is not an init and never reaps them.
- */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** fail2ban-server, stopped by the PID in its pid file (what the CLI started), zombie-aware. */
-async function stopFail2banServer(): Promise<void> {
-  const pid = fail2banPid();
-  if (pid !== null) await stopPid(pid);
-}
-
-/** SIGTERM, wait (bounded), then SIGKILL: only ever for a PID this test started. */
-async function stopPid(pid: number, timeoutMs = 10000): Promise<void> {
-  if (!pidAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  if (await waitFor(() => !pidAlive(pid), timeoutMs, 50)) return;
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => !pidAlive(pid), 5000, 50);
-}
 
 /** Runs the SIP client inside a peer's namespace (see helpers/sip-client.ts). */
 function sip(peer: Peer, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
@@ -163,7 +132,7 @@ function rsyslogTargets(): string[] {
 function rsyslogPid(): number | null {
   const f = '/run/rsyslogd.pid';
   const pid = existsSync(f) ? Number.parseInt(readFileSync(f, 'utf8'), 10) : NaN;
-  return Number.isInteger(pid) && pidAlive(pid) ? pid : null;
+  return Number.isInteger(pid) && processAlive(pid) ? pid : null;
 }
 
 // ---- state for the cleanup ----
@@ -190,7 +159,7 @@ after(async () => {
     const r = runCli(['uninstall', '--json'], { env: CLI_ENV });
     if (r.status !== 0) throw new Error(r.stderr);
   });
-  await step('stop fail2ban', () => stopFail2banServer());
+  await step('stop fail2ban', () => stopFail2ban());
   await step('stop kamailio', () => (kamailio?.pid ? stopPid(kamailio.pid) : undefined));
   await step('network', () => {
     const p = teardownNetwork([ATTACKER, FRIEND]);
@@ -362,7 +331,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     const un = runCli(['uninstall', '--json'], { env: CLI_ENV });
     assert.equal(un.status, 0, un.stderr);
     assert.ok(JSON.parse(un.stdout).removed.includes('/etc/rsyslog.d/40-voip-f2b-kamailio.conf'));
-    await stopFail2banServer();
+    await stopFail2ban();
     rmSync(KAM_LOG, { force: true });
     for (const p of [ATTACKER, FRIEND]) assert.deepEqual(anyFirewallMentions(p.addr), [], `no rule for ${p.addr} left after the run`);
   });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { linesOf } from '../helpers/lines.ts';
 import { readFileSync } from 'node:fs';
 import { editAsteriskLogger } from '../../src/core/editors/asterisk-logger.ts';
 
@@ -7,9 +8,6 @@ const fixture = (name: string): string =>
   readFileSync(new URL(`../fixtures/upstream/asterisk/${name}`, import.meta.url), 'utf8');
 
 /** Lines with their EOL, so that CRLF and a missing final newline are compared too. */
-function linesOf(text: string): string[] {
-  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-}
 
 /**
  * Checks that `after` is `before` with lines inserted only (every original line byte-identical,

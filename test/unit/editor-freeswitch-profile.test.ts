@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { insertions, linesOf } from '../helpers/lines.ts';
 import { readFileSync } from 'node:fs';
 import { setLogAuthFailures } from '../../src/core/editors/freeswitch-profile.ts';
 
@@ -8,22 +9,6 @@ const profile = (name: string): string =>
 
 const PARAM = '<param name="log-auth-failures" value="true"/>';
 
-function linesOf(text: string): string[] {
-  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-}
-
-/** `after` is `before` plus inserted lines only; returns them as [index in after, line]. */
-function insertions(before: string, after: string): Array<[number, string]> {
-  const a = linesOf(before);
-  const added: Array<[number, string]> = [];
-  let i = 0;
-  linesOf(after).forEach((line, j) => {
-    if (i < a.length && line === a[i]) i++;
-    else added.push([j, line]);
-  });
-  assert.equal(i, a.length, 'every original line must be kept, byte for byte and in order');
-  return added;
-}
 
 /**
  * A minimal XML well-formedness check, written independently of the editor's tokenizer:

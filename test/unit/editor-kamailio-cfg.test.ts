@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { insertions, linesOf } from '../helpers/lines.ts';
 import { readFileSync } from 'node:fs';
 import {
   AUTH_FAILURE_XLOG,
@@ -10,22 +11,6 @@ import {
 
 const debianCfg = readFileSync(new URL('../fixtures/upstream/kamailio/kamailio.cfg', import.meta.url), 'utf8');
 
-function linesOf(text: string): string[] {
-  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-}
-
-/** `after` is `before` plus inserted lines only; returns them as [index in after, line]. */
-function insertions(before: string, after: string): Array<[number, string]> {
-  const a = linesOf(before);
-  const added: Array<[number, string]> = [];
-  let i = 0;
-  linesOf(after).forEach((line, j) => {
-    if (i < a.length && line === a[i]) i++;
-    else added.push([j, line]);
-  });
-  assert.equal(i, a.length, 'every original line must be kept, byte for byte and in order');
-  return added;
-}
 
 const expectedBlock = (indent: string, step = '\t'): string[] => [
   `${indent}${BEGIN_MARKER}\n`,
