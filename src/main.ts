@@ -65,12 +65,11 @@ async function checkRoot(root: string): Promise<string> {
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const tty = Boolean(process.stderr.isTTY);
   const color = colorWanted(env, tty);
-  let log: Logger = createLogger({ tty, color });
+  const log: Logger = createLogger({ tty, color });
   try {
     const inv = parseArgs(argv, env);
     const root = await checkRoot(inv.global.root);
     const interactive = isInteractive(inv, env, Boolean(process.stdin.isTTY));
-    log = createLogger({ tty, color });
     const ctx: Context = {
       root,
       live: root === '/',

@@ -119,10 +119,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   }
 
   // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
-  if (report.nothingToDo) {
-    // Still confirm nothing drifted at the service level: fail2ban answers (cheap, one ping done in facts).
-    return report;
-  }
+  // Nothing to write and fail2ban running (known from its pid file): a re-run starts nothing.
+  if (report.nothingToDo) return report;
   const r = await applyPlan(ctx, plan, facts, distro);
   report.packagesInstalled = r.packagesInstalled;
   report.services = r.services;

@@ -1,6 +1,5 @@
 import type { Distro } from './distro.ts';
 import type { HostFacts } from '../adapters/facts.ts';
-import type { Command } from '../adapters/runner.ts';
 import type { InstallOptions, ServiceName } from './options.ts';
 import type { EnsureFile, FileChange, Plan } from './plan.ts';
 import { chooseBanaction } from './firewall.ts';
@@ -320,4 +319,3 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   };
 }
 
-export type { Command };
