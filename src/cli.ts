@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { DEFAULTS, SERVICES, type InstallOptions, type ServiceName } from './core/options.ts';
+import { DEFAULTS, type InstallOptions } from './core/options.ts';
+import { serviceNames } from './core/services/index.ts';
 import { parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
 
@@ -82,14 +83,16 @@ function applyBooleanEnv(cmd: Command, env: Record<string, string | undefined>):
   }
 }
 
-function parseServices(raw: string): ServiceName[] {
-  const out: ServiceName[] = [];
+/** --services: names of registered service modules (src/core/services/index.ts). */
+function parseServices(raw: string): string[] {
+  const known = serviceNames();
+  const out: string[] = [];
   for (const s of raw.split(/[,\s]+/).filter(Boolean)) {
     const name = s.toLowerCase();
-    if (!(SERVICES as readonly string[]).includes(name)) {
-      throw new UsageError(`invalid --services entry '${s}': expected a comma-separated list of ${SERVICES.join(', ')}`);
+    if (!known.includes(name)) {
+      throw new UsageError(`invalid --services entry '${s}': expected a comma-separated list of ${known.join(', ')}`);
     }
-    if (!out.includes(name as ServiceName)) out.push(name as ServiceName);
+    if (!out.includes(name)) out.push(name);
   }
   return out;
 }
@@ -118,7 +121,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .command('install', { isDefault: true })
       .description('install fail2ban and configure it for the VoIP services on this host (the default command)')
       .addOption(opt('--whitelist <list>', 'addresses never to ban: IPv4/IPv6, CIDR or DNS names, comma-separated'))
-      .addOption(opt('--services <list>', `services to protect: ${SERVICES.join(',')} (default: the detected ones)`))
+      .addOption(opt('--services <list>', `services to protect: ${serviceNames().join(',')} (default: the detected ones)`))
       .addOption(opt('--restartkamailio', 'restart kamailio once fail2ban is validated and running'))
       .addOption(opt('--kamailio-auth-log', "insert the auth-failure log line into kamailio.cfg's stock auth route"))
       .addOption(opt('--freeswitch-mode <mode>', 'normal, or aggressive (also counts auth challenges)').choices(['normal', 'aggressive']).default('normal'))

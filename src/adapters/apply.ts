@@ -1,13 +1,12 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import type { HostFacts } from './facts.ts';
+import type { HostFacts } from '../core/facts.ts';
 import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
-import { fail2banControl } from '../core/services.ts';
-import { CommandFailedError, RolledBackError } from '../errors.ts';
-import { formatCommand, type Command, type RunResult } from './runner.ts';
+import { fail2banControl } from '../core/service-control.ts';
+import { RolledBackError } from '../errors.ts';
+import { formatCommand, runOrThrow, tail, type Command, type RunResult } from './runner.ts';
 import { backupPath, readManifest, sha256, writeManifest, MANIFEST } from './manifest.ts';
-import { DPKG_LOCK_TIMEOUT_S } from '../core/packages.ts';
 
 export interface ApplyResult {
   filesChanged: string[];
@@ -18,10 +17,7 @@ export interface ApplyResult {
   warnings: string[];
 }
 
-/** Last lines of a command's output, for error messages. */
-export function tail(text: string, n = 12): string {
-  return text.trimEnd().split('\n').slice(-n).join('\n');
-}
+export { tail } from './runner.ts';
 
 /** fail2ban's own error lines (ERROR/CRITICAL), or the tail when it printed none. */
 function fail2banErrors(r: RunResult): string[] {
@@ -57,17 +53,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   const result: ApplyResult = { filesChanged: [], packagesInstalled: [], services: [], jailsActive: [], warnings: [] };
   const runChecked = async (c: Command, what: string): Promise<RunResult> => {
     ctx.log.step(`${what}: ${formatCommand(c)}`);
-    const r = await ctx.run(c);
-    if (r.exitCode !== 0) {
-      const lock = /Could not get lock|dpkg frontend lock|Waited \d+ seconds/i.test(r.stderr);
-      throw new CommandFailedError(
-        formatCommand(c),
-        r.exitCode,
-        tail(r.stderr || r.stdout),
-        lock ? `${what}: the package manager is busy (lock held for more than ${DPKG_LOCK_TIMEOUT_S} s); try again when it is done` : what,
-      );
-    }
-    return r;
+    return runOrThrow(ctx.run, c, what);
   };
 
   // 1. Packages: before any file is touched, so a failure leaves every file as it was.

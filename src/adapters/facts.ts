@@ -1,56 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.ts';
-import type { Command, RunResult } from './runner.ts';
-import { parseOsRelease, type OsRelease } from '../core/os-release.ts';
+import type { Command, RunResult } from '../core/command.ts';
+import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts } from '../core/facts.ts';
+import { parseOsRelease } from '../core/os-release.ts';
 
-export type InitSystem = 'systemd' | 'sysv' | 'openrc' | 'none';
-
-export interface FirewallFacts {
-  iptables: boolean;
-  iptablesVariant: 'nf_tables' | 'legacy' | null;
-  nft: boolean;
-  firewalld: boolean;
-}
-
-export interface Fail2banFacts {
-  installed: boolean;
-  version: string | null;
-  running: boolean;
-}
-
-/** Where a VoIP service is and how it logs. Paths are target paths (under the root). */
-export interface ServiceFacts {
-  asterisk: { present: boolean; running: boolean; configDir: string; logDir: string };
-  freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
-  kamailio: { present: boolean; running: boolean; configFile: string };
-}
-
-/** What is true about the host before we plan. Gathered once; read-only afterwards. */
-export interface HostFacts {
-  /** false under --root: nothing about the running machine is asked, only files are read. */
-  live: boolean;
-  os: OsRelease;
-  init: InitSystem;
-  journald: boolean;
-  rsyslog: boolean;
-  firewall: FirewallFacts;
-  fail2ban: Fail2banFacts;
-  aptListsFresh: boolean;
-  adminAddress: string | null;
-  authLogExists: boolean;
-  services: ServiceFacts;
-  postfix: { installed: boolean; running: boolean };
-  /** Names of the scripts in /etc/init.d (what `service NAME …` can drive without systemd). */
-  initScripts: string[];
-  /** The mail name of this host (/etc/mailname, else /etc/hostname), for the alert sender. */
-  mailname: string;
-}
-
-/** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */
-export function adminAddressFromEnv(env: Record<string, string | undefined>): string | null {
-  const first = (env.SSH_CONNECTION ?? env.SSH_CLIENT ?? '').trim().split(/\s+/)[0];
-  return first ? first.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
-}
+export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts } from '../core/facts.ts';
+export { adminAddressFromEnv } from '../core/facts.ts';
 
 const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
 

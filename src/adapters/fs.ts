@@ -17,8 +17,6 @@ export interface FileStat {
  */
 export interface FileSystem {
   readonly root: string;
-  /** Real path on this machine for a target path. */
-  real(p: string): string;
   readText(p: string): Promise<string | null>;
   exists(p: string): Promise<boolean>;
   stat(p: string): Promise<FileStat | null>;
@@ -85,7 +83,6 @@ export function nodeFileSystem(root: string): FileSystem {
   };
   return {
     root,
-    real,
     async readText(p) {
       try {
         return await fsp.readFile(real(p), 'utf8');

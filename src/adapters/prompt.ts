@@ -1,28 +1,7 @@
 import { InterruptedError, UsageError } from '../errors.ts';
+import type { Choice, Prompter, Question } from '../core/prompter.ts';
 
-export interface Choice {
-  value: string;
-  name: string;
-  checked?: boolean;
-  description?: string;
-}
-
-/**
- * Every question names the flag that answers it unattended (rule 6: every question has a flag
- * and a default), so a run without a terminal can say which flag to pass instead.
- */
-interface Question {
-  message: string;
-  /** The command-line flag that gives the same answer, e.g. `--whitelist`. */
-  flag?: string;
-}
-
-/** Every question the tool can ask lives behind this interface (one module, one place). */
-export interface Prompter {
-  input(q: Question & { default?: string; validate?: (v: string) => string | true }): Promise<string>;
-  confirm(q: Question & { default?: boolean }): Promise<boolean>;
-  checkbox(q: Question & { choices: Choice[]; validate?: (v: string[]) => string | true }): Promise<string[]>;
-}
+export type { Choice, Prompter, Question } from '../core/prompter.ts';
 
 /** @inquirer/prompts rejects with ExitPromptError on Ctrl-C (readline SIGINT) or a signal. */
 function isExitPrompt(err: unknown): boolean {

@@ -1,37 +1,27 @@
-import { execa } from 'execa';
+import { CommandFailedError } from '../errors.ts';
+import { formatCommand, tail, type Command, type RunResult, type Runner } from '../core/command.ts';
+import { DPKG_LOCK_TIMEOUT_S } from '../core/packages.ts';
 
-/** A process call as data: never a shell string. */
-export interface Command {
-  cmd: string;
-  args: string[];
-  env?: Record<string, string>;
-  /** Kill the process after this many milliseconds (bounded waits everywhere). */
-  timeoutMs?: number;
-  input?: string;
-}
+export { formatCommand, tail, type Command, type RunResult, type Runner } from '../core/command.ts';
 
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  /** True when the command could not be started (not installed). */
-  notFound?: boolean;
-  timedOut?: boolean;
-}
-
-/** Runs one command; never throws for a non-zero exit (callers decide). */
-export type Runner = (command: Command) => Promise<RunResult>;
-
-/** Human-readable form of a command, for plans and error messages only (never executed). */
-export function formatCommand(c: Command): string {
-  const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${quote(v)} `).join('');
-  return env + [c.cmd, ...c.args].map(quote).join(' ');
+/**
+ * The one "run or throw" helper: runs `c`, and when it exits non-zero throws CommandFailedError
+ * with the command line, its exit code and the tail of its output. `what` says what the command
+ * was for; `why` may refine it from the result (e.g. "fail2ban is not running").
+ */
+export async function runOrThrow(run: Runner, c: Command, what: string, o: { why?: (r: RunResult) => string; tailLines?: number } = {}): Promise<RunResult> {
+  const r = await run(c);
+  if (r.exitCode === 0) return r;
+  const lock = /Could not get lock|dpkg frontend lock|Waited \d+ seconds/i.test(r.stderr);
+  const why = lock ? `${what}: the package manager is busy (lock held for more than ${DPKG_LOCK_TIMEOUT_S} s); try again when it is done` : (o.why?.(r) ?? what);
+  throw new CommandFailedError(formatCommand(c), r.exitCode, tail(r.stderr || r.stdout, o.tailLines), why);
 }
 
 /** The real runner, over execa, with no shell. */
 export function execaRunner(baseEnv: Record<string, string | undefined> = process.env): Runner {
   return async (c) => {
+    // Loaded on first use: --help, --version and a no-op re-run never pay for execa.
+    const { execa } = await import('execa');
     try {
       const r = await execa(c.cmd, c.args, {
         env: { ...baseEnv, ...c.env },

@@ -1,14 +1,16 @@
 import type { Context } from '../context.ts';
 import { applyPlan } from '../adapters/apply.ts';
-import { gatherFacts, type HostFacts } from '../adapters/facts.ts';
+import { gatherFacts } from '../adapters/facts.ts';
+import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
 import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
-import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan } from '../core/plan.ts';
-import { UnsupportedError, UsageError } from '../errors.ts';
-import { formatCommand } from '../adapters/runner.ts';
+import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
+import { UsageError } from '../errors.ts';
+import { formatCommand } from '../core/command.ts';
+import { requireRoot } from './require-root.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -27,6 +29,8 @@ export interface InstallReport {
   jailsActive: string[];
   ignoreip: string[];
   banaction: string;
+  /** Each planned service module: its jails, its files and its own details. */
+  protected: PlannedService[];
   manualSteps: string[];
   warnings: string[];
 }
@@ -56,9 +60,7 @@ export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts
  */
 export async function install(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
   // 1. Rights: acting on the live host needs root; a dry run or --root does not.
-  if (ctx.live && !options.dryRun && ctx.uid !== 0) {
-    throw new UnsupportedError('must run as root to install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
-  }
+  requireRoot(ctx, options.dryRun, 'install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
 
   // 2. Facts and the distro (exit 3 when unsupported, before anything else).
   const facts = await gatherFacts(ctx);
@@ -104,6 +106,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     jailsActive: [],
     ignoreip: plan.ignoreip,
     banaction: plan.banaction,
+    protected: plan.services,
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
   };

@@ -1,12 +1,10 @@
 import type { Context } from '../context.ts';
-import type { HostFacts } from '../adapters/facts.ts';
-import { SERVICES, type InstallOptions, type ServiceName } from '../core/options.ts';
+import type { HostFacts } from '../core/facts.ts';
+import type { InstallOptions } from '../core/options.ts';
 import { selectedServices } from '../core/install-plan.ts';
-import { insertAuthFailureLog } from '../core/editors/kamailio-cfg.ts';
+import { SERVICE_MODULES } from '../core/services/index.ts';
 import { parseCount, parseDuration, parseEmail, parseWhitelist } from '../core/validate.ts';
 import { ToolError } from '../errors.ts';
-
-const LABELS: Record<ServiceName, string> = { asterisk: 'Asterisk', freeswitch: 'FreeSWITCH', kamailio: 'Kamailio' };
 
 /** Turns a validator that throws UsageError into an inquirer `validate` (message, or true). */
 function check(parse: (v: string) => unknown): (v: string) => string | true {
@@ -26,30 +24,28 @@ function check(parse: (v: string) => unknown): (v: string) => string | true {
  * flags given), each answer validated by the same functions as its flag, so an unattended run
  * with those flags gives the same result. Questions and their flags:
  *
- * 1. services to protect (`--services`): the detected ones are checked;
+ * 1. services to protect (`--services`): every registered service module, the detected ones checked;
  * 2. whitelist (`--whitelist`, `--no-protect-admin`): the SSH client's own address is offered;
  * 3. ban time (`--bantime`) and max retry (`--maxretry`);
  * 4. mail alerts (`--email`): empty for none;
- * 5. where Kamailio is protected and its kamailio.cfg has the stock auth route without our log
- *    line: whether to insert it (`--kamailio-auth-log`).
+ * 5. each chosen service's own question (its module's `question`), e.g. Kamailio: whether to
+ *    insert the auth-failure log line (`--kamailio-auth-log`).
  *
  * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
  */
 export async function interview(ctx: Context, options: InstallOptions, facts: HostFacts): Promise<InstallOptions> {
   const p = ctx.prompt;
-  const detected = SERVICES.filter((s) => facts.services[s].present);
-
   // 1. Services: what the flags said, else what was found on disk.
   const current = selectedServices(options, facts);
-  const services = (await p.checkbox({
+  const services = await p.checkbox({
     message: 'Which services should fail2ban protect? (space toggles, enter confirms)',
     flag: '--services',
-    choices: SERVICES.map((s) => ({
-      value: s,
-      name: `${LABELS[s]}${detected.includes(s) ? ' (detected)' : ' (not found on this host)'}`,
-      checked: current.includes(s),
+    choices: SERVICE_MODULES.map((m) => ({
+      value: m.name,
+      name: `${m.label}${m.implicit ? ` (${m.implicit})` : m.detect(facts) ? ' (detected)' : ' (not found on this host)'}`,
+      checked: current.includes(m.name),
     })),
-  })) as ServiceName[];
+  });
 
   // 2. Whitelist: the admin's own address first, so they cannot ban themselves.
   const admin = options.protectAdmin ? facts.adminAddress : null;
@@ -101,17 +97,11 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     })
   ).trim();
 
-  // 5. Kamailio: offer to insert the auth-failure log line where the stock auth route is.
-  let kamailioAuthLog = options.kamailioAuthLog;
-  if (services.includes('kamailio') && !kamailioAuthLog) {
-    const cfg = await ctx.fs.readText(facts.services.kamailio.configFile);
-    if (cfg !== null && insertAuthFailureLog(cfg).status === 'inserted') {
-      kamailioAuthLog = await p.confirm({
-        message: `Kamailio logs no failed logins yet. Add the voip-f2b log line to route[AUTH] in ${facts.services.kamailio.configFile} (backed up first)?`,
-        flag: '--kamailio-auth-log',
-        default: true,
-      });
-    }
+  // 5. Each chosen service's own question.
+  let answers: Partial<InstallOptions> = {};
+  for (const m of SERVICE_MODULES) {
+    if (!services.includes(m.name) || !m.question) continue;
+    answers = { ...answers, ...(await m.question({ prompt: p, facts, options: { ...options, ...answers }, services, readText: (f) => ctx.fs.readText(f) })) };
   }
 
   // Keeping the offered address is the same as the default --protect-admin (it is added after
@@ -126,7 +116,7 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     protectAdmin: admin ? adminKept : options.protectAdmin,
     bantime,
     maxretry,
-    kamailioAuthLog,
+    ...answers,
     ...(emailText ? { email: parseEmail('--email', emailText) } : {}),
   };
 }

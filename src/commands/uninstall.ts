@@ -2,12 +2,13 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts } from '../adapters/facts.ts';
 import { readManifest, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
-import { removeTreeIfEmpty, tail } from '../adapters/apply.ts';
-import { formatCommand } from '../adapters/runner.ts';
+import { removeTreeIfEmpty } from '../adapters/apply.ts';
+import { formatCommand, runOrThrow, tail } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';
-import { fail2banControl, serviceCommandIfPossible } from '../core/services.ts';
-import { KAMAILIO_RSYSLOG_RULE } from '../core/install-plan.ts';
-import { UnsupportedError, CommandFailedError } from '../errors.ts';
+import { purgeCommand } from '../core/packages.ts';
+import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
+import { SERVICE_MODULES } from '../core/services/index.ts';
+import { requireRoot } from './require-root.ts';
 
 export interface UninstallReport {
   command: 'uninstall';
@@ -24,9 +25,7 @@ export interface UninstallReport {
  * the files the tool created), restarts fail2ban; packages stay unless --purge-packages.
  */
 export async function uninstall(options: { purgePackages: boolean; dryRun: boolean }, ctx: Context): Promise<UninstallReport> {
-  if (ctx.live && !options.dryRun && ctx.uid !== 0) {
-    throw new UnsupportedError('must run as root to restore /etc/fail2ban', 'run with sudo, or use --dry-run');
-  }
+  requireRoot(ctx, options.dryRun, 'restore /etc/fail2ban', 'run with sudo, or use --dry-run');
   const report: UninstallReport = { command: 'uninstall', dryRun: options.dryRun, restored: [], removed: [], packagesRemoved: [], services: [], warnings: [] };
   const { manifest, text } = await readManifest(ctx.fs);
   if (text === null) {
@@ -60,23 +59,20 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
 
   // 2. Packages, only when asked.
   if (options.purgePackages && manifest.packages.length && facts.live) {
-    const distro = detectDistro(facts.os);
-    const c =
-      distro.pm === 'apt'
-        ? { cmd: 'apt-get', args: ['-q', '-y', 'purge', ...manifest.packages], env: { DEBIAN_FRONTEND: 'noninteractive' } }
-        : { cmd: distro.pm, args: ['-y', 'remove', ...manifest.packages] };
+    const c = { ...purgeCommand(detectDistro(facts.os), manifest.packages), timeoutMs: 600000 };
     ctx.log.step(`removing packages: ${formatCommand(c)}`);
-    const r = await ctx.run({ ...c, timeoutMs: 600000 });
-    if (r.exitCode !== 0) throw new CommandFailedError(formatCommand(c), r.exitCode, tail(r.stderr), 'removing packages');
+    await runOrThrow(ctx.run, c, 'removing packages');
     report.packagesRemoved = manifest.packages;
   }
 
-  // 3. rsyslog drops our Kamailio rule only when it restarts.
-  if (facts.live && facts.rsyslog && manifest.files.some((f) => f.path === KAMAILIO_RSYSLOG_RULE)) {
-    const c = serviceCommandIfPossible(facts, 'rsyslog', 'restart');
+  // 3. What each service module asks for once its files are back (e.g. rsyslog drops the
+  // Kamailio rule only when it restarts).
+  const paths = manifest.files.map((f) => f.path);
+  for (const step of SERVICE_MODULES.flatMap((m) => m.uninstall?.({ facts, paths }) ?? [])) {
+    const c = serviceCommandIfPossible(facts, step.service, step.action);
     const r = c ? await ctx.run({ ...c, timeoutMs: 60000 }) : null;
-    if (r?.exitCode === 0) report.services.push('rsyslog (restart)');
-    else report.warnings.push(`restart rsyslog by hand: it still writes ${KAMAILIO_RSYSLOG_RULE.replace(/.*\//, '')}'s file until then`);
+    if (r?.exitCode === 0) report.services.push(`${step.service} (${step.action})`);
+    else report.warnings.push(step.otherwise);
   }
 
   // 4. fail2ban back on its original configuration.

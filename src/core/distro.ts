@@ -15,7 +15,6 @@ export interface Distro {
   /** e.g. `debian-12`, `ubuntu-24.04`, `rocky-9`, `amzn-2023`. */
   key: string;
   id: string;
-  prettyName: string;
   versionId: string;
   major: number;
   family: Family;
@@ -43,7 +42,6 @@ function debianLike(os: OsRelease, major: number, shipped: string): Distro {
   return {
     key: `${os.id}-${os.versionId || 'rolling'}`,
     id: os.id,
-    prettyName: os.prettyName,
     versionId: os.versionId,
     major,
     family: 'debian',
@@ -67,7 +65,6 @@ function rhelLike(os: OsRelease, major: number, pm: PackageManager, repo: RepoSe
   return {
     key: `${os.id}-${os.versionId}`,
     id: os.id,
-    prettyName: os.prettyName,
     versionId: os.versionId,
     major,
     family: 'rhel',

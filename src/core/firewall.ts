@@ -1,5 +1,5 @@
 import type { Distro } from './distro.ts';
-import type { FirewallFacts } from '../adapters/facts.ts';
+import type { FirewallFacts } from './facts.ts';
 
 /** The ban actions the jails use, and the firewall package to install for them, if any. */
 export interface BanChoice {

@@ -1,12 +1,8 @@
-/** The VoIP services the tool knows. */
-export const SERVICES = ['asterisk', 'freeswitch', 'kamailio'] as const;
-export type ServiceName = (typeof SERVICES)[number];
-
 /** Validated options of `install` (cli.ts turns argv and environment into this). */
 export interface InstallOptions {
   whitelist: string[];
-  /** Services to protect; undefined = the detected ones. */
-  services?: ServiceName[];
+  /** Services to protect, by module name (src/core/services/); undefined = the detected ones. */
+  services?: string[];
   restartKamailio: boolean;
   /** Insert the auth-failure xlog into kamailio.cfg's stock auth route. */
   kamailioAuthLog: boolean;

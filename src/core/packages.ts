@@ -1,4 +1,4 @@
-import type { Command } from '../adapters/runner.ts';
+import type { Command } from './command.ts';
 import type { Distro } from './distro.ts';
 
 /** Seconds apt waits for the dpkg lock before failing with a clear error (never a hang). */
@@ -10,6 +10,9 @@ const APT_ENV = {
   NEEDRESTART_MODE: 'a',
   APT_LISTCHANGES_FRONTEND: 'none',
 };
+
+/** apt waits this long for the dpkg lock instead of failing at once (or hanging). */
+const APT_LOCK = ['-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`];
 
 export interface PackageFacts {
   /** Packages already installed (by name). */
@@ -31,7 +34,7 @@ export function packageCommands(distro: Distro, wanted: string[], facts: Package
   const cmds: Command[] = [];
 
   if (distro.pm === 'apt') {
-    const lock = ['-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`];
+    const lock = APT_LOCK;
     if (!facts.aptListsFresh) cmds.push({ cmd: 'apt-get', args: [...lock, '-q', 'update'], env: APT_ENV });
     cmds.push({
       cmd: 'apt-get',
@@ -70,6 +73,15 @@ export function packageCommands(distro: Distro, wanted: string[], facts: Package
   }
   cmds.push({ cmd: pm, args: ['-y', 'install', ...missing] });
   return cmds;
+}
+
+/**
+ * The command that removes `names` (uninstall --purge-packages): the same lock timeout and
+ * environment as the install, so it never stops at a question or a busy lock.
+ */
+export function purgeCommand(distro: Distro, names: string[]): Command {
+  if (distro.pm === 'apt') return { cmd: 'apt-get', args: [...APT_LOCK, '-q', '-y', 'purge', ...names], env: APT_ENV };
+  return { cmd: distro.pm, args: ['-y', 'remove', ...names] };
 }
 
 /** The query that tells which of `names` are installed (output parsed by parseInstalled). */

@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import type { Command } from '../adapters/runner.ts';
+import type { Command } from './command.ts';
 
 /** One file the run manages: its text now (null = absent) and the text it should have. */
 export interface FileChange {
@@ -9,6 +9,22 @@ export interface FileChange {
   mode: number;
   /** Why we touch it, shown in the plan. */
   why: string;
+  /**
+   * The admin's file, edited in place (jail.local, logger.conf, sip profiles, kamailio.cfg):
+   * its diff is shown in --dry-run. Files the tool owns entirely (its filters) are not.
+   */
+  adminOwned?: boolean;
+}
+
+/** One service module's part of the plan, for the report and --json. */
+export interface PlannedService {
+  name: string;
+  label: string;
+  /** Chosen (--services, checklist, detected); false for an implicit module planned anyway. */
+  selected: boolean;
+  jails: string[];
+  files: string[];
+  details?: Record<string, unknown>;
 }
 
 /** A file that must exist (empty) for fail2ban to start; never removed by uninstall. */
@@ -40,6 +56,8 @@ export interface Plan {
   warnings: string[];
   banaction: string;
   ignoreip: string[];
+  /** Each planned service module, in registry order. */
+  services: PlannedService[];
 }
 
 /** Files whose text changes. */

@@ -1,5 +1,5 @@
-import type { Command } from '../adapters/runner.ts';
-import type { InitSystem } from '../adapters/facts.ts';
+import type { Command } from './command.ts';
+import type { InitSystem } from './facts.ts';
 import type { Family } from './distro.ts';
 
 export type ServiceAction = 'start' | 'stop' | 'restart';

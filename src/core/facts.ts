@@ -1,0 +1,52 @@
+import type { OsRelease } from './os-release.ts';
+
+/** The init system that runs (PID 1), which decides how services are started. */
+export type InitSystem = 'systemd' | 'sysv' | 'openrc' | 'none';
+
+export interface FirewallFacts {
+  iptables: boolean;
+  iptablesVariant: 'nf_tables' | 'legacy' | null;
+  nft: boolean;
+  firewalld: boolean;
+}
+
+export interface Fail2banFacts {
+  installed: boolean;
+  version: string | null;
+  running: boolean;
+}
+
+/** Where a VoIP service is and how it logs. Paths are target paths (under the root). */
+export interface ServiceFacts {
+  asterisk: { present: boolean; running: boolean; configDir: string; logDir: string };
+  freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
+  kamailio: { present: boolean; running: boolean; configFile: string };
+}
+
+/** What is true about the host before we plan. Gathered once; read-only afterwards. */
+export interface HostFacts {
+  /** false under --root: nothing about the running machine is asked, only files are read. */
+  live: boolean;
+  os: OsRelease;
+  init: InitSystem;
+  journald: boolean;
+  rsyslog: boolean;
+  firewall: FirewallFacts;
+  fail2ban: Fail2banFacts;
+  aptListsFresh: boolean;
+  adminAddress: string | null;
+  authLogExists: boolean;
+  services: ServiceFacts;
+  postfix: { installed: boolean; running: boolean };
+  /** Names of the scripts in /etc/init.d (what `service NAME …` can drive without systemd). */
+  initScripts: string[];
+  /** The mail name of this host (/etc/mailname, else /etc/hostname), for the alert sender. */
+  mailname: string;
+}
+
+/** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */
+export function adminAddressFromEnv(env: Record<string, string | undefined>): string | null {
+  const first = (env.SSH_CONNECTION ?? env.SSH_CLIENT ?? '').trim().split(/\s+/)[0];
+  return first ? first.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+}
+

@@ -1,0 +1,138 @@
+import type { Command } from '../command.ts';
+import type { Distro } from '../distro.ts';
+import type { HostFacts } from '../facts.ts';
+import type { InstallOptions } from '../options.ts';
+import type { EnsureFile } from '../plan.ts';
+import type { Prompter } from '../prompter.ts';
+import type { ServiceAction } from '../service-control.ts';
+
+/**
+ * The current text of the files the plan may read (null = absent). Reading a path that no
+ * module declared in `reads` (and the planner did not declare for itself) throws: a path read
+ * but never declared would look absent, be recorded as created, and be deleted by uninstall.
+ */
+export interface FileSnapshot {
+  read(path: string): string | null;
+}
+
+/** Alert mail settings, when --email is given. */
+export interface MailSettings {
+  dest: string;
+  sender: string;
+  delivery: 'local' | 'send-only';
+}
+
+/** What a service module's plan sees. Pure data and pure helpers: no I/O. */
+export interface ServicePlanContext {
+  options: InstallOptions;
+  facts: HostFacts;
+  distro: Distro;
+  files: FileSnapshot;
+  /** A template's text by its path under templates/ (e.g. `etc/asterisk/logger.conf`). */
+  template(path: string): string;
+  /** jail.local as composed so far: the [DEFAULT] section and the fragments planned before this one. */
+  jail: string;
+  /** The `protocol` value that makes the all-ports ban action cover TCP and UDP. */
+  protocol: string;
+  mail: MailSettings | null;
+  /** The `action` value with our rate-limited mail (a journal jail has no logpath to grep). */
+  mailAction(withLogpath: boolean): string;
+  /**
+   * True when the service was chosen (--services, the checklist, or detected). False for an
+   * `implicit` module planned only to keep the distro's own jail working.
+   */
+  selected: boolean;
+}
+
+/** Keys set in one jail.local section, in order. */
+export interface JailEdit {
+  section: string;
+  keys: Array<[string, string]>;
+}
+
+/** A file the service manages: the text it should have. */
+export interface ServiceFile {
+  path: string;
+  text: string;
+  why: string;
+  mode?: number;
+  /**
+   * True for files the admin owns and we edit (logger.conf, sip profiles, kamailio.cfg): their
+   * diff is shown in --dry-run. False for files the tool owns entirely.
+   */
+  adminOwned: boolean;
+}
+
+/** What runs once fail2ban is validated and running. */
+export type AfterStep =
+  /** A command of the service's own (e.g. `asterisk -rx "logger reload"`). */
+  | { service: string; why: string; command: Command }
+  /** A start/restart through the init system; a manual step (and a warning) where nothing can drive it. */
+  | { service: string; why: string; action: 'start' | 'restart' };
+
+/** One service's part of the install plan. Every field is optional; the planner composes them in order. */
+export interface ServiceFragment {
+  /** Files it writes, beside jail.local (listed after the tool's filters in the plan). */
+  files?: ServiceFile[];
+  /** Its jail.local sections, applied in order after [DEFAULT] and the fragments before it. */
+  jail?: JailEdit[];
+  /** Jails fail2ban must list once it runs. */
+  jails?: string[];
+  /** Log files that must exist for fail2ban to start (created empty; never removed if written to). */
+  ensureFiles?: EnsureFile[];
+  after?: AfterStep[];
+  warnings?: string[];
+  manualSteps?: string[];
+  /** Its part of the --json report (`protected[].details`). */
+  details?: Record<string, unknown>;
+}
+
+/** What an interactive question sees: the prompter, the facts, the options so far. */
+export interface QuestionContext {
+  prompt: Prompter;
+  facts: HostFacts;
+  options: InstallOptions;
+  /** The services chosen in the checklist. */
+  services: string[];
+  readText(path: string): Promise<string | null>;
+}
+
+/** Something uninstall does for a service after the files are restored. */
+export interface UninstallStep {
+  service: string;
+  action: ServiceAction;
+  /** Warning shown when the action cannot be done (no init script) or fails. */
+  otherwise: string;
+}
+
+/**
+ * A protected service: everything about it in one object, registered once in
+ * src/core/services/index.ts. The planner composes modules; it never names one.
+ */
+export interface ServiceModule {
+  /** Its name in --services (lower case, no spaces). */
+  name: string;
+  /** Its name for people (the interactive checklist, messages). */
+  label: string;
+  /** Chosen by default (no --services) when this returns true: the service is on this host. */
+  detect(facts: HostFacts): boolean;
+  /**
+   * Set for a module planned on every run, chosen or not (sshd: the distro enables its jail, and
+   * fail2ban must still start). Says so in the checklist.
+   */
+  implicit?: string;
+  /** The tool-owned filters it uses (file names under templates/etc/fail2ban/filter.d). */
+  filters: string[];
+  /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
+  jails: string[];
+  /** Every file its plan reads (target paths); reading any other path throws. */
+  reads(facts: HostFacts): string[];
+  /** Packages it needs on this host, beside fail2ban (installed in the same transaction). */
+  packages?(facts: HostFacts, distro: Distro): string[];
+  /** Its fragment of the plan. Pure. */
+  plan(ctx: ServicePlanContext): ServiceFragment;
+  /** Its own interactive question (after the common ones), answering with the flag it names. */
+  question?(q: QuestionContext): Promise<Partial<InstallOptions>>;
+  /** What uninstall does for it once the files are restored (`paths`: every file the manifest lists). */
+  uninstall?(u: { facts: HostFacts; paths: string[] }): UninstallStep[];
+}
