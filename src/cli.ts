@@ -3,6 +3,7 @@ import { DEFAULTS, type InstallOptions } from './core/options.ts';
 import { serviceNames } from './core/services/index.ts';
 import { parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
+import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -136,7 +137,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--dry-run', 'print the plan (files with diffs, packages, commands) and change nothing'))
       .addOption(opt('-y, --yes', 'never prompt; apply the plan'))
       .addOption(opt('--interactive', 'ask the setup questions even when not detected as a terminal'))
-      .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this")),
+      .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this"))
+      .addOption(opt('--crowdsec-lapi <url>', "share bans through this CrowdSec Local API (push this host's bans, enforce the fleet's); needs --crowdsec-credentials"))
+      .addOption(opt('--crowdsec-credentials <file>', "this host's CrowdSec credentials (login:, password:, api_key: lines; readable by root only)"))
+      .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port>")),
   ).action((o: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     const options: InstallOptions = {
@@ -154,6 +158,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
       ...(str('banaction') ? { banaction: parseBanaction(str('banaction')!) } : {}),
       protectAdmin: o.protectAdmin !== false,
+      ...(str('crowdsecLapi') ? { crowdsecLapi: parseLapiUrl(str('crowdsecLapi')!) } : {}),
+      ...(str('crowdsecCredentials') ? { crowdsecCredentials: str('crowdsecCredentials')! } : {}),
+      ...(str('crowdsecLapiServer') ? { crowdsecLapiServer: parseListen(str('crowdsecLapiServer')!) } : {}),
       dryRun: Boolean(o.dryRun),
       yes: Boolean(o.yes),
       json: Boolean(o.json),

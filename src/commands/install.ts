@@ -11,6 +11,8 @@ import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan, type
 import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
+import { readSecretFile } from '../adapters/secret-file.ts';
+import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -62,6 +64,19 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 1. Rights: acting on the live host needs root; a dry run or --root does not.
   requireRoot(ctx, options.dryRun, 'install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
 
+  // CrowdSec: both options or neither; the credentials file is root-only (checked before anything).
+  if (Boolean(options.crowdsecLapi) !== Boolean(options.crowdsecCredentials)) {
+    throw new UsageError(
+      options.crowdsecLapi ? '--crowdsec-lapi needs --crowdsec-credentials <file> (this host\'s login, password and api_key)' : '--crowdsec-credentials needs --crowdsec-lapi <url>',
+      'give both, or neither',
+    );
+  }
+  let crowdsecCredentials: CrowdsecCredentials | undefined;
+  if (options.crowdsecCredentials) {
+    const file = options.crowdsecCredentials;
+    crowdsecCredentials = parseCredentials(file, await readSecretFile('--crowdsec-credentials', file));
+  }
+
   // 2. Facts and the distro (exit 3 when unsupported, before anything else).
   const facts = await gatherFacts(ctx);
   const distro = detectDistro(facts.os);
@@ -74,7 +89,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   const installed =
     facts.live
       ? parseInstalled(
-          (await ctx.run(installedQuery(distro, [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix].filter(Boolean)))).stdout,
+          (await ctx.run(installedQuery(distro, [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean)))).stdout,
         )
       : new Set<string>();
   const files: Record<string, string | null> = {};
@@ -87,6 +102,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     repoReady: await repoReady(ctx, distro),
     templates: await loadTemplates(),
     files,
+    ...(crowdsecCredentials ? { crowdsecCredentials } : {}),
   });
   for (const w of plan.warnings) ctx.log.warn(w);
 

@@ -9,6 +9,8 @@ import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
+import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment } from './crowdsec.ts';
+import { PlanError } from '../errors.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -29,6 +31,8 @@ export interface PlanInputs {
   files: Record<string, string | null>;
   /** The service modules (default: the registry); tests may pass their own. */
   modules?: ServiceModule[];
+  /** The --crowdsec-credentials file, parsed (read and checked by the command). */
+  crowdsecCredentials?: CrowdsecCredentials;
 }
 
 /** Alert addresses and how postfix delivers them. */
@@ -65,6 +69,8 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES): string[] {
   const paths = [JAIL_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
+  if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
+  if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
   return [...new Set(paths)];
 }
 
@@ -118,10 +124,21 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   if (distro.pkgs.pyinotify) wanted.push(distro.pkgs.pyinotify); // instant log reading, fast bans
   for (const { module } of planned) wanted.push(...(module.packages?.(facts, distro) ?? []));
   if (options.email && !facts.postfix.installed) wanted.push(distro.pkgs.postfix);
+  // CrowdSec (issue 13): the LAPI host's crowdsec, the members' bouncer (Debian and Ubuntu ship both).
+  const read = (p: string): string | null => files.read(p);
+  const server = options.crowdsecLapiServer
+    ? serverFragment({ listen: options.crowdsecLapiServer, init: facts.init, installed: input.installed.has('crowdsec'), read })
+    : null;
+  if ((options.crowdsecLapi || server) && distro.pm !== 'apt') {
+    throw new PlanError(`CrowdSec: ${distro.key} has no crowdsec packages in its own repositories`, 'use --crowdsec-lapi / --crowdsec-lapi-server on Debian or Ubuntu');
+  }
+  if (server) wanted.push(...server.packages);
+  if (options.crowdsecLapi) wanted.push('crowdsec-firewall-bouncer', 'nftables');
   const pkgCommands = facts.live
     ? packageCommands(distro, wanted, { installed: input.installed, aptListsFresh: facts.aptListsFresh, repoReady: input.repoReady })
     : [];
-  const packages = facts.live ? wanted.filter((p) => !input.installed.has(p)) : [];
+  const packages = facts.live ? [...new Set(wanted)].filter((p) => !input.installed.has(p)) : [];
+  if (server && facts.live && pkgCommands.length) pkgCommands.unshift(...server.preInstall);
 
   /** Resolves a follow-up: a command as is; a start/restart through the init system, or by hand. */
   const after = (a: AfterStep): void => {
@@ -201,6 +218,20 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       ...(fragment.details ? { details: fragment.details } : {}),
     });
   }
+  // CrowdSec: the jails of every chosen module that shares bans also push them (their own
+  // action, or the [DEFAULT] one, then the push). Without --crowdsec-lapi a push line left by an
+  // earlier run is taken out again.
+  for (const { module, selected } of planned) {
+    if (!selected || !module.sharedBanReason) continue;
+    for (const section of module.jails) {
+      if (!jails.includes(section)) continue;
+      const current = getIniValue(jail, section, 'action');
+      const own = current?.split('\n').filter((l) => !l.includes('voip-f2b-crowdsec[')).join('\n');
+      const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
+      if (options.crowdsecLapi) jail = setIniValues(jail, section, [['action', `${base}\n${pushActionLine(module.sharedBanReason)}`]]);
+      else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
+    }
+  }
   if (!planned.some((p) => p.selected)) {
     const labels = modules.filter((m) => m.implicit === undefined).map((m) => m.label);
     const named = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : (labels[0] ?? 'service');
@@ -241,6 +272,20 @@ export function buildInstallPlan(input: PlanInputs): Plan {
         },
       });
     }
+  }
+
+  // 6. CrowdSec files and services (after fail2ban is up: the bouncer, the LAPI).
+  const fleet: Fragment[] = [];
+  if (server) fleet.push(server);
+  if (options.crowdsecLapi) {
+    if (!input.crowdsecCredentials) throw new Error('internal: --crowdsec-lapi without parsed credentials');
+    fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ignoreip, init: facts.init, templates, read }));
+  }
+  for (const f of fleet) {
+    changes.push(...f.files);
+    if (facts.live) afterCommands.push(...f.afterCommands);
+    manualSteps.push(...f.manualSteps);
+    warnings.push(...f.warnings);
   }
 
   return {

@@ -18,6 +18,11 @@ export interface InstallOptions {
   maxretry: number;
   banaction?: string;
   protectAdmin: boolean;
+  /** Share bans through this CrowdSec LAPI (issue 13): its URL, and the machine/bouncer credentials file. */
+  crowdsecLapi?: string;
+  crowdsecCredentials?: string;
+  /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>`. */
+  crowdsecLapiServer?: string;
   dryRun: boolean;
   yes: boolean;
   json: boolean;

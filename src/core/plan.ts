@@ -14,6 +14,8 @@ export interface FileChange {
    * its diff is shown in --dry-run. Files the tool owns entirely (its filters) are not.
    */
   adminOwned?: boolean;
+  /** Holds a secret (a password, a key): its text is never shown in a diff. */
+  secret?: boolean;
 }
 
 /** One service module's part of the plan, for the report and --json. */
@@ -68,6 +70,7 @@ export function changedFiles(plan: Plan): FileChange[] {
 /** A unified diff of one file change ('' when unchanged). */
 export function unifiedDiff(f: FileChange): string {
   if (fileAction(f) === 'UNCHANGED') return '';
+  if (f.secret) return `--- ${f.before === null ? '/dev/null' : `a${f.path}`}\n+++ b${f.path}\n(contents not shown: the file holds a secret)`;
   return createTwoFilesPatch(
     f.before === null ? '/dev/null' : `a${f.path}`,
     `b${f.path}`,

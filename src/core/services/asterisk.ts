@@ -20,6 +20,7 @@ export const asterisk: ServiceModule = {
   label: 'Asterisk',
   detect: (facts) => facts.services.asterisk.present,
   filters: ['voip-asterisk.conf'],
+  sharedBanReason: 'sip-auth-failure',
   jails: ['voip-asterisk'],
   reads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
   plan(ctx): ServiceFragment {

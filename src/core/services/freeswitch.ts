@@ -9,6 +9,7 @@ export const freeswitch: ServiceModule = {
   label: 'FreeSWITCH',
   detect: (facts) => facts.services.freeswitch.present,
   filters: ['voip-freeswitch.conf'],
+  sharedBanReason: 'sip-auth-failure',
   jails: ['voip-freeswitch'],
   reads: (facts) => facts.services.freeswitch.profiles,
   plan(ctx) {

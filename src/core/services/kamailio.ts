@@ -14,6 +14,7 @@ export const kamailio: ServiceModule = {
   label: 'Kamailio',
   detect: (facts) => facts.services.kamailio.present,
   filters: ['voip-kamailio.conf'],
+  sharedBanReason: 'sip-auth-failure-or-flood',
   jails: ['voip-kamailio'],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   plan(ctx) {

@@ -123,6 +123,11 @@ export interface ServiceModule {
   implicit?: string;
   /** The tool-owned filters it uses (file names under templates/etc/fail2ban/filter.d). */
   filters: string[];
+  /**
+   * What its jails' bans are, as one plain word in a shared ban's reason (CrowdSec,
+   * --crowdsec-lapi: "voip-f2b/<jail>: <this> (<machine>)"). Modules without it share no bans.
+   */
+  sharedBanReason?: string;
   /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
   jails: string[];
   /** Every file its plan reads (target paths); reading any other path throws. */

@@ -1,0 +1,268 @@
+/**
+ * Shared bans through CrowdSec (issue 13). Pure: option parsing, the credentials file's text,
+ * and the plan fragments of a fleet member (`--crowdsec-lapi`) and of the LAPI host
+ * (`--crowdsec-lapi-server`). The install planner composes them; nothing here touches the world.
+ *
+ * A member: fail2ban's VoIP jails get the voip-f2b-crowdsec action (queues each ban and unban
+ * for a background pusher, so fail2ban never waits on the network); crowdsec-firewall-bouncer
+ * fills an nftables set from the LAPI's decisions, inside a table that accepts the whitelist
+ * first (so the whitelist wins over any fleet decision).
+ */
+import { isIP } from 'node:net';
+import type { Command } from './command.ts';
+import type { FileChange } from './plan.ts';
+import { render } from './render.ts';
+import { UsageError } from '../errors.ts';
+
+export const PUSHER = '/usr/local/sbin/voip-f2b-crowdsec';
+export const PUSHER_CONFIG = '/etc/voip-f2b-install/crowdsec.json';
+export const PUSH_ACTION = '/etc/fail2ban/action.d/voip-f2b-crowdsec.conf';
+export const PUSH_SPOOL = '/var/lib/voip-f2b-install/crowdsec';
+export const BOUNCER_CONFIG = '/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml';
+export const BOUNCER_ALLOW = '/etc/voip-f2b-install/crowdsec-allow.nft';
+export const BOUNCER_WRAPPER = '/usr/local/sbin/voip-f2b-crowdsec-bouncer';
+export const BOUNCER_DROPIN = '/etc/systemd/system/crowdsec-firewall-bouncer.service.d/voip-f2b.conf';
+export const BOUNCER_INITD = '/etc/init.d/crowdsec-firewall-bouncer';
+export const BOUNCER_SERVICE = 'crowdsec-firewall-bouncer';
+export const BOUNCER_PACKAGE = 'crowdsec-firewall-bouncer';
+export const LAPI_PACKAGE = 'crowdsec';
+export const LAPI_LOCAL_CONFIG = '/etc/crowdsec/config.yaml.local';
+export const LAPI_ONLINE_CREDENTIALS = '/etc/crowdsec/online_api_credentials.yaml';
+/** How often the bouncer asks the LAPI for new decisions: the fleet's propagation time. */
+export const BOUNCER_POLL = '2s';
+
+
+/** The text of the debian postinst's own config.yaml.local (only the sqlite WAL switch). */
+const DEBIAN_LOCAL = /^(?:#[^\n]*\n)*db_config:\n {2}use_wal: true\n?$/;
+const OUR_MARK = '# Written by voip-f2b-install';
+
+export interface CrowdsecCredentials {
+  login: string;
+  password: string;
+  /** The bouncer's key (cscli bouncers add), an `api_key:` line in the same file. */
+  apiKey?: string;
+  /** The file's `url:` line, if any (the --crowdsec-lapi option wins). */
+  url?: string;
+}
+
+/** `--crowdsec-lapi`: an http(s) URL of a LAPI (scheme, host, port; no credentials in it). */
+export function parseLapiUrl(raw: string): string {
+  const bad = (why: string): never => {
+    throw new UsageError(`invalid --crowdsec-lapi '${raw}': ${why}; expected the LAPI's URL, e.g. http://198.51.100.161:8080/`);
+  };
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return bad('not a URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') bad('the scheme must be http or https');
+  if (u.username || u.password) bad('credentials do not belong in the URL (use --crowdsec-credentials)');
+  if (u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) bad('no path, query or fragment');
+  if (!/^[A-Za-z0-9.[\]:-]+$/.test(u.host)) bad('unexpected characters in the host');
+  return `${u.protocol}//${u.host}/`;
+}
+
+/** `--crowdsec-lapi-server`: where the LAPI listens, `<address>:<port>` (IPv6 in brackets). */
+export function parseListen(raw: string): string {
+  const v = raw.trim();
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(v);
+  const addr = m ? (m[1] ?? m[2])! : '';
+  const port = m ? Number(m[3]) : 0;
+  if (!m || !isIP(addr) || (m[1] !== undefined && isIP(addr) !== 6) || port < 1 || port > 65535) {
+    throw new UsageError(`invalid --crowdsec-lapi-server '${raw}': expected <address>:<port> to listen on, e.g. 198.51.100.161:8080 or [2001:db8::1]:8080`);
+  }
+  return v;
+}
+
+/**
+ * Parses CrowdSec's credentials format (`url:`, `login:`, `password:` lines, as written by
+ * `cscli machines add -f`), plus an optional `api_key:` line for the bouncer. Error messages
+ * name the file and the missing key, never a value.
+ */
+export function parseCredentials(file: string, text: string): CrowdsecCredentials {
+  const values: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*(#|$)/.test(line)) continue;
+    const m = /^([A-Za-z_]+):\s*(.*?)\s*$/.exec(line);
+    if (!m) throw new UsageError(`invalid --crowdsec-credentials file ${file}: a line is not "key: value"; expected CrowdSec's format (url:, login:, password: lines, as written by cscli machines add -f, plus api_key: for the bouncer)`);
+    let v = m[2]!;
+    if (/^(['"]).*\1$/.test(v)) v = v.slice(1, -1);
+    values[m[1]!.toLowerCase()] = v;
+  }
+  for (const k of ['login', 'password']) {
+    if (!values[k]) throw new UsageError(`invalid --crowdsec-credentials file ${file}: no ${k}: line; expected CrowdSec's format (url:, login:, password: lines, as written by cscli machines add -f)`);
+  }
+  if (!/^[A-Za-z0-9._@-]{1,128}$/.test(values.login!)) {
+    throw new UsageError(`invalid --crowdsec-credentials file ${file}: the login has characters other than letters, digits, '.', '_', '@', '-'`);
+  }
+  if (values.api_key !== undefined && !/^[A-Za-z0-9+/=_-]{8,256}$/.test(values.api_key)) {
+    throw new UsageError(`invalid --crowdsec-credentials file ${file}: the api_key: value is not a bouncer key (cscli bouncers add prints one)`);
+  }
+  return { login: values.login!, password: values.password!, ...(values.api_key ? { apiKey: values.api_key } : {}), ...(values.url ? { url: values.url } : {}) };
+}
+
+/** True when a file mode lets anyone but the owner read or write it. */
+export function tooOpen(mode: number): boolean {
+  return (mode & 0o077) !== 0;
+}
+
+/** nft set elements for one family from whitelist entries (names cannot be in a set). */
+function nftElements(entries: string[], family: 4 | 6): string {
+  const mine = entries.filter((e) => isIP(e.split('/')[0]!) === family);
+  return mine.length ? `\t\telements = { ${mine.join(', ')} }\n` : '';
+}
+
+export interface MemberInputs {
+  lapiUrl: string;
+  credentials: CrowdsecCredentials;
+  ignoreip: string[];
+  init: 'systemd' | 'openrc' | 'sysv' | 'none';
+  templates: Record<string, string>;
+  /** The current text of a declared file (null = absent). */
+  read(path: string): string | null;
+}
+
+export interface Fragment {
+  files: FileChange[];
+  packages: string[];
+  afterCommands: Array<{ command: Command; why: string; service: string }>;
+  manualSteps: string[];
+  warnings: string[];
+}
+
+/** Every file a member's plan reads. */
+export const MEMBER_FILES = [PUSHER, PUSHER_CONFIG, PUSH_ACTION, BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER, BOUNCER_DROPIN, BOUNCER_INITD];
+export const SERVER_FILES = [LAPI_LOCAL_CONFIG, LAPI_ONLINE_CREDENTIALS];
+
+/** The `action` line that shares a jail's bans; `kind` (a fixed word, it reaches a shell) says what failed. */
+export function pushActionLine(kind: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`internal: shared-ban reason '${kind}' is not a plain word`);
+  return `voip-f2b-crowdsec[kind=${kind}]`;
+}
+
+/** The fleet member's files, package and service commands. */
+export function memberFragment(input: MemberInputs): Fragment {
+  const { templates } = input;
+  const tpl = (p: string): string => {
+    const t = templates[p];
+    if (t === undefined) throw new Error(`internal: template ${p} is missing`);
+    return t;
+  };
+  const out: Fragment = { files: [], packages: [BOUNCER_PACKAGE, 'nftables'], afterCommands: [], manualSteps: [], warnings: [] };
+  const add = (path: string, after: string, why: string, mode: number, secret = false): void => {
+    out.files.push({ path, before: input.read(path), after, mode, why, ...(secret ? { secret: true } : {}) });
+  };
+  if (!input.credentials.apiKey) {
+    throw new UsageError(
+      'the --crowdsec-credentials file has no api_key: line for the firewall bouncer',
+      "on the LAPI host run `cscli bouncers add <this-host>-firewall -o raw` and add its output to the file as `api_key: <key>`",
+    );
+  }
+  const names = input.ignoreip.filter((e) => !isIP(e.split('/')[0]!));
+  if (names.length) {
+    out.warnings.push(`CrowdSec: whitelist name(s) ${names.join(', ')} cannot be in the bouncer's allowlist or checked by the pusher (addresses only); whitelist their addresses too`);
+  }
+  const config = {
+    url: input.lapiUrl,
+    login: input.credentials.login,
+    password: input.credentials.password,
+    allow: input.ignoreip.filter((e) => isIP(e.split('/')[0]!)),
+    spool: PUSH_SPOOL,
+  };
+  add(PUSHER, tpl('usr/local/sbin/voip-f2b-crowdsec'), 'CrowdSec: pushes bans to the LAPI in the background', 0o755);
+  add(PUSHER_CONFIG, `${JSON.stringify(config, null, 2)}\n`, 'CrowdSec: the pusher\'s LAPI, machine login and whitelist (root-only)', 0o600, true);
+  add(PUSH_ACTION, tpl('etc/fail2ban/action.d/voip-f2b-crowdsec.conf'), 'CrowdSec: fail2ban action that shares each ban', 0o644);
+  const bouncer = render(tpl('etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), { api_url: input.lapiUrl, api_key: input.credentials.apiKey, update_frequency: BOUNCER_POLL }, 'bouncer config');
+  add(BOUNCER_CONFIG, bouncer, 'CrowdSec: the firewall bouncer\'s LAPI and key (root-only)', 0o600, true);
+  const allow = render(tpl('etc/voip-f2b-install/crowdsec-allow.nft'), { allow4: nftElements(input.ignoreip, 4), allow6: nftElements(input.ignoreip, 6) }, 'allowlist');
+  add(BOUNCER_ALLOW, allow, 'CrowdSec: fleet bans dropped, the whitelist accepted first', 0o644);
+  add(BOUNCER_WRAPPER, tpl('usr/local/sbin/voip-f2b-crowdsec-bouncer'), 'CrowdSec: loads the allowlist, runs the bouncer', 0o755);
+  const bouncerFiles = [BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER];
+  if (input.init === 'systemd') {
+    add(BOUNCER_DROPIN, tpl('etc/systemd/system/crowdsec-firewall-bouncer.service.d/voip-f2b.conf'), 'CrowdSec: the bouncer service on our configuration', 0o644);
+    bouncerFiles.push(BOUNCER_DROPIN);
+  } else {
+    add(BOUNCER_INITD, tpl('etc/init.d/crowdsec-firewall-bouncer'), 'CrowdSec: the bouncer service (the package ships a systemd unit only)', 0o755);
+    bouncerFiles.push(BOUNCER_INITD);
+  }
+  const changed = out.files.some((f) => bouncerFiles.includes(f.path) && f.before !== f.after);
+  if (changed) {
+    const why = 'enforce the fleet\'s decisions';
+    if (input.init === 'systemd') {
+      out.afterCommands.push(
+        { service: BOUNCER_SERVICE, why: 'load the drop-in', command: { cmd: 'systemctl', args: ['daemon-reload'] } },
+        { service: BOUNCER_SERVICE, why: 'start at boot', command: { cmd: 'systemctl', args: ['enable', BOUNCER_SERVICE] } },
+        { service: BOUNCER_SERVICE, why, command: { cmd: 'systemctl', args: ['restart', BOUNCER_SERVICE] } },
+      );
+    } else if (input.init === 'openrc') {
+      out.warnings.push('CrowdSec: OpenRC is not supported for the bouncer service; start it by hand with /usr/local/sbin/voip-f2b-crowdsec-bouncer');
+      out.manualSteps.push('start /usr/local/sbin/voip-f2b-crowdsec-bouncer as a service');
+    } else {
+      if (input.init === 'sysv') out.afterCommands.push({ service: BOUNCER_SERVICE, why: 'start at boot', command: { cmd: 'update-rc.d', args: [BOUNCER_SERVICE, 'defaults'] } });
+      out.afterCommands.push({ service: BOUNCER_SERVICE, why, command: { cmd: BOUNCER_INITD, args: ['restart'] } });
+    }
+  }
+  return out;
+}
+
+export interface ServerInputs {
+  listen: string;
+  init: 'systemd' | 'openrc' | 'sysv' | 'none';
+  /** The crowdsec package is installed already. */
+  installed: boolean;
+  read(path: string): string | null;
+}
+
+/** The LAPI host: crowdsec offline (no Central API, no metrics), listening where the operator said. */
+export function serverFragment(input: ServerInputs): Fragment & { preInstall: Command[] } {
+  const out: Fragment & { preInstall: Command[] } = { files: [], packages: [LAPI_PACKAGE], afterCommands: [], manualSteps: [], warnings: [], preInstall: [] };
+  const current = input.read(LAPI_LOCAL_CONFIG);
+  if (current !== null && !current.startsWith(OUR_MARK) && !DEBIAN_LOCAL.test(current)) {
+    throw new UsageError(
+      `${LAPI_LOCAL_CONFIG} holds settings of your own; voip-f2b-install does not rewrite it`,
+      `set api.server.listen_uri: ${input.listen}, api.server.online_client: null and prometheus.enabled: false there by hand, then re-run without --crowdsec-lapi-server`,
+    );
+  }
+  const local = [
+    `${OUR_MARK} (--crowdsec-lapi-server): this host runs the fleet's CrowdSec Local API.`,
+    '# Offline: no Central API (online_client: null), no metrics endpoint; the hub is the',
+    "# package's offline copy. The sqlite WAL switch is the Debian package's own default.",
+    'db_config:',
+    '  use_wal: true',
+    'api:',
+    '  server:',
+    `    listen_uri: ${input.listen}`,
+    '    online_client: null',
+    'prometheus:',
+    '  enabled: false',
+    '',
+  ].join('\n');
+  out.files.push({ path: LAPI_LOCAL_CONFIG, before: current, after: local, mode: 0o644, why: `CrowdSec LAPI: listen on ${input.listen}, offline` });
+  const online = input.read(LAPI_ONLINE_CREDENTIALS);
+  if (online === null || online.trim() === '') {
+    const text = '# Central API registration disabled by voip-f2b-install: this fleet shares bans through its own LAPI only.\n';
+    out.files.push({ path: LAPI_ONLINE_CREDENTIALS, before: online, after: text, mode: 0o600, why: 'CrowdSec: no Central API registration' });
+    // The crowdsec package's postinst registers with the Central API (and fails offline) unless
+    // this file exists, non-empty, before it runs.
+    if (!input.installed) out.preInstall.push({ cmd: 'mkdir', args: ['-p', '/etc/crowdsec'] }, { cmd: 'tee', args: [LAPI_ONLINE_CREDENTIALS], input: text });
+  }
+  if (current !== local) {
+    if (input.init === 'systemd') {
+      out.afterCommands.push(
+        { service: 'crowdsec', why: 'start at boot', command: { cmd: 'systemctl', args: ['enable', 'crowdsec'] } },
+        { service: 'crowdsec', why: `listen on ${input.listen}`, command: { cmd: 'systemctl', args: ['restart', 'crowdsec'] } },
+      );
+    } else {
+      out.manualSteps.push(`CrowdSec: no systemd here to run the LAPI: start it with \`crowdsec -c /etc/crowdsec/config.yaml\` (it listens on ${input.listen})`);
+    }
+  }
+  const url = `http://${input.listen}/`;
+  out.manualSteps.push(
+    'CrowdSec: register each member on this host (secrets go to the file, never to the screen):',
+    `  cscli machines add <member> --auto --url ${url} -f <member>.yaml`,
+    '  printf "api_key: %s\\n" "$(cscli bouncers add <member>-firewall -o raw)" >> <member>.yaml',
+    `  then copy <member>.yaml to the member (chmod 600) and run there: voip-f2b-install --crowdsec-lapi ${url} --crowdsec-credentials <member>.yaml`,
+  );
+  return out;
+}

@@ -1,0 +1,208 @@
+/**
+ * Issue 13, shared bans through CrowdSec: option and credentials parsing, the member's and the
+ * LAPI host's plans over a temp root with a recording runner (what a real host cannot show:
+ * systemd hosts, package commands, refusals). The real fleet is test/real/40-crowdsec-fleet.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { install } from '../../src/commands/install.ts';
+import { parseCredentials, parseLapiUrl, parseListen } from '../../src/core/crowdsec.ts';
+import type { InstallOptions } from '../../src/core/options.ts';
+import { UsageError } from '../../src/errors.ts';
+import { parseArgs } from '../../src/cli.ts';
+import { installOptions } from '../helpers/options.ts';
+import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+
+const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+const PASSWORD = 'pw-Secret-1234567890abcdef';
+const KEY = 'bouncerKey0123456789abcdef';
+const CREDS = `url: http://198.51.100.161:8080\nlogin: pbx1\npassword: ${PASSWORD}\napi_key: ${KEY}\n`;
+
+function opts(o: Partial<InstallOptions> = {}): InstallOptions {
+  return installOptions({ whitelist: ['198.51.100.170', 'friend.example.net'], yes: true, services: ['kamailio'], ...o });
+}
+
+async function credsFile(root: string, text = CREDS, mode = 0o600): Promise<string> {
+  const f = path.join(root, '..', `${path.basename(root)}-creds.yaml`);
+  await writeFile(f, text);
+  await chmod(f, mode);
+  return f;
+}
+
+test('--crowdsec-lapi and --crowdsec-lapi-server values are checked, with one line naming the value', () => {
+  assert.equal(parseLapiUrl('http://198.51.100.161:8080'), 'http://198.51.100.161:8080/');
+  assert.equal(parseLapiUrl('https://lapi.example.net/'), 'https://lapi.example.net/');
+  for (const bad of ['ftp://x/', 'http://u:p@198.51.100.161:8080/', 'http://198.51.100.161:8080/v1', 'nonsense']) {
+    assert.throws(() => parseLapiUrl(bad), (e: unknown) => e instanceof UsageError && e.message.includes(`'${bad}'`) && /expected the LAPI's URL/.test(e.message));
+  }
+  assert.equal(parseListen('198.51.100.161:8080'), '198.51.100.161:8080');
+  assert.equal(parseListen('[2001:db8::1]:8080'), '[2001:db8::1]:8080');
+  for (const bad of ['198.51.100.161', 'lapi:8080', '198.51.100.161:99999', '2001:db8::1:8080']) {
+    assert.throws(() => parseListen(bad), (e: unknown) => e instanceof UsageError && e.message.includes(`'${bad}'`));
+  }
+  const inv = parseArgs(['--crowdsec-lapi', 'http://198.51.100.161:8080', '--crowdsec-credentials', '/root/pbx1.yaml', '--yes'], {});
+  assert.equal(inv.command === 'install' && inv.options.crowdsecLapi, 'http://198.51.100.161:8080/');
+  const env = parseArgs(['--yes'], { VOIP_F2B_CROWDSEC_LAPI_SERVER: '198.51.100.161:8080' });
+  assert.equal(env.command === 'install' && env.options.crowdsecLapiServer, '198.51.100.161:8080');
+});
+
+test("credentials: CrowdSec's format; errors name the file and the key, never a value", () => {
+  assert.deepEqual(parseCredentials('f', CREDS), { login: 'pbx1', password: PASSWORD, apiKey: KEY, url: 'http://198.51.100.161:8080' });
+  assert.deepEqual(parseCredentials('f', `login: "m 1x"\npassword: 'p'\n`.replace('m 1x', 'm1')), { login: 'm1', password: 'p' });
+  for (const [text, re] of [
+    [`login: pbx1\n`, /no password: line/],
+    [`password: ${PASSWORD}\n`, /no login: line/],
+    [`login: pbx1\npassword ${PASSWORD}\n`, /not "key: value"/],
+    [`login: pbx1\npassword: ${PASSWORD}\napi_key: a;b\n`, /not a bouncer key/],
+  ] as const) {
+    assert.throws(() => parseCredentials('/root/c.yaml', text), (e: unknown) => e instanceof UsageError && re.test(e.message) && !e.message.includes(PASSWORD) && e.message.includes('/root/c.yaml'));
+  }
+});
+
+test('member: files, jail actions, secrets root-only and never shown; second run changes nothing', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const creds = await credsFile(root);
+    const ctx = testContext(root);
+    const o = opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: creds });
+    const first = await install(o, ctx);
+    const created = first.files.filter((f) => f.action === 'CREATE').map((f) => f.path);
+    for (const p of [
+      '/usr/local/sbin/voip-f2b-crowdsec',
+      '/etc/voip-f2b-install/crowdsec.json',
+      '/etc/fail2ban/action.d/voip-f2b-crowdsec.conf',
+      '/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml',
+      '/etc/voip-f2b-install/crowdsec-allow.nft',
+      '/usr/local/sbin/voip-f2b-crowdsec-bouncer',
+      '/etc/init.d/crowdsec-firewall-bouncer',
+    ]) assert.ok(created.includes(p), `${p} created`);
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    assert.match(jail, /^\[voip-kamailio\][\s\S]*^action = %\(action_\)s\n\s+voip-f2b-crowdsec\[kind=sip-auth-failure-or-flood\]$/m);
+    const mode = async (p: string): Promise<number> => (await stat(path.join(root, p))).mode & 0o777;
+    assert.equal(await mode('etc/voip-f2b-install/crowdsec.json'), 0o600);
+    assert.equal(await mode('etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), 0o600);
+    assert.equal(await mode('usr/local/sbin/voip-f2b-crowdsec'), 0o755);
+    const cfg = JSON.parse(await readFile(path.join(root, 'etc/voip-f2b-install/crowdsec.json'), 'utf8'));
+    assert.deepEqual(cfg.allow, ['127.0.0.1/8', '::1', '198.51.100.170']);
+    assert.equal(cfg.password, PASSWORD);
+    const nft = await readFile(path.join(root, 'etc/voip-f2b-install/crowdsec-allow.nft'), 'utf8');
+    assert.match(nft, /elements = \{ 127\.0\.0\.1\/8, 198\.51\.100\.170 \}/);
+    assert.match(nft, /elements = \{ ::1 \}/);
+    // The secret is in no output: not the plan, not the logs, not the report.
+    const shown = `${JSON.stringify(ctx.log.lines)}${JSON.stringify(ctx.log.stdout)}${JSON.stringify(first)}`;
+    assert.ok(!shown.includes(PASSWORD) && !shown.includes(KEY), 'no secret in output');
+    assert.ok(first.warnings.some((w) => w.includes('friend.example.net')), 'a whitelist name is reported as not enforceable by address');
+
+    const before = await snapshot(root);
+    const again = await install(o, testContext(root));
+    assert.equal(again.nothingToDo, true);
+    assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('member: the plan never shows a secret, even in a diff', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const creds = await credsFile(root);
+    const ctx = testContext(root);
+    const r = await install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: creds, dryRun: true }), ctx);
+    assert.equal(r.dryRun, true);
+    const all = `${JSON.stringify(ctx.log.lines)}${JSON.stringify(ctx.log.stdout)}`;
+    assert.ok(all.includes('contents not shown: the file holds a secret'));
+    assert.ok(!all.includes(PASSWORD) && !all.includes(KEY));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('credentials readable by others, missing, or without api_key: exit 2, nothing changed', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const before = await snapshot(root);
+    const open = await credsFile(root, CREDS, 0o644);
+    await assert.rejects(
+      install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: open }), testContext(root)),
+      (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /mode 0644 lets others read it/.test(e.message) && !e.message.includes(PASSWORD),
+    );
+    await assert.rejects(install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/' }), testContext(root)), /needs --crowdsec-credentials/);
+    await assert.rejects(install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: '/nonexistent/c.yaml' }), testContext(root)), /no such file/);
+    const nokey = await credsFile(root, `login: pbx1\npassword: ${PASSWORD}\n`);
+    await assert.rejects(
+      install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: nokey }), testContext(root)),
+      (e: unknown) => e instanceof UsageError && /no api_key: line/.test(e.message),
+    );
+    assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('member on a live systemd host: bouncer package, drop-in, daemon-reload, enable, restart', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n', '/run/systemd/system/.keep': '' });
+  try {
+    const creds = await credsFile(root);
+    const run = recordingRunner();
+    const ctx = testContext(root, { run, live: true });
+    const plan = await install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: creds, dryRun: true }), ctx);
+    assert.ok(plan.packagesToInstall.includes('crowdsec-firewall-bouncer'));
+    assert.ok(plan.packagesToInstall.includes('nftables'));
+    assert.ok(!plan.packagesToInstall.includes('crowdsec'), 'a member needs no crowdsec agent');
+    assert.ok(plan.packageCommands.some((c) => c.includes('--no-install-recommends') && c.includes('crowdsec-firewall-bouncer')));
+    assert.ok(plan.files.some((f) => f.path === '/etc/systemd/system/crowdsec-firewall-bouncer.service.d/voip-f2b.conf'));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('LAPI host: offline crowdsec config, CAPI file before the package, registration commands printed', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const run = recordingRunner();
+    const ctx = testContext(root, { run });
+    const r = await install(opts({ crowdsecLapiServer: '198.51.100.161:8080' }), ctx);
+    const local = await readFile(path.join(root, 'etc/crowdsec/config.yaml.local'), 'utf8');
+    assert.match(local, /^ {4}listen_uri: 198\.51\.100\.161:8080$/m);
+    assert.match(local, /^ {4}online_client: null$/m);
+    assert.match(local, /^prometheus:\n {2}enabled: false$/m);
+    assert.match(await readFile(path.join(root, 'etc/crowdsec/online_api_credentials.yaml'), 'utf8'), /^# Central API registration disabled/);
+    assert.ok(r.manualSteps.some((s) => s.includes('cscli machines add <member> --auto --url http://198.51.100.161:8080/')));
+    assert.ok(r.manualSteps.some((s) => s.includes('cscli bouncers add <member>-firewall -o raw')));
+    const again = await install(opts({ crowdsecLapiServer: '198.51.100.161:8080' }), testContext(root, { run }));
+    assert.equal(again.nothingToDo, true);
+    // An admin's own config.yaml.local is never rewritten.
+    await writeFile(path.join(root, 'etc/crowdsec/config.yaml.local'), 'api:\n  server:\n    listen_uri: 0.0.0.0:9999\n');
+    await assert.rejects(install(opts({ crowdsecLapiServer: '198.51.100.161:8080' }), testContext(root)), (e: unknown) => e instanceof UsageError && /holds settings of your own/.test(e.message));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('LAPI host, live: the CAPI opt-out file is written before crowdsec is installed', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const run = recordingRunner();
+    const r = await install(opts({ crowdsecLapiServer: '198.51.100.161:8080', dryRun: true }), testContext(root, { run, live: true }));
+    const i = r.packageCommands.findIndex((c) => c.startsWith('tee /etc/crowdsec/online_api_credentials.yaml'));
+    const apt = r.packageCommands.findIndex((c) => / install .*\bcrowdsec\b/.test(c));
+    assert.ok(i >= 0 && apt > i, `tee before apt-get install: ${r.packageCommands.join(' | ')}`);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('without --crowdsec-lapi, a push line left by an earlier run is taken out of the jails', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const creds = await credsFile(root);
+    await install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: creds }), testContext(root));
+    await install(opts(), testContext(root));
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    assert.doesNotMatch(jail, /voip-f2b-crowdsec/);
+  } finally {
+    await removeRoot(root);
+  }
+});
