@@ -5,10 +5,17 @@
 # runs Debian's kamailio, rsyslog and nftables; orphan-sysvinit-scripts gives rsyslog the init
 # script that a sysvinit Debian 12 has (the rsyslog package ships none), so `service rsyslog
 # restart`, which the tool runs for its Kamailio log rule, works without systemd.
+# The CrowdSec fleet test (test/real/40-crowdsec-fleet.test.ts) runs Debian's crowdsec (LAPI) and
+# crowdsec-firewall-bouncer in namespaces; crowdsec's postinst registers with CrowdSec's Central
+# API (unreachable offline, so the install fails) unless online_api_credentials.yaml exists,
+# non-empty, before it runs (see its README.Debian). The Ansible test runs Debian's ansible.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+mkdir -p /etc/crowdsec
+[ -s /etc/crowdsec/online_api_credentials.yaml ] || echo '# Central API registration disabled: offline test machine' > /etc/crowdsec/online_api_credentials.yaml
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   fail2ban python3-pyinotify \
   iproute2 procps ca-certificates tmux \
-  kamailio rsyslog orphan-sysvinit-scripts nftables
+  kamailio rsyslog orphan-sysvinit-scripts nftables \
+  crowdsec crowdsec-firewall-bouncer ansible
