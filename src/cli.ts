@@ -13,7 +13,7 @@ export type Invocation =
   | { command: 'install'; options: InstallOptions; global: GlobalOptions; interactiveFlag?: boolean }
   | { command: 'status'; jail?: string; global: GlobalOptions }
   | { command: 'unban'; ip: string; jail?: string; global: GlobalOptions }
-  | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; global: GlobalOptions };
+  | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; yes: boolean; global: GlobalOptions };
 
 export interface GlobalOptions {
   root: string;
@@ -188,9 +188,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .command('uninstall')
       .description('restore every file changed by install to its state before the first run')
       .addOption(opt('--purge-packages', 'also remove the packages the tool installed'))
-      .addOption(opt('--dry-run', 'show what would be restored and change nothing')),
-  ).action((o: { root: string; json?: boolean; purgePackages?: boolean; dryRun?: boolean }) => {
-    result = { command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), global: { root: o.root, json: Boolean(o.json) } };
+      .addOption(opt('--dry-run', 'show what would be restored and change nothing'))
+      .addOption(opt('-y, --yes', 'never prompt; when the restored stock config cannot start (Debian: sshd jail, no auth log), leave the minimal sshd override that lets it start')),
+  ).action((o: { root: string; json?: boolean; purgePackages?: boolean; dryRun?: boolean; yes?: boolean }) => {
+    result = { command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), global: { root: o.root, json: Boolean(o.json) } };
   });
 
   // Commander reads option environment twins from process.env; give it ours, less the yes/no

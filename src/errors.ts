@@ -83,3 +83,10 @@ export class RolledBackError extends ToolError {
     super(message + (details.length ? `\n${details.join('\n')}` : ''), ExitCode.failed);
   }
 }
+
+/** uninstall restored the files but the host is not as it was (fail2ban no longer runs). Exit 1. */
+export class UninstallFailedError extends ToolError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.failed, hint);
+  }
+}

@@ -11,11 +11,12 @@ import { install, formatInstallReport } from './commands/install.ts';
 import { interview } from './commands/interactive.ts';
 import { status, formatStatus } from './commands/status.ts';
 import { unban } from './commands/unban.ts';
-import { uninstall } from './commands/uninstall.ts';
-import { ExitCode, ToolError, UsageError } from './errors.ts';
+import { formatUninstallReport, uninstall } from './commands/uninstall.ts';
+import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
 export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: boolean): boolean {
+  if (inv.command === 'uninstall') return !inv.yes && !inv.global.json && !inv.dryRun && stdinTTY && !env.CI;
   if (inv.command !== 'install') return false;
   if (inv.options.yes || inv.options.json || inv.options.dryRun) return false;
   if (inv.interactiveFlag !== undefined) return inv.interactiveFlag;
@@ -41,14 +42,9 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<void> {
       return;
     }
     case 'uninstall': {
-      const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun }, ctx);
-      const text = [
-        ...r.restored.map((p) => `RESTORE ${p}`),
-        ...r.removed.map((p) => `REMOVE  ${p}`),
-        ...(r.packagesRemoved.length ? [`Removed packages: ${r.packagesRemoved.join(' ')}`] : []),
-        r.dryRun ? 'Dry run: nothing was changed.' : 'Done.',
-      ].join('\n');
-      print(r, `${text}\n`);
+      const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun, yes: inv.yes }, ctx);
+      print(r, formatUninstallReport(r));
+      if (r.failures.length) throw new UninstallFailedError(r.failures.join('; '), r.fixes[0]);
       return;
     }
   }

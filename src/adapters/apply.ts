@@ -6,7 +6,8 @@ import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
 import { RolledBackError } from '../errors.ts';
 import { formatCommand, runOrThrow, tail, type Command, type RunResult } from './runner.ts';
-import { backupPath, readManifest, sha256, writeManifest, MANIFEST } from './manifest.ts';
+import { backupPath, readManifest, removeTemps, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
+import { tempPathOf } from './fs.ts';
 
 export interface ApplyResult {
   filesChanged: string[];
@@ -33,7 +34,7 @@ export function parseJailList(stdout: string): string[] {
 }
 
 /** Polls `fail2ban-client status` until the server answers (bounded). */
-async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> {
+export async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> {
   let last: RunResult = { exitCode: 1, stdout: '', stderr: 'fail2ban did not answer' };
   const deadline = Date.now() + seconds * 1000;
   for (let i = 0; i < seconds * 4 && Date.now() < deadline; i++) {
@@ -49,7 +50,7 @@ async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> 
  * 5 (re)start fail2ban, 6 verify its jails, 7 after-commands. A failure in 4-6 restores every
  * file and the previous fail2ban, then throws RolledBackError (exit 1).
  */
-export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, distro: Distro): Promise<ApplyResult> {
+export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, distro: Distro, o: { restart?: boolean } = {}): Promise<ApplyResult> {
   const result: ApplyResult = { filesChanged: [], packagesInstalled: [], services: [], jailsActive: [], warnings: [] };
   const runChecked = async (c: Command, what: string): Promise<RunResult> => {
     ctx.log.step(`${what}: ${formatCommand(c)}`);
@@ -62,44 +63,49 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
 
   const toWrite = changedFiles(plan);
 
-  // 2. Back up originals (first touch only) and record them, before writing anything. Every
-  // directory this run creates is recorded too, so a rollback (or uninstall) removes it again.
+  // 2. Intent first: everything this run will create or replace (files with their backups,
+  // directories, log files, temp names) goes into the manifest, written atomically BEFORE the
+  // first change. A kill at any later point leaves a journal that a re-run or uninstall reads.
   const { manifest, text: manifestBefore } = await readManifest(ctx.fs);
-  const createdBackups: string[] = [];
-  const createdDirs: string[] = [];
-  const mkdir = async (dir: string, mode?: number): Promise<void> => {
-    const missing: string[] = [];
-    for (let d = dir; d !== '/' && !(await ctx.fs.exists(d)); d = path.posix.dirname(d)) missing.unshift(d);
-    if (missing.length === 0) return;
-    await ctx.fs.mkdirp(dir, mode);
-    createdDirs.push(...missing);
-  };
+  const dirsBefore = [...manifest.dirs];
   const now = ctx.now().toISOString();
   const stats = new Map<string, Awaited<ReturnType<typeof ctx.fs.stat>>>();
+  const backups: Array<{ path: string; text: string }> = [];
+  const temps: string[] = [];
   for (const f of toWrite) {
     const st = await ctx.fs.stat(f.path);
     stats.set(f.path, st);
+    temps.push(tempPathOf(f.path));
     if (manifest.files.some((m) => m.path === f.path)) continue;
     if (f.before !== null && st) {
       const b = backupPath(f.path);
-      await mkdir(path.posix.dirname(b), 0o700);
-      await ctx.fs.writeAtomic(b, f.before, { mode: 0o600 });
-      createdBackups.push(b);
+      backups.push({ path: b, text: f.before });
+      temps.push(tempPathOf(b));
       manifest.files.push({ path: f.path, existed: true, backup: b, mode: st.mode, uid: st.uid, gid: st.gid, sha256: sha256(f.before), firstTouched: now });
     } else {
       manifest.files.push({ path: f.path, existed: false, firstTouched: now });
     }
   }
-  for (const p of plan.packages) if (!manifest.packages.includes(p)) manifest.packages.push(p);
-  const saveManifest = async (): Promise<void> => {
-    await mkdir(path.posix.dirname(MANIFEST), 0o700);
-    for (const d of createdDirs) if (!manifest.dirs.includes(d)) manifest.dirs.push(d);
-    await writeManifest(ctx.fs, manifest);
+  const newDirs: string[] = [];
+  const wantDir = async (dir: string): Promise<void> => {
+    const missing: string[] = [];
+    for (let d = dir; d !== '/' && !(await ctx.fs.exists(d)); d = path.posix.dirname(d)) missing.unshift(d);
+    for (const d of missing) if (!newDirs.includes(d)) newDirs.push(d);
   };
+  for (const f of toWrite) await wantDir(path.posix.dirname(f.path));
+  for (const e of plan.ensureFiles) await wantDir(path.posix.dirname(e.path));
+  const newLogs: string[] = [];
+  for (const e of plan.ensureFiles) if (!(await ctx.fs.exists(e.path))) newLogs.push(e.path);
+  for (const l of newLogs) temps.push(tempPathOf(l));
+  for (const d of newDirs) if (!manifest.dirs.includes(d)) manifest.dirs.push(d);
+  for (const l of newLogs) if (!manifest.logs.includes(l)) manifest.logs.push(l);
+  const newPackages = plan.packages.filter((p) => !manifest.packages.includes(p));
+  manifest.packages.push(...newPackages);
+  const work = toWrite.length > 0 || newLogs.length > 0 || newDirs.length > 0 || newPackages.length > 0;
 
-  // 3. Write each file atomically, keeping the mode and owner of files that exist.
   const written: typeof toWrite = [];
   const touched: string[] = [];
+  let journalWritten = false;
   // Best effort: one step that fails (a file removed meanwhile, a full disk) does not stop the
   // others; what could not be restored is reported.
   const rollbackErrors: string[] = [];
@@ -118,20 +124,29 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       );
     }
     for (const t of touched) await attempt(t, () => ctx.fs.remove(t));
-    for (const b of createdBackups) await attempt(b, () => ctx.fs.remove(b));
-    await attempt(MANIFEST, () => (manifestBefore === null ? ctx.fs.remove(MANIFEST) : ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 })));
-    for (const d of [...createdDirs].reverse()) await attempt(d, () => ctx.fs.removeEmptyDir(d));
+    for (const b of backups) await attempt(b.path, () => ctx.fs.remove(b.path));
+    for (const t of temps) await attempt(t, () => ctx.fs.remove(t));
+    if (journalWritten) {
+      await attempt(MANIFEST, () => (manifestBefore === null ? ctx.fs.remove(MANIFEST) : ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 })));
+    }
+    await attempt(`${STATE_DIR}/files`, () => removeTreeIfEmpty(ctx, `${STATE_DIR}/files`));
+    const created = manifest.dirs.filter((d) => !dirsBefore.includes(d));
+    for (const d of deepestFirst(created)) await attempt(d, () => ctx.fs.removeEmptyDir(d));
     for (const e of rollbackErrors) ctx.log.error(e);
   };
   try {
-    // Directories first, so the manifest written next knows all of them.
-    for (const f of toWrite) await mkdir(path.posix.dirname(f.path));
-    for (const e of plan.ensureFiles) await mkdir(path.posix.dirname(e.path));
-    const newLogs = [];
-    for (const e of plan.ensureFiles) if (!(await ctx.fs.exists(e.path))) newLogs.push(e.path);
-    for (const l of newLogs) if (!manifest.logs.includes(l)) manifest.logs.push(l);
-    if (toWrite.length || plan.packages.length || newLogs.length) await saveManifest();
-
+    if (work) {
+      manifest.pending = { startedAt: now, pid: process.pid, temps };
+      await writeManifest(ctx.fs, manifest);
+      journalWritten = true;
+    }
+    // 3. Backups of the originals (first touch only), before any of them is replaced.
+    for (const b of backups) {
+      await ctx.fs.mkdirp(path.posix.dirname(b.path), 0o700);
+      await ctx.fs.writeAtomic(b.path, b.text, { mode: 0o600 });
+    }
+    // 4. Directories, then each file atomically, keeping the mode and owner of files that exist.
+    for (const d of newDirs) await ctx.fs.mkdirp(d);
     for (const f of toWrite) {
       const st = stats.get(f.path);
       await ctx.fs.writeAtomic(f.path, f.after, st ? { mode: st.mode, uid: st.uid, gid: st.gid } : { mode: f.mode });
@@ -139,11 +154,21 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       result.filesChanged.push(f.path);
       ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
     }
-    // Log files fail2ban must find: created empty, owned like their directory so the service
-    // that writes them still can.
+    // 5. Log files fail2ban must find: created empty, owned like their directory so the service
+    // that writes them still can; owner and mode are set before the name appears. Ours that a
+    // killed run or someone else left with another owner or mode are repaired.
     for (const e of plan.ensureFiles) {
-      const dst = await ctx.fs.stat(path.posix.dirname(e.path));
-      if (await ctx.fs.touch(e.path, { mode: 0o640, uid: dst?.uid, gid: dst?.gid })) touched.push(e.path);
+      const want = await logOwnership(ctx, e.path);
+      if (await ctx.fs.touch(e.path, want)) {
+        touched.push(e.path);
+        continue;
+      }
+      if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) await ctx.fs.chmodChown(e.path, want);
+    }
+    // 6. The run is complete: the journal becomes the manifest again.
+    if (journalWritten) {
+      delete manifest.pending;
+      await writeManifest(ctx.fs, manifest);
     }
   } catch (err) {
     await rollback();
@@ -173,7 +198,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   };
 
   const changed = written.length > 0 || touched.length > 0;
-  if (changed || !wasRunning) {
+  if (changed || !wasRunning || o.restart) {
     ctx.log.step('testing the fail2ban configuration: fail2ban-client -t');
     const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
     if (t.exitCode !== 0) await fail('fail2ban rejected the configuration', fail2banErrors(t));
@@ -213,4 +238,67 @@ export async function removeTreeIfEmpty(ctx: Context, dir: string): Promise<void
     if ((await ctx.fs.stat(p))?.isDirectory) await removeTreeIfEmpty(ctx, p);
   }
   await ctx.fs.removeEmptyDir(dir);
+}
+
+/** Directories ordered deepest first (children before their parents). */
+export function deepestFirst(dirs: string[]): string[] {
+  return [...new Set(dirs)].sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+}
+
+/** Owner and mode a log file we create gets: 0640, owned like its directory. */
+async function logOwnership(ctx: Context, p: string): Promise<{ mode: number; uid?: number; gid?: number }> {
+  const dst = await ctx.fs.stat(path.posix.dirname(p));
+  return { mode: 0o640, uid: dst?.uid, gid: dst?.gid };
+}
+
+/** Whether a log file the tool created has lost the owner or mode it was given. */
+async function logNeedsRepair(ctx: Context, p: string): Promise<boolean> {
+  const st = await ctx.fs.stat(p);
+  const want = await logOwnership(ctx, p);
+  return !!st && st.isFile && (st.mode !== want.mode || st.uid !== want.uid || st.gid !== want.gid);
+}
+
+/**
+ * What a run that plans no file change must still verify: the log files the jails read exist,
+ * and the ones we created have their owner and mode. Returns one line per problem.
+ */
+export async function logProblems(ctx: Context, plan: Plan): Promise<string[]> {
+  const { manifest } = await readManifest(ctx.fs);
+  const out: string[] = [];
+  for (const e of plan.ensureFiles) {
+    if (!(await ctx.fs.exists(e.path))) out.push(`${e.path} is missing (${e.why})`);
+    else if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) out.push(`${e.path} lost its owner or mode`);
+  }
+  return out;
+}
+
+/**
+ * Finishes what an interrupted run left (a manifest with `pending`, temp files, a staging
+ * directory): backups the journal promised are written from the still untouched originals,
+ * temp files removed, the journal closed. The run that follows then rolls forward by planning
+ * from what is on disk. Returns what was done, one line each ([] when nothing was left).
+ */
+export async function recoverInterrupted(ctx: Context): Promise<string[]> {
+  const { manifest, text } = await readManifest(ctx.fs);
+  const done: string[] = [];
+  for (const t of await removeTemps(ctx.fs, manifest)) done.push(`removed the temp file ${t}`);
+  if (text === null || !manifest.pending) return done;
+  done.unshift(`a run started at ${manifest.pending.startedAt} was interrupted; finishing it`);
+  for (const f of manifest.files) {
+    if (!f.existed || !f.backup || (await ctx.fs.exists(f.backup))) continue;
+    // Backups are written before any file is replaced: a missing backup means the file is
+    // still the original, which its recorded checksum confirms.
+    const current = await ctx.fs.readText(f.path);
+    if (current !== null && sha256(current) === f.sha256) {
+      await ctx.fs.mkdirp(path.posix.dirname(f.backup), 0o700);
+      await ctx.fs.writeAtomic(f.backup, current, { mode: 0o600 });
+    } else {
+      throw new RolledBackError(`the journal of an interrupted run has no backup of ${f.path}, and the file is no longer its original`, [
+        `restore ${f.path} by hand, then remove ${MANIFEST}`,
+      ]);
+    }
+  }
+  delete manifest.pending;
+  await writeManifest(ctx.fs, manifest);
+  return done;
 }

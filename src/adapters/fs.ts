@@ -24,9 +24,19 @@ export interface FileSystem {
   mkdirp(dir: string, mode?: number): Promise<void>;
   /** Write via temp file in the same directory + fsync + rename: never a partial file. */
   writeAtomic(p: string, text: string, opts?: WriteOptions): Promise<void>;
-  /** Create an empty file if none exists (never truncates); returns whether it created one. */
+  /**
+   * Create an empty file if none exists (never truncates); returns whether it created one. Its
+   * mode and owner are set on a temp file before it appears under its name (link, not rename,
+   * so an existing file is never replaced).
+   */
   touch(p: string, opts?: WriteOptions): Promise<boolean>;
+  /** Set mode and owner of an existing file. */
+  chmodChown(p: string, opts: WriteOptions): Promise<void>;
   remove(p: string): Promise<void>;
+  /** rename(2): atomic replace of `to` (files) or move of a directory into place. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a directory tree; only for the tool's own staging directories. */
+  removeTree(p: string): Promise<void>;
   /** Remove a directory only if it is empty; returns whether it was removed. */
   removeEmptyDir(p: string): Promise<boolean>;
 }
@@ -43,12 +53,38 @@ export interface WriteOptions {
   gid?: number;
 }
 
+/**
+ * The one temp name used for writing `p` (same directory, hidden, fixed): the journal knows
+ * every temp file a run can leave from the paths alone, so a re-run or uninstall removes them.
+ */
+export function tempPathOf(p: string): string {
+  return path.posix.join(path.posix.dirname(p), `.${path.posix.basename(p)}.voip-f2b.tmp`);
+}
+
+/** Temp names of earlier versions (`.<name>.voip-f2b-<pid>-<ms>.tmp`), removed when found. */
+export const LEGACY_TEMP = /^\..+\.voip-f2b-\d+-\d+\.tmp$/;
+
+/** Opens `tmp` for writing, replacing a temp file a killed run left behind. */
+async function openTemp(tmp: string, mode: number): Promise<fsp.FileHandle> {
+  await fsp.rm(tmp, { force: true });
+  return fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dirHandle = await fsp.open(dir, constants.O_RDONLY);
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
 /** Atomic write on the real filesystem; exported for tests of the crash-safety property. */
 export async function writeFileAtomic(real: string, text: string, opts: WriteOptions = {}): Promise<void> {
   const mode = opts.mode ?? 0o644;
   const dir = path.dirname(real);
-  const tmp = path.join(dir, `.${path.basename(real)}.voip-f2b-${process.pid}-${Date.now()}.tmp`);
-  const handle = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const tmp = tempPathOf(real);
+  const handle = await openTemp(tmp, mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.chmod(mode); // umask must not change the mode we mean
@@ -67,12 +103,44 @@ export async function writeFileAtomic(real: string, text: string, opts: WriteOpt
     throw err;
   }
   // Make the rename itself durable.
-  const dirHandle = await fsp.open(dir, constants.O_RDONLY);
+  await syncDir(dir);
+}
+
+/**
+ * Creates an empty file with its mode and owner already set: temp file, chmod, chown, fsync,
+ * then link() to the final name (fails with EEXIST instead of replacing a file that appeared
+ * meanwhile), then the temp name is removed. Returns false when the file already existed.
+ */
+export async function createFileAtomic(real: string, opts: WriteOptions = {}): Promise<boolean> {
   try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
+    await fsp.lstat(real);
+    return false;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
+  const mode = opts.mode ?? 0o640;
+  const tmp = tempPathOf(real);
+  const handle = await openTemp(tmp, mode);
+  try {
+    await handle.chmod(mode);
+    if (opts.uid !== undefined && opts.gid !== undefined) await handle.chown(opts.uid, opts.gid);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  let created = true;
+  try {
+    await fsp.link(tmp, real);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    created = false;
+  }
+  await fsp.rm(tmp, { force: true });
+  await syncDir(path.dirname(real));
+  return created;
 }
 
 /** The real filesystem under `root`. */
@@ -123,21 +191,21 @@ export function nodeFileSystem(root: string): FileSystem {
       await writeFileAtomic(real(p), text, opts);
     },
     async touch(p, opts = {}) {
-      try {
-        const h = await fsp.open(real(p), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o640);
-        try {
-          if (opts.uid !== undefined && opts.gid !== undefined) await h.chown(opts.uid, opts.gid);
-        } finally {
-          await h.close();
-        }
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      }
+      return createFileAtomic(real(p), opts);
+    },
+    async chmodChown(p, opts) {
+      if (opts.mode !== undefined) await fsp.chmod(real(p), opts.mode);
+      if (opts.uid !== undefined && opts.gid !== undefined) await fsp.chown(real(p), opts.uid, opts.gid);
     },
     async remove(p) {
       await fsp.rm(real(p), { force: true });
+    },
+    async rename(from, to) {
+      await fsp.rename(real(from), real(to));
+      await syncDir(path.dirname(real(to)));
+    },
+    async removeTree(p) {
+      await fsp.rm(real(p), { recursive: true, force: true });
     },
     async removeEmptyDir(p) {
       try {

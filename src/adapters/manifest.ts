@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FileSystem } from './fs.ts';
+import path from 'node:path';
+import { LEGACY_TEMP, tempPathOf, type FileSystem } from './fs.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
@@ -17,6 +18,18 @@ export interface ManifestFile {
   firstTouched: string;
 }
 
+/**
+ * A run that has started changing the host and not finished. Written (with every file, dir and
+ * log of the run already in the manifest) BEFORE the first change, removed after the last one:
+ * a manifest with `pending` is the journal of an interrupted run.
+ */
+export interface PendingRun {
+  startedAt: string;
+  pid: number;
+  /** Every temp file name the run may leave (fixed names, see tempPathOf). */
+  temps: string[];
+}
+
 export interface Manifest {
   version: 1;
   files: ManifestFile[];
@@ -26,6 +39,7 @@ export interface Manifest {
   logs: string[];
   /** Packages the tool installed (removed only by uninstall --purge-packages). */
   packages: string[];
+  pending?: PendingRun;
 }
 
 export function emptyManifest(): Manifest {
@@ -48,7 +62,87 @@ export function backupPath(path: string): string {
   return `${STATE_DIR}/files${path}`;
 }
 
+/** STATE_DIR and its ancestors, outermost first (`/var`, `/var/backups`, STATE_DIR). */
+function stateChain(): string[] {
+  const chain: string[] = [];
+  for (let d = STATE_DIR; d !== '/'; d = path.posix.dirname(d)) chain.unshift(d);
+  return chain;
+}
+
+/** The staging directory used to create `dir` with the manifest already inside it. */
+function stagingOf(dir: string): string {
+  return tempPathOf(dir);
+}
+
+/**
+ * Writes the manifest atomically. When STATE_DIR (or some of its ancestors) does not exist yet,
+ * the missing chain is built under a hidden staging name with the manifest inside, the created
+ * directories recorded in it, and renamed into place in one step: no directory of ours ever
+ * exists without a manifest that names it.
+ */
 export async function writeManifest(fs: FileSystem, m: Manifest): Promise<void> {
-  await fs.mkdirp(STATE_DIR, 0o700);
-  await fs.writeAtomic(MANIFEST, `${JSON.stringify(m, null, 2)}\n`, { mode: 0o600 });
+  const text = (mm: Manifest): string => `${JSON.stringify(mm, null, 2)}\n`;
+  if (await fs.exists(STATE_DIR)) {
+    await fs.writeAtomic(MANIFEST, text(m), { mode: 0o600 });
+    return;
+  }
+  const missing: string[] = [];
+  for (const d of stateChain()) if (!(await fs.exists(d))) missing.push(d);
+  for (const d of [...missing].reverse()) if (!m.dirs.includes(d)) m.dirs.unshift(d);
+  const top = missing[0]!;
+  const staging = stagingOf(top);
+  await fs.removeTree(staging);
+  for (const d of missing) {
+    const inStaging = staging + d.slice(top.length);
+    await fs.mkdirp(inStaging, d === STATE_DIR ? 0o700 : 0o755);
+  }
+  await fs.writeAtomic(staging + MANIFEST.slice(top.length), text(m), { mode: 0o600 });
+  await fs.rename(staging, top);
+}
+
+/** Temp names a run killed at any point can leave, for removal by a re-run or uninstall. */
+export function tempsOf(m: Manifest): string[] {
+  const out = new Set<string>([tempPathOf(MANIFEST), ...(m.pending?.temps ?? [])]);
+  for (const f of m.files) {
+    out.add(tempPathOf(f.path));
+    if (f.backup) out.add(tempPathOf(f.backup));
+  }
+  for (const l of m.logs) out.add(tempPathOf(l));
+  return [...out];
+}
+
+/** Removes every temp file and staging directory the tool may have left behind. */
+export async function removeTemps(fs: FileSystem, m: Manifest): Promise<string[]> {
+  const removed: string[] = [];
+  for (const t of tempsOf(m)) {
+    if (await fs.exists(t)) {
+      await fs.remove(t);
+      removed.push(t);
+    }
+  }
+  // Temp names of earlier versions carried a pid and a time: found by their pattern.
+  const managed = [...m.files.map((f) => f.path), ...m.files.flatMap((f) => (f.backup ? [f.backup] : [])), ...m.logs, MANIFEST];
+  const byDir = new Map<string, Set<string>>();
+  for (const p of managed) {
+    const d = path.posix.dirname(p);
+    if (!byDir.has(d)) byDir.set(d, new Set());
+    byDir.get(d)!.add(path.posix.basename(p));
+  }
+  for (const [d, names] of byDir) {
+    for (const n of await fs.list(d)) {
+      const m2 = /^\.(.+)\.voip-f2b-\d+-\d+\.tmp$/.exec(n);
+      if (m2 && LEGACY_TEMP.test(n) && names.has(m2[1]!)) {
+        await fs.remove(`${d}/${n}`);
+        removed.push(`${d}/${n}`);
+      }
+    }
+  }
+  for (const d of stateChain()) {
+    const s = stagingOf(d);
+    if (await fs.exists(s)) {
+      await fs.removeTree(s);
+      removed.push(s);
+    }
+  }
+  return removed;
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../context.ts';
-import { applyPlan } from '../adapters/apply.ts';
+import { applyPlan, logProblems, parseJailList, recoverInterrupted } from '../adapters/apply.ts';
 import { gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
@@ -22,6 +22,10 @@ export interface InstallReport {
   /** The interactive "Apply this plan?" was answered no: nothing was changed. */
   declined?: boolean;
   nothingToDo: boolean;
+  /** What an interrupted earlier run left and this run finished or removed. */
+  recovered: string[];
+  /** What a run with no file to change found missing or wrong and repaired. */
+  repaired: string[];
   files: Array<{ path: string; action: FileAction }>;
   packagesToInstall: string[];
   packageCommands: string[];
@@ -85,6 +89,11 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   }
   if (interview && ctx.interactive) options = await interview(ctx, options, facts);
 
+  // A run killed earlier left a journal: finish it (temp files out, promised backups in) before
+  // planning; the plan made from what is on disk then rolls the rest forward.
+  const recovered = options.dryRun ? [] : await recoverInterrupted(ctx);
+  for (const r of recovered) ctx.log.warn(r);
+
   // 3. Plan, from what is on disk now.
   const installed =
     facts.live
@@ -107,12 +116,19 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   for (const w of plan.warnings) ctx.log.warn(w);
 
   // Only changes make work: a re-run restarts nothing (not even kamailio under --restartkamailio).
+  // With nothing to write, what the plan promises is still verified: the log files the jails
+  // read (with their owner and mode) and, on a live host, a valid configuration and a running
+  // fail2ban with the planned jails. "Nothing to do" only when all of that holds.
   const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0;
+  const repaired = pending || options.dryRun ? [] : await verifyPromises(ctx, plan, facts);
+  for (const r of repaired) ctx.log.warn(`repairing: ${r}`);
   const report: InstallReport = {
     command: 'install',
     distro: distro.key,
     dryRun: options.dryRun,
-    nothingToDo: !pending && (!facts.live || facts.fail2ban.running),
+    nothingToDo: !pending && repaired.length === 0 && recovered.length === 0 && (!facts.live || facts.fail2ban.running),
+    recovered,
+    repaired,
     files: plan.files.map((f) => ({ path: f.path, action: fileAction(f) })),
     packagesToInstall: plan.packages,
     packageCommands: plan.packageCommands.map(formatCommand),
@@ -140,7 +156,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
   // Nothing to write and fail2ban running (known from its pid file): a re-run starts nothing.
   if (report.nothingToDo) return report;
-  const r = await applyPlan(ctx, plan, facts, distro);
+  const r = await applyPlan(ctx, plan, facts, distro, { restart: repaired.length > 0 });
   report.packagesInstalled = r.packagesInstalled;
   report.services = r.services;
   report.jailsActive = r.jailsActive;
@@ -149,9 +165,25 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   return report;
 }
 
+/** What a plan with no file change still promises and is not so (one line each). */
+async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promise<string[]> {
+  const out = await logProblems(ctx, plan);
+  if (!facts.live || !facts.fail2ban.running) return out; // not running: the apply step starts it
+  const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+  if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
+  const s = await ctx.run({ cmd: 'fail2ban-client', args: ['status'], timeoutMs: 10000 });
+  const active = s.exitCode === 0 ? parseJailList(s.stdout) : [];
+  const missing = plan.jails.filter((j) => !active.includes(j));
+  if (s.exitCode !== 0) out.push('fail2ban does not answer fail2ban-client status');
+  else if (missing.length) out.push(`fail2ban runs without the planned jails ${missing.join(', ')}`);
+  return out;
+}
+
 /** Human-readable summary printed after the plan. */
 export function formatInstallReport(r: InstallReport): string {
   const lines: string[] = [];
+  for (const x of r.recovered) lines.push(`Recovered: ${x}`);
+  for (const x of r.repaired) lines.push(`Repaired: ${x}`);
   if (r.dryRun) lines.push('Dry run: nothing was changed.');
   else if (r.declined) lines.push('Plan not applied: nothing was changed.');
   else if (r.nothingToDo) lines.push('Nothing to do: the configuration is already in place.');

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts } from '../adapters/facts.ts';
-import { readManifest, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
-import { removeTreeIfEmpty } from '../adapters/apply.ts';
-import { formatCommand, runOrThrow, tail } from '../adapters/runner.ts';
+import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
+import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
+import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';
 import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
@@ -15,36 +15,77 @@ export interface UninstallReport {
   dryRun: boolean;
   restored: string[];
   removed: string[];
+  /** Temp files and staging directories of interrupted runs that were removed. */
+  tempsRemoved: string[];
   packagesRemoved: string[];
   services: string[];
+  /** Files uninstall left on purpose, with the admin's consent (the sshd override). */
+  kept: string[];
   warnings: string[];
+  /** Why the host is not back where it was (exit 1); empty when it is. */
+  failures: string[];
+  /** What the admin can run to fix a failure. */
+  fixes: string[];
+}
+
+/** Left with consent when the restored stock config cannot start (the Debian sshd trap). */
+export const SSHD_OVERRIDE = '/etc/fail2ban/jail.d/sshd-voip-f2b-uninstall.local';
+
+/** fail2ban's errors name the sshd jail: the stock sshd jail has no log to read. */
+function isSshdTrap(r: RunResult): boolean {
+  return /jail ['"]?sshd['"]?|sshd jail|Have not found any log file for sshd/i.test(`${r.stderr}\n${r.stdout}`);
+}
+
+function errorLines(r: RunResult): string {
+  const all = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => /\b(ERROR|CRITICAL)\b/.test(l)).map((l) => l.trim());
+  return (all.length ? all.slice(0, 4) : tail(r.stderr || r.stdout, 4).split('\n')).join('; ');
 }
 
 /**
  * `uninstall`: puts every file in the manifest back as it was before the first run (removes
- * the files the tool created), restarts fail2ban; packages stay unless --purge-packages.
+ * the files the tool created), removes temp files and the directories the tool created (when
+ * empty), restarts fail2ban; packages stay unless --purge-packages. Works from the journal of an
+ * interrupted run too. fail2ban running before and not after is a failure (report.failures).
  */
-export async function uninstall(options: { purgePackages: boolean; dryRun: boolean }, ctx: Context): Promise<UninstallReport> {
+export async function uninstall(options: { purgePackages: boolean; dryRun: boolean; yes?: boolean }, ctx: Context): Promise<UninstallReport> {
   requireRoot(ctx, options.dryRun, 'restore /etc/fail2ban', 'run with sudo, or use --dry-run');
-  const report: UninstallReport = { command: 'uninstall', dryRun: options.dryRun, restored: [], removed: [], packagesRemoved: [], services: [], warnings: [] };
+  const report: UninstallReport = {
+    command: 'uninstall',
+    dryRun: options.dryRun,
+    restored: [],
+    removed: [],
+    tempsRemoved: [],
+    packagesRemoved: [],
+    services: [],
+    kept: [],
+    warnings: [],
+    failures: [],
+    fixes: [],
+  };
   const { manifest, text } = await readManifest(ctx.fs);
   if (text === null) {
+    if (!options.dryRun) report.tempsRemoved = await removeTemps(ctx.fs, manifest);
     report.warnings.push('nothing to undo: no manifest of an earlier install was found');
     return report;
   }
+  if (manifest.pending) report.warnings.push(`a run started at ${manifest.pending.startedAt} was interrupted; undoing it from its journal`);
   const facts = await gatherFacts(ctx);
   for (const f of manifest.files) {
     if (f.existed) report.restored.push(f.path);
     else report.removed.push(f.path);
   }
   if (options.dryRun) return report;
+  const wasRunning = facts.live && facts.fail2ban.running;
 
   // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
   for (const f of manifest.files) {
     if (f.existed && f.backup) {
       const original = await ctx.fs.readText(f.backup);
       if (original === null) {
-        report.warnings.push(`backup of ${f.path} is missing; left as it is`);
+        // Backups are written before any file is replaced: an interrupted run that had not
+        // written this backup had not touched the file either (its checksum says so).
+        const current = await ctx.fs.readText(f.path);
+        if (current === null || sha256(current) !== f.sha256) report.warnings.push(`backup of ${f.path} is missing; left as it is`);
         continue;
       }
       await ctx.fs.writeAtomic(f.path, original, { mode: f.mode, uid: f.uid, gid: f.gid });
@@ -56,6 +97,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     const st = await ctx.fs.stat(l);
     if (st && st.isFile && (await ctx.fs.readText(l)) === '') await ctx.fs.remove(l);
   }
+  report.tempsRemoved = await removeTemps(ctx.fs, manifest);
 
   // 2. Packages, only when asked.
   if (options.purgePackages && manifest.packages.length && facts.live) {
@@ -75,25 +117,68 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     else report.warnings.push(step.otherwise);
   }
 
-  // 4. fail2ban back on its original configuration.
-  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
-    const distro = detectDistro(facts.os);
-    const control = fail2banControl(facts.init, distro.family);
-    const c = facts.fail2ban.running ? control.restart : null;
-    if (c) {
-      ctx.log.step(`restarting fail2ban: ${formatCommand(c)}`);
-      const r = await ctx.run(c);
-      if (r.exitCode === 0) report.services.push('fail2ban (restart)');
-      else report.warnings.push(`fail2ban did not start on the restored configuration: ${tail(r.stderr || r.stdout, 4)}`);
-    }
-  }
-
-  // 5. Our own state last, so an interrupted uninstall can be run again: backups, manifest,
-  // then the directories the tool created (deepest first, only while empty).
+  // 4. Our own state, so nothing of the tool is left: backups, manifest, then the directories
+  // the tool created (deepest first, only while empty: foreign files keep theirs).
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
-  for (const d of [...manifest.dirs].reverse()) await ctx.fs.removeEmptyDir(d);
+  for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);
+
+  // 5. fail2ban back on its original configuration; running before and not after is a failure.
+  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
+    const distro = detectDistro(facts.os);
+    const control = fail2banControl(facts.init, distro.family);
+    const test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    if (test.exitCode !== 0 && isSshdTrap(test)) {
+      const fix = facts.journald ? 'backend = systemd' : 'enabled = false';
+      const why = `the restored stock configuration enables the sshd jail, which cannot start here (${errorLines(test)})`;
+      const consent =
+        options.yes ||
+        (ctx.interactive && (await ctx.prompt.confirm({ message: `${why}. Leave ${SSHD_OVERRIDE} ([sshd] ${fix}) so fail2ban starts?`, flag: '--yes', default: true })));
+      if (consent) {
+        await ctx.fs.writeAtomic(
+          SSHD_OVERRIDE,
+          `# Left by voip-f2b-install uninstall, with the admin's consent: the stock sshd jail\n# cannot start on this host (${facts.journald ? 'no auth log; journald has the SSH logins' : 'no auth log and no journald'}).\n# Remove this file once sshd logs reach fail2ban.\n[sshd]\n${fix}\n`,
+          { mode: 0o644 },
+        );
+        report.kept.push(SSHD_OVERRIDE);
+        report.warnings.push(`${why}; left ${SSHD_OVERRIDE} ([sshd] ${fix}) so that it starts`);
+      } else {
+        report.warnings.push(why);
+        report.fixes.push(`printf '[sshd]\\n${fix}\\n' > ${SSHD_OVERRIDE} && ${formatCommand(wasRunning ? control.restart : control.start)}`);
+        report.fixes.push(`or run again with --yes to leave that file: voip-f2b-install uninstall --yes`);
+      }
+    }
+    if (wasRunning) {
+      ctx.log.step(`restarting fail2ban: ${formatCommand(control.restart)}`);
+      const r = await ctx.run(control.restart);
+      const s = r.exitCode === 0 ? await waitForStatus(ctx, 30) : r;
+      if (r.exitCode === 0 && s.exitCode === 0) report.services.push('fail2ban (restart)');
+      else report.failures.push(`fail2ban was running before uninstall and does not run on the restored configuration: ${errorLines(s)}`);
+    } else if (test.exitCode !== 0 && !report.kept.length) {
+      report.warnings.push(`fail2ban (not running) would not start on the restored configuration: ${errorLines(test)}`);
+    }
+  }
   return report;
+}
+
+/** The text printed by `uninstall`: every action, every warning, and the verdict. */
+export function formatUninstallReport(r: UninstallReport): string {
+  const lines = [
+    ...r.restored.map((p) => `RESTORE ${p}`),
+    ...r.removed.map((p) => `REMOVE  ${p}`),
+    ...r.tempsRemoved.map((p) => `REMOVE  ${p} (temp file of an interrupted run)`),
+    ...r.kept.map((p) => `KEEP    ${p}`),
+    ...(r.packagesRemoved.length ? [`Removed packages: ${r.packagesRemoved.join(' ')}`] : []),
+    ...(r.services.length ? [`Services: ${r.services.join(', ')}`] : []),
+    ...r.warnings.map((w) => `Warning: ${w}`),
+    ...r.failures.map((f) => `FAILED: ${f}`),
+    ...r.fixes.map((f) => `To fix: ${f}`),
+  ];
+  if (r.dryRun) lines.push('Dry run: nothing was changed.');
+  else if (r.failures.length) lines.push('Files restored, but the host is not as it was (exit 1).');
+  else if (r.warnings.some((w) => w.startsWith('nothing to undo'))) lines.push('Nothing to undo.');
+  else lines.push('Done.');
+  return `${lines.join('\n')}\n`;
 }
