@@ -9,6 +9,7 @@
 # crowdsec-firewall-bouncer in namespaces; crowdsec's postinst registers with CrowdSec's Central
 # API (unreachable offline, so the install fails) unless online_api_credentials.yaml exists,
 # non-empty, before it runs (see its README.Debian). The Ansible test runs Debian's ansible.
+# strace kills the CLI at every file-system change in the crash test (test/unit/crash.test.ts).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -18,4 +19,5 @@ apt-get install -y -q --no-install-recommends \
   fail2ban python3-pyinotify \
   iproute2 procps ca-certificates tmux \
   kamailio rsyslog orphan-sysvinit-scripts nftables \
-  crowdsec crowdsec-firewall-bouncer ansible
+  crowdsec crowdsec-firewall-bouncer ansible \
+  strace
