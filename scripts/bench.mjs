@@ -5,12 +5,13 @@
 //
 // Env: BENCH_LINES (default 200000), BENCH_HOST=0 to skip the steps that change this machine
 // (real-host no-op re-run, package step: purge + fresh install), BENCH_ONLY=a,b to run only some
-// sections (throughput, worst, startup, noop, host, ban).
+// sections (throughput, worst, startup, noop, host, ban, fleet); BENCH_FLEET_RUNS (default 3).
 import { $ } from 'zx';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timeToBan } from './bench/ban.mjs';
+import { actionReturn, fleetPropagation, POLL } from './bench/fleet.mjs';
 import { hostBlocker, hostSteps, noopRoot, CLI } from './bench/host.mjs';
 import { fail2banRegex, fail2banRegexFailures, fmtInt, fmtMs, machine, median, REPO, repeat, timed } from './bench/lib.mjs';
 import { generateLog } from './bench/loggen.mjs';
@@ -160,6 +161,23 @@ if (want('ban')) {
       row('5 time to ban', `backend ${backend} (fail2ban used: ${r.used}); median, [min–max] of 5`, `${fmtMs(med)} [${fmtMs(Math.min(...r.times))}–${fmtMs(Math.max(...r.times))}]`, backend === 'auto' ? 'pyinotify row' : '', target, backend === 'auto' ? ok(med <= 1000 && Math.max(...r.times) <= 1000) : '');
       if (!r.chainRemovedByFail2ban) notes.push({ chainLeft: backend });
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. CrowdSec fleet: propagation of a ban between two PBXs, and the action's return time
+if (want('fleet')) {
+  const a = actionReturn(10);
+  row('7 fleet', '`voip-f2b-crowdsec ban` (the action) with the LAPI unreachable, median of 10', `${fmtMs(a.ours)} (max ${fmtMs(a.max)})`, `${fmtMs(a.bare)} (python3 -c pass)`, 'returns at once', ok(a.max < 1000));
+  if (process.getuid?.() !== 0) row('7 fleet', 'propagation', 'skipped', '', '', 'not root');
+  else {
+    const n = Number(process.env.BENCH_FLEET_RUNS ?? 3);
+    log(`fleet: ${n} run(s) of test/real/40-crowdsec-fleet.test.ts`);
+    const f = fleetPropagation(n);
+    const s = (xs) => (xs.length ? `${median(xs).toFixed(1)} s [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]` : 'no figure');
+    row('7 fleet', `ban on pbx1 → dropped on pbx2; median [min–max] of ${f.ban.length}`, s(f.ban), `bouncer poll interval ${POLL}`, '≤ 15 s', ok(f.ban.length > 0 && Math.max(...f.ban) <= 15));
+    row('7 fleet', 'unban on pbx1 → lifted on pbx2', s(f.unban), `bouncer poll interval ${POLL}`, '', '');
+    row('7 fleet', 'LAPI back → queued ban dropped on pbx2 (pusher retry backoff 1-30 s)', s(f.catchUp), '', '', f.failed ? `${f.failed} run(s) failed` : '');
   }
 }
 
