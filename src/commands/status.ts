@@ -1,7 +1,10 @@
+import path from 'node:path';
 import type { Context } from '../context.ts';
 import { parseJailList } from '../adapters/apply.ts';
 import { UsageError } from '../errors.ts';
 import { fail2banClient } from './fail2ban-client.ts';
+import { processAlive } from '../adapters/facts.ts';
+import { BOUNCER_PIDFILE, PUSHER, PUSHER_CONFIG, fleetStatusCommand, formatFleetStatus, parseFleetStatus, type FleetStatus } from '../core/crowdsec.ts';
 
 export interface JailStatus {
   jail: string;
@@ -16,6 +19,8 @@ export interface JailStatus {
 export interface StatusReport {
   command: 'status';
   jails: JailStatus[];
+  /** The CrowdSec fleet link, where this host is a member (install --crowdsec-lapi). */
+  fleet?: FleetStatus;
 }
 
 /** A jail name as fail2ban allows them (no spaces or shell characters). */
@@ -46,12 +51,28 @@ export async function status(options: { jail?: string }, ctx: Context): Promise<
   const jails = options.jail ? [parseJailName(options.jail)] : parseJailList((await fail2banClient(ctx, ['status'])).stdout);
   const out: JailStatus[] = [];
   for (const j of jails) out.push(parseJailStatus(j, (await fail2banClient(ctx, ['status', j])).stdout));
-  return { command: 'status', jails: out };
+  const fleet = await fleetStatus(ctx);
+  return { command: 'status', jails: out, ...(fleet ? { fleet } : {}) };
 }
 
-export function formatStatus(r: StatusReport): string {
-  if (!r.jails.length) return 'fail2ban runs with no jails.\n';
+/** The fleet link's state where the pusher is configured; a failed query is reported, not thrown. */
+export async function fleetStatus(ctx: Context): Promise<FleetStatus | undefined> {
+  if (!(await ctx.fs.exists(PUSHER_CONFIG))) return undefined;
+  const pid = Number.parseInt((await ctx.fs.readText(BOUNCER_PIDFILE)) ?? '', 10);
+  const bouncer: FleetStatus['bouncer'] = Number.isInteger(pid) && pid > 0 ? (processAlive(pid) ? 'running' : 'stopped') : 'unknown';
+  const r = await ctx.run(fleetStatusCommand(path.posix.join(ctx.root, PUSHER), path.posix.join(ctx.root, PUSHER_CONFIG)));
+  return (
+    parseFleetStatus(r.stdout, bouncer) ?? {
+      lapi: '?', machine: '?', reachable: false, error: `${PUSHER} status exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`,
+      queued: 0, lastPushAt: null, lastError: null, bouncer,
+    }
+  );
+}
+
+export function formatStatus(r: StatusReport, now = new Date()): string {
+  const fleet = r.fleet ? `${formatFleetStatus(r.fleet, now)}\n` : '';
+  if (!r.jails.length) return `fail2ban runs with no jails.\n${fleet}`;
   return `${r.jails
     .map((j) => `${j.jail}: ${j.currentlyBanned} banned (${j.totalBanned} total), ${j.currentlyFailed} failing (${j.totalFailed} total)${j.bannedIps.length ? `\n  banned: ${j.bannedIps.join(' ')}` : ''}`)
-    .join('\n')}\n`;
+    .join('\n')}\n${fleet}`;
 }

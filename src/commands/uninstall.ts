@@ -9,6 +9,7 @@ import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
+import { BOUNCER_CONFIG, memberUninstallCommands } from '../core/crowdsec.ts';
 
 export interface UninstallReport {
   command: 'uninstall';
@@ -77,6 +78,17 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   if (options.dryRun) return report;
   const wasRunning = facts.live && facts.fail2ban.running;
 
+  // 0. CrowdSec member: the bouncer stops (through its service file, still there) and its
+  // tables go, so no fleet decision is enforced once our files are gone.
+  const member = facts.live && manifest.files.some((f) => f.path === BOUNCER_CONFIG && !f.existed);
+  const fleet = memberUninstallCommands(facts.init);
+  if (member) {
+    for (const c of fleet.before) {
+      const r = await ctx.run({ ...c, timeoutMs: 60000 });
+      if (r.exitCode === 0) report.services.push(`crowdsec-firewall-bouncer (${formatCommand(c)})`);
+    }
+  }
+
   // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
   for (const f of manifest.files) {
     if (f.existed && f.backup) {
@@ -98,6 +110,8 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     if (st && st.isFile && (await ctx.fs.readText(l)) === '') await ctx.fs.remove(l);
   }
   report.tempsRemoved = await removeTemps(ctx.fs, manifest);
+
+  if (member) for (const c of fleet.after) await ctx.run({ ...c, timeoutMs: 60000 });
 
   // 2. Packages, only when asked.
   if (options.purgePackages && manifest.packages.length && facts.live) {

@@ -24,6 +24,8 @@ export const BOUNCER_WRAPPER = '/usr/local/sbin/voip-f2b-crowdsec-bouncer';
 export const BOUNCER_DROPIN = '/etc/systemd/system/crowdsec-firewall-bouncer.service.d/voip-f2b.conf';
 export const BOUNCER_INITD = '/etc/init.d/crowdsec-firewall-bouncer';
 export const BOUNCER_SERVICE = 'crowdsec-firewall-bouncer';
+/** Where /etc/init.d/crowdsec-firewall-bouncer (hosts without systemd) keeps the bouncer's PID. */
+export const BOUNCER_PIDFILE = '/run/crowdsec-firewall-bouncer.voip-f2b.pid';
 export const BOUNCER_PACKAGE = 'crowdsec-firewall-bouncer';
 export const LAPI_PACKAGE = 'crowdsec';
 export const LAPI_LOCAL_CONFIG = '/etc/crowdsec/config.yaml.local';
@@ -265,4 +267,68 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
     `  then copy <member>.yaml to the member (chmod 600) and run there: voip-f2b-install --crowdsec-lapi ${url} --crowdsec-credentials <member>.yaml`,
   );
   return out;
+}
+
+/** The fleet link's state, as `status` shows it (from `voip-f2b-crowdsec status`). */
+export interface FleetStatus {
+  lapi: string;
+  machine: string;
+  /** The LAPI accepted this machine's login just now. */
+  reachable: boolean;
+  error: string | null;
+  /** Bans and unbans waiting to be pushed. */
+  queued: number;
+  lastPushAt: number | null;
+  lastError: string | null;
+  /** The bouncer's service: running, stopped, or unknown (systemd: see systemctl). */
+  bouncer: 'running' | 'stopped' | 'unknown';
+}
+
+/** The command that asks the pusher for the link's state (JSON on stdout). */
+export function fleetStatusCommand(pusher: string, config: string): Command {
+  return { cmd: pusher, args: ['status'], env: { VOIP_F2B_CROWDSEC_CONFIG: config }, timeoutMs: 20000 };
+}
+
+/** Parses `voip-f2b-crowdsec status`; null when it printed no JSON object. */
+export function parseFleetStatus(stdout: string, bouncer: FleetStatus['bouncer']): FleetStatus | null {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  return {
+    lapi: str(j.url) ?? '?',
+    machine: str(j.machine) ?? '?',
+    reachable: j.reachable === true,
+    error: str(j.error),
+    queued: num(j.queued) ?? 0,
+    lastPushAt: num(j.lastPushAt),
+    lastError: str(j.lastError),
+    bouncer,
+  };
+}
+
+/** One line per fact, for the text output of `status`. */
+export function formatFleetStatus(f: FleetStatus, now: Date): string {
+  const ago = f.lastPushAt === null ? 'never' : `${Math.max(0, Math.round(now.getTime() / 1000 - f.lastPushAt))} s ago`;
+  return [
+    `CrowdSec fleet link: ${f.reachable ? 'up' : 'DOWN'} (LAPI ${f.lapi}, machine ${f.machine})${f.reachable ? '' : `: ${f.error ?? 'no answer'}`}`,
+    `  pushes queued: ${f.queued}; last push: ${ago}${f.lastError ? `; last error: ${f.lastError}` : ''}`,
+    `  firewall bouncer: ${f.bouncer}`,
+  ].join('\n');
+}
+
+/**
+ * What uninstall runs for a member before its files are removed: stop the bouncer (through the
+ * service file that is still there), and drop the allowlist tables it filled.
+ */
+export function memberUninstallCommands(init: 'systemd' | 'openrc' | 'sysv' | 'none'): { before: Command[]; after: Command[] } {
+  const stop: Command = init === 'systemd' ? { cmd: 'systemctl', args: ['stop', BOUNCER_SERVICE] } : { cmd: BOUNCER_INITD, args: ['stop'] };
+  return {
+    before: [stop, { cmd: 'nft', args: ['delete', 'table', 'ip', 'voip-f2b-crowdsec'] }, { cmd: 'nft', args: ['delete', 'table', 'ip6', 'voip-f2b-crowdsec6'] }],
+    after: init === 'systemd' ? [{ cmd: 'systemctl', args: ['daemon-reload'] }] : init === 'sysv' ? [{ cmd: 'update-rc.d', args: [BOUNCER_SERVICE, 'remove'] }] : [],
+  };
 }

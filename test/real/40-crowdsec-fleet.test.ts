@@ -313,6 +313,11 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     const queued = readdirSync(path.join(pbx1.spool, 'queue')).filter((f) => f.endsWith('.json')).length;
     assert.ok(queued >= 1, 'the push is queued');
     assert.ok(!setHas(pbx2.host, A2), 'pbx2 has not got it yet');
+    // The fleet link's state, as `status` reads it from the pusher.
+    const linkState = () => JSON.parse(inNs(PBX1, '/usr/bin/env', [`VOIP_F2B_CROWDSEC_CONFIG=${path.join(pbx1.tree, 'etc/voip-f2b-install/crowdsec.json')}`, path.join(pbx1.tree, 'usr/local/sbin/voip-f2b-crowdsec'), 'status']).stdout) as { reachable: boolean; queued: number; lastError: string | null };
+    const down = linkState();
+    assert.equal(down.reachable, false);
+    assert.ok(down.queued >= 1 && down.lastError, `link state while the LAPI is down: ${JSON.stringify(down)}`);
     lapiProc = startDaemon(LAPI, 'crowdsec', ['-c', lapiCfg, '-no-cs'], path.join(lapiDir, 'stdout.log'));
     const t1 = Date.now();
     assert.ok(await waitFor(lapiUp, 20000), 'LAPI back');
@@ -321,5 +326,8 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     assert.ok(!reaches(ATK, A2, pbx2.host), 'pbx2 drops the second attacker');
     assert.ok(await waitFor(() => readdirSync(path.join(pbx1.spool, 'queue')).filter((f) => f.endsWith('.json')).length === 0, 10000), 'queue drained');
     assert.ok(reaches(FRIEND, F, pbx1.host) && reaches(FRIEND, F, pbx2.host), 'the friend reaches both, always');
+    const up = linkState();
+    assert.equal(up.reachable, true);
+    assert.equal(up.queued, 0);
   });
 });

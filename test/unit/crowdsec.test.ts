@@ -206,3 +206,46 @@ test('without --crowdsec-lapi, a push line left by an earlier run is taken out o
     await removeRoot(root);
   }
 });
+
+test('status shows the fleet link where this host is a member; a failing pusher is reported, not thrown', async () => {
+  const { status, formatStatus } = await import('../../src/commands/status.ts');
+  const root = await tempRoot({ '/etc/voip-f2b-install/crowdsec.json': '{}' });
+  try {
+    const jailList = { stdout: 'Status\n|- Number of jail:\t0\n`- Jail list:\t\n' };
+    const up = JSON.stringify({ url: 'http://198.51.100.161:8080/', machine: 'pbx1', reachable: false, error: 'timed out', queued: 3, lastPushAt: 1795977000, lastError: 'timed out', lastErrorAt: 1795977100 });
+    const run = recordingRunner((c) => (c.args[0] === 'status' && c.cmd.endsWith('voip-f2b-crowdsec') ? { stdout: `${up}\n` } : jailList));
+    const r = await status({}, testContext(root, { run, live: true }));
+    assert.equal(run.calls.at(-1)!.env!.VOIP_F2B_CROWDSEC_CONFIG, path.join(root, 'etc/voip-f2b-install/crowdsec.json'));
+    assert.deepEqual(r.fleet, { lapi: 'http://198.51.100.161:8080/', machine: 'pbx1', reachable: false, error: 'timed out', queued: 3, lastPushAt: 1795977000, lastError: 'timed out', bouncer: 'unknown' });
+    const text = formatStatus(r, new Date(1795977060 * 1000));
+    assert.match(text, /^CrowdSec fleet link: DOWN \(LAPI http:\/\/198\.51\.100\.161:8080\/, machine pbx1\): timed out$/m);
+    assert.match(text, /pushes queued: 3; last push: 60 s ago; last error: timed out/);
+    const broken = recordingRunner((c) => (c.cmd.endsWith('voip-f2b-crowdsec') ? { exitCode: 1, stderr: 'Traceback\nPermissionError: denied' } : jailList));
+    const b = await status({}, testContext(root, { run: broken, live: true }));
+    assert.equal(b.fleet!.reachable, false);
+    assert.match(b.fleet!.error!, /exited 1: PermissionError: denied/);
+    const none = await status({}, testContext(await tempRoot(), { run: recordingRunner(() => jailList), live: true }));
+    assert.equal(none.fleet, undefined);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('uninstall of a member stops the bouncer before its files go, and removes its tables', async () => {
+  const { uninstall } = await import('../../src/commands/uninstall.ts');
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': '# cfg\n' });
+  try {
+    const creds = await credsFile(root);
+    await install(opts({ crowdsecLapi: 'http://198.51.100.161:8080/', crowdsecCredentials: creds }), testContext(root));
+    const run = recordingRunner();
+    const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root, { run, live: true }));
+    const lines = run.lines();
+    const stop = lines.indexOf('/etc/init.d/crowdsec-firewall-bouncer stop');
+    assert.ok(stop >= 0, lines.join('\n'));
+    assert.ok(lines.includes('nft delete table ip voip-f2b-crowdsec') && lines.includes('nft delete table ip6 voip-f2b-crowdsec6'));
+    assert.ok(r.removed.includes('/etc/init.d/crowdsec-firewall-bouncer') && r.removed.includes('/etc/voip-f2b-install/crowdsec.json'));
+    assert.equal(await readFile(path.join(root, 'etc/voip-f2b-install/crowdsec.json'), 'utf8').catch(() => null), null);
+  } finally {
+    await removeRoot(root);
+  }
+});
