@@ -101,7 +101,14 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   for (const l of newLogs) if (!manifest.logs.includes(l)) manifest.logs.push(l);
   const newPackages = plan.packages.filter((p) => !manifest.packages.includes(p));
   manifest.packages.push(...newPackages);
-  const work = toWrite.length > 0 || newLogs.length > 0 || newDirs.length > 0 || newPackages.length > 0;
+  // An interrupted run's journal (left open by recoverInterrupted) is carried on: its owed
+  // reloads join this run's, and it is closed only when this run completes.
+  const inherited = manifest.pending;
+  const afterCommands = [...plan.afterCommands];
+  for (const a of inherited?.afterCommands ?? []) {
+    if (!afterCommands.some((b) => formatCommand(b.command) === formatCommand(a.command))) afterCommands.push(a);
+  }
+  const work = toWrite.length > 0 || newLogs.length > 0 || newDirs.length > 0 || newPackages.length > 0 || inherited !== undefined;
 
   const written: typeof toWrite = [];
   const touched: string[] = [];
@@ -115,6 +122,10 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     } catch (err) {
       rollbackErrors.push(`could not restore ${what}: ${(err as Error).message}`);
     }
+  };
+  const closeJournal = async (): Promise<void> => {
+    delete manifest.pending;
+    await writeManifest(ctx.fs, manifest);
   };
   const rollback = async (): Promise<void> => {
     for (const f of [...written].reverse()) {
@@ -136,7 +147,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   };
   try {
     if (work) {
-      manifest.pending = { startedAt: now, pid: process.pid, temps };
+      manifest.pending = { startedAt: now, pid: process.pid, temps: [...new Set([...(inherited?.temps ?? []), ...temps])], ...(afterCommands.length ? { afterCommands } : {}) };
       await writeManifest(ctx.fs, manifest);
       journalWritten = true;
     }
@@ -165,11 +176,9 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       }
       if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) await ctx.fs.chmodChown(e.path, want);
     }
-    // 6. The run is complete: the journal becomes the manifest again.
-    if (journalWritten) {
-      delete manifest.pending;
-      await writeManifest(ctx.fs, manifest);
-    }
+    // 6. Under --root the run is complete: the journal becomes the manifest again. On a live
+    // host it stays open until fail2ban is verified and the reloads ran (step 8).
+    if (journalWritten && !facts.live) await closeJournal();
   } catch (err) {
     await rollback();
     if (rollbackErrors.length) throw new RolledBackError(`writing the files failed (${(err as Error).message}); the rollback was incomplete`, rollbackErrors);
@@ -221,13 +230,16 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   const missing = plan.jails.filter((j) => !result.jailsActive.includes(j));
   if (missing.length) await fail(`fail2ban runs but these jails are not active: ${missing.join(', ')}`, []);
 
-  // 7. Reloads and restarts of other services, once fail2ban is known good.
-  for (const a of plan.afterCommands) {
+  // 7. Reloads and restarts of other services, once fail2ban is known good (with those an
+  // interrupted run still owed).
+  for (const a of afterCommands) {
     ctx.log.step(`${a.service}: ${a.why}: ${formatCommand(a.command)}`);
     const r = await ctx.run({ timeoutMs: 120000, ...a.command });
     if (r.exitCode === 0) result.services.push(`${a.service} (${a.why})`);
     else result.warnings.push(`${a.service}: \`${formatCommand(a.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
   }
+  // 8. Done: close the journal.
+  if (journalWritten) await closeJournal();
   return result;
 }
 
@@ -275,14 +287,15 @@ export async function logProblems(ctx: Context, plan: Plan): Promise<string[]> {
 /**
  * Finishes what an interrupted run left (a manifest with `pending`, temp files, a staging
  * directory): backups the journal promised are written from the still untouched originals,
- * temp files removed, the journal closed. The run that follows then rolls forward by planning
- * from what is on disk. Returns what was done, one line each ([] when nothing was left).
+ * temp files removed. The run that follows then rolls forward by planning from what is on disk,
+ * restarts fail2ban and runs the reloads the journal still owes, and closes the journal.
+ * Returns what was done, one line each, and whether a run had been interrupted.
  */
-export async function recoverInterrupted(ctx: Context): Promise<string[]> {
+export async function recoverInterrupted(ctx: Context): Promise<{ done: string[]; interrupted: boolean }> {
   const { manifest, text } = await readManifest(ctx.fs);
   const done: string[] = [];
   for (const t of await removeTemps(ctx.fs, manifest)) done.push(`removed the temp file ${t}`);
-  if (text === null || !manifest.pending) return done;
+  if (text === null || !manifest.pending) return { done, interrupted: false };
   done.unshift(`a run started at ${manifest.pending.startedAt} was interrupted; finishing it`);
   for (const f of manifest.files) {
     if (!f.existed || !f.backup || (await ctx.fs.exists(f.backup))) continue;
@@ -298,7 +311,6 @@ export async function recoverInterrupted(ctx: Context): Promise<string[]> {
       ]);
     }
   }
-  delete manifest.pending;
-  await writeManifest(ctx.fs, manifest);
-  return done;
+  // The journal stays open: the apply step of this run closes it once it has completed.
+  return { done, interrupted: true };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LEGACY_TEMP, tempPathOf, type FileSystem } from './fs.ts';
+import type { Plan } from '../core/plan.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
@@ -28,6 +29,12 @@ export interface PendingRun {
   pid: number;
   /** Every temp file name the run may leave (fixed names, see tempPathOf). */
   temps: string[];
+  /**
+   * Reloads and restarts of other services the run still owes (a re-run plans none for files
+   * that are already written). On a live host the journal stays open until fail2ban is verified
+   * and these ran, so a run killed after its files still restarts what it must.
+   */
+  afterCommands?: Plan['afterCommands'];
 }
 
 export interface Manifest {

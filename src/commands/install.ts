@@ -91,7 +91,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
   // A run killed earlier left a journal: finish it (temp files out, promised backups in) before
   // planning; the plan made from what is on disk then rolls the rest forward.
-  const recovered = options.dryRun ? [] : await recoverInterrupted(ctx);
+  const recovery = options.dryRun ? { done: [], interrupted: false } : await recoverInterrupted(ctx);
+  const recovered = recovery.done;
   for (const r of recovered) ctx.log.warn(r);
 
   // 3. Plan, from what is on disk now.
@@ -156,7 +157,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
   // Nothing to write and fail2ban running (known from its pid file): a re-run starts nothing.
   if (report.nothingToDo) return report;
-  const r = await applyPlan(ctx, plan, facts, distro, { restart: repaired.length > 0 });
+  const r = await applyPlan(ctx, plan, facts, distro, { restart: repaired.length > 0 || recovery.interrupted });
   report.packagesInstalled = r.packagesInstalled;
   report.services = r.services;
   report.jailsActive = r.jailsActive;

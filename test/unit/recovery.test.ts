@@ -139,3 +139,33 @@ test('uninstall accepts --yes and VOIP_F2B_YES; with nothing installed it says s
     await removeRoot(root);
   }
 });
+
+test('live host: a run killed after its files (before the restart) leaves the journal open; the re-run restarts fail2ban and closes it', async () => {
+  const root = await liveHost();
+  try {
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`); // fail2ban runs (old config)
+    const base = host();
+    // The process "dies" at the restart: the runner throws, nothing after it runs.
+    const dying = recordingRunner((c) => {
+      if (c.cmd === 'service' && c.args.join(' ') === 'fail2ban restart') throw new Error('killed');
+      return undefined;
+    });
+    const crashing = (async (c: Command) => (c.cmd === 'service' ? dying(c) : base(c))) as typeof base;
+    await assert.rejects(install(opts, testContext(root, { run: crashing, live: true })), /killed/);
+    const journal = JSON.parse(await readFile(path.join(root, 'var/backups/voip-f2b-install/manifest.json'), 'utf8'));
+    assert.ok(journal.pending, 'the journal is still open after the files were written');
+
+    const again = host();
+    const r = await install(opts, testContext(root, { run: again, live: true }));
+    assert.equal(r.nothingToDo, false);
+    assert.ok(r.files.every((f) => f.action === 'UNCHANGED'), 'the files were already written');
+    assert.ok(again.lines().includes('fail2ban-client -t') && again.lines().includes('service fail2ban restart'), again.lines().join('\n'));
+    assert.ok(r.recovered.some((x) => /was interrupted; finishing it/.test(x)), JSON.stringify(r.recovered));
+    const closed = JSON.parse(await readFile(path.join(root, 'var/backups/voip-f2b-install/manifest.json'), 'utf8'));
+    assert.equal(closed.pending, undefined, 'journal closed');
+    assert.equal((await install(opts, testContext(root, { run: host(), live: true }))).nothingToDo, true, 'and now there is nothing to do');
+  } finally {
+    await removeRoot(root);
+  }
+});
