@@ -135,7 +135,8 @@ export interface Fragment {
 
 /** Every file a member's plan reads. */
 export const MEMBER_FILES = [PUSHER, PUSHER_CONFIG, PUSH_ACTION, BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER, BOUNCER_DROPIN, BOUNCER_INITD];
-export const SERVER_FILES = [LAPI_LOCAL_CONFIG, LAPI_ONLINE_CREDENTIALS];
+export const LAPI_INITD = '/etc/init.d/crowdsec';
+export const SERVER_FILES = [LAPI_LOCAL_CONFIG, LAPI_ONLINE_CREDENTIALS, LAPI_INITD];
 
 /** The `action` line that shares a jail's bans; `kind` (a fixed word, it reaches a shell) says what failed. */
 export function pushActionLine(kind: string): string {
@@ -214,6 +215,7 @@ export interface ServerInputs {
   /** The crowdsec package is installed already. */
   installed: boolean;
   read(path: string): string | null;
+  templates: Record<string, string>;
 }
 
 /** The LAPI host: crowdsec offline (no Central API, no metrics), listening where the operator said. */
@@ -230,6 +232,8 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
     `${OUR_MARK} (--crowdsec-lapi-server): this host runs the fleet's CrowdSec Local API.`,
     '# Offline: no Central API (online_client: null), no metrics endpoint; the hub is the',
     "# package's offline copy. The sqlite WAL switch is the Debian package's own default.",
+    'common:',
+    '  daemonize: false',
     'db_config:',
     '  use_wal: true',
     'api:',
@@ -249,14 +253,26 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
     // this file exists, non-empty, before it runs.
     if (!input.installed) out.preInstall.push({ cmd: 'mkdir', args: ['-p', '/etc/crowdsec'] }, { cmd: 'tee', args: [LAPI_ONLINE_CREDENTIALS], input: text });
   }
-  if (current !== local) {
+  let changed = current !== local;
+  if (input.init !== 'systemd' && input.init !== 'openrc') {
+    // The package ships a systemd unit only: without systemd the LAPI gets an init script.
+    const script = input.templates['etc/init.d/crowdsec'];
+    if (script === undefined) throw new Error('internal: template etc/init.d/crowdsec is missing');
+    const before = input.read(LAPI_INITD);
+    out.files.push({ path: LAPI_INITD, before, after: script, mode: 0o755, why: 'CrowdSec LAPI: the service (the package ships a systemd unit only)' });
+    changed ||= before !== script;
+  }
+  if (changed) {
     if (input.init === 'systemd') {
       out.afterCommands.push(
         { service: 'crowdsec', why: 'start at boot', command: { cmd: 'systemctl', args: ['enable', 'crowdsec'] } },
         { service: 'crowdsec', why: `listen on ${input.listen}`, command: { cmd: 'systemctl', args: ['restart', 'crowdsec'] } },
       );
+    } else if (input.init === 'openrc') {
+      out.manualSteps.push(`CrowdSec: start the LAPI as a service: crowdsec -c /etc/crowdsec/config.yaml (it listens on ${input.listen})`);
     } else {
-      out.manualSteps.push(`CrowdSec: no systemd here to run the LAPI: start it with \`crowdsec -c /etc/crowdsec/config.yaml\` (it listens on ${input.listen})`);
+      if (input.init === 'sysv') out.afterCommands.push({ service: 'crowdsec', why: 'start at boot', command: { cmd: 'update-rc.d', args: ['crowdsec', 'defaults'] } });
+      out.afterCommands.push({ service: 'crowdsec', why: `listen on ${input.listen}`, command: { cmd: LAPI_INITD, args: ['restart'] } });
     }
   }
   const url = `http://${input.listen}/`;

@@ -127,7 +127,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // CrowdSec (issue 13): the LAPI host's crowdsec, the members' bouncer (Debian and Ubuntu ship both).
   const read = (p: string): string | null => files.read(p);
   const server = options.crowdsecLapiServer
-    ? serverFragment({ listen: options.crowdsecLapiServer, init: facts.init, installed: input.installed.has('crowdsec'), read })
+    ? serverFragment({ listen: options.crowdsecLapiServer, init: facts.init, installed: input.installed.has('crowdsec'), read, templates })
     : null;
   if ((options.crowdsecLapi || server) && distro.pm !== 'apt') {
     throw new PlanError(`CrowdSec: ${distro.key} has no crowdsec packages in its own repositories`, 'use --crowdsec-lapi / --crowdsec-lapi-server on Debian or Ubuntu');

@@ -153,7 +153,7 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
   assertRealHost();
   // 10-install purges nftables (and with it crowdsec-firewall-bouncer, which depends on it):
   // bring back what this test runs, as scripts/install-test-deps.sh installs it.
-  const missing = ['crowdsec', 'crowdsec-firewall-bouncer', 'nftables'].filter((p) => !dpkgInstalled(p));
+  const missing = ['fail2ban', 'crowdsec', 'crowdsec-firewall-bouncer', 'nftables'].filter((p) => !dpkgInstalled(p));
   if (missing.length) {
     if (!existsSync('/etc/crowdsec/online_api_credentials.yaml')) {
       mkdirSync('/etc/crowdsec', { recursive: true });

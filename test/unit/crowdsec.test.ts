@@ -169,6 +169,7 @@ test('LAPI host: offline crowdsec config, CAPI file before the package, registra
     assert.match(local, /^ {4}online_client: null$/m);
     assert.match(local, /^prometheus:\n {2}enabled: false$/m);
     assert.match(await readFile(path.join(root, 'etc/crowdsec/online_api_credentials.yaml'), 'utf8'), /^# Central API registration disabled/);
+    assert.equal((await stat(path.join(root, 'etc/init.d/crowdsec'))).mode & 0o777, 0o755, 'no systemd: the LAPI gets an init script');
     assert.ok(r.manualSteps.some((s) => s.includes('cscli machines add <member> --auto --url http://198.51.100.161:8080/')));
     assert.ok(r.manualSteps.some((s) => s.includes('cscli bouncers add <member>-firewall -o raw')));
     const again = await install(opts({ crowdsecLapiServer: '198.51.100.161:8080' }), testContext(root, { run }));
