@@ -134,7 +134,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--findtime <time>', 'window in which failures are counted').default(DEFAULTS.findtime))
       .addOption(opt('--maxretry <n>', 'failures within findtime that cause a ban').default(String(DEFAULTS.maxretry)))
       .addOption(opt('--banaction <name>', 'fail2ban ban action (default: matches the firewall found)'))
-      .addOption(opt('--dry-run', 'print the plan (files with diffs, packages, commands) and change nothing'))
+      .addOption(opt('--dry-run', "print the plan (files, packages, commands; diffs of the admin's own files) and change nothing"))
+      .addOption(opt('--diff', 'show the full unified diff of every file that changes (also the files the tool owns)'))
       .addOption(opt('-y, --yes', 'never prompt; apply the plan'))
       .addOption(opt('--interactive', 'ask the setup questions even when not detected as a terminal'))
       .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this"))
@@ -162,6 +163,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecCredentials') ? { crowdsecCredentials: str('crowdsecCredentials')! } : {}),
       ...(str('crowdsecLapiServer') ? { crowdsecLapiServer: parseListen(str('crowdsecLapiServer')!) } : {}),
       dryRun: Boolean(o.dryRun),
+      diff: Boolean(o.diff),
       yes: Boolean(o.yes),
       json: Boolean(o.json),
     };

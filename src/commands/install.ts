@@ -47,13 +47,21 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
   return repos.some((r) => /epel/i.test(r) && r.endsWith('.repo'));
 }
 
-/** Prints the plan: one line per file (CREATE / UPDATE / UNCHANGED), diffs, packages, commands. */
-export function formatPlan(plan: Plan): string {
+/**
+ * Prints the plan: the package commands, one line per file (CREATE / UPDATE / UNCHANGED and
+ * why), the follow-up commands. Full unified diffs only with `diff`, and when the plan is up for
+ * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local,
+ * logger.conf, sip profiles, kamailio.cfg); a hint says how to see the others.
+ */
+export function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): string {
   const out: string[] = ['Plan:'];
   for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
   for (const f of plan.files) out.push(`  ${fileAction(f).padEnd(9)} ${f.path}  (${f.why})`);
   for (const a of plan.afterCommands) out.push(`  THEN      ${formatCommand(a.command)}  (${a.service}: ${a.why})`);
-  for (const f of changedFiles(plan)) out.push('', unifiedDiff(f).trimEnd());
+  const changed = changedFiles(plan);
+  const shown = changed.filter((f) => o.diff || (o.review && f.adminOwned));
+  if (shown.length < changed.length) out.push(`  (diffs with --diff)`);
+  for (const f of shown) out.push('', unifiedDiff(f).trimEnd());
   return `${out.join('\n')}\n`;
 }
 
@@ -143,7 +151,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
   };
-  if (!options.json) ctx.log.out(formatPlan(plan));
+  const review = options.dryRun || (ctx.interactive && !options.yes && pending);
+  if (!options.json) ctx.log.out(formatPlan(plan, { diff: options.diff, review }));
   if (options.dryRun) return report;
 
   // 4. Ask before applying in the interactive setup.

@@ -238,11 +238,19 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     warnings.push(`no ${named} found: no VoIP jail enabled (name them with --services)`);
   }
 
-  // 4. Files: jail.local, our filters and mail action (verbatim from templates), then the services' files.
-  const tool = [
-    ...modules.flatMap((m) => m.filters).map((f) => change(`${FILTER_DIR}/${f}`, template(`etc/fail2ban/filter.d/${f}`), `fail2ban filter ${f.replace(/\.conf$/, '')}`, false)),
-    change(MAIL_ACTION, template('etc/fail2ban/action.d/voip-f2b-mail.conf'), 'rate-limited mail alert action', false),
-  ];
+  // 4. Files: jail.local, our filters and mail action (verbatim from templates), then the
+  // services' files. Only what is used is written: the filters of the chosen services, the mail
+  // action with --email; one written by an earlier run is kept up to date until uninstall.
+  const used = (path: string, wanted: boolean): boolean => wanted || files.read(path) !== null;
+  const chosen = new Set(planned.filter((p) => p.selected).map((p) => p.module));
+  const tool: FileChange[] = [];
+  for (const m of modules) {
+    for (const f of m.filters) {
+      const path = `${FILTER_DIR}/${f}`;
+      if (used(path, chosen.has(m))) tool.push(change(path, template(`etc/fail2ban/filter.d/${f}`), `fail2ban filter ${f.replace(/\.conf$/, '')}`, false));
+    }
+  }
+  if (used(MAIL_ACTION, mail !== null)) tool.push(change(MAIL_ACTION, template('etc/fail2ban/action.d/voip-f2b-mail.conf'), 'rate-limited mail alert action', false));
   const changes = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }, ...tool, ...serviceChanges];
 
   // 5. Mail: postfix installed without a dialog, running, and one test mail when settings change.

@@ -24,6 +24,8 @@ export interface InstallOptions {
   /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>`. */
   crowdsecLapiServer?: string;
   dryRun: boolean;
+  /** Show every changed file's unified diff (--dry-run shows those of the admin's files anyway). */
+  diff: boolean;
   yes: boolean;
   json: boolean;
 }

@@ -43,11 +43,9 @@ test('--root: first run writes the config; second run changes nothing and runs n
     assert.deepEqual(
       first.files.map((f) => `${f.action} ${f.path}`),
       [
+        // Only what is used: no filter for a service not chosen, no mail action without --email.
         'CREATE /etc/fail2ban/jail.local',
         'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
-        'CREATE /etc/fail2ban/filter.d/voip-freeswitch.conf',
-        'CREATE /etc/fail2ban/filter.d/voip-kamailio.conf',
-        'CREATE /etc/fail2ban/action.d/voip-f2b-mail.conf',
         'CREATE /etc/asterisk/logger.conf',
       ],
     );
