@@ -108,18 +108,22 @@ if (want('worst')) {
 // ---------------------------------------------------------------------------------------------
 // 4. Start-up
 if (want('startup')) {
-  const help = median(repeat(10, () => timed(process.execPath, [CLI, '--help']).ms, 2));
-  const bare = median(repeat(10, () => timed(process.execPath, ['-e', '0']).ms, 2));
-  row('4 start-up', '`voip-f2b-install --help` wall (median of 10)', fmtMs(help), `${fmtMs(bare)} (node -e 0)`, '≤ 150 ms', ok(help <= 150));
+  // Interleaved (bare, --help, --version, bare, …) so that load from other processes hits all alike.
+  const runs = repeat(15, () => [timed(process.execPath, ['-e', '0']).ms, timed(process.execPath, [CLI, '--help']).ms, timed(process.execPath, [CLI, '--version']).ms], 2);
+  const bare = median(runs.map((r) => r[0]));
+  const help = median(runs.map((r) => r[1]));
+  const version = median(runs.map((r) => r[2]));
+  row('4 start-up', '`voip-f2b-install --help` wall (median of 15, interleaved)', `${fmtMs(help)} (${(help / bare).toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(help <= 1.2 * bare));
+  row('4 start-up', '`voip-f2b-install --version` wall (median of 15, interleaved)', `${fmtMs(version)} (${(version / bare).toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(version <= 1.2 * bare));
 }
 
 // ---------------------------------------------------------------------------------------------
 // 3. No-op re-run over a provisioned temp root
 if (want('noop')) {
   log('no-op re-run over --root');
-  const r = noopRoot(5);
-  row('3 no-op --root', 'wall (median of 5)', fmtMs(r.ms), `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 500 ms, ≤ 2× floor', ok(r.ms <= 500 && r.ms <= 2 * r.floorMs));
-  row('3 no-op --root', 'processes started', String(r.procs), '0', '', r.procs ? r.progs.join(', ') : '');
+  const r = noopRoot(9);
+  row('3 no-op --root', 'wall (median of 5, interleaved with the floor)', `${fmtMs(r.ms)} (${(r.ms / r.floorMs).toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ms <= 1.5 * r.floorMs));
+  row('3 no-op --root', 'processes started', String(r.procs), '0', '0', r.procs ? `**missed**: ${r.progs.join(', ')}` : 'met');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,8 +144,8 @@ if (want('host')) {
     }
     const r = h.noop;
     if (r) {
-      row('3 no-op host', 'wall (median of 5)', fmtMs(r.ms), `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 500 ms, ≤ 2× floor', ok(r.ms <= 500 && r.ms <= 2 * r.floorMs));
-      row('3 no-op host', 'processes started', String(r.procs), '0', '', [...new Set(r.progs)].map((p) => `${p} ×${r.progs.filter((x) => x === p).length}`).join(', '));
+      row('3 no-op host', 'wall (median of 5, interleaved with the floor)', `${fmtMs(r.ms)} (${(r.ms / r.floorMs).toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ms <= 1.5 * r.floorMs));
+      row('3 no-op host', 'processes started', String(r.procs), '0', '0', r.procs ? `**missed**: ${[...new Set(r.progs)].map((p) => `${p} ×${r.progs.filter((x) => x === p).length}`).join(', ')}` : 'met');
     }
     row('3/6 host', 'host restored (uninstall, fail2ban stopped, fail2ban config dir as found)', h.restored ? 'yes' : 'NO', '', '', '');
   }

@@ -7,11 +7,6 @@ import { nodeFileSystem } from './adapters/fs.ts';
 import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
 import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
-import { install, formatInstallReport } from './commands/install.ts';
-import { interview } from './commands/interactive.ts';
-import { status, formatStatus } from './commands/status.ts';
-import { unban } from './commands/unban.ts';
-import { formatUninstallReport, uninstall } from './commands/uninstall.ts';
 import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
@@ -23,25 +18,33 @@ export function isInteractive(inv: Invocation, env: Record<string, string | unde
   return stdinTTY && !env.CI;
 }
 
+/**
+ * Runs the one command. Each command's code is loaded here, when it runs (dynamic import: its
+ * own chunk in the bundle), so --help and --version load none of it.
+ */
 async function runInvocation(inv: Invocation, ctx: Context): Promise<void> {
   const print = (json: unknown, text: string): void => ctx.log.out(inv.global.json ? JSON.stringify(json, null, 2) : text);
   switch (inv.command) {
     case 'install': {
+      const [{ install, formatInstallReport }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
       print(r, formatInstallReport(r));
       return;
     }
     case 'status': {
+      const { status, formatStatus } = await import('./commands/status.ts');
       const r = await status(inv.jail ? { jail: inv.jail } : {}, ctx);
       print(r, formatStatus(r));
       return;
     }
     case 'unban': {
+      const { unban } = await import('./commands/unban.ts');
       const r = await unban({ ip: inv.ip, ...(inv.jail ? { jail: inv.jail } : {}) }, ctx);
       print(r, r.unbanned ? `${r.ip} unbanned\n` : `${r.ip} was not banned\n`);
       return;
     }
     case 'uninstall': {
+      const { formatUninstallReport, uninstall } = await import('./commands/uninstall.ts');
       const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun, yes: inv.yes }, ctx);
       print(r, formatUninstallReport(r));
       if (r.failures.length) throw new UninstallFailedError(r.failures.join('; '), r.fixes[0]);

@@ -95,25 +95,23 @@ function fileOps(trace, keep) {
 
 const FLOOR_JS = `const fs=require('fs');for(const {path,op} of JSON.parse(fs.readFileSync(process.argv[1],'utf8'))){try{op==='read'?fs.readFileSync(path):op==='dir'?fs.readdirSync(path):fs.existsSync(path)}catch{}}`;
 
-/** node start-up plus the same file reads/checks, median of n. */
-function floor(ops, n) {
-  const dir = mkdtempSync(join(tmpdir(), 'voip-f2b-bench-floor-'));
-  const list = join(dir, 'ops.json');
-  writeFileSync(list, JSON.stringify(ops));
-  const ms = median(repeat(n, () => timed(process.execPath, ['-e', FLOOR_JS, list]).ms, 1));
-  rmSync(dir, { recursive: true, force: true });
-  return ms;
-}
-
+/**
+ * The re-run and its floor (node start-up plus the same file reads/checks), interleaved
+ * (re-run, floor, re-run, …) so that load from other processes hits both alike; medians of n.
+ */
 function measureRerun(args, keepPath, n) {
-  const runs = repeat(n, () => cli(args), 1);
-  const bad = runs.find((r) => r.status !== 0 || !/Nothing to do/.test(r.stdout + r.stderr));
-  if (bad) throw new Error(`re-run was not a no-op (exit ${bad.status}):\n${bad.stdout}${bad.stderr}`);
   const ex = straceUntilExit(process.execPath, [CLI, ...args]);
   const fo = strace(['-e', 'trace=openat,access,faccessat,faccessat2,statx,newfstatat,stat,lstat,readlink'], process.execPath, [CLI, ...args]);
   const ops = fileOps(fo.trace, keepPath);
   const procs = execs(writeTmp(ex.trace));
-  return { ms: median(runs.map((r) => r.ms)), procs: procs.length, progs: procs.map((p) => p.prog.split('/').pop()), files: ops.length, floorMs: floor(ops, n) };
+  const dir = mkdtempSync(join(tmpdir(), 'voip-f2b-bench-floor-'));
+  const list = join(dir, 'ops.json');
+  writeFileSync(list, JSON.stringify(ops));
+  const pairs = repeat(n, () => [cli(args), timed(process.execPath, ['-e', FLOOR_JS, list])], 1);
+  rmSync(dir, { recursive: true, force: true });
+  const bad = pairs.map((p) => p[0]).find((r) => r.status !== 0 || !/Nothing to do/.test(r.stdout + r.stderr));
+  if (bad) throw new Error(`re-run was not a no-op (exit ${bad.status}):\n${bad.stdout}${bad.stderr}`);
+  return { ms: median(pairs.map((p) => p[0].ms)), procs: procs.length, progs: procs.map((p) => p.prog.split('/').pop()), files: ops.length, floorMs: median(pairs.map((p) => p[1].ms)) };
 }
 
 function writeTmp(text) {

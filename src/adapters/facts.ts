@@ -1,13 +1,45 @@
 import { readFileSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
 import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts } from '../core/facts.ts';
 import { parseOsRelease } from '../core/os-release.ts';
+import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 
 export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts } from '../core/facts.ts';
 export { adminAddressFromEnv } from '../core/facts.ts';
 
 const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
+export const DPKG_STATUS = '/var/lib/dpkg/status';
+
+const dpkgCache = new WeakMap<Context, Promise<Map<string, string> | null>>();
+/** Installed packages → versions from dpkg's status file (read once per run); null without dpkg. */
+export function dpkgInstalled(ctx: Context): Promise<Map<string, string> | null> {
+  let p = dpkgCache.get(ctx);
+  if (!p) {
+    p = ctx.fs.readText(DPKG_STATUS).then((t) => (t === null ? null : parseDpkgStatus(t)));
+    dpkgCache.set(ctx, p);
+  }
+  return p;
+}
+
+/**
+ * The iptables variant from the chain of links behind the iptables binary (Debian:
+ * /usr/sbin/iptables → /etc/alternatives/iptables → /usr/sbin/iptables-nft or -legacy), read
+ * under the root: a file fact, not an `iptables -V` process. null when the names do not say.
+ */
+async function iptablesVariantFromLinks(ctx: Context, bin: string): Promise<FirewallFacts['iptablesVariant']> {
+  let p = bin;
+  for (let hop = 0; hop < 8; hop++) {
+    if (/nft/.test(path.posix.basename(p))) return 'nf_tables';
+    if (/legacy/.test(path.posix.basename(p))) return 'legacy';
+    const target = await readlink(path.join(ctx.root, p)).catch(() => null);
+    if (target === null) return null;
+    p = path.posix.resolve(path.posix.dirname(p), target);
+  }
+  return null;
+}
 
 async function firstExisting(ctx: Context, paths: string[]): Promise<string | null> {
   for (const p of paths) if (await ctx.fs.exists(p)) return p;
@@ -69,20 +101,19 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   // 2. Firewall tools.
   const binExists = async (name: string): Promise<boolean> =>
     (await firstExisting(ctx, [`/usr/sbin/${name}`, `/sbin/${name}`, `/usr/bin/${name}`])) !== null;
-  const iptables = await binExists('iptables');
-  let iptablesVariant: FirewallFacts['iptablesVariant'] = null;
-  if (iptables && live) {
-    const v = await run({ cmd: 'iptables', args: ['-V'] });
-    iptablesVariant = /nf_tables/.test(v.stdout) ? 'nf_tables' : /legacy/.test(v.stdout) ? 'legacy' : null;
-  }
+  const iptablesBin = await firstExisting(ctx, ['/usr/sbin/iptables', '/sbin/iptables', '/usr/bin/iptables']);
+  const iptables = iptablesBin !== null;
+  const iptablesVariant = iptablesBin ? await iptablesVariantFromLinks(ctx, iptablesBin) : null;
   const nft = await binExists('nft');
   const firewalld = live && (await binExists('firewall-cmd')) && (await run({ cmd: 'firewall-cmd', args: ['--state'] })).stdout.trim() === 'running';
 
-  // 3. fail2ban itself: version from its Python package, running from its pid file (no
-  // Python start-ups: a no-op re-run must stay fast).
+  // 3. fail2ban itself: version from dpkg's status file, else its Python package; running from
+  // its pid file (no processes: a no-op re-run must stay fast).
   const f2bInstalled = await binExists('fail2ban-client');
   let version: string | null = null;
-  if (f2bInstalled) {
+  const fromDpkg = f2bInstalled ? (await dpkgInstalled(ctx))?.get('fail2ban') : undefined;
+  if (fromDpkg) version = upstreamVersion(fromDpkg);
+  if (f2bInstalled && !version) {
     const pyDirs = ['/usr/lib/python3/dist-packages', ...(await ctx.fs.list('/usr/lib')).filter((d) => /^python3\.\d+$/.test(d)).map((d) => `/usr/lib/${d}/site-packages`)];
     for (const d of pyDirs) {
       const v = /version\s*=\s*["']([\d.]+)/.exec((await ctx.fs.readText(`${d}/fail2ban/version.py`)) ?? '')?.[1];

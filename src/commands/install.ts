@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import { applyPlan, logProblems, parseJailList, recoverInterrupted } from '../adapters/apply.ts';
-import { gatherFacts } from '../adapters/facts.ts';
+import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
@@ -47,13 +47,21 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
   return repos.some((r) => /epel/i.test(r) && r.endsWith('.repo'));
 }
 
+/** Which of the packages the plan may want are installed: dpkg's status file where there is one, else the package manager's query. */
+async function installedPackages(ctx: Context, distro: Distro): Promise<Set<string>> {
+  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean);
+  const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx) : null;
+  if (dpkg) return new Set(names.filter((n) => dpkg.has(n)));
+  return parseInstalled((await ctx.run(installedQuery(distro, names))).stdout);
+}
+
 /**
  * Prints the plan: the package commands, one line per file (CREATE / UPDATE / UNCHANGED and
  * why), the follow-up commands. Full unified diffs only with `diff`, and when the plan is up for
  * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local,
  * logger.conf, sip profiles, kamailio.cfg); a hint says how to see the others.
  */
-export function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): string {
+export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): Promise<string> {
   const out: string[] = ['Plan:'];
   for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
   for (const f of plan.files) out.push(`  ${fileAction(f).padEnd(9)} ${f.path}  (${f.why})`);
@@ -61,7 +69,7 @@ export function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } =
   const changed = changedFiles(plan);
   const shown = changed.filter((f) => o.diff || (o.review && f.adminOwned));
   if (shown.length < changed.length) out.push(`  (diffs with --diff)`);
-  for (const f of shown) out.push('', unifiedDiff(f).trimEnd());
+  for (const f of shown) out.push('', (await unifiedDiff(f)).trimEnd());
   return `${out.join('\n')}\n`;
 }
 
@@ -104,12 +112,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   for (const r of recovered) ctx.log.warn(r);
 
   // 3. Plan, from what is on disk now.
-  const installed =
-    facts.live
-      ? parseInstalled(
-          (await ctx.run(installedQuery(distro, [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean)))).stdout,
-        )
-      : new Set<string>();
+  const installed = facts.live ? await installedPackages(ctx, distro) : new Set<string>();
   const files: Record<string, string | null> = {};
   for (const p of filesToRead(options, facts)) files[p] = await ctx.fs.readText(p);
   const plan = buildInstallPlan({
@@ -152,7 +155,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     warnings: plan.warnings,
   };
   const review = options.dryRun || (ctx.interactive && !options.yes && pending);
-  if (!options.json) ctx.log.out(formatPlan(plan, { diff: options.diff, review }));
+  if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review }));
   if (options.dryRun) return report;
 
   // 4. Ask before applying in the interactive setup.

@@ -84,6 +84,26 @@ export function purgeCommand(distro: Distro, names: string[]): Command {
   return { cmd: distro.pm, args: ['-y', 'remove', ...names] };
 }
 
+/**
+ * Installed packages and their versions from the text of dpkg's status file
+ * (/var/lib/dpkg/status): a fact read as a file, no dpkg-query process. Only stanzas whose
+ * Status is `install ok installed` count.
+ */
+export function parseDpkgStatus(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const pkg = /^Package:\s*(\S+)/m.exec(stanza)?.[1];
+    if (!pkg || !/^Status:\s*install ok installed\s*$/m.test(stanza)) continue;
+    out.set(pkg, /^Version:\s*(\S+)/m.exec(stanza)?.[1] ?? '');
+  }
+  return out;
+}
+
+/** The upstream part of a Debian version (`1:1.0.2-2+deb12u1` → `1.0.2`). */
+export function upstreamVersion(debVersion: string): string {
+  return debVersion.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
+}
+
 /** The query that tells which of `names` are installed (output parsed by parseInstalled). */
 export function installedQuery(distro: Distro, names: string[]): Command {
   if (distro.pm === 'apt') {

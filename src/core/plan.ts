@@ -1,4 +1,3 @@
-import { createTwoFilesPatch } from 'diff';
 import type { Command } from './command.ts';
 
 /** One file the run manages: its text now (null = absent) and the text it should have. */
@@ -67,10 +66,11 @@ export function changedFiles(plan: Plan): FileChange[] {
   return plan.files.filter((f) => fileAction(f) !== 'UNCHANGED');
 }
 
-/** A unified diff of one file change ('' when unchanged). */
-export function unifiedDiff(f: FileChange): string {
+/** A unified diff of one file change ('' when unchanged). `diff` is loaded only when a diff is shown. */
+export async function unifiedDiff(f: FileChange): Promise<string> {
   if (fileAction(f) === 'UNCHANGED') return '';
   if (f.secret) return `--- ${f.before === null ? '/dev/null' : `a${f.path}`}\n+++ b${f.path}\n(contents not shown: the file holds a secret)`;
+  const { createTwoFilesPatch } = await import('diff');
   return createTwoFilesPatch(
     f.before === null ? '/dev/null' : `a${f.path}`,
     `b${f.path}`,

@@ -100,24 +100,39 @@ test('the tarball holds the bundle, the shim, the templates, README and package.
   // Every template of the repo is in it.
   const walk = (d: string): string[] => readdirSync(path.join(REPO, d), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${d}/${e.name}`) : [`${d}/${e.name}`]));
   for (const t of walk('templates')) assert.ok(files.includes(t), t);
-  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|dist\/cli\.js|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
+  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|dist\/cli\.js|dist\/chunks\/[\w-]+\.js|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
+  // The code-split bundle: the entry plus the chunks it loads on demand (each command, execa,
+  // @inquirer/prompts, diff), exactly those the build wrote.
+  const chunks = files.filter((f) => f.startsWith('dist/chunks/'));
+  assert.ok(chunks.some((f) => /^dist\/chunks\/install-[\w]+\.js$/.test(f)), 'the install command is a chunk of its own');
+  assert.ok(chunks.some((f) => /^dist\/chunks\/execa-[\w]+\.js$/.test(f)), 'execa is a chunk of its own');
   // What the tar itself holds is that list.
   const tar = run('tar', ['-tzf', tgz]);
   assert.deepEqual(tar.stdout.trim().split('\n').map((l) => l.replace(/^package\//, '')).sort(), files);
 });
 
-test('the package has no dependencies: everything is bundled into dist/cli.js', () => {
+test('the package has no dependencies: everything is bundled into dist/ (cli.js and its chunks)', () => {
   assert.equal(PKG.dependencies, undefined);
   const inTarball = JSON.parse(run('tar', ['-xzOf', tgz, 'package/package.json']).stdout) as Record<string, unknown>;
   for (const k of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies']) assert.equal(inTarball[k], undefined, k);
-  const bundle = run('tar', ['-xzOf', tgz, 'package/dist/cli.js']).stdout;
-  // Only Node built-ins are imported by the bundle (static imports, require() and import() calls).
+  const dist = packed!.files.map((f) => f.path).filter((f) => f.startsWith('dist/'));
+  assert.ok(dist.includes('dist/cli.js'));
+  const bundle = dist.map((f) => run('tar', ['-xzOf', tgz, `package/${f}`]).stdout).join('\n');
+  // Only Node built-ins are imported by the bundle (static imports, require() and import()
+  // calls), besides its own chunks (relative paths that are in the tarball).
   const imports = [
     ...[...bundle.matchAll(/^\s*import\s[^;]*?from\s*["']([^"']+)["']/gm)].map((m) => m[1]!),
     ...[...bundle.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!),
   ];
   assert.ok(imports.length > 5);
-  for (const i of new Set(imports)) assert.ok(builtinModules.includes(i.replace(/^node:/, '')), `the bundle imports ${i}, which is not a Node built-in`);
+  for (const i of new Set(imports)) {
+    if (i.startsWith('./') || i.startsWith('../')) {
+      const base = path.posix.basename(i);
+      assert.ok(dist.some((f) => path.posix.basename(f) === base), `the bundle imports ${i}, which is not in the tarball`);
+      continue;
+    }
+    assert.ok(builtinModules.includes(i.replace(/^node:/, '')), `the bundle imports ${i}, which is not a Node built-in`);
+  }
 });
 
 for (const which of ['Node 18', 'current Node'] as const) {

@@ -1,0 +1,91 @@
+/**
+ * Facts that are files are read as files: the installed packages and fail2ban's version from
+ * dpkg's status file, the iptables variant from the links behind the iptables binary. A no-op
+ * re-run on a (simulated) live host starts no process at all.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gatherFacts } from '../../src/adapters/facts.ts';
+import { install } from '../../src/commands/install.ts';
+import { parseDpkgStatus, upstreamVersion } from '../../src/core/packages.ts';
+import { installOptions } from '../helpers/options.ts';
+import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+
+const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+
+const stanza = (pkg: string, status: string, version: string): string =>
+  `Package: ${pkg}\nStatus: ${status}\nPriority: optional\nVersion: ${version}\nDescription: x\n continuation line\n`;
+const STATUS = [
+  stanza('fail2ban', 'install ok installed', '1.0.2-2'),
+  stanza('iptables', 'install ok installed', '1.8.9-2'),
+  stanza('python3-pyinotify', 'install ok installed', '0.9.6-2'),
+  stanza('python3-systemd', 'install ok installed', '235-1+b2'),
+  stanza('postfix', 'deinstall ok config-files', '3.7.11-0+deb12u1'),
+  stanza('nftables', 'install ok installed', '1.0.6-2+deb12u2'),
+].join('\n');
+
+test('dpkg status: installed packages only, with their upstream version', () => {
+  const m = parseDpkgStatus(STATUS);
+  assert.deepEqual([...m.keys()].sort(), ['fail2ban', 'iptables', 'nftables', 'python3-pyinotify', 'python3-systemd']);
+  assert.equal(upstreamVersion(m.get('fail2ban')!), '1.0.2');
+  assert.equal(upstreamVersion('1:2.3.4-5+deb12u1'), '2.3.4');
+  assert.equal(upstreamVersion('235-1+b2'), '235');
+});
+
+/** A live Debian 12 host over a temp root: dpkg status, iptables behind the alternatives links. */
+async function host(variant: 'nft' | 'legacy'): Promise<string> {
+  const root = await tempRoot({
+    '/etc/os-release': DEBIAN12,
+    '/var/lib/dpkg/status': STATUS,
+    '/usr/bin/fail2ban-client': '',
+    [`/usr/sbin/xtables-${variant}-multi`]: '',
+    '/usr/sbin/service': '',
+    '/etc/init.d/fail2ban': '',
+    '/etc/asterisk/asterisk.conf': '',
+    '/var/log/auth.log': '',
+  });
+  await mkdir(path.join(root, 'etc/alternatives'), { recursive: true });
+  await symlink(`xtables-${variant}-multi`, path.join(root, `usr/sbin/iptables-${variant}`));
+  // Relative links (Debian's are absolute): an absolute one would be followed on this machine,
+  // not under the root, by the existence check.
+  await symlink(`../../usr/sbin/iptables-${variant}`, path.join(root, 'etc/alternatives/iptables'));
+  await symlink('../../etc/alternatives/iptables', path.join(root, 'usr/sbin/iptables'));
+  return root;
+}
+
+for (const [variant, expected] of [['nft', 'nf_tables'], ['legacy', 'legacy']] as const) {
+  test(`iptables ${expected} and fail2ban's version come from files; no process is started`, async () => {
+    const root = await host(variant);
+    try {
+      const run = recordingRunner();
+      const facts = await gatherFacts(testContext(root, { run, live: true }));
+      assert.equal(facts.firewall.iptables, true);
+      assert.equal(facts.firewall.iptablesVariant, expected);
+      assert.deepEqual(facts.fail2ban, { installed: true, version: '1.0.2', running: false });
+      assert.deepEqual(run.lines(), []);
+    } finally {
+      await removeRoot(root);
+    }
+  });
+}
+
+test('a live no-op re-run starts 0 processes (installed packages from dpkg status, fail2ban running from its pid file)', async () => {
+  const root = await host('nft');
+  try {
+    const status = 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n';
+    const first = recordingRunner((c) => (c.cmd === 'fail2ban-client' && c.args[0] === 'status' ? { stdout: status } : undefined));
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root, { run: first, live: true }));
+    assert.ok(!first.lines().some((l) => /^(apt-get|dpkg-query|iptables)/.test(l)), first.lines().join('\n'));
+    // fail2ban now "runs" (its pid file names a live process).
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
+    const again = recordingRunner();
+    const r = await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root, { run: again, live: true }));
+    assert.equal(r.nothingToDo, true);
+    assert.deepEqual(again.lines(), [], 'no process at all');
+  } finally {
+    await removeRoot(root);
+  }
+});
