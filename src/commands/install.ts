@@ -67,7 +67,8 @@ export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boole
   for (const f of plan.files) out.push(`  ${fileAction(f).padEnd(9)} ${f.path}  (${f.why})`);
   for (const a of plan.afterCommands) out.push(`  THEN      ${formatCommand(a.command)}  (${a.service}: ${a.why})`);
   const changed = changedFiles(plan);
-  const shown = changed.filter((f) => o.diff || (o.review && f.adminOwned));
+  // A file holding a secret shows a one-line notice instead of its diff, also in review.
+  const shown = changed.filter((f) => o.diff || (o.review && (f.adminOwned || f.secret)));
   if (shown.length < changed.length) out.push(`  (diffs with --diff)`);
   for (const f of shown) out.push('', (await unifiedDiff(f)).trimEnd());
   return `${out.join('\n')}\n`;
