@@ -123,7 +123,7 @@ function assertReal(lines: readonly FixtureLine[], results: Map<FixtureLine, Lin
   }
 }
 
-function assertInjection(lines: readonly FixtureLine[], results: Map<FixtureLine, LineResult>): void {
+function assertInjection(lines: readonly FixtureLine[], results: Map<FixtureLine, LineResult>, opts: { aggressive?: boolean } = {}): void {
   for (const l of lines) {
     const r = results.get(l);
     assert.ok(r, where(l));
@@ -132,7 +132,8 @@ function assertInjection(lines: readonly FixtureLine[], results: Map<FixtureLine
       assert.notEqual(a, l.expect.injected, `INJECTED address taken: ${where(l)}`);
       assert.equal(a, l.expect.real, `only the real source may be taken: ${where(l)}`);
     }
-    assert.equal(r.matched, l.expect.match, `match ${l.expect.match}: ${where(l)} -> ${JSON.stringify(r.addresses)}`);
+    const expected = l.expect.match && (opts.aggressive === true || !l.expect.aggressiveOnly);
+    assert.equal(r.matched, expected, `match ${expected}: ${where(l)} -> ${JSON.stringify(r.addresses)}`);
   }
 }
 
@@ -219,7 +220,7 @@ describe('voip-asterisk', () => {
     const [ours, stock] = await Promise.all([run('asterisk', 'voip-asterisk', real), run('asterisk', 'asterisk', real)]);
     assertReal(real, ours);
     const counts = assertStockSubset(real, ours, stock, { aggressive: false });
-    assert.deepEqual(counts, { stockCount: 49, oursCount: 51 });
+    assert.deepEqual(counts, { stockCount: 53, oursCount: 59 });
   });
 
   it('matches the journald forms (logtype=journal)', async () => {
@@ -232,7 +233,21 @@ describe('voip-asterisk', () => {
   });
 
   it('never takes an injected address; stock is fooled where recorded', async () => {
-    assertFieldsCovered(injection, [/SIP user/, /From display name/, /From URI/, /User-Agent/, /Call-ID/, /echoed in SIP debug/, /AccountID/]);
+    assertFieldsCovered(injection, [
+      /SIP user/,
+      /From display name/,
+      /From URI/,
+      /User-Agent/,
+      /Call-ID/,
+      /echoed in SIP debug/,
+      /AccountID/,
+      /both sides/,
+      /escaped quotes/,
+      /Response/,
+      /PJSIP Call \.\.\. rejected/,
+      /AMI Username/,
+      /IAX2/,
+    ]);
     const [ours, stock] = await Promise.all([run('asterisk', 'voip-asterisk', injection), run('asterisk', 'asterisk', injection)]);
     assertInjection(injection, ours);
     const fooled = assertStockInjection(injection, ours, stock);
@@ -245,6 +260,9 @@ describe('voip-asterisk', () => {
         'AMI Username',
         'AMI Username (nonexistent user)',
         'Digest Response (security log, after RemoteAddress)',
+        'From display name and Call-ID (PJSIP)',
+        'From display name with escaped quotes (PJSIP)',
+        'AMI Username and Key (security log)',
         'User-Agent header echoed in SIP debug',
         'Contact header echoed in SIP debug (syslog form)',
       ],
@@ -253,6 +271,41 @@ describe('voip-asterisk', () => {
 
   it('never matches benign lines', async () => {
     assertBenign(benign, await run('asterisk', 'voip-asterisk', benign));
+  });
+
+  /**
+   * count = once (the jail reads the messages AND the security log): SIP and PJSIP failures
+   * are counted from the security log only, everything else from the messages log only.
+   */
+  const twinnedInMessages = (line: string) =>
+    /chan_sip\.c(?::\d+(?: in)? \w+)?: (?:Registration from|Call from) |pjsip_distributor\.c(?::\d+(?: in)? \w+)?: Request /.test(line);
+  const otherSecurity = (line: string) => /SecurityEvent="[^"]*".*?,Service="(?!SIP"|PJSIP")/.test(line);
+  const artificialChallenge = (line: string) => /SecurityEvent="ChallengeResponseFailed".*?Service="PJSIP",EventVersion="\d+",AccountID="<unknown>",/.test(line);
+
+  it('count=once: each failure from one log only (SIP/PJSIP from the security log), same addresses', async () => {
+    const [once, dflt] = await Promise.all([run('asterisk', 'voip-asterisk[count=once]', real), run('asterisk', 'voip-asterisk', real)]);
+    let counted = 0;
+    for (const l of real) {
+      const expected = l.expect.match && !twinnedInMessages(l.line) && !otherSecurity(l.line) && !artificialChallenge(l.line);
+      const r = once.get(l);
+      assert.equal(r?.matched, expected, `count=once match ${expected}: ${where(l)}`);
+      if (expected) {
+        counted++;
+        assert.deepEqual([...new Set(r?.addresses)], [l.expect.addr], where(l));
+        assert.equal(dflt.get(l)?.matched, true, where(l));
+      }
+    }
+    // every security-log SIP/PJSIP line and every messages-only line of the real corpus
+    assert.equal(counted, 28);
+    const artificial = real.filter((l) => artificialChallenge(l.line));
+    assert.ok(artificial.length >= 1, 'the corpus has a PJSIP artificial-endpoint ChallengeResponseFailed');
+  });
+
+  it('count=once: never takes an injected address either', async () => {
+    const once = await run('asterisk', 'voip-asterisk[count=once]', injection);
+    for (const l of injection) {
+      for (const a of once.get(l)?.addresses ?? []) assert.equal(a, l.expect.real, `only the real source: ${where(l)}`);
+    }
   });
 });
 
@@ -305,12 +358,27 @@ describe('voip-freeswitch', () => {
       run('freeswitch', 'freeswitch', injection),
     ]);
     assertInjection(injection, normal);
-    assertInjection(injection, aggressive);
+    assertInjection(injection, aggressive, { aggressive: true });
     const fooled = assertStockInjection(injection, normal, stock);
     assert.deepEqual(
       fooled.map((l) => l.expect.field),
       ['User-Agent header echoed by siptrace', 'Call-ID header echoed by siptrace', 'From display name echoed by siptrace'],
     );
+  });
+
+  it("count=once: an unknown user's request counts once (\"SIP auth failure\" only, not \"Can't find user\")", async () => {
+    const [once, onceAggressive] = await Promise.all([
+      run('freeswitch', 'voip-freeswitch[count=once]', real),
+      run('freeswitch', 'voip-freeswitch[count=once,mode=aggressive]', real),
+    ]);
+    for (const l of real) {
+      const cantFind = /Can't find user/.test(l.line);
+      for (const [res, aggressive] of [[once, false], [onceAggressive, true]] as const) {
+        const expected = l.expect.match && !cantFind && (aggressive || !l.expect.aggressiveOnly);
+        assert.equal(res.get(l)?.matched, expected, `count=once${aggressive ? ' aggressive' : ''}: ${where(l)}`);
+        if (expected) assert.deepEqual([...new Set(res.get(l)?.addresses)], [l.expect.addr], where(l));
+      }
+    }
   });
 
   it('never matches benign lines (both modes)', async () => {
@@ -363,6 +431,10 @@ describe('regex cost', () => {
       fill("[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: No registration for peer '", "' (from 192.0.2.1)"),
       fill('[2024-01-02 03:04:05] NOTICE[1] chan_sip.c: ', "'"),
       fill('Jan  2 03:04:05 pbx asterisk[1]: NOTICE[1]: chan_sip.c:1 in f: ', ': '),
+      fill('[2024-01-02 03:04:05] SECURITY[1] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",AccountID="', ',LocalAddress="IPV4/UDP/192.0.2.1/1",RemoteAddress="IPV4/UDP/192.0.2.1/'),
+      fill('[2024-01-02 03:04:05] SECURITY[1] res_security_log.c: SecurityEvent="FailedACL",EventTV="1",Severity="Error",Service="AMI",AccountID="', ',RemoteAddress="IPV4/TCP/192.0.2.1/1"'),
+      fill("[2024-01-02 03:04:05] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '\"", '\\" <sip:1@h>\' failed for \'192.0.2.1:5060\' (callid: '),
+      fill('[2024-01-02 03:04:05] NOTICE[1] res_pjsip_session.c:  anonymous: Call (UDP:192.0.2.1:5060) to extension \'', "' rejected because extension not found in context '"),
     ],
     'voip-freeswitch[mode=aggressive]': [
       fill("2024-01-02 03:04:05.123456 [WARNING] sofia_reg.c:1 Can't find user [", '] from '),
