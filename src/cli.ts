@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULTS, type InstallOptions } from './core/options.ts';
 import { serviceNames } from './core/services/index.ts';
-import { parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
+import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 
@@ -85,6 +85,16 @@ function applyBooleanEnv(cmd: Command, env: Record<string, string | undefined>):
 }
 
 /** --services: names of registered service modules (src/core/services/index.ts). */
+/** --bantime-max: a duration no shorter than --bantime (a permanent --bantime needs no maximum). */
+function parseBantimeMax(raw: string, bantimeRaw: string): string {
+  const max = parseDuration('--bantime-max', raw, false);
+  const bantime = parseDuration('--bantime', bantimeRaw, true);
+  if (bantime !== '-1' && durationSeconds(max) < durationSeconds(bantime)) {
+    throw new UsageError(`invalid --bantime-max '${raw}': shorter than --bantime '${bantimeRaw}'; expected a duration of at least the ban time, e.g. 1w`);
+  }
+  return max;
+}
+
 function parseServices(raw: string): string[] {
   const known = serviceNames();
   const out: string[] = [];
@@ -131,6 +141,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--mail-delivery <mode>', 'send-only: postfix mails out, listening on loopback only; local: mail stays on this machine (default: local for @localhost, else send-only)').choices(['send-only', 'local']))
       .addOption(opt('--mail-interval <seconds>', 'at most one alert mail per jail in this many seconds; bans in between are listed in the next mail (0: a mail per ban)').default(String(DEFAULTS.mailInterval)))
       .addOption(opt('--bantime <time>', 'how long a ban lasts (600, 10m, 1h, 1d; -1 = forever)').default(DEFAULTS.bantime))
+      .addOption(opt('--bantime-increment', 'repeat offenders: each new ban of an address lasts twice the last one, up to --bantime-max, counted across jails (the default)'))
+      .addOption(opt('--no-bantime-increment', 'every ban lasts --bantime, however often the address comes back'))
+      .addOption(opt('--bantime-max <time>', 'the longest ban a repeat offender gets (10m, 1h, 1d, 1w)').default(DEFAULTS.bantimeMax))
       .addOption(opt('--findtime <time>', 'window in which failures are counted').default(DEFAULTS.findtime))
       .addOption(opt('--maxretry <n>', 'failures within findtime that cause a ban').default(String(DEFAULTS.maxretry)))
       .addOption(opt('--banaction <name>', 'fail2ban ban action (default: matches the firewall found)'))
@@ -155,6 +168,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('mailDelivery') ? { mailDelivery: str('mailDelivery') as 'local' | 'send-only' } : {}),
       mailInterval: parseCount('--mail-interval', str('mailInterval')!, 0, 86400),
       bantime: parseDuration('--bantime', str('bantime')!, true),
+      bantimeIncrement: o.bantimeIncrement !== false,
+      bantimeMax: parseBantimeMax(str('bantimeMax')!, str('bantime')!),
       findtime: parseDuration('--findtime', str('findtime')!, false),
       maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
       ...(str('banaction') ? { banaction: parseBanaction(str('banaction')!) } : {}),

@@ -5,6 +5,7 @@ import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
 import { chooseBanaction } from './firewall.ts';
 import { getIniValue, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
+import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
@@ -176,11 +177,16 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   ];
   const mail = options.email ? mailSettings(options, facts) : null;
   if (mail) defaults.push(['destemail', mail.dest], ['sender', mail.sender], ['action', mailAction(options.mailInterval, true)]);
+  // Repeat offenders: growing bans on fail2ban 0.11+ (the installed version, else the one the
+  // distro ships), a recidive jail on 0.10.
+  const repeat = repeatOffenderKeys(options, facts.fail2ban.version ?? distro.shippedFail2ban, getIniValue(jail, 'recidive', 'enabled'));
+  defaults.push(...repeat.defaults);
   jail = setIniValues(jail, 'DEFAULT', defaults);
+  if (repeat.recidive) jail = setIniValues(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
   // switched off, not deleted.
-  const jails: string[] = [];
+  const jails: string[] = [...repeat.jails];
   const services: PlannedService[] = [];
   for (const module of modules) {
     const p = planned.find((x) => x.module === module);

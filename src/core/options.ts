@@ -14,6 +14,13 @@ export interface InstallOptions {
   /** Seconds between two alert mails of one jail; bans in between are collected (0 = every ban). */
   mailInterval: number;
   bantime: string;
+  /**
+   * Repeat offenders: each new ban of an address lasts twice the one before, up to bantimeMax,
+   * counted across jails (fail2ban 0.11+ `bantime.increment`; a `recidive` jail on 0.10).
+   */
+  bantimeIncrement: boolean;
+  /** The longest ban a repeat offender gets (fail2ban duration: 1w, 2d, 86400). */
+  bantimeMax: string;
   findtime: string;
   maxretry: number;
   banaction?: string;
@@ -32,6 +39,7 @@ export interface InstallOptions {
 
 export const DEFAULTS = {
   bantime: '1h',
+  bantimeMax: '1w',
   findtime: '10m',
   maxretry: 5,
   mailInterval: 600,

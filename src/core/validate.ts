@@ -64,6 +64,16 @@ export function parseDuration(flag: string, raw: string, allowForever: boolean):
   );
 }
 
+/** Seconds of a duration accepted by parseDuration (`-1`, a permanent ban, is Infinity). */
+export function durationSeconds(v: string): number {
+  if (v === '-1') return Infinity;
+  if (/^\d+$/.test(v)) return Number(v);
+  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  let total = 0;
+  for (const m of v.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
+  return total;
+}
+
 /** A positive whole number within bounds. */
 export function parseCount(flag: string, raw: string, min: number, max: number): number {
   const v = raw.trim();

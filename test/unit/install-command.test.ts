@@ -51,7 +51,7 @@ test('--root: first run writes the config; second run changes nothing and runs n
     );
     const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
     assert.match(jail, /^ignoreip = 127\.0\.0\.1\/8 ::1 203\.0\.113\.7$/m);
-    assert.match(jail, /^\[voip-asterisk\]\nenabled = true\nfilter = voip-asterisk\n/m);
+    assert.match(jail, /^\[voip-asterisk\]\nenabled = true\nfilter = voip-asterisk\[count=once\]\n/m);
     assert.match(jail, /^logpath = \/var\/log\/asterisk\/messages(\.log)?\n\s+\/var\/log\/asterisk\/security$/m);
 
     const before = await snapshot(root);

@@ -40,7 +40,8 @@ export const asterisk: ServiceModule = {
     return {
       files: [{ path, text: edited, why: 'Asterisk: dateformat %F %T, messages and security channels', adminOwned: true }],
       ensureFiles: logs.map((l) => ({ path: l, why: 'Asterisk log read by the voip-asterisk jail' })),
-      jail: [{ section: 'voip-asterisk', keys: voipJailKeys(ctx.protocol, 'voip-asterisk', logs) }],
+      // The jail reads both logs: count=once counts each failed request from one of them.
+      jail: [{ section: 'voip-asterisk', keys: voipJailKeys(ctx.protocol, 'voip-asterisk[count=once]', logs) }],
       jails: ['voip-asterisk'],
       ...f,
       details: { loggerConf: path, logs },

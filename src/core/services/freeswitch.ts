@@ -32,7 +32,8 @@ export const freeswitch: ServiceModule = {
       if (edited !== current) changedProfiles.push(/([^/]+)\.xml$/.exec(p)?.[1] ?? p);
     }
     if (f.profiles.length === 0) warnings.push(`FreeSWITCH: no sofia profiles under ${f.configDir}/sip_profiles; enable log-auth-failures by hand`);
-    const filter = ctx.options.freeswitchMode === 'aggressive' ? 'voip-freeswitch[mode=aggressive]' : 'voip-freeswitch';
+    // log-auth-failures is on (set above), so count=once: an unknown user's request counts once.
+    const filter = ctx.options.freeswitchMode === 'aggressive' ? 'voip-freeswitch[mode=aggressive, count=once]' : 'voip-freeswitch[count=once]';
     const after = changedProfiles.length && f.running ? [{ service: 'freeswitch', why: 'reload XML', command: { cmd: 'fs_cli', args: ['-x', 'reloadxml'] } }] : [];
     for (const prof of changedProfiles) {
       manualSteps.push(`FreeSWITCH: restart the sofia profile to log auth failures (drops its calls): fs_cli -x "sofia profile ${prof} restart"`);
