@@ -70,9 +70,17 @@ test('--email installs postfix without any dialog, starts it, and a test mail ar
 test('a real ban from Asterisk log lines mails those lines', async () => {
   const now = new Date();
   const ts = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')} ${now.toTimeString().slice(0, 8)}`;
+  // Each wrong password is what chan_sip writes for it: a line in the messages log and its
+  // InvalidPassword event in the security log (the jail counts it once, from the security log).
   const lines = Array.from({ length: 6 }, (_, i) => `[${ts}] NOTICE[31${i}] chan_sip.c: Registration from '"10${i}" <sip:10${i}@192.0.2.1>' failed for '203.0.113.51:5060' - Wrong password\n`).join('');
-  const log = readFileSync('/etc/fail2ban/jail.local', 'utf8').match(/^logpath = (\S+)/m)![1]!;
-  appendFileSync(log, lines);
+  const events = Array.from(
+    { length: 6 },
+    (_, i) =>
+      `[${ts}] SECURITY[32${i}] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="${now.toISOString()}",Severity="Error",Service="SIP",EventVersion="2",AccountID="10${i}",SessionID="0x7f000000${i}",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/203.0.113.51/5060",Challenge="5e1d2c3b",ReceivedChallenge="5e1d2c3b",ReceivedHash="7a6a3a2e95a05260aee612896e1b4a39"\n`,
+  ).join('');
+  const [, log, securityLog] = readFileSync('/etc/fail2ban/jail.local', 'utf8').match(/^logpath = (\S+)\n\s+(\S+)/m)!;
+  appendFileSync(log!, lines);
+  appendFileSync(securityLog!, events);
   const mail = await waitFor('the ban mail', () => mails().find((m) => /Subject: \[Fail2Ban\] voip-asterisk: banned 203\.0\.113\.51/.test(m)));
   assert.match(mail, /Lines containing failures of 203\.0\.113\.51/);
   assert.match(mail, /failed for '203\.0\.113\.51:5060' - Wrong password/);
