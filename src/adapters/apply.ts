@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../core/facts.ts';
+import { processAlive } from './facts.ts';
 import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
@@ -191,9 +192,10 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   const control = fail2banControl(facts.init, distro.family);
   const wasRunning = facts.fail2ban.running;
   let serviceTouched = false; // a failed config test leaves the running fail2ban alone
-  const fail = async (message: string, details: string[]): Promise<never> => {
+  const fail = async (message: string, details: string[], afterRollback?: () => Promise<unknown>): Promise<never> => {
     ctx.log.error(message);
     await rollback();
+    if (afterRollback) await afterRollback();
     if (!serviceTouched) {
       // nothing to bring back
     } else if (wasRunning) {
@@ -235,12 +237,35 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   for (const a of afterCommands) {
     ctx.log.step(`${a.service}: ${a.why}: ${formatCommand(a.command)}`);
     const r = await ctx.run({ timeoutMs: 120000, ...a.command });
+    if (a.verify && !(await runsWithin(ctx, a.verify.pidFiles, a.verify.seconds))) {
+      // An init script may print "failed!" and still exit 0 (Debian's kamailio without
+      // RUN_KAMAILIO=yes): only a live process counts. Put every file back, and the service on it.
+      serviceTouched = true;
+      await fail(
+        `${a.service} is not running after \`${formatCommand(a.command)}\` (exit ${r.exitCode}; no live process in ${a.verify.pidFiles.join(' or ')} within ${a.verify.seconds} s)`,
+        [...(r.stderr || r.stdout ? [tail(r.stderr || r.stdout, 3)] : []), `check the configuration with: ${a.service} -c, and its log in syslog`],
+        () => ctx.run({ timeoutMs: 120000, ...a.command }),
+      );
+    }
     if (r.exitCode === 0) result.services.push(`${a.service} (${a.why})`);
     else result.warnings.push(`${a.service}: \`${formatCommand(a.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
   }
   // 8. Done: close the journal.
   if (journalWritten) await closeJournal();
   return result;
+}
+
+/** Polls `pidFiles` (every 250 ms, at most `seconds`) until one names a live process. */
+async function runsWithin(ctx: Context, pidFiles: string[], seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    for (const f of pidFiles) {
+      const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
+      if (pid > 0 && processAlive(pid)) return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Removes `dir` and its empty subdirectories; keeps anything holding files. */

@@ -5,6 +5,7 @@ import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
 import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
+import { kamailioRunEnabled } from '../core/services/kamailio.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
@@ -103,6 +104,16 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   const distro = detectDistro(facts.os);
   if (options.restartKamailio && !facts.services.kamailio.present) {
     throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
+  }
+  // Debian's init script (no systemd) starts kamailio only with RUN_KAMAILIO=yes, and says
+  // "failed!" with exit 0 otherwise: refuse before anything changes rather than "restart" nothing.
+  if (options.restartKamailio && facts.live && facts.init !== 'systemd' && facts.init !== 'openrc' && /\bRUN_KAMAILIO\b/.test((await ctx.fs.readText('/etc/init.d/kamailio')) ?? '')) {
+    if (!kamailioRunEnabled(await ctx.fs.readText('/etc/default/kamailio'))) {
+      throw new UsageError(
+        '--restartkamailio: /etc/default/kamailio does not set RUN_KAMAILIO=yes, so Debian\'s init script would not start kamailio (it prints "failed!" and exits 0)',
+        'once kamailio.cfg is ready, set RUN_KAMAILIO=yes in /etc/default/kamailio and re-run, or drop --restartkamailio',
+      );
+    }
   }
   if (interview && ctx.interactive) options = await interview(ctx, options, facts);
 

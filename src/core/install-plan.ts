@@ -150,7 +150,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     // A package this run installs brings its init script (Debian: postfix → /etc/init.d/postfix).
     const initScripts = [...facts.initScripts, ...(facts.live ? wanted.filter((p) => !input.installed.has(p)) : [])];
     const command = serviceCommandIfPossible({ init: facts.init, initScripts }, a.service, a.action);
-    if (command) afterCommands.push({ service: a.service, why: a.why, command });
+    if (command) afterCommands.push({ service: a.service, why: a.why, command, ...(a.verify ? { verify: a.verify } : {}) });
     else {
       warnings.push(`${a.service}: no init system or /etc/init.d/${a.service} script to ${a.action} it with; ${a.action} it by hand to ${a.why}`);
       manualSteps.push(`${a.action} ${a.service} to ${a.why}`);
@@ -188,6 +188,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // switched off, not deleted.
   const jails: string[] = [...repeat.jails];
   const services: PlannedService[] = [];
+  const onChange: AfterStep[] = [];
   for (const module of modules) {
     const p = planned.find((x) => x.module === module);
     if (!p) {
@@ -214,7 +215,10 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     jails.push(...(fragment.jails ?? []));
     warnings.push(...(fragment.warnings ?? []));
     manualSteps.push(...(fragment.manualSteps ?? []));
-    for (const a of fragment.after ?? []) after(a);
+    for (const a of fragment.after ?? []) {
+      if ('action' in a && a.onlyOnChange) onChange.push(a);
+      else after(a);
+    }
     services.push({
       name: module.name,
       label: module.label,
@@ -258,6 +262,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   }
   if (used(MAIL_ACTION, mail !== null)) tool.push(change(MAIL_ACTION, template('etc/fail2ban/action.d/voip-f2b-mail.conf'), 'rate-limited mail alert action', false));
   const changes = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }, ...tool, ...serviceChanges];
+  // Follow-ups that only a run changing something needs (--restartkamailio): none on a re-run.
+  if (changes.some((c) => c.before !== c.after)) for (const a of onChange) after(a);
 
   // 5. Mail: postfix installed without a dialog, running, and one test mail when settings change.
   if (mail && facts.live) {

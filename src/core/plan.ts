@@ -51,7 +51,13 @@ export interface Plan {
   /** Jails fail2ban must list once it runs. */
   jails: string[];
   /** Commands run after fail2ban is validated and running (reloads, kamailio restart). */
-  afterCommands: Array<{ command: Command; why: string; service: string }>;
+  afterCommands: Array<{
+    command: Command;
+    why: string;
+    service: string;
+    /** After the command: the service must run (a live PID in one of these files) within `seconds`. */
+    verify?: { pidFiles: string[]; seconds: number };
+  }>;
   /** What the admin must do by hand for a change to take effect. */
   manualSteps: string[];
   warnings: string[];

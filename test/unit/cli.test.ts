@@ -60,7 +60,7 @@ test('--json prints exactly one JSON document on stdout; logs go to stderr', asy
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.command, 'install');
     assert.equal(doc.distro, 'debian-12');
-    assert.deepEqual(doc.jails, ['voip-kamailio']);
+    assert.deepEqual(doc.jails, ['voip-kamailio', 'voip-kamailio-pike']);
     assert.ok(doc.ignoreip.includes('203.0.113.7'));
     assert.ok(r.stderr.length > 0);
   } finally {

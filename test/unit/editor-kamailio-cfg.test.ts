@@ -5,46 +5,111 @@ import { readFileSync } from 'node:fs';
 import {
   AUTH_FAILURE_XLOG,
   BEGIN_MARKER,
+  CHECK_BEGIN,
+  CHECK_END,
   END_MARKER,
+  GLOBAL_BEGIN,
+  GLOBAL_END,
+  durationSeconds,
   insertAuthFailureLog,
+  kamailioSubnets,
+  removeOurBlocks,
 } from '../../src/core/editors/kamailio-cfg.ts';
 
 const debianCfg = readFileSync(new URL('../fixtures/upstream/kamailio/kamailio.cfg', import.meta.url), 'utf8');
 
 
-const expectedBlock = (indent: string, step = '\t'): string[] => [
-  `${indent}${BEGIN_MARKER}\n`,
-  `${indent}# auth_check() returned -2 (wrong password) or -3 (unknown user); -4/-5/-6 (stale\n`,
-  `${indent}# nonce, no credentials yet, reused nonce) are normal digest challenges and are not\n`,
-  `${indent}# logged. $rc still holds auth_check()'s code here: no function ran since.\n`,
-  `${indent}if ($rc == -2 || $rc == -3) {\n`,
-  `${indent}${step}${AUTH_FAILURE_XLOG}\n`,
-  `${indent}}\n`,
-  `${indent}${END_MARKER}\n`,
-];
+/** The lines of the inserted blocks, each with its marker lines, grouped by block. */
+function blocksOf(added: Array<[number, string]>): string[][] {
+  const out: string[][] = [];
+  let cur: string[] | null = null;
+  for (const [, l] of added) {
+    if (/# voip-f2b-install: .*\(begin\)/.test(l)) cur = [];
+    cur?.push(l);
+    if (/# voip-f2b-install: .*\(end\)/.test(l)) {
+      out.push(cur!);
+      cur = null;
+    }
+  }
+  return out;
+}
 
 test('kamailio cfg: the log statement is the fixed one, source address first', () => {
   assert.equal(
     AUTH_FAILURE_XLOG,
-    'xlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$rc\\n");',
+    'xlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$var(vf2b_rc)\\n");',
   );
 });
 
-test('kamailio cfg: Debian 12 kamailio.cfg gets the block as the first statements of the auth_check failure branch', () => {
+test('kamailio cfg: Debian 12 kamailio.cfg gets the three blocks: globals, the check before auth_check, the log first in its failure branch', () => {
   const r = insertAuthFailureLog(debianCfg);
   assert.equal(r.status, 'inserted');
-  assert.equal(r.changes.length, 1);
-  assert.match(r.changes[0]!, /^route\[AUTH\]: log auth_check\(\) failures .* at line 799$/);
-
+  assert.deepEqual(r.changes.map((c) => c.replace(/^(.*), at line \d+$/, '$1')), [
+    'htable counters, maxretry and the whitelist for route[AUTH]',
+    'route[AUTH]: no answer past maxretry failures, a repeated burst counts once',
+    'route[AUTH]: log every failed digest attempt (source address first) and count it',
+  ]);
   const added = insertions(debianCfg, r.text);
-  assert.deepEqual(added.map(([, l]) => l), expectedBlock('\t\t\t'));
+  const [g, c, f] = blocksOf(added);
+  assert.equal(blocksOf(added).length, 3);
+  assert.equal(g![0], `${GLOBAL_BEGIN}\n`);
+  assert.equal(g!.at(-1), `${GLOBAL_END}\n`);
+  assert.equal(c![0], `\t\t${CHECK_BEGIN}\n`);
+  assert.equal(c!.at(-1), `\t\t${CHECK_END}\n`);
+  assert.equal(f![0], `\t\t\t${BEGIN_MARKER}\n`);
+  assert.equal(f!.at(-1), `\t\t\t${END_MARKER}\n`);
+  // htable only where the stock script does not load it (WITH_ANTIFLOOD); ipops always
+  assert.deepEqual(g!.filter((l) => /^(#!|loadmodule)/.test(l)), [
+    '#!ifndef WITH_ANTIFLOOD\n', 'loadmodule "htable.so"\n', '#!endif\n', 'loadmodule "ipops.so"\n',
+    '#!define VOIPF2B_MAXRETRY 5\n', '#!define VOIPF2B_IGNOREIP "127.0.0.1/8,::1/128"\n',
+  ]);
+  assert.ok(g!.includes('modparam("htable", "htable", "voipf2b=>size=10;autoexpire=600;")\n'));
+  assert.ok(f!.includes(`\t\t\t\t${AUTH_FAILURE_XLOG}\n`));
   const out = linesOf(r.text);
-  const first = added[0]![0];
-  assert.equal(out[first - 1], '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n');
-  assert.equal(out[first + added.length], '\t\t\tauth_challenge("$fd", "0");\n');
-  // the block is contiguous, and removing it gives back the original bytes
-  assert.deepEqual(added.map(([j]) => j), added.map((_a, k) => first + k));
-  assert.equal(out.filter((_l, j) => j < first || j >= first + added.length).join(''), debianCfg);
+  // positions: globals right before the routing banner; the check right before the if; the log first inside it
+  const at = (l: string): number => out.indexOf(l);
+  assert.equal(out[at(`${GLOBAL_END}\n`) + 1], '####### Routing Logic ########\n');
+  assert.equal(out[at(`\t\t${CHECK_END}\n`) + 1], '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n');
+  assert.equal(out[at(`\t\t\t${BEGIN_MARKER}\n`) - 1], '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n');
+  assert.equal(out[at(`\t\t\t${END_MARKER}\n`) + 1], '\t\t\tauth_challenge("$fd", "0");\n');
+  // each change line names the line its block starts at
+  for (const [k, b] of [g, c, f].entries()) assert.match(r.changes[k]!, new RegExp(`at line ${out.indexOf(b![0]!) + 1}$`));
+  // removing the blocks gives back the original bytes
+  assert.equal(removeOurBlocks(r.text), debianCfg);
+});
+
+test('kamailio cfg: settings: maxretry, findtime and the whitelist (addresses and ranges, not host names)', () => {
+  const r = insertAuthFailureLog(debianCfg, { maxretry: 3, findtimeSeconds: 3600, ignoreip: ['127.0.0.1/8', '::1', '198.51.100.7', '2001:db8::/32', 'office.example.org'] });
+  assert.match(r.text, /^#!define VOIPF2B_MAXRETRY 3$/m);
+  assert.match(r.text, /^#!define VOIPF2B_IGNOREIP "127\.0\.0\.1\/8,::1\/128,198\.51\.100\.7\/32,2001:db8::\/32"$/m);
+  assert.match(r.text, /voipf2b=>size=10;autoexpire=3600;/);
+  // other settings on a re-run: the blocks are rewritten in place, nothing else moves
+  const again = insertAuthFailureLog(r.text);
+  assert.equal(again.status, 'updated');
+  assert.equal(again.text, insertAuthFailureLog(debianCfg).text);
+  assert.deepEqual(kamailioSubnets(['a.example', '10.0.0.0/8', 'fe80::1', '1.2.3.4/99']), ['10.0.0.0/8', 'fe80::1/128']);
+  assert.deepEqual(['600', '10m', '1h30m', '1d', '-1', 'x'].map(durationSeconds), [600, 600, 5400, 86400, null, null]);
+});
+
+test('kamailio cfg: an older voip-f2b block (the -2/-3 only log line) is replaced, not doubled', () => {
+  const old = debianCfg.replace(
+    '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n',
+    '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n' +
+      '\t\t\t# voip-f2b-install: log real authentication failures for fail2ban (begin)\n' +
+      '\t\t\tif ($rc == -2 || $rc == -3) {\n\t\t\t\txlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$rc\\n");\n\t\t\t}\n' +
+      '\t\t\t# voip-f2b-install: log real authentication failures for fail2ban (end)\n',
+  );
+  const r = insertAuthFailureLog(old);
+  assert.equal(r.status, 'updated');
+  assert.equal(r.text, insertAuthFailureLog(debianCfg).text);
+});
+
+test('kamailio cfg: htable or ipops loaded by the script itself is not loaded twice (Kamailio refuses that)', () => {
+  const always = debianCfg.replace('loadmodule "kex.so"\n', 'loadmodule "kex.so"\nloadmodule "htable.so"\nloadmodule "ipops.so"\n');
+  const g = blocksOf(insertions(always, insertAuthFailureLog(always).text))[0]!;
+  assert.deepEqual(g.filter((l) => l.startsWith('loadmodule') || l.startsWith('#!if')), []);
+  const nested = debianCfg.replace('#!ifdef WITH_ANTIFLOOD\nloadmodule "htable.so"', '#!ifdef WITH_ANTIFLOOD\n#!ifdef X\nloadmodule "htable.so"\n#!endif');
+  assert.deepEqual(insertAuthFailureLog(nested), { text: nested, changes: [], status: 'unsupported' });
 });
 
 test('kamailio cfg: inserting twice is inserting once (status present, text unchanged)', () => {
@@ -93,20 +158,29 @@ test('kamailio cfg: only route[AUTH] is edited; quoted names and space indentati
   ].join('\n');
   const r = insertAuthFailureLog(cfg);
   assert.equal(r.status, 'inserted');
-  const added = insertions(cfg, r.text);
-  assert.deepEqual(added.map(([, l]) => l), expectedBlock('        ', '    '));
-  assert.equal(linesOf(r.text)[added[0]![0] - 1], '    {\n');
+  const out = linesOf(r.text);
+  const begin = out.indexOf(`        ${BEGIN_MARKER}\n`);
+  assert.equal(out[begin - 1], '    {\n');
+  assert.equal(out[out.indexOf(`    ${CHECK_END}\n`) + 1], '    if ( ! auth_check("$fd", "subscriber", "1") )\n');
+  // space indentation throughout: one step of four spaces, no tab
+  assert.ok(insertions(cfg, r.text).every(([, l]) => !/^\s*\t/.test(l)), r.text);
+  assert.ok(out.includes(`            ${AUTH_FAILURE_XLOG}\n`));
+  // route[OTHER] untouched (the global block goes before it, the first route of the script)
+  const other = out.indexOf('route[OTHER] {\n');
+  assert.equal(out[other - 1], `${GLOBAL_END}\n`);
+  assert.deepEqual(out.slice(other, other + 5), linesOf(cfg).slice(0, 5));
   assert.equal(insertAuthFailureLog(r.text).status, 'present');
 });
 
-test('kamailio cfg: the pasteable template holds the same block as the editor inserts', () => {
+test('kamailio cfg: the pasteable template holds the same blocks as the editor inserts', () => {
   const tpl = readFileSync(new URL('../../templates/etc/kamailio/voip-f2b-auth.cfg', import.meta.url), 'utf8');
-  assert.ok(tpl.includes(expectedBlock('\t\t\t').join('')), 'template block differs from the inserted one');
+  const r = insertAuthFailureLog(debianCfg);
+  const blocks = blocksOf(insertions(debianCfg, r.text));
+  for (const b of blocks) assert.ok(tpl.includes(b.join('')), `template block differs from the inserted one:\n${b.join('')}`);
   assert.doesNotMatch(tpl, /\{\{/);
-  // pasted into the stock route it is recognised as present
-  const pasted = debianCfg.replace(
-    '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n',
-    `\t\tif (!auth_check("$fd", "subscriber", "1")) {\n${expectedBlock('\t\t\t').join('')}`,
-  );
+  // pasted by hand at the three places, it is recognised as present
+  const pasted = debianCfg
+    .replace('####### Routing Logic ########\n', `${blocks[0]!.join('')}####### Routing Logic ########\n`)
+    .replace('\t\tif (!auth_check("$fd", "subscriber", "1")) {\n', `${blocks[1]!.join('')}\t\tif (!auth_check("$fd", "subscriber", "1")) {\n${blocks[2]!.join('')}`);
   assert.deepEqual(insertAuthFailureLog(pasted), { text: pasted, changes: [], status: 'present' });
 });

@@ -151,7 +151,7 @@ function liveRunner(fail: (c: Command) => boolean, failure = { exitCode: 255, st
     if (fail(c)) return failure;
     if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
-    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t3\n`- Jail list:\tvoip-asterisk, voip-freeswitch, voip-kamailio\n' };
+    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t4\n`- Jail list:\tvoip-asterisk, voip-freeswitch, voip-kamailio, voip-kamailio-pike\n' };
     return undefined;
   });
 }
@@ -203,7 +203,7 @@ test('a live run tests, starts and verifies fail2ban, in that order', async () =
       run.lines().filter((l) => !l.startsWith('dpkg-query') && !l.startsWith('iptables')),
       ['fail2ban-client -t', 'service fail2ban start', 'update-rc.d fail2ban defaults', 'fail2ban-client status'],
     );
-    assert.deepEqual(r.jailsActive, ['voip-asterisk', 'voip-freeswitch', 'voip-kamailio']);
+    assert.deepEqual(r.jailsActive, ['voip-asterisk', 'voip-freeswitch', 'voip-kamailio', 'voip-kamailio-pike']);
     assert.ok(r.ignoreip.includes('192.0.2.55'), "the admin's own SSH address is whitelisted");
   } finally {
     await removeRoot(root);
@@ -318,6 +318,9 @@ test('--restartkamailio restarts kamailio after fail2ban is verified, and a re-r
     await mkdir(path.join(root, 'etc/kamailio'), { recursive: true });
     await writeFile(path.join(root, 'etc/kamailio/kamailio.cfg'), '#!KAMAILIO\n');
     await writeFile(path.join(root, 'etc/init.d/kamailio'), '');
+    // kamailio comes up after the restart: its pid file names a live process
+    await mkdir(path.join(root, 'run/kamailio'), { recursive: true });
+    await writeFile(path.join(root, 'run/kamailio/kamailio.pid'), `${process.pid}\n`);
     const run = liveRunner(() => false);
     await install(opts({ services: ['kamailio'], restartKamailio: true }), testContext(root, { run, live: true }));
     const lines = run.lines();

@@ -1,30 +1,93 @@
 /**
- * Lossless editor for Kamailio's kamailio.cfg: adds, inside the stock `route[AUTH]`, one syslog
- * line per real authentication failure, for fail2ban's kamailio filter.
+ * Lossless editor for Kamailio's kamailio.cfg: makes the stock `route[AUTH]` log every failed
+ * digest attempt with its source address, and stop a source in Kamailio itself once it has had
+ * `maxretry` failed guesses answered, so fail2ban's firewall ban follows a scanner that got no
+ * more than `maxretry` tries.
  *
- * Which auth_check() results are logged (auth module's auth_cfg_result_t, documented in the
- * auth_db module's README under www_authenticate, "Negative codes"):
- *   -2 invalid password, -3 unknown user: logged, these are the brute-force signal;
- *   -1 generic error (also DB/realm errors: a database outage must not ban every phone),
- *   -4 stale nonce, -5 no credentials (every normal first request, answered by the 401/407
- *   challenge), -6 nonce reused, -8 auth user != From/To user (only reached with a correct
- *   password): not logged.
+ * Three marked blocks are written (each between "# voip-f2b-install: … (begin)" / "(end)" lines):
  *
- * `$rc` is read directly: Kamailio sets it only when a module function or a route returns
- * (core action.c, MODF_HANDLE_RETCODE / route()), so the `if ($rc == -2 || $rc == -3)` test, a
- * pure expression, leaves it holding auth_check()'s code, and xlog() formats its message before
- * its own return code replaces it.
+ * 1. Before the routing logic: the `htable` tables (loaded only where the script does not load
+ *    htable itself, e.g. the stock `WITH_ANTIFLOOD`), `ipops` for the whitelist test, and
+ *    `#!define`s holding maxretry and fail2ban's ignoreip (IP addresses and CIDR ranges; host
+ *    names cannot be tested by Kamailio, fail2ban still ignores them):
+ *      voipf2b   source address -> failures counted, kept findtime seconds after the last one;
+ *      voipf2bb  source/auth user/Call-ID -> time of its last counted failure.
+ * 2. Right before `if (!auth_check(...)) {`: a source (not whitelisted) that reached maxretry
+ *    gets no answer at all (its first dropped request logs one `auth throttled` line); a request
+ *    repeating, within 2 s, the source, auth user and Call-ID of a counted failure is challenged
+ *    again (with the script's own auth_challenge() arguments) without its password being checked and is not counted: a phone that resends the same
+ *    wrong credentials (baresip sends ~15 in 10 ms) counts once, and learns nothing more.
+ * 3. First in the `auth_check()` failure branch: which results are failures (auth module's
+ *    auth_cfg_result_t, auth_db README "Negative codes"):
+ *      -2 invalid password, -3 unknown user: counted and logged;
+ *      -1 with credentials that are not filled properly (qop without cnonce/nc, a missing
+ *         username/realm/nonce/uri/response): no phone sends those, a scanner does (sipvicious
+ *         answers a challenge without qop with `qop=auth` and no cnonce/nc): counted and logged;
+ *      -1 with well-formed credentials: a database or server error, logged as `auth error`,
+ *         never counted (a database outage must not ban every phone);
+ *      -4 stale nonce, -5 no credentials (every phone's first request), -6 nonce reused,
+ *      -8 auth user != From/To user (only after a correct password): not counted.
+ *
+ * `$rc` is copied first thing in the branch: Kamailio sets it only when a module function or a
+ * route returns (core action.c), so it still holds auth_check()'s code there.
  */
 
-/** The log statement fail2ban's filter matches. Fixed: do not change it. */
+/** The failure line fail2ban's filter counts (source address first). */
 export const AUTH_FAILURE_XLOG =
-  'xlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$rc\\n");';
+  'xlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$var(vf2b_rc)\\n");';
+/** Logged once when a source reaches maxretry and Kamailio stops answering it. */
+export const AUTH_THROTTLED_XLOG = 'xlog("L_WARN", "voip-f2b: auth throttled src=$si port=$sp method=$rm user=$fU\\n");';
+/** A -1 with well-formed credentials: the database or the server failed, not the caller. */
+export const AUTH_ERROR_XLOG =
+  'xlog("L_ERR", "voip-f2b: auth error src=$si port=$sp method=$rm user=$fU rc=-1: database or server error, not counted\\n");';
 
-export const BEGIN_MARKER = '# voip-f2b-install: log real authentication failures for fail2ban (begin)';
-export const END_MARKER = '# voip-f2b-install: log real authentication failures for fail2ban (end)';
+const TAG = '# voip-f2b-install:';
+export const GLOBAL_BEGIN = `${TAG} count and throttle failed digest attempts for fail2ban (begin)`;
+export const GLOBAL_END = `${TAG} count and throttle failed digest attempts for fail2ban (end)`;
+export const CHECK_BEGIN = `${TAG} stop a source past maxretry; a repeated burst counts once (begin)`;
+export const CHECK_END = `${TAG} stop a source past maxretry; a repeated burst counts once (end)`;
+export const BEGIN_MARKER = `${TAG} log every failed digest attempt for fail2ban (begin)`;
+export const END_MARKER = `${TAG} log every failed digest attempt for fail2ban (end)`;
 
-/** The auth_check() return codes logged as failures (see the module comment). */
-export const LOGGED_CODES = [-2, -3] as const;
+/** Seconds within which the same source, auth user and Call-ID count once. */
+export const BURST_SECONDS = 2;
+
+export interface ThrottleSettings {
+  /** Failed digest attempts answered per source before Kamailio stops answering it. */
+  maxretry: number;
+  /** Seconds a source's count is kept after its last counted failure (fail2ban's findtime). */
+  findtimeSeconds: number;
+  /** fail2ban's ignoreip; entries Kamailio cannot test (host names) are left out. */
+  ignoreip: string[];
+}
+
+export const DEFAULT_SETTINGS: ThrottleSettings = { maxretry: 5, findtimeSeconds: 600, ignoreip: ['127.0.0.1/8', '::1'] };
+
+/** fail2ban duration (600, 10m, 1h30m, 1d, 1w) in seconds; -1 (forever) and junk give null. */
+export function durationSeconds(v: string): number | null {
+  const t = v.trim().toLowerCase();
+  if (/^\d+$/.test(t)) return Number(t);
+  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  if (!/^(?:\d+[smhdw])+$/.test(t)) return null;
+  let total = 0;
+  for (const m of t.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
+  return total;
+}
+
+/** The ignoreip entries Kamailio's is_in_subnet() can test: IPv4/IPv6 addresses and CIDR ranges. */
+export function kamailioSubnets(ignoreip: string[]): string[] {
+  const out: string[] = [];
+  for (const e of ignoreip) {
+    const [addr, bits] = e.split('/');
+    const v4 = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(addr!);
+    const v6 = !v4 && addr!.includes(':') && /^[0-9a-fA-F:.]+$/.test(addr!);
+    if (!v4 && !v6) continue;
+    const max = v4 ? 32 : 128;
+    const cidr = bits === undefined ? `${addr}/${max}` : /^\d{1,3}$/.test(bits) && Number(bits) <= max ? `${addr}/${bits}` : null;
+    if (cidr && !out.includes(cidr)) out.push(cidr);
+  }
+  return out;
+}
 
 /**
  * Replaces comments and string contents with spaces (same length, newlines kept), so that
@@ -82,42 +145,157 @@ function lineEnd(text: string, index: number): number {
   return j < 0 ? text.length : j + 1;
 }
 
-/** The lines we insert, each without EOL. `indent` is the block's statement indentation. */
-function block(indent: string): string[] {
-  const step = indent.includes('\t') || indent === '' ? '\t' : '    ';
-  return [
-    `${indent}${BEGIN_MARKER}`,
-    `${indent}# auth_check() returned -2 (wrong password) or -3 (unknown user); -4/-5/-6 (stale`,
-    `${indent}# nonce, no credentials yet, reused nonce) are normal digest challenges and are not`,
-    `${indent}# logged. $rc still holds auth_check()'s code here: no function ran since.`,
-    `${indent}if (${LOGGED_CODES.map((c) => `$rc == ${c}`).join(' || ')}) {`,
-    `${indent}${step}${AUTH_FAILURE_XLOG}`,
-    `${indent}}`,
-    `${indent}${END_MARKER}`,
-  ];
+/** Removes every block of ours (marker lines included); other bytes stay. */
+export function removeOurBlocks(cfg: string): string {
+  const lines = cfg.split(/(?<=\n)/);
+  const out: string[] = [];
+  let inside = false;
+  for (const l of lines) {
+    if (!inside && /^[ \t]*# voip-f2b-install: .*\(begin\)\s*$/.test(l)) inside = true;
+    else if (inside && /^[ \t]*# voip-f2b-install: .*\(end\)\s*$/.test(l)) inside = false;
+    else if (!inside) out.push(l);
+  }
+  return out.join('');
 }
 
 /**
- * Inserts the fail2ban authentication-failure log into kamailio.cfg's `route[AUTH]`.
- *
- * In `route[AUTH]` (the name may be quoted), every `if (!auth_check(...)) {` block outside
- * comments gets, as its first statements, a block marked by BEGIN_MARKER / END_MARKER comment
- * lines that logs AUTH_FAILURE_XLOG when auth_check() returned -2 or -3. The block is indented like
- * the statement that follows it; line endings follow the file (LF or CRLF); nothing else moves.
- *
- * @param cfg the text of kamailio.cfg
- * @returns `status: 'inserted'` with the new text and one change line per insertion;
- *   `'present'` (text unchanged, no changes) when every such block already holds the marker;
- *   `'no-auth-route'` (text unchanged, no changes) when there is no `route[AUTH]` calling
- *   `if (!auth_check(...)) {` (custom scripts: the admin pastes the template by hand).
+ * How a module is loaded: 'no' (nowhere), 'always', or `{ ifdef: NAME }` when its only
+ * loadmodule lines sit directly inside `#!ifdef NAME` (the stock WITH_ANTIFLOOD shape), or
+ * 'complex' for any other preprocessor nesting.
  */
-export function insertAuthFailureLog(cfg: string): {
-  text: string;
-  changes: string[];
-  status: 'inserted' | 'present' | 'no-auth-route';
-} {
-  const unchanged = (status: 'present' | 'no-auth-route') => ({ text: cfg, changes: [], status });
-  const eol = /\r\n/.test(cfg) ? '\r\n' : '\n';
+function moduleLoad(cfg: string, code: string, mod: string): 'no' | 'always' | 'complex' | { ifdef: string } {
+  const raw = cfg.split('\n');
+  const masked = code.split('\n');
+  const stack: string[] = [];
+  const sites: string[][] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const pp = /^\s*#!(ifdef|ifndef|else|endif)\b\s*(\S*)/.exec(raw[i]!);
+    if (pp) {
+      if (pp[1] === 'ifdef') stack.push(pp[2]!);
+      else if (pp[1] === 'ifndef') stack.push(`!${pp[2]}`);
+      else if (pp[1] === 'else' && stack.length) stack.push(`else:${stack.pop()}`);
+      else if (pp[1] === 'endif') stack.pop();
+      continue;
+    }
+    if (!/\bloadmodule\b/.test(masked[i]!)) continue;
+    const m = /\bloadmodule\s+"([^"]*)"/.exec(raw[i]!);
+    if (m && new RegExp(`(?:^|/)${mod}(?:\\.so)?$`).test(m[1]!)) sites.push([...stack]);
+  }
+  if (sites.length === 0) return 'no';
+  if (sites.some((s) => s.length === 0)) return 'always';
+  const names = new Set(sites.map((s) => (s.length === 1 && /^\w+$/.test(s[0]!) ? s[0]! : '?')));
+  if (names.size === 1 && !names.has('?')) return { ifdef: [...names][0]! };
+  return 'complex';
+}
+
+function globalBlock(s: ThrottleSettings, htable: 'no' | 'always' | { ifdef: string }, ipops: 'no' | 'always'): string[] {
+  const subnets = kamailioSubnets(s.ignoreip);
+  return [
+    GLOBAL_BEGIN,
+    '# Failed digest attempts per source address (kept findtime seconds after the last one), and the',
+    '# last counted failure per source/auth user/Call-ID (a burst of one phone counts once).',
+    "# Sources in fail2ban's ignoreip (addresses and ranges; not host names) are never stopped.",
+    ...(htable === 'no' ? ['loadmodule "htable.so"'] : typeof htable === 'object' ? [`#!ifndef ${htable.ifdef}`, 'loadmodule "htable.so"', '#!endif'] : []),
+    ...(ipops === 'no' ? ['loadmodule "ipops.so"'] : []),
+    `modparam("htable", "htable", "voipf2b=>size=10;autoexpire=${s.findtimeSeconds};")`,
+    'modparam("htable", "htable", "voipf2bb=>size=10;autoexpire=60;")',
+    `#!define VOIPF2B_MAXRETRY ${s.maxretry}`,
+    `#!define VOIPF2B_IGNOREIP "${subnets.join(',')}"`,
+    GLOBAL_END,
+  ];
+}
+
+function checkBlock(indent: string, step: string, challenge: string): string[] {
+  const i = indent;
+  const j = indent + step;
+  const k = j + step;
+  return [
+    `${i}${CHECK_BEGIN}`,
+    `${i}if (!is_in_subnet("$si", VOIPF2B_IGNOREIP)) {`,
+    `${j}# maxretry failed attempts answered: no answer any more (fail2ban bans it meanwhile)`,
+    `${j}if ($sht(voipf2b=>$si) >= VOIPF2B_MAXRETRY) {`,
+    `${k}if ($shtinc(voipf2b=>$si) == VOIPF2B_MAXRETRY + 1) {`,
+    `${k}${step}${AUTH_THROTTLED_XLOG}`,
+    `${k}}`,
+    `${k}exit;`,
+    `${j}}`,
+    `${j}# the same source, auth user and Call-ID again within ${BURST_SECONDS} s of a counted failure: a`,
+    `${j}# phone resending its credentials; challenged again, password not checked, not counted`,
+    `${j}if ($au != $null && $sht(voipf2bb=>$si::$au::$ci) != $null && $TS - $sht(voipf2bb=>$si::$au::$ci) < ${BURST_SECONDS}) {`,
+    `${k}auth_challenge(${challenge});`,
+    `${k}exit;`,
+    `${j}}`,
+    `${i}}`,
+    `${i}${CHECK_END}`,
+  ];
+}
+
+function failureBlock(indent: string, step: string): string[] {
+  const i = indent;
+  const j = indent + step;
+  const k = j + step;
+  const has = (p: string): string => `$var(vf2b_cred) =~ "[ ,]${p}="`;
+  return [
+    `${i}${BEGIN_MARKER}`,
+    `${i}# -2 wrong password, -3 unknown user, -1 with malformed credentials (a scanner's): counted;`,
+    `${i}# -1 with well-formed credentials is a database/server error: logged, not counted;`,
+    `${i}# -4/-5/-6 (stale nonce, no credentials yet, reused nonce) are normal challenges.`,
+    `${i}$var(vf2b_rc) = $rc;`,
+    `${i}$var(vf2b_cred) = $_s($hdr(Authorization)$hdr(Proxy-Authorization));`,
+    `${i}$var(vf2b_count) = 0;`,
+    `${i}if ($var(vf2b_rc) == -2 || $var(vf2b_rc) == -3) {`,
+    `${j}$var(vf2b_count) = 1;`,
+    `${i}} else if ($var(vf2b_rc) == -1) {`,
+    `${j}if (!(${['username', 'realm', 'nonce', 'uri', 'response'].map(has).join(' && ')})`,
+    `${j}${step}${step}|| (${has('qop')} && !(${has('cnonce')} && ${has('nc')}))) {`,
+    `${k}$var(vf2b_count) = 1;`,
+    `${j}} else {`,
+    `${k}${AUTH_ERROR_XLOG}`,
+    `${j}}`,
+    `${i}}`,
+    `${i}if ($var(vf2b_count) == 1) {`,
+    `${j}${AUTH_FAILURE_XLOG}`,
+    `${j}if (!is_in_subnet("$si", VOIPF2B_IGNOREIP)) {`,
+    `${k}if ($sht(voipf2b=>$si) == $null) {`,
+    `${k}${step}$sht(voipf2b=>$si) = 1;`,
+    `${k}} else {`,
+    `${k}${step}$var(vf2b_n) = $shtinc(voipf2b=>$si);`,
+    `${k}}`,
+    `${k}if ($au != $null) {`,
+    `${k}${step}$sht(voipf2bb=>$si::$au::$ci) = $TS;`,
+    `${k}}`,
+    `${j}}`,
+    `${i}}`,
+    `${i}${END_MARKER}`,
+  ];
+}
+
+export type EditStatus = 'inserted' | 'updated' | 'present' | 'no-auth-route' | 'unsupported';
+
+/**
+ * Makes kamailio.cfg's `route[AUTH]` log every failed digest attempt and stop a source past
+ * maxretry (see the module comment).
+ *
+ * Any block of ours already there is taken out first and written again with `settings`, so a
+ * re-run with other settings updates it and one with the same settings changes nothing.
+ * In `route[AUTH]` (the name may be quoted), each `if (!auth_check(...)) {` outside comments gets
+ * the check block right before it and the failure block as the first statements inside it,
+ * indented like the code around them; line endings follow the file (LF or CRLF).
+ *
+ * @returns `inserted` (no block of ours before), `updated` (ours, with other settings),
+ *   `present` (text unchanged), `no-auth-route` (no `route[AUTH]` with `if (!auth_check(...)) {`:
+ *   custom scripts, the admin pastes templates/etc/kamailio/voip-f2b-auth.cfg by hand), or
+ *   `unsupported` (htable or ipops loaded under preprocessor conditions we cannot mirror);
+ *   the last two leave the text unchanged.
+ */
+export function insertAuthFailureLog(
+  original: string,
+  settings: ThrottleSettings = DEFAULT_SETTINGS,
+): { text: string; changes: string[]; status: EditStatus } {
+  const unchanged = (status: EditStatus) => ({ text: original, changes: [], status });
+  const eol = /\r\n/.test(original) ? '\r\n' : '\n';
+  const cfg = removeOurBlocks(original);
+  const hadOurs = cfg !== original;
   const code = maskCode(cfg);
 
   // route names may be quoted; quoted text is blanked in `code`, so read the name from `cfg`
@@ -133,7 +311,7 @@ export function insertAuthFailureLog(cfg: string): {
   const bodyClose = matching(code, bodyOpen);
   if (bodyClose < 0) return unchanged('no-auth-route');
 
-  const sites: number[] = []; // index after each `{` opening an `if (!auth_check(...))` block
+  const sites: Array<{ ifAt: number; open: number; challenge: string }> = []; // `if` keyword, and the `{` of its block
   const ifRe = /\bif\s*\(\s*!\s*auth_check\s*\(/g;
   ifRe.lastIndex = bodyOpen;
   let m: RegExpExecArray | null;
@@ -146,25 +324,52 @@ export function insertAuthFailureLog(cfg: string): {
     const open = condClose + brace[0].length;
     const close = matching(code, open);
     if (close < 0) break;
-    if (!cfg.slice(open, close).includes(BEGIN_MARKER)) sites.push(open + 1);
-    else sites.push(-1);
+    // the script's own challenge (realm, qop flags) is the one a repeated burst gets again
+    const call = /\bauth_challenge\s*\(/.exec(code.slice(open, close));
+    const argsOpen = call ? open + call.index + call[0].length - 1 : -1;
+    const argsClose = call ? matching(code, argsOpen) : -1;
+    const challenge = argsClose > argsOpen ? cfg.slice(argsOpen + 1, argsClose).trim() : '"$fd", "0"';
+    sites.push({ ifAt: m.index, open, challenge });
   }
   if (sites.length === 0) return unchanged('no-auth-route');
-  if (sites.every((s) => s < 0)) return unchanged('present');
 
-  let text = cfg;
-  const changes: string[] = [];
-  for (const after of sites.filter((s) => s >= 0).sort((a, b) => b - a)) {
-    // insert on the line after the `{`; indent like the first statement inside the block
-    const at = lineEnd(text, after);
-    const next = text.slice(at, lineEnd(text, at));
-    const ifIndent = /^[ \t]*/.exec(text.slice(lineStart(text, after), after))![0];
+  const htable = moduleLoad(cfg, code, 'htable');
+  const ipops = moduleLoad(cfg, code, 'ipops');
+  if (htable === 'complex' || (ipops !== 'no' && ipops !== 'always')) return unchanged('unsupported');
+
+  // Where the global block goes: before the "Routing Logic" banner, else before the first route.
+  const firstRoute = /(?:^|\n)[ \t]*(?:request_route|route)\s*(?:\[[^\]\n]*\])?\s*\{/.exec(code);
+  if (!firstRoute) return unchanged('no-auth-route');
+  const banner = cfg.slice(0, firstRoute.index).search(/^#+ *Routing Logic *#+[ \t]*\r?$/m);
+  const globalAt = banner >= 0 ? banner : lineStart(cfg, firstRoute.index + (cfg[firstRoute.index] === '\n' ? 1 : 0));
+
+  // Insert from the end backwards so earlier offsets stay valid.
+  const inserts: Array<{ at: number; lines: string[]; what: string }> = [];
+  inserts.push({ at: globalAt, lines: globalBlock(settings, htable, ipops), what: 'htable counters, maxretry and the whitelist for route[AUTH]' });
+  for (const s of sites) {
+    const ifLine = lineStart(cfg, s.ifAt);
+    const ifIndent = /^[ \t]*/.exec(cfg.slice(ifLine))![0];
+    const inner = lineEnd(cfg, s.open);
+    const next = cfg.slice(inner, lineEnd(cfg, inner));
     const indent = /^([ \t]*)\S/.exec(next)?.[1] ?? `${ifIndent}\t`;
-    const needsEol = at === text.length && !text.endsWith('\n');
-    const lines = block(indent).map((l) => l + eol).join('');
-    text = text.slice(0, at) + (needsEol ? eol : '') + lines + text.slice(at);
-    const lineNo = text.slice(0, at).split('\n').length;
-    changes.push(`route[AUTH]: log auth_check() failures (-2 wrong password, -3 unknown user) for fail2ban, at line ${lineNo}`);
+    const step = indent.startsWith(ifIndent) && indent.length > ifIndent.length ? indent.slice(ifIndent.length) : '\t';
+    inserts.push({ at: ifLine, lines: checkBlock(ifIndent, step, s.challenge), what: 'route[AUTH]: no answer past maxretry failures, a repeated burst counts once' });
+    inserts.push({ at: inner, lines: failureBlock(indent, step), what: 'route[AUTH]: log every failed digest attempt (source address first) and count it' });
   }
-  return { text, changes: changes.reverse(), status: 'inserted' };
+  let text = cfg;
+  const sorted = inserts.sort((a, b) => a.at - b.at);
+  const blocks = sorted.map((ins) => {
+    const needsEol = ins.at === cfg.length && cfg.length > 0 && !cfg.endsWith('\n');
+    return (needsEol ? eol : '') + ins.lines.map((l) => l + eol).join('');
+  });
+  for (let n = sorted.length - 1; n >= 0; n--) text = text.slice(0, sorted[n]!.at) + blocks[n] + text.slice(sorted[n]!.at);
+  // line numbers in the new text: earlier blocks shift later ones
+  let shift = 0;
+  const changes = sorted.map((ins, n) => {
+    const line = (cfg.slice(0, ins.at).match(/\n/g)?.length ?? 0) + 1 + shift;
+    shift += blocks[n]!.split('\n').length - 1;
+    return `${ins.what}, at line ${line}`;
+  });
+  if (text === original) return unchanged('present');
+  return { text, changes, status: hadOurs ? 'updated' : 'inserted' };
 }

@@ -1,13 +1,34 @@
-import { insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
+/** A pike block (stock kamailio.cfg WITH_ANTIFLOOD) is a flood: its own jail bans at the first line. */
+export const KAMAILIO_PIKE_JAIL = 'voip-kamailio-pike';
+/** Where Debian's init script and systemd unit keep kamailio's PID. */
+export const KAMAILIO_PID_FILES = ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid'];
 
 /**
- * Kamailio: the auth-failure log line in kamailio.cfg (with --kamailio-auth-log), and its syslog
- * lines in a file of their own where rsyslog runs, else the journal.
+ * Whether Debian's kamailio init script will start kamailio: it sources /etc/default/kamailio
+ * and runs only when that sets RUN_KAMAILIO=yes (the package ships it commented out, so
+ * `service kamailio restart` prints "failed!" and still exits 0). The last assignment wins.
+ */
+export function kamailioRunEnabled(defaults: string | null): boolean {
+  let v = 'no';
+  for (const line of (defaults ?? '').split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?RUN_KAMAILIO=(["']?)([^"'\s#;]*)\1\s*(?:#.*)?$/.exec(line);
+    if (m) v = m[2]!;
+  }
+  return v === 'yes';
+}
+
+/**
+ * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
+ * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
+ * findtime and ignoreip; its syslog lines in a file of their own where rsyslog runs, else the
+ * journal; an auth jail and a pike jail (maxretry 1) on them.
  */
 export const kamailio: ServiceModule = {
   name: 'kamailio',
@@ -15,7 +36,7 @@ export const kamailio: ServiceModule = {
   detect: (facts) => facts.services.kamailio.present,
   filters: ['voip-kamailio.conf'],
   sharedBanReason: 'sip-auth-failure-or-flood',
-  jails: ['voip-kamailio'],
+  jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   plan(ctx) {
     const { options, facts } = ctx;
@@ -26,15 +47,19 @@ export const kamailio: ServiceModule = {
     const after: AfterStep[] = [];
     const cfg = ctx.files.read(k.configFile);
     if (cfg !== null) {
-      const r = insertAuthFailureLog(cfg);
+      // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
+      const ignoreip = (getIniValue(ctx.jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
+      const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
       if (options.kamailioAuthLog) {
         if (r.status === 'no-auth-route') {
-          warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the auth-failure log line by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
+          warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
+        } else if (r.status === 'unsupported') {
+          warnings.push(`Kamailio: ${k.configFile} loads htable or ipops under preprocessor conditions the tool cannot mirror; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
         }
-        files.push({ path: k.configFile, text: r.text, why: 'Kamailio: log authentication failures for fail2ban', adminOwned: true });
-        if (r.text !== cfg && !options.restartKamailio) manualSteps.push('Kamailio: restart kamailio for the auth-failure log line to take effect (or pass --restartkamailio)');
-      } else if (r.status === 'inserted') {
-        manualSteps.push('Kamailio: auth failures are not logged yet; re-run with --kamailio-auth-log to add the log line to kamailio.cfg');
+        files.push({ path: k.configFile, text: r.text, why: 'Kamailio: log every failed digest attempt, stop a source past maxretry', adminOwned: true });
+        if (r.text !== cfg && !options.restartKamailio) manualSteps.push('Kamailio: restart kamailio for the failed-login logging and throttle to take effect (or pass --restartkamailio)');
+      } else if (r.status === 'inserted' || r.status === 'updated') {
+        manualSteps.push('Kamailio: failed logins are not all logged yet; re-run with --kamailio-auth-log to add the log and throttle blocks to kamailio.cfg');
       }
     }
     // Kamailio logs to syslog: give it a file of its own where rsyslog runs, else read the
@@ -49,15 +74,21 @@ export const kamailio: ServiceModule = {
     } else if (facts.live) {
       warnings.push(`Kamailio: no syslog daemon runs, so nothing writes ${KAMAILIO_LOG}; install and start rsyslog, then re-run`);
     }
-    const jail: JailEdit[] = [{ section: 'voip-kamailio', keys: voipJailKeys(ctx.protocol, 'voip-kamailio', logpath) }];
+    const jail: JailEdit[] = [
+      { section: 'voip-kamailio', keys: voipJailKeys(ctx.protocol, 'voip-kamailio[mode=auth]', logpath) },
+      { section: KAMAILIO_PIKE_JAIL, keys: [...voipJailKeys(ctx.protocol, 'voip-kamailio[mode=pike]', logpath), ['maxretry', '1']] },
+    ];
     // A journal jail has no logpath for the mail action to grep: give it its own action line.
-    if (ctx.mail && !logpath) jail.push({ section: 'voip-kamailio', keys: [['action', ctx.mailAction(false)]] });
-    if (options.restartKamailio) after.push({ service: 'kamailio', action: 'restart', why: '--restartkamailio' });
+    if (ctx.mail && !logpath) for (const section of ['voip-kamailio', KAMAILIO_PIKE_JAIL]) jail.push({ section, keys: [['action', ctx.mailAction(false)]] });
+    // Only a run that changes something restarts it, and kamailio must run afterwards.
+    if (options.restartKamailio) {
+      after.push({ service: 'kamailio', action: 'restart', why: '--restartkamailio', onlyOnChange: true, verify: { pidFiles: KAMAILIO_PID_FILES, seconds: 10 } });
+    }
     return {
       files,
       ensureFiles: logpath ? [{ path: KAMAILIO_LOG, why: 'Kamailio log read by the voip-kamailio jail' }] : [],
       jail,
-      jails: ['voip-kamailio'],
+      jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
       after,
       warnings,
       manualSteps,
@@ -71,7 +102,7 @@ export const kamailio: ServiceModule = {
     const cfg = await q.readText(file);
     if (cfg === null || insertAuthFailureLog(cfg).status !== 'inserted') return {};
     const kamailioAuthLog = await q.prompt.confirm({
-      message: `Kamailio logs no failed logins yet. Add the voip-f2b log line to route[AUTH] in ${file} (backed up first)?`,
+      message: `Kamailio logs no failed logins yet. Add the voip-f2b log and throttle blocks to route[AUTH] in ${file} (backed up first)?`,
       flag: '--kamailio-auth-log',
       default: true,
     });

@@ -68,7 +68,15 @@ export type AfterStep =
   /** A command of the service's own (e.g. `asterisk -rx "logger reload"`). */
   | { service: string; why: string; command: Command }
   /** A start/restart through the init system; a manual step (and a warning) where nothing can drive it. */
-  | { service: string; why: string; action: 'start' | 'restart' };
+  | {
+      service: string;
+      why: string;
+      action: 'start' | 'restart';
+      /** Only on a run that changes a file (a re-run then shows and does nothing). */
+      onlyOnChange?: boolean;
+      /** Afterwards the service must run: a live PID in one of these files within `seconds`. */
+      verify?: { pidFiles: string[]; seconds: number };
+    };
 
 /** One service's part of the install plan. Every field is optional; the planner composes them in order. */
 export interface ServiceFragment {
