@@ -123,5 +123,5 @@ test('the registry order is the jail.local order: sshd, then the VoIP services',
   assert.deepEqual(SERVICE_MODULES.map((m) => m.name), ['sshd', 'asterisk', 'freeswitch', 'kamailio']);
   const p = plan(facts({ authLogExists: false, journald: true }), { services: ['kamailio', 'asterisk'] });
   const sections = [...p.files[0]!.after.matchAll(/^\[([^\]]+)\]/gm)].map((m) => m[1]);
-  assert.deepEqual(sections.slice(sections.indexOf('sshd')), ['sshd', 'voip-asterisk', 'voip-kamailio']);
+  assert.deepEqual(sections.slice(sections.indexOf('sshd')), ['sshd', 'voip-asterisk', 'voip-kamailio', 'voip-kamailio-pike']);
 });
