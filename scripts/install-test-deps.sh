@@ -10,6 +10,8 @@
 # API (unreachable offline, so the install fails) unless online_api_credentials.yaml exists,
 # non-empty, before it runs (see its README.Debian). The Ansible test runs Debian's ansible.
 # strace kills the CLI at every file-system change in the crash test (test/unit/crash.test.ts).
+# The Kamailio scanner test (test/real/50-kamailio-scanner.test.ts) runs Debian's sipvicious and
+# baresip against kamailio in network namespaces, with iptables there for fail2ban's bans.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -20,4 +22,5 @@ apt-get install -y -q --no-install-recommends \
   iproute2 procps ca-certificates tmux \
   kamailio rsyslog orphan-sysvinit-scripts nftables \
   crowdsec crowdsec-firewall-bouncer ansible \
-  strace
+  strace \
+  iptables sipvicious baresip-core
