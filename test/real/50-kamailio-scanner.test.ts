@@ -78,7 +78,8 @@ const serverSh = (cmd: string, args: string[]) => {
   const [c, a] = inServer(cmd, args);
   return sh(c, a, { timeoutMs: 30000 });
 };
-const f2b = (...args: string[]) => sh('fail2ban-client', ['-s', path.join(tmp, 'f2b.sock'), ...args], { timeoutMs: 30000 });
+/** fail2ban-client on our server: our config dir (never the host's /etc/fail2ban) and socket. */
+const f2b = (...args: string[]) => sh('fail2ban-client', ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(tmp, 'f2b.sock'), ...args], { timeoutMs: 30000 });
 const kamLog = (): string => (existsSync(path.join(root, 'var/log/kamailio.log')) ? readFileSync(path.join(root, 'var/log/kamailio.log'), 'utf8') : '');
 const logged = (what: 'failure' | 'throttled' | 'error', addr: string): string[] =>
   kamLog().split('\n').filter((l) => l.includes(`voip-f2b: auth ${what} src=${addr} `));
@@ -99,9 +100,16 @@ function firewallBans(jail: string, addr: string): boolean {
   const r = serverSh('iptables', ['-w', '-S', `f2b-${jail}`]);
   return r.status === 0 && r.stdout.split('\n').some((l) => l.includes(`-s ${addr}/32`));
 }
+/** The jail's banned list; fail2ban-client is retried (bounded) while the server is busy banning. */
 function banned(jail: string): string[] {
-  const m = /Banned IP list:\s*(.*)$/m.exec(f2b('status', jail).stdout);
-  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+  for (let i = 0; i < 5; i++) {
+    const r = f2b('status', jail);
+    const m = /Banned IP list:\s*(.*)$/m.exec(r.stdout);
+    if (r.status === 0 && m) return m[1]!.split(/\s+/).filter(Boolean);
+    sh('sleep', ['1']);
+  }
+  const r = f2b('status', jail);
+  throw new Error(`fail2ban-client status ${jail} failed (${r.status}): ${r.stderr}${r.stdout}`);
 }
 
 /** Starts a long-running process; it is stopped by its PID in after(). */
@@ -334,8 +342,9 @@ test('svcrack: at most maxretry guesses answered, the weak password not found, b
   assert.ok(answered >= 1 && answered <= MAXRETRY, `guesses answered: ${answered} (at most ${MAXRETRY})`);
   assert.ok(bannedAt > 0, `svcrack banned in the firewall:\n${kamLog().split('\n').filter((l) => l.includes(PEERS.atk)).slice(-10).join('\n')}`);
   // Which jail banned it (svcrack is fast enough for pike too, at times): fail2ban's word, then the firewall's.
-  const jail = banned('voip-kamailio').includes(PEERS.atk) ? 'voip-kamailio' : 'voip-kamailio-pike';
   const chains = (j: string) => serverSh('iptables', ['-w', '-S', `f2b-${j}`]).stdout;
+  assert.ok(await waitFor(() => [...banned('voip-kamailio'), ...banned('voip-kamailio-pike')].includes(PEERS.atk), 10000, 500), 'fail2ban lists it');
+  const jail = banned('voip-kamailio').includes(PEERS.atk) ? 'voip-kamailio' : 'voip-kamailio-pike';
   assert.ok(banned(jail).includes(PEERS.atk), `fail2ban lists it: ${f2b('status', 'voip-kamailio').stdout}${f2b('status', 'voip-kamailio-pike').stdout}${chains('voip-kamailio')}${chains('voip-kamailio-pike')}`);
   assert.ok(await waitFor(() => firewallBans(jail, PEERS.atk), 5000), `the ${jail} chain holds it: ${chains(jail)}`);
   const probe = await sip('atk', { user: 'alice', password: 'x', failures: 0, timeoutMs: 2000 });
