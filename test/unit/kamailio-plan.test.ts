@@ -138,8 +138,10 @@ test('--restartkamailio: kamailio running afterwards is a success; a re-run show
   const root = await liveRoot({ '/etc/default/kamailio': 'RUN_KAMAILIO=yes\n', '/run/kamailio/kamailio.pid': `${process.pid}\n` });
   try {
     const run = liveRunner();
-    const r = await install(opts({ restartKamailio: true }), testContext(root, { run, live: true }));
+    const first = testContext(root, { run, live: true });
+    const r = await install(opts({ restartKamailio: true }), first);
     assert.ok(r.services.includes('kamailio (--restartkamailio)'), JSON.stringify(r.services));
+    assert.match(first.log.stdout.join(''), /THEN\s+service kamailio restart/, 'the first plan shows the restart');
     await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
     await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
     const ctx = testContext(root, { run: liveRunner(), live: true });
