@@ -9,7 +9,7 @@ import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
-import { BOUNCER_CONFIG, memberUninstallCommands } from '../core/crowdsec.ts';
+import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
 
 export interface UninstallReport {
   command: 'uninstall';
@@ -111,7 +111,20 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   }
   report.tempsRemoved = await removeTemps(ctx.fs, manifest);
 
-  if (member) for (const c of fleet.after) await ctx.run({ ...c, timeoutMs: 60000 });
+  if (member) {
+    for (const c of fleet.after) await ctx.run({ ...c, timeoutMs: 60000 });
+    // The pusher's spool (queued pushes, its state): runtime state of the tool, gone with it.
+    const removeTree = async (dir: string): Promise<void> => {
+      for (const name of await ctx.fs.list(dir)) {
+        const p = `${dir}/${name}`;
+        if ((await ctx.fs.stat(p))?.isDirectory) await removeTree(p);
+        else await ctx.fs.remove(p);
+      }
+      await ctx.fs.removeEmptyDir(dir);
+    };
+    await removeTree(PUSH_SPOOL);
+    await ctx.fs.removeEmptyDir(path.posix.dirname(PUSH_SPOOL));
+  }
 
   // 2. Packages, only when asked.
   if (options.purgePackages && manifest.packages.length && facts.live) {
