@@ -416,6 +416,46 @@ describe('voip-kamailio', () => {
   });
 });
 
+/**
+ * Every failregex has a forged-marker line: run fail2ban-regex -v over the injection lines and
+ * read its per-regex hit counts. A regex without a hit must be one that cannot meet attacker
+ * text (the line holds none), or one that refuses an undetermined line (its forged lines are in
+ * the fixture and asserted not to match; the same failure is counted from its twin line).
+ */
+describe('forged-marker coverage', () => {
+  const noAttackerText = [/^\^hacking attempt detected/, /^\^"Rejecting unknown SIP connection/];
+  const refusesUndetermined = [/^\^Call from '\[\^'\]\*\(\?:'\(\?! \\\(\)/, /^\^SecurityEvent=.*\(\?!\(\?:SIP\|PJSIP\)"\)/];
+  const hits = (filter: string, lines: readonly FixtureLine[]): Array<{ regex: string; hits: number }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'voip-f2b-cover-'));
+    try {
+      const path = join(dir, 'injection.log');
+      writeFileSync(path, lines.filter((l) => !l.expect.undated).map((l) => `${l.line}\n`).join(''), 'utf8');
+      const r = spawnSync(FAIL2BAN_REGEX, ['-v', '-c', fail2banConfigDir(), '--usedns=no', '-e', 'UTF-8', path, filter], { encoding: 'utf8', timeout: 120000 });
+      assert.equal(r.status, 0, r.stderr);
+      const section = r.stdout.slice(r.stdout.indexOf('Failregex:'), r.stdout.indexOf('Ignoreregex:'));
+      return [...section.matchAll(/^\|\s+\d+\) \[(\d+)\] (.*)$/gm)].map((m) => ({ regex: m[2]!, hits: Number(m[1]) }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const cases: Array<[string, string, number]> = [
+    ['voip-asterisk', 'asterisk-injection.log', 12],
+    ['voip-asterisk[count=once]', 'asterisk-injection.log', 7],
+    ['voip-freeswitch[mode=aggressive]', 'freeswitch-injection.log', 3],
+  ];
+  for (const [filter, file, count] of cases) {
+    it(`${filter}: every regex meets a forged marker in ${file}`, () => {
+      const list = hits(filter, loadFixture(file));
+      assert.equal(list.length, count, JSON.stringify(list));
+      for (const { regex, hits: n } of list) {
+        if (n > 0) continue;
+        const why = noAttackerText.some((re) => re.test(regex)) ? 'no attacker text' : refusesUndetermined.some((re) => re.test(regex)) ? 'refuses undetermined' : null;
+        assert.ok(why, `no forged-marker line for ${regex.slice(0, 100)}`);
+      }
+    });
+  }
+});
+
 describe('regex cost', () => {
   const K64 = 64 * 1024;
   /** Repeat `unit` to exactly 64 KiB after `head`. */
