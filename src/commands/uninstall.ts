@@ -38,7 +38,10 @@ function isSshdTrap(r: RunResult): boolean {
 }
 
 function errorLines(r: RunResult): string {
-  const all = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => /\b(ERROR|CRITICAL)\b/.test(l)).map((l) => l.trim());
+  const all = `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .filter((l) => /\b(ERROR|CRITICAL)\b/.test(l) && !/test configuration failed/.test(l))
+    .map((l) => l.replace(/^.*?\b(ERROR|CRITICAL)\b\s*/, '$1 ').trim());
   return (all.length ? all.slice(0, 4) : tail(r.stderr || r.stdout, 4).split('\n')).join('; ');
 }
 

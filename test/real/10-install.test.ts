@@ -76,8 +76,13 @@ test('a banaction that does not exist: config test fails, files rolled back, exi
 
 test('uninstall brings /etc/fail2ban back to the package as shipped, byte for byte', () => {
   const r = runCli(['uninstall', '--json']);
-  assert.equal(r.status, 0, r.stderr);
+  // The package as shipped enables the sshd jail, which cannot start here (no auth log, no
+  // journald): fail2ban ran before and does not after, which uninstall reports as a failure
+  // (issue 10) while restoring every file all the same.
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /fail2ban was running before uninstall and does not run on the restored configuration/);
   const report = JSON.parse(r.stdout);
+  assert.ok(report.fixes.some((f: string) => f.includes('[sshd]')), JSON.stringify(report.fixes));
   assert.ok(report.removed.includes('/etc/fail2ban/jail.local'));
   // dpkg's own checksums of every file of the package, conffiles included.
   const verify = sh('dpkg', ['--verify', 'fail2ban']);
