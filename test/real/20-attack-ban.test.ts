@@ -27,6 +27,14 @@ import { processAlive } from '../../src/adapters/facts.ts';
 import { SERVER_ADDR, inNamespace, setupNetwork, teardownNetwork, type Peer } from '../helpers/netns.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
+/**
+ * uninstall restored every file: exit 0, or exit 1 only for the Debian sshd trap (issue 10: the
+ * stock config enables an sshd jail that cannot start without an auth log, so fail2ban, running
+ * before, does not run after; uninstall says so and fails).
+ */
+function uninstalled(r: { status: number | null; stdout: string; stderr: string }): boolean {
+  return r.status === 0 || (r.status === 1 && /sshd jail, which cannot start here/.test(r.stdout));
+}
 const ATTACKER: Peer = { name: 'attacker', addr: '198.51.100.66' };
 const FRIEND: Peer = { name: 'friend', addr: '198.51.100.77' };
 const MAXRETRY = 3;
@@ -157,7 +165,7 @@ after(async () => {
   await step('uninstall', () => {
     if (!existsSync(MANIFEST)) return;
     const r = runCli(['uninstall', '--json'], { env: CLI_ENV });
-    if (r.status !== 0) throw new Error(r.stderr);
+    if (!uninstalled(r)) throw new Error(r.stderr);
   });
   await step('stop fail2ban', () => stopFail2ban());
   await step('stop kamailio', () => (kamailio?.pid ? stopPid(kamailio.pid) : undefined));
@@ -197,7 +205,7 @@ test('setup: rsyslog, the test network, and Kamailio on our kamailio.cfg', async
   }
   tmp = mkdtempSync(path.join(tmpdir(), 'voip-f2b-attack-'));
   // Start from no install of ours (a running fail2ban is fine: the CLI restarts it).
-  if (existsSync(MANIFEST)) assert.equal(runCli(['uninstall'], { env: CLI_ENV }).status, 0, 'a previous install was undone');
+  if (existsSync(MANIFEST)) assert.ok(uninstalled(runCli(['uninstall'], { env: CLI_ENV })), 'a previous install was undone');
 
   // Kamailio's log gets a fresh file: old failures of our addresses must not count.
   if (existsSync(KAM_LOG)) {
@@ -329,7 +337,7 @@ for (const backend of ['iptables', 'nftables'] as const) {
     assert.equal(JSON.parse(u.stdout).unbanned, true);
     assert.ok(await waitFor(() => !firewallHolds(backend, ATTACKER.addr), 10000), 'unban removed the firewall rule');
     const un = runCli(['uninstall', '--json'], { env: CLI_ENV });
-    assert.equal(un.status, 0, un.stderr);
+    assert.ok(uninstalled(un), un.stderr);
     assert.ok(JSON.parse(un.stdout).removed.includes('/etc/rsyslog.d/40-voip-f2b-kamailio.conf'));
     await stopFail2ban();
     rmSync(KAM_LOG, { force: true });
