@@ -12,6 +12,9 @@
 # strace kills the CLI at every file-system change in the crash test (test/unit/crash.test.ts).
 # The Kamailio scanner test (test/real/50-kamailio-scanner.test.ts) runs Debian's sipvicious and
 # baresip against kamailio in network namespaces, with iptables there for fail2ban's bans.
+# The web-panel test (test/real/60-web-panel.test.ts) runs Debian's nginx as a private instance
+# in a namespace (own config, logs and pid file), with an htpasswd made by openssl, and bans
+# through iptables in that namespace.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -23,4 +26,5 @@ apt-get install -y -q --no-install-recommends \
   kamailio rsyslog orphan-sysvinit-scripts nftables \
   crowdsec crowdsec-firewall-bouncer ansible \
   strace \
-  iptables sipvicious baresip-core
+  iptables sipvicious baresip-core \
+  nginx openssl

@@ -3,11 +3,11 @@ import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
-import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts } from '../core/facts.ts';
+import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts, type WebServerFacts } from '../core/facts.ts';
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 
-export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts } from '../core/facts.ts';
+export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts, WebServerFacts } from '../core/facts.ts';
 export { adminAddressFromEnv } from '../core/facts.ts';
 
 const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -144,7 +144,24 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   const profiles = (await ctx.fs.list(`${fsConfigDir}/sip_profiles`))
     .filter((n) => n.endsWith('.xml'))
     .map((n) => `${fsConfigDir}/sip_profiles/${n}`);
+  /** A web server's logs: the files in its log directory that are current access/error logs (not rotated ones). */
+  const webServer = async (present: boolean, logDir: string): Promise<WebServerFacts> => {
+    const names = present ? (await ctx.fs.list(logDir)).sort() : [];
+    return {
+      present,
+      logDir,
+      accessLogs: names.filter((n) => /access(?:\.log|_log)$/.test(n)).map((n) => `${logDir}/${n}`),
+      errorLogs: names.filter((n) => /error(?:\.log|_log)$/.test(n)).map((n) => `${logDir}/${n}`),
+    };
+  };
+  const apacheDebian = (await firstExisting(ctx, ['/usr/sbin/apache2', '/etc/apache2/apache2.conf'])) !== null;
+  const apacheRhel = !apacheDebian && (await firstExisting(ctx, ['/usr/sbin/httpd', '/etc/httpd/conf/httpd.conf'])) !== null;
+  const nginxPresent = (await firstExisting(ctx, ['/usr/sbin/nginx', '/etc/nginx/nginx.conf'])) !== null;
   const services: ServiceFacts = {
+    web: {
+      apache: await webServer(apacheDebian || apacheRhel, apacheRhel ? '/var/log/httpd' : '/var/log/apache2'),
+      nginx: await webServer(nginxPresent, '/var/log/nginx'),
+    },
     asterisk: {
       present: (await firstExisting(ctx, ['/etc/asterisk/asterisk.conf', '/usr/sbin/asterisk'])) !== null,
       running: live && (await ctx.fs.exists('/var/run/asterisk/asterisk.ctl')),

@@ -16,8 +16,20 @@ export interface Fail2banFacts {
   running: boolean;
 }
 
+/** A web server (the PBX's web panel behind it) and the log files it writes now. */
+export interface WebServerFacts {
+  present: boolean;
+  logDir: string;
+  /** Access logs found in logDir (empty: none written yet). */
+  accessLogs: string[];
+  /** Error logs found in logDir (empty: none written yet). */
+  errorLogs: string[];
+}
+
 /** Where a VoIP service is and how it logs. Paths are target paths (under the root). */
 export interface ServiceFacts {
+  /** Apache and nginx, for the web-panel module (absent in facts built by older tests). */
+  web?: { apache: WebServerFacts; nginx: WebServerFacts };
   asterisk: { present: boolean; running: boolean; configDir: string; logDir: string };
   freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
   kamailio: { present: boolean; running: boolean; configFile: string };

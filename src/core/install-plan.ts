@@ -245,7 +245,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   if (!planned.some((p) => p.selected)) {
     const labels = modules.filter((m) => m.implicit === undefined).map((m) => m.label);
     const named = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}` : (labels[0] ?? 'service');
-    warnings.push(`no ${named} found: no VoIP jail enabled (name them with --services)`);
+    warnings.push(`no ${named} found: no service jail enabled (name them with --services)`);
   }
 
   // 4. Files: jail.local, our filters and mail action (verbatim from templates), then the

@@ -52,13 +52,13 @@ const plan = (f: HostFacts, o: Parameters<typeof installOptions>[0] = {}, module
   buildInstallPlan({ options: installOptions({ yes: true, ...o }), facts: f, distro, installed: new Set(), repoReady: true, templates, files: {}, ...(modules ? { modules } : {}) });
 
 test('one registry: --services accepts every module name (sshd too), and names them all when wrong', () => {
-  assert.deepEqual(serviceNames(), ['sshd', 'asterisk', 'freeswitch', 'kamailio']);
+  assert.deepEqual(serviceNames(), ['sshd', 'asterisk', 'freeswitch', 'kamailio', 'web-panel']);
   const inv = parseArgs(['--services', 'asterisk,SSHD'], {});
   assert.ok(inv.command === 'install');
   assert.deepEqual(inv.options.services, ['asterisk', 'sshd']);
   assert.throws(
     () => parseArgs(['--services', 'asterisk,yate'], {}),
-    (e: unknown) => e instanceof UsageError && e.message === "invalid --services entry 'yate': expected a comma-separated list of sshd, asterisk, freeswitch, kamailio",
+    (e: unknown) => e instanceof UsageError && e.message === "invalid --services entry 'yate': expected a comma-separated list of sshd, asterisk, freeswitch, kamailio, web-panel",
   );
 });
 
@@ -97,16 +97,16 @@ test('sshd, chosen with --services sshd: its jail is enabled and checked; no VoI
   const p = plan(facts(), { services: ['sshd'] });
   assert.match(p.files[0]!.after, /^\[sshd\]\nenabled = true$/m);
   assert.deepEqual(p.jails, ['sshd']);
-  assert.ok(!p.warnings.some((w) => /no VoIP jail/.test(w)));
+  assert.ok(!p.warnings.some((w) => /no service jail/.test(w)));
   assert.deepEqual(p.services.map((s) => `${s.name}:${s.selected}`), ['sshd:true']);
   const j = plan(facts({ authLogExists: false, journald: true }), { services: ['sshd'] });
   assert.match(j.files[0]!.after, /^\[sshd\]\nenabled = true\nbackend = systemd$/m);
   assert.deepEqual(j.jails, ['sshd']);
 });
 
-test('nothing chosen or detected: the warning names every VoIP module', () => {
+test('nothing chosen or detected: the warning names every module that can be chosen', () => {
   const p = plan(facts());
-  assert.ok(p.warnings.includes('no Asterisk, FreeSWITCH or Kamailio found: no VoIP jail enabled (name them with --services)'));
+  assert.ok(p.warnings.includes('no Asterisk, FreeSWITCH, Kamailio or Web panel (Apache/nginx) found: no service jail enabled (name them with --services)'), p.warnings.join('\n'));
   assert.deepEqual(p.services.map((s) => s.name), ['sshd']);
 });
 
@@ -120,7 +120,7 @@ test('package commands: the purge uses the same dpkg lock timeout and environmen
 });
 
 test('the registry order is the jail.local order: sshd, then the VoIP services', () => {
-  assert.deepEqual(SERVICE_MODULES.map((m) => m.name), ['sshd', 'asterisk', 'freeswitch', 'kamailio']);
+  assert.deepEqual(SERVICE_MODULES.map((m) => m.name), ['sshd', 'asterisk', 'freeswitch', 'kamailio', 'web-panel']);
   const p = plan(facts({ authLogExists: false, journald: true }), { services: ['kamailio', 'asterisk'] });
   const sections = [...p.files[0]!.after.matchAll(/^\[([^\]]+)\]/gm)].map((m) => m[1]);
   assert.deepEqual(sections.slice(sections.indexOf('sshd')), ['sshd', 'voip-asterisk', 'voip-kamailio', 'voip-kamailio-pike']);

@@ -1,0 +1,80 @@
+import { getIniValue } from '../ini-edit.ts';
+import type { WebServerFacts } from '../facts.ts';
+import type { EnsureFile } from '../plan.ts';
+import type { JailEdit, ServiceModule } from './types.ts';
+
+/** The stock fail2ban jails that fit a PBX web panel, per server, and the log each one reads. */
+const JAILS = {
+  apache: [
+    { jail: 'apache-auth', log: 'error' }, // failed basic auth
+    { jail: 'apache-badbots', log: 'access' }, // spam and e-mail harvesting bots by User-Agent
+    { jail: 'apache-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin…
+    { jail: 'apache-noscript', log: 'error' }, // requests for scripts that do not exist
+  ],
+  nginx: [
+    { jail: 'nginx-http-auth', log: 'error' }, // failed basic auth
+    { jail: 'nginx-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin…
+  ],
+} as const;
+
+type Server = keyof typeof JAILS;
+const NONE: WebServerFacts = { present: false, logDir: '', accessLogs: [], errorLogs: [] };
+
+/** The logs a jail reads: those the server writes now, else the default file (created empty). */
+function logsOf(server: Server, w: WebServerFacts, kind: 'access' | 'error'): string[] {
+  const found = kind === 'access' ? w.accessLogs : w.errorLogs;
+  if (found.length) return found;
+  const rhelStyle = w.logDir.endsWith('/httpd');
+  return [`${w.logDir}/${kind}${rhelStyle ? '_log' : '.log'}`];
+}
+
+/**
+ * The PBX's web GUI (FreePBX, FusionPBX, VoipNow panels; Kolmisoft's Apache) behind Apache or
+ * nginx: the stock fail2ban filters that fit, against the log files the server really writes.
+ * No jail for a server that is not installed (one installed before has its jails switched off).
+ */
+export const webPanel: ServiceModule = {
+  name: 'web-panel',
+  label: 'Web panel (Apache/nginx)',
+  detect: (facts) => Boolean(facts.services.web?.apache.present || facts.services.web?.nginx.present),
+  filters: [],
+  jails: [...JAILS.apache, ...JAILS.nginx].map((j) => j.jail),
+  reads: () => [],
+  plan(ctx) {
+    const web = ctx.facts.services.web ?? { apache: NONE, nginx: NONE };
+    const jail: JailEdit[] = [];
+    const jails: string[] = [];
+    const ensureFiles: EnsureFile[] = [];
+    const warnings: string[] = [];
+    const details: Record<string, unknown> = {};
+    for (const server of ['apache', 'nginx'] as const) {
+      const w = web[server];
+      if (!w.present) {
+        for (const { jail: section } of JAILS[server]) {
+          if (getIniValue(ctx.jail, section, 'enabled') !== undefined) jail.push({ section, keys: [['enabled', 'false']] });
+        }
+        continue;
+      }
+      const logs = { access: logsOf(server, w, 'access'), error: logsOf(server, w, 'error') };
+      for (const kind of ['access', 'error'] as const) {
+        const found = kind === 'access' ? w.accessLogs : w.errorLogs;
+        if (!found.length) ensureFiles.push({ path: logs[kind][0]!, why: `${server} ${kind} log read by the web-panel jails` });
+      }
+      for (const j of JAILS[server]) {
+        jail.push({
+          section: j.jail,
+          keys: [
+            ['enabled', 'true'],
+            ['port', 'http,https'],
+            ['logpath', logs[j.log].join('\n')],
+            ['backend', 'auto'],
+          ],
+        });
+        jails.push(j.jail);
+      }
+      details[server] = { jails: JAILS[server].map((j) => j.jail), accessLogs: logs.access, errorLogs: logs.error };
+    }
+    if (!web.apache.present && !web.nginx.present) warnings.push('web-panel: neither Apache nor nginx is installed; no web jail enabled');
+    return { jail, jails, ensureFiles, warnings, details };
+  },
+};
