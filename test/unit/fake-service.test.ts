@@ -1,0 +1,113 @@
+/**
+ * The registry is the only place that knows the services: a test-only module (Yate,
+ * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through option parsing,
+ * the plan, apply, the --json report, the interactive checklist and its question, a re-run,
+ * and uninstall, without any other source file naming it.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SERVICE_MODULES } from '../../src/core/services/index.ts';
+import { parseArgs } from '../../src/cli.ts';
+import { install } from '../../src/commands/install.ts';
+import { interview } from '../../src/commands/interactive.ts';
+import { uninstall } from '../../src/commands/uninstall.ts';
+import { gatherFacts } from '../../src/adapters/facts.ts';
+import { getIniValue } from '../../src/core/ini-edit.ts';
+import type { Prompter } from '../../src/core/prompter.ts';
+import { installOptions } from '../helpers/options.ts';
+import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, asked, yate } from '../fixtures/services/yate.ts';
+
+SERVICE_MODULES.push(yate);
+after(() => {
+  SERVICE_MODULES.splice(SERVICE_MODULES.indexOf(yate), 1);
+});
+
+const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+const ADMIN_CONF = '; my yate\n[general]\n';
+const yateHost = () => tempRoot({ '/etc/os-release': DEBIAN12, '/etc/init.d/yate': '', [YATE_CONF]: ADMIN_CONF });
+
+test('--services accepts the new name; the plan, apply and the --json report carry it', async () => {
+  const inv = parseArgs(['--services', 'yate,sshd'], {});
+  assert.ok(inv.command === 'install');
+  assert.deepEqual(inv.options.services, ['yate', 'sshd']);
+
+  const root = await yateHost();
+  try {
+    const run = recordingRunner();
+    const ctx = testContext(root, { run });
+    const r = await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), ctx); // detected: /etc/init.d/yate
+    assert.deepEqual(r.jails, ['voip-yate']);
+    assert.deepEqual(
+      r.files.filter((f) => f.path.includes('yate')).map((f) => `${f.action} ${f.path}`),
+      [`UPDATE ${YATE_CONF}`, `CREATE ${YATE_FILTER}`],
+    );
+    // Written: the admin's file edited in place, the tool's filter, the jail, the log.
+    assert.equal(await readFile(path.join(root, YATE_CONF), 'utf8'), `${ADMIN_CONF}logfile=${YATE_LOG}\n`);
+    assert.equal(await readFile(path.join(root, YATE_FILTER), 'utf8'), YATE_FILTER_TEXT);
+    const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');
+    assert.equal(getIniValue(jail, 'voip-yate', 'logpath'), YATE_LOG);
+    assert.equal(await readFile(path.join(root, YATE_LOG), 'utf8'), '');
+    // --json: the document main prints is this report.
+    const doc = JSON.parse(JSON.stringify(r));
+    assert.deepEqual(doc.protected.find((p: { name: string }) => p.name === 'yate'), {
+      name: 'yate',
+      label: 'Yate',
+      selected: true,
+      jails: ['voip-yate'],
+      files: [YATE_CONF, YATE_FILTER],
+      details: { log: YATE_LOG, conf: YATE_CONF },
+    });
+    // Its follow-up went through the planner's init-system logic (no init system: the script).
+    assert.ok(ctx.log.stdout.join('').includes('/etc/init.d/yate restart'), 'the plan shows its restart');
+    // The admin's file shows its diff in a dry run; the tool's filter does not.
+    const dry = testContext(root);
+    const again = await install(installOptions({ yes: true, whitelist: ['203.0.113.7'], dryRun: true }), dry);
+    assert.ok(again.files.every((f) => f.action === 'UNCHANGED'), 'a re-run changes nothing');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('interactive: the checklist lists it (detected) and its own question is asked', async () => {
+  const root = await yateHost();
+  try {
+    const ctx = testContext(root);
+    const facts = await gatherFacts(ctx);
+    let choices: Array<{ value: string; name: string; checked?: boolean }> = [];
+    const p: Prompter = {
+      input: async (q) => q.default ?? '',
+      confirm: async (q) => q.default ?? false,
+      checkbox: async (q) => {
+        choices = q.choices;
+        return q.choices.filter((c) => c.checked).map((c) => c.value);
+      },
+    };
+    ctx.prompt = p;
+    asked.length = 0;
+    const out = await interview(ctx, installOptions(), facts);
+    assert.deepEqual(choices.find((c) => c.value === 'yate'), { value: 'yate', name: 'Yate (detected)', checked: true });
+    assert.deepEqual(asked, ['yate']);
+    assert.deepEqual(out.services, ['yate']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('uninstall restores its files and runs its uninstall step', async () => {
+  const root = await yateHost();
+  try {
+    const before = await snapshot(root);
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root));
+    const run = recordingRunner();
+    const r = await uninstall({ purgePackages: false, dryRun: false, yes: true }, testContext(root, { run }));
+    assert.ok(r.restored.includes(YATE_CONF) && r.removed.includes(YATE_FILTER), JSON.stringify(r));
+    assert.deepEqual(run.lines(), ['/etc/init.d/yate restart']);
+    assert.deepEqual(r.services, ['yate (restart)']);
+    assert.deepEqual(await snapshot(root), before, 'the tree is as it was');
+  } finally {
+    await removeRoot(root);
+  }
+});
