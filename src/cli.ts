@@ -4,6 +4,7 @@ import { serviceNames } from './core/services/index.ts';
 import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
+import type { DoctorOptions } from './core/doctor.ts';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -13,7 +14,8 @@ export type Invocation =
   | { command: 'install'; options: InstallOptions; global: GlobalOptions; interactiveFlag?: boolean }
   | { command: 'status'; jail?: string; global: GlobalOptions }
   | { command: 'unban'; ip: string; jail?: string; global: GlobalOptions }
-  | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; yes: boolean; global: GlobalOptions };
+  | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; yes: boolean; global: GlobalOptions }
+  | { command: 'doctor'; options: DoctorOptions; global: GlobalOptions };
 
 export interface GlobalOptions {
   root: string;
@@ -24,6 +26,7 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0    done, or nothing to do
   1    a step failed; every file was restored (the command and fail2ban's error are shown)
+       doctor: fail2ban does not run or a jail is broken
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
   130  interrupted at a prompt (Ctrl-C); nothing was changed
@@ -154,7 +157,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this"))
       .addOption(opt('--crowdsec-lapi <url>', "share bans through this CrowdSec Local API (push this host's bans, enforce the fleet's); needs --crowdsec-credentials"))
       .addOption(opt('--crowdsec-credentials <file>', "this host's CrowdSec credentials (login:, password:, api_key: lines; readable by root only)"))
-      .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port>")),
+      .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port>"))
+      .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
   ).action((o: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     const options: InstallOptions = {
@@ -177,6 +181,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecLapi') ? { crowdsecLapi: parseLapiUrl(str('crowdsecLapi')!) } : {}),
       ...(str('crowdsecCredentials') ? { crowdsecCredentials: str('crowdsecCredentials')! } : {}),
       ...(str('crowdsecLapiServer') ? { crowdsecLapiServer: parseListen(str('crowdsecLapiServer')!) } : {}),
+      ...(o.doctor === false ? { doctor: false } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),
@@ -209,6 +214,25 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('-y, --yes', 'never prompt; when the restored stock config cannot start (Debian: sshd jail, no auth log), leave the minimal sshd override that lets it start')),
   ).action((o: { root: string; json?: boolean; purgePackages?: boolean; dryRun?: boolean; yes?: boolean }) => {
     result = { command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), global: { root: o.root, json: Boolean(o.json) } };
+  });
+
+  globals(
+    program
+      .command('doctor')
+      .description('check that each active jail reads the live log, matches its failures, and bans in the firewall (exit 1 when a jail is broken)')
+      .argument('[jail]', 'one jail (default: every active jail)')
+      .addOption(opt('--no-ban-test', 'skip the ban round trip (ban and unban a 203.0.113.0/24 test address, seen in the firewall)'))
+      .addOption(opt('--lines <n>', 'how many of the last lines of each log the filter is run over').default(String(DEFAULTS.doctorLines)))
+      .addOption(opt('--socket <path>', "fail2ban server socket (default: fail2ban's own; with --root, <root>/run/fail2ban/fail2ban.sock)")),
+  ).action((jail: string | undefined, o: { root: string; json?: boolean; banTest?: boolean; lines: string; socket?: string }) => {
+    const options: DoctorOptions = {
+      ...(jail ? { jail } : {}),
+      banTest: o.banTest !== false,
+      lines: parseCount('--lines', o.lines, 1, 100000),
+      json: Boolean(o.json),
+      ...(o.socket ? { socket: o.socket } : {}),
+    };
+    result = { command: 'doctor', options, global: { root: o.root, json: Boolean(o.json) } };
   });
 
   // Commander reads option environment twins from process.env; give it ours, less the yes/no

@@ -19,36 +19,43 @@ export function isInteractive(inv: Invocation, env: Record<string, string | unde
 }
 
 /**
- * Runs the one command. Each command's code is loaded here, when it runs (dynamic import: its
- * own chunk in the bundle), so --help and --version load none of it.
+ * Runs the one command and prints its report; returns the exit code (doctor: 1 when a jail is
+ * broken). Each command's code is loaded here, when it runs (dynamic import: its own chunk in the
+ * bundle), so --help and --version load none of it.
  */
-async function runInvocation(inv: Invocation, ctx: Context): Promise<void> {
+async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
   const print = (json: unknown, text: string): void => ctx.log.out(inv.global.json ? JSON.stringify(json, null, 2) : text);
   switch (inv.command) {
     case 'install': {
       const [{ install, formatInstallReport }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
       print(r, formatInstallReport(r));
-      return;
+      return ExitCode.ok;
     }
     case 'status': {
       const { status, formatStatus } = await import('./commands/status.ts');
       const r = await status(inv.jail ? { jail: inv.jail } : {}, ctx);
       print(r, formatStatus(r));
-      return;
+      return ExitCode.ok;
     }
     case 'unban': {
       const { unban } = await import('./commands/unban.ts');
       const r = await unban({ ip: inv.ip, ...(inv.jail ? { jail: inv.jail } : {}) }, ctx);
       print(r, r.unbanned ? `${r.ip} unbanned\n` : `${r.ip} was not banned\n`);
-      return;
+      return ExitCode.ok;
     }
     case 'uninstall': {
       const { formatUninstallReport, uninstall } = await import('./commands/uninstall.ts');
       const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun, yes: inv.yes }, ctx);
       print(r, formatUninstallReport(r));
       if (r.failures.length) throw new UninstallFailedError(r.failures.join('; '), r.fixes[0]);
-      return;
+      return ExitCode.ok;
+    }
+    case 'doctor': {
+      const [{ doctor }, { formatDoctor }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
+      const r = await doctor(inv.options, ctx);
+      print(r, formatDoctor(r));
+      return r.verdict === 'broken' ? ExitCode.failed : ExitCode.ok;
     }
   }
 }
@@ -82,9 +89,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
       uid: process.getuid?.() ?? 0,
       now: () => new Date(),
     };
-    await runInvocation(inv, ctx);
+    const code = await runInvocation(inv, ctx);
     log.close();
-    return ExitCode.ok;
+    return code;
   } catch (err) {
     log.close();
     if (err instanceof CommanderError) {

@@ -9,6 +9,8 @@ export interface FileStat {
   isFile: boolean;
   isDirectory: boolean;
   mtimeMs: number;
+  /** Size in bytes. */
+  size: number;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface FileStat {
  */
 export interface FileSystem {
   readonly root: string;
+  /** Real path on this machine for a target path (for tools that read files themselves, e.g. fail2ban-regex). */
+  real(p: string): string;
   readText(p: string): Promise<string | null>;
   exists(p: string): Promise<boolean>;
   stat(p: string): Promise<FileStat | null>;
@@ -151,6 +155,7 @@ export function nodeFileSystem(root: string): FileSystem {
   };
   return {
     root,
+    real,
     async readText(p) {
       try {
         return await fsp.readFile(real(p), 'utf8');
@@ -170,7 +175,7 @@ export function nodeFileSystem(root: string): FileSystem {
     async stat(p) {
       try {
         const s = await fsp.stat(real(p));
-        return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs };
+        return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs, size: s.size };
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;

@@ -14,6 +14,8 @@ import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
+import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
+import { doctor } from './doctor.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -40,6 +42,8 @@ export interface InstallReport {
   protected: PlannedService[];
   manualSteps: string[];
   warnings: string[];
+  /** The compact doctor run after an install that changed something on the live host. */
+  doctor?: DoctorReport;
 }
 
 async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
@@ -187,6 +191,19 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   report.jailsActive = r.jailsActive;
   report.warnings = [...plan.warnings, ...r.warnings];
   for (const w of r.warnings) ctx.log.warn(w);
+
+  // 6. Prove it: each jail reads its live log, its filter matches, a test ban reaches the firewall.
+  // A doctor that cannot run never fails the install: the configuration is already verified.
+  if (facts.live && options.doctor !== false) {
+    ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
+    try {
+      report.doctor = await doctor({ banTest: true, lines: DOCTOR_DEFAULT_LINES, json: options.json, compact: true }, ctx);
+    } catch (err) {
+      const w = `the doctor check could not run: ${(err as Error).message.split('\n')[0]}; run: voip-f2b-install doctor`;
+      report.warnings.push(w);
+      ctx.log.warn(w);
+    }
+  }
   return report;
 }
 
@@ -220,5 +237,6 @@ export function formatInstallReport(r: InstallReport): string {
   }
   lines.push(`Whitelisted (ignoreip): ${r.ignoreip.join(' ')}`);
   for (const s of r.manualSteps) lines.push(`To do by hand: ${s}`);
+  if (r.doctor) lines.push(formatDoctorCompact(r.doctor).trimEnd());
   return `${lines.join('\n')}\n`;
 }

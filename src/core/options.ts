@@ -30,6 +30,8 @@ export interface InstallOptions {
   crowdsecCredentials?: string;
   /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>`. */
   crowdsecLapiServer?: string;
+  /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
+  doctor?: boolean;
   dryRun: boolean;
   /** Show every changed file's unified diff (--dry-run shows those of the admin's files anyway). */
   diff: boolean;
@@ -43,4 +45,6 @@ export const DEFAULTS = {
   findtime: '10m',
   maxretry: 5,
   mailInterval: 600,
+  /** doctor: how many of the last lines of each log the filter is run over. */
+  doctorLines: 2000,
 } as const;

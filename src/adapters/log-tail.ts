@@ -1,0 +1,56 @@
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * The last `n` lines of a file on this machine (a real path), reading only its end: a log of
+ * gigabytes costs no more than its last lines. Null when it cannot be read.
+ */
+export async function lastLines(realPath: string, n: number): Promise<string[] | null> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(realPath, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { size } = await handle.stat();
+    let chunk = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      await handle.read(buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      // The first piece may be a partial line unless we read from the start.
+      if (start > 0) lines.shift();
+      if (lines.length >= n || start === 0) return lines.slice(-n);
+      chunk *= 4;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A private temp directory (mode 0700) for one doctor run; `remove` deletes it. */
+export async function scratchDir(): Promise<{ dir: string; write: (name: string, text: string) => Promise<string>; remove: () => Promise<void> }> {
+  const dir = await fsp.mkdtemp(path.join(tmpdir(), 'voip-f2b-doctor-'));
+  return {
+    dir,
+    write: async (name, text) => {
+      const p = path.join(dir, name);
+      await fsp.writeFile(p, text, { mode: 0o600 });
+      return p;
+    },
+    remove: () => fsp.rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The modification time of a file on this machine (a real path), or null. */
+export async function realMtime(realPath: string): Promise<number | null> {
+  try {
+    return (await fsp.stat(realPath)).mtimeMs;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,308 @@
+import path from 'node:path';
+import type { Context } from '../context.ts';
+import { adminAddressFromEnv } from '../adapters/facts.ts';
+import { parseJailList } from '../adapters/apply.ts';
+import { lastLines, realMtime, scratchDir } from '../adapters/log-tail.ts';
+import type { Command, RunResult } from '../adapters/runner.ts';
+import { getIniValue, listIniSections } from '../core/ini-edit.ts';
+import {
+  adminCheck,
+  asteriskLogDir,
+  asteriskSourceCheck,
+  countAddresses,
+  failureLikeLines,
+  filterCheck,
+  firewallHas,
+  freeswitchLogFile,
+  freeswitchSourceCheck,
+  jailService,
+  jailVerdict,
+  kamailioSourceCheck,
+  logFileCheck,
+  parseClientList,
+  parseRegexSummary,
+  pickTestAddress,
+  reportVerdict,
+  wouldBan,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  type JailDoctor,
+} from '../core/doctor.ts';
+import { BEGIN_MARKER } from '../core/editors/kamailio-cfg.ts';
+import { UnsupportedError, UsageError } from '../errors.ts';
+import { parseJailName } from './status.ts';
+
+export type { DoctorCheck, DoctorOptions, DoctorReport, JailDoctor, Verdict } from '../core/doctor.ts';
+
+const JAIL_LOCAL = '/etc/fail2ban/jail.local';
+const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
+/** How long the firewall may take to show (or drop) the test ban. */
+const BAN_WAIT_MS = 5000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The commands that show the firewall, tried in turn; absent tools are skipped. */
+const FIREWALL_VIEWS: Array<{ tool: string; command: Command }> = [
+  { tool: 'iptables', command: { cmd: 'iptables-save', args: [] } },
+  { tool: 'nftables', command: { cmd: 'nft', args: ['list', 'ruleset'] } },
+  { tool: 'ipset', command: { cmd: 'ipset', args: ['list'] } },
+  { tool: 'firewalld', command: { cmd: 'firewall-cmd', args: ['--list-rich-rules'] } },
+];
+
+/**
+ * `doctor [jail]`: proves, on this host, that each active jail reads the live log its service
+ * writes, that its filter matches the failures in that log, and that a ban reaches the firewall.
+ * Never touches a real address: the ban round trip uses TEST-NET-3 (203.0.113.0/24).
+ *
+ * Steps: 1 rights, 2 fail2ban (running, version, uptime, jails), 3 per jail: log files,
+ * the service's own log settings, the filter on the last lines, the admin's whitelist entry,
+ * the ban round trip; 4 verdicts.
+ */
+export async function doctor(options: DoctorOptions, ctx: Context): Promise<DoctorReport> {
+  // 1. Rights: fail2ban's socket and the firewall are root's.
+  if (ctx.live && ctx.uid !== 0) {
+    throw new UnsupportedError("doctor must run as root: fail2ban's socket and the firewall are root's", 'run it with sudo');
+  }
+  if (options.jail) parseJailName(options.jail);
+  if (!Number.isInteger(options.lines) || options.lines < 1 || options.lines > 100000) {
+    throw new UsageError(`invalid --lines '${options.lines}': expected a whole number from 1 to 100000`);
+  }
+
+  // 2. fail2ban: the system's own on the live host; under --root, the one whose configuration
+  // and socket are under that root (a container, a chroot, a test tree).
+  const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
+  let socket = options.socket ?? ctx.env.VOIP_F2B_SOCKET ?? null;
+  if (!socket && !ctx.live) {
+    for (const p of ['/run/fail2ban/fail2ban.sock', '/var/run/fail2ban/fail2ban.sock']) if (await ctx.fs.exists(p)) socket = ctx.fs.real(p);
+    socket ??= ctx.fs.real('/run/fail2ban/fail2ban.sock');
+  }
+  const client = (args: string[]): Promise<RunResult> =>
+    ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), ...(socket ? ['-s', socket] : []), ...args], timeoutMs: 20000 });
+  const get = async (jail: string, what: string): Promise<string | null> => {
+    const r = await client(['get', jail, what]);
+    return r.exitCode === 0 ? r.stdout : null;
+  };
+
+  const warnings: string[] = [];
+  const ping = await client(['ping']);
+  const running = ping.exitCode === 0;
+  let version: string | null = null;
+  let uptimeSeconds: number | null = null;
+  const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
+  let jails: string[];
+  if (running) {
+    version = /\d+\.\d+(?:\.\d+)?/.exec((await client(['version'])).stdout)?.[0] ?? null;
+    // The pid file is written when the server starts: its age is the uptime.
+    const pidFiles = socket ? [path.join(path.dirname(socket), 'fail2ban.pid')] : ['/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid'].map((p) => ctx.fs.real(p));
+    for (const p of pidFiles) {
+      const mtime = await realMtime(p);
+      if (mtime !== null) {
+        uptimeSeconds = Math.max(0, Math.round((ctx.now().getTime() - mtime) / 1000));
+        break;
+      }
+    }
+    jails = parseJailList((await client(['status'])).stdout);
+  } else {
+    // Not running: check what jail.local enables, so the admin still learns what would fail.
+    warnings.push(`fail2ban is not running (${(ping.stderr || ping.stdout).trim().split('\n').pop() ?? 'no answer'}): nothing is banned; start it with: service fail2ban start (or fail2ban-client -x start)`);
+    jails = listIniSections(jailLocal).filter((s) => s !== 'DEFAULT' && s !== 'INCLUDES' && /^(true|yes|1|on)$/i.test(getIniValue(jailLocal, s, 'enabled') ?? ''));
+  }
+  if (options.jail) {
+    if (!jails.includes(options.jail)) {
+      throw new UsageError(`jail '${options.jail}' is not ${running ? 'active' : 'enabled in jail.local'}; ${running ? 'active' : 'enabled'} jails: ${jails.join(', ') || 'none'}`);
+    }
+    jails = [options.jail];
+  }
+
+  const admin = adminAddressFromEnv(ctx.env);
+  const defaultIgnore = ['127.0.0.1/8', '::1', ...(getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean)];
+  const scratch = await scratchDir();
+  const out: JailDoctor[] = [];
+  try {
+    for (const jail of jails) out.push(await checkJail(jail));
+  } finally {
+    await scratch.remove();
+  }
+  const adminResults = out.map((j) => j.checks.find((c) => c.name === 'admin whitelisted')).filter(Boolean) as DoctorCheck[];
+  return {
+    command: 'doctor',
+    verdict: reportVerdict(running, out),
+    fail2banRunning: running,
+    fail2banVersion: version,
+    uptimeSeconds,
+    adminAddress: admin,
+    adminWhitelisted: admin && adminResults.length ? adminResults.every((c) => c.verdict === 'ok') : null,
+    jails: out,
+    warnings,
+  };
+
+  // 3. One jail.
+  async function checkJail(jail: string): Promise<JailDoctor> {
+    const checks: DoctorCheck[] = [];
+    const iniFilter = getIniValue(jailLocal, jail, 'filter');
+    const filter = iniFilter && !iniFilter.includes('%(') ? iniFilter : jail;
+    const service = jailService(jail, filter);
+    const serviceLabel = service ?? jail;
+
+    // What the server uses (or, when it is down, what jail.local says).
+    let logFiles: string[];
+    let ignoreip: string[];
+    let maxretry = Number(getIniValue(jailLocal, jail, 'maxretry') ?? getIniValue(jailLocal, 'DEFAULT', 'maxretry') ?? 5) || 5;
+    let actions: string[] = [];
+    if (running) {
+      logFiles = parseClientList((await get(jail, 'logpath')) ?? '');
+      ignoreip = parseClientList((await get(jail, 'ignoreip')) ?? '');
+      maxretry = Number((await get(jail, 'maxretry'))?.trim()) || maxretry;
+      actions = parseClientList((await get(jail, 'actions')) ?? '');
+    } else {
+      const lp = getIniValue(jailLocal, jail, 'logpath');
+      logFiles = lp && !lp.includes('%(') ? lp.split(/\s+/).filter(Boolean) : [];
+      ignoreip = defaultIgnore;
+    }
+
+    // 3a. The log files: present, written lately.
+    const present: string[] = [];
+    if (!logFiles.length) {
+      checks.push({ name: 'log source', verdict: 'ok', detail: 'the jail reads the systemd journal (no log file to check)' });
+    }
+    for (const f of logFiles) {
+      const st = await ctx.fs.stat(f);
+      checks.push(logFileCheck(f, st ? { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile } : null, ctx.now().getTime(), serviceLabel));
+      if (st?.isFile) present.push(f);
+    }
+
+    // 3b. The files the service really writes.
+    if (service === 'asterisk') {
+      const ast = await ctx.fs.readText('/etc/asterisk/asterisk.conf');
+      checks.push(asteriskSourceCheck(logFiles, await ctx.fs.readText('/etc/asterisk/logger.conf'), asteriskLogDir(ast)));
+    } else if (service === 'freeswitch') {
+      const base = (await ctx.fs.exists('/usr/local/freeswitch/conf')) && !(await ctx.fs.exists('/etc/freeswitch')) ? '/usr/local/freeswitch' : null;
+      const confBase = base ? `${base}/conf` : '/etc/freeswitch';
+      const expected = freeswitchLogFile(await ctx.fs.readText(`${confBase}/autoload_configs/switch.conf.xml`), base ? `${base}/log` : '/var/log/freeswitch');
+      const profiles: Record<string, string> = {};
+      for (const n of await ctx.fs.list(`${confBase}/sip_profiles`)) {
+        if (!n.endsWith('.xml')) continue;
+        const t = await ctx.fs.readText(`${confBase}/sip_profiles/${n}`);
+        if (t !== null) profiles[`${confBase}/sip_profiles/${n}`] = t;
+      }
+      checks.push(freeswitchSourceCheck(logFiles, expected, profiles));
+    } else if (service === 'kamailio') {
+      checks.push(kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, await ctx.fs.readText(KAMAILIO_RSYSLOG_RULE), await ctx.fs.readText('/etc/kamailio/kamailio.cfg'), BEGIN_MARKER));
+    }
+
+    // 3c. The filter, run by the real fail2ban-regex over the last lines of the live logs.
+    const result: JailDoctor = { jail, verdict: 'ok', logFiles, checks };
+    if (present.length) {
+      const lines: string[] = [];
+      for (const f of present) lines.push(...((await lastLines(ctx.fs.real(f), options.lines)) ?? []));
+      const sample = await scratch.write(`${jail.replace(/[^\w.-]/g, '_')}.log`, lines.map((l) => `${l}\n`).join(''));
+      const base = ['-c', confDir ?? '/etc/fail2ban', '--usedns=no', '-e', 'UTF-8'];
+      const env = { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+      const summaryRun = await ctx.run({ cmd: 'fail2ban-regex', args: [...base, '--print-no-missed', '--print-no-ignored', sample, filter], env, timeoutMs: 120000 });
+      const summary = summaryRun.exitCode === 0 ? parseRegexSummary(summaryRun.stdout) : null;
+      const error = summaryRun.exitCode !== 0 ? ((summaryRun.stderr || summaryRun.stdout).trim().split('\n').filter(Boolean).pop() ?? `exit ${summaryRun.exitCode}`) : null;
+      checks.push(filterCheck(summary, error, failureLikeLines(service, lines), filter));
+      if (summary) {
+        result.matches = summary.regexes;
+        if (summary.matched > 0) {
+          const ips = await ctx.run({ cmd: 'fail2ban-regex', args: [...base, '-o', '<ip>', sample, filter], env, timeoutMs: 120000 });
+          if (ips.exitCode === 0) result.wouldBan = wouldBan(countAddresses(ips.stdout), maxretry, ignoreip);
+        } else result.wouldBan = [];
+      }
+    }
+
+    // 3d. The admin's own address.
+    const a = adminCheck(admin, ignoreip);
+    if (a) checks.push(a);
+
+    // 3e. The ban round trip.
+    if (running && options.banTest) checks.push(await banRoundTrip(jail, ignoreip, actions));
+    else if (running) checks.push({ name: 'ban round trip', verdict: 'ok', detail: 'skipped (--no-ban-test)' });
+
+    result.verdict = jailVerdict(checks);
+    return result;
+  }
+
+  /** Everything the firewall shows now, with the tool that showed it. */
+  async function firewallText(): Promise<Array<{ tool: string; text: string }>> {
+    const views: Array<{ tool: string; text: string }> = [];
+    for (const v of FIREWALL_VIEWS) {
+      const r = await ctx.run({ ...v.command, timeoutMs: 15000 });
+      if (r.exitCode === 0) views.push({ tool: v.tool, text: r.stdout });
+    }
+    return views;
+  }
+  async function seenIn(ip: string): Promise<string[]> {
+    return (await firewallText()).filter((v) => firewallHas(v.text, ip)).map((v) => v.tool);
+  }
+  async function waitUntil(ip: string, present: boolean): Promise<string[]> {
+    const deadline = Date.now() + BAN_WAIT_MS;
+    for (;;) {
+      const tools = await seenIn(ip);
+      if ((tools.length > 0) === present || Date.now() >= deadline) return tools;
+      await sleep(100);
+    }
+  }
+
+  /** fail2ban's own error lines about `jail` written since `sinceMs` (its log target), if readable. */
+  async function fail2banErrors(jail: string, sinceMs: number): Promise<string[]> {
+    const target = parseClientList((await client(['get', 'logtarget'])).stdout)[0];
+    if (!target || !target.startsWith('/')) return [];
+    const lines = (await lastLines(ctx.fs.real(target), 400)) ?? [];
+    const since = new Date(sinceMs - 1000);
+    return lines
+      .filter((l) => /\bERROR\b/.test(l) && l.includes(jail))
+      .filter((l) => {
+        const t = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(l)?.[1];
+        return !t || new Date(t.replace(' ', 'T')) >= since || Number.isNaN(new Date(t.replace(' ', 'T')).getTime());
+      })
+      .slice(-3)
+      .map((l) => l.replace(/\s+/g, ' ').slice(0, 300));
+  }
+
+  async function banRoundTrip(jail: string, ignoreip: string[], actions: string[]): Promise<DoctorCheck> {
+    const name = 'ban round trip';
+    if (options.compact && actions.some((a) => /mail/i.test(a))) {
+      return { name, verdict: 'ok', detail: `skipped: the jail mails every ban (run voip-f2b-install doctor ${jail} to test it; it sends one alert for a 203.0.113.0/24 test address)` };
+    }
+    const ip = pickTestAddress(ignoreip);
+    if (!ip) return { name, verdict: 'warning', detail: 'skipped: every test address (203.0.113.251-254) is whitelisted', fix: 'narrow the 203.0.113.0/24 entry in ignoreip' };
+    if ((await seenIn(ip)).length) {
+      // A leftover of an interrupted doctor run: lift it through fail2ban first.
+      await client(['set', jail, 'unbanip', ip]);
+      if ((await waitUntil(ip, false)).length) {
+        return { name, verdict: 'warning', detail: `skipped: the test address ${ip} is already in the firewall, not put there by this jail`, fix: `remove the firewall rule for ${ip}` };
+      }
+    }
+    const started = Date.now();
+    let seen: string[] = [];
+    let left: string[] = [];
+    let banExit = 0;
+    try {
+      const b = await client(['set', jail, 'banip', ip]);
+      banExit = b.exitCode;
+      if (banExit === 0) seen = await waitUntil(ip, true);
+    } finally {
+      await client(['set', jail, 'unbanip', ip]);
+      left = await waitUntil(ip, false);
+    }
+    const ms = Date.now() - started;
+    if (banExit !== 0) {
+      return { name, verdict: 'broken', detail: `fail2ban refused to ban the test address ${ip} (fail2ban-client exited ${banExit})`, fix: `check the jail: fail2ban-client status ${jail}` };
+    }
+    if (!seen.length) {
+      const errors = await fail2banErrors(jail, started);
+      return {
+        name,
+        verdict: 'broken',
+        detail: `banned ${ip} in fail2ban, but it did not appear in the firewall (${FIREWALL_VIEWS.map((v) => v.tool).join(', ')}) within ${BAN_WAIT_MS / 1000} s: attackers are not blocked${errors.length ? `; fail2ban says: ${errors.join(' | ')}` : ''}`,
+        fix: `check the jail's action (${actions.join(', ') || 'none'}) and that its firewall tool works; fail2ban's log names the failing command`,
+      };
+    }
+    if (left.length) {
+      return { name, verdict: 'broken', detail: `the test ban of ${ip} reached the firewall (${seen.join(', ')}) but the unban did not remove it`, fix: `check the action's unban command; remove the rule for ${ip} by hand` };
+    }
+    return { name, verdict: 'ok', detail: `banned ${ip}: seen in ${seen.join(', ')}; unbanned: gone (${ms} ms)` };
+  }
+}
