@@ -1,23 +1,20 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import { adminAddressFromEnv } from '../adapters/facts.ts';
+import { adminAddressFromEnv, gatherFacts } from '../adapters/facts.ts';
+import type { HostFacts } from '../core/facts.ts';
+import { SERVICE_MODULES } from '../core/services/index.ts';
 import { parseJailList } from '../adapters/apply.ts';
 import { lastLines, realMtime, scratchDir } from '../adapters/log-tail.ts';
 import type { Command, RunResult } from '../adapters/runner.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
 import {
   adminCheck,
-  asteriskLogDir,
-  asteriskSourceCheck,
   countAddresses,
   failureLikeLines,
   filterCheck,
   firewallHas,
-  freeswitchLogFile,
-  freeswitchSourceCheck,
   jailService,
   jailVerdict,
-  kamailioSourceCheck,
   logFileCheck,
   parseClientList,
   parseRegexSummary,
@@ -29,14 +26,12 @@ import {
   type DoctorReport,
   type JailDoctor,
 } from '../core/doctor.ts';
-import { BEGIN_MARKER } from '../core/editors/kamailio-cfg.ts';
 import { UnsupportedError, UsageError } from '../errors.ts';
 import { parseJailName } from './status.ts';
 
 export type { DoctorCheck, DoctorOptions, DoctorReport, JailDoctor, Verdict } from '../core/doctor.ts';
 
 const JAIL_LOCAL = '/etc/fail2ban/jail.local';
-const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
 /** How long the firewall may take to show (or drop) the test ban. */
 const BAN_WAIT_MS = 5000;
 
@@ -116,6 +111,8 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   }
 
   const admin = adminAddressFromEnv(ctx.env);
+  let facts: HostFacts | null = null;
+  const hostFacts = async (): Promise<HostFacts> => (facts ??= await gatherFacts({ ...ctx, live: false }));
   const defaultIgnore = ['127.0.0.1/8', '::1', ...(getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean)];
   const scratch = await scratchDir();
   const out: JailDoctor[] = [];
@@ -172,23 +169,13 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       if (st?.isFile) present.push(f);
     }
 
-    // 3b. The files the service really writes.
-    if (service === 'asterisk') {
-      const ast = await ctx.fs.readText('/etc/asterisk/asterisk.conf');
-      checks.push(asteriskSourceCheck(logFiles, await ctx.fs.readText('/etc/asterisk/logger.conf'), asteriskLogDir(ast)));
-    } else if (service === 'freeswitch') {
-      const base = (await ctx.fs.exists('/usr/local/freeswitch/conf')) && !(await ctx.fs.exists('/etc/freeswitch')) ? '/usr/local/freeswitch' : null;
-      const confBase = base ? `${base}/conf` : '/etc/freeswitch';
-      const expected = freeswitchLogFile(await ctx.fs.readText(`${confBase}/autoload_configs/switch.conf.xml`), base ? `${base}/log` : '/var/log/freeswitch');
-      const profiles: Record<string, string> = {};
-      for (const n of await ctx.fs.list(`${confBase}/sip_profiles`)) {
-        if (!n.endsWith('.xml')) continue;
-        const t = await ctx.fs.readText(`${confBase}/sip_profiles/${n}`);
-        if (t !== null) profiles[`${confBase}/sip_profiles/${n}`] = t;
-      }
-      checks.push(freeswitchSourceCheck(logFiles, expected, profiles));
-    } else if (service === 'kamailio') {
-      checks.push(kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, await ctx.fs.readText(KAMAILIO_RSYSLOG_RULE), await ctx.fs.readText('/etc/kamailio/kamailio.cfg'), BEGIN_MARKER));
+    // 3b. The files the service really writes (its module knows where it logs).
+    const module = SERVICE_MODULES.find((m) => m.jails.includes(jail));
+    if (module?.doctorSource) {
+      const facts = await hostFacts();
+      const texts = new Map<string, string | null>();
+      for (const p of module.doctorReads?.(facts) ?? []) texts.set(p, await ctx.fs.readText(p));
+      checks.push(module.doctorSource({ facts, logFiles, files: { read: (p) => texts.get(p) ?? null } }));
     }
 
     // 3c. The filter, run by the real fail2ban-regex over the last lines of the live logs.

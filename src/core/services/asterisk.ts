@@ -1,6 +1,7 @@
 import { editAsteriskLogger } from '../editors/asterisk-logger.ts';
 import type { ServiceFragment, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
+import { asteriskSourceCheck } from '../doctor.ts';
 
 /** File name of an Asterisk logger.conf channel (`messages` or `messages.log`, …) in [logfiles]. */
 function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'): string {
@@ -23,6 +24,9 @@ export const asterisk: ServiceModule = {
   sharedBanReason: 'sip-auth-failure',
   jails: ['voip-asterisk'],
   reads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
+  doctorReads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
+  doctorSource: ({ facts, logFiles, files }) =>
+    asteriskSourceCheck(logFiles, files.read(`${facts.services.asterisk.configDir}/logger.conf`), facts.services.asterisk.logDir),
   plan(ctx): ServiceFragment {
     const a = ctx.facts.services.asterisk;
     const path = `${a.configDir}/logger.conf`;

@@ -2,6 +2,7 @@ import { setLogAuthFailures } from '../editors/freeswitch-profile.ts';
 import { PlanError } from '../../errors.ts';
 import type { ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
+import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
 
 /** FreeSWITCH: every sofia profile made to log auth failures; the jail reads freeswitch.log. */
 export const freeswitch: ServiceModule = {
@@ -12,6 +13,17 @@ export const freeswitch: ServiceModule = {
   sharedBanReason: 'sip-auth-failure',
   jails: ['voip-freeswitch'],
   reads: (facts) => facts.services.freeswitch.profiles,
+  doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],
+  doctorSource({ facts, logFiles, files }) {
+    const f = facts.services.freeswitch;
+    const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));
+    const profiles: Record<string, string> = {};
+    for (const p of f.profiles) {
+      const t = files.read(p);
+      if (t !== null) profiles[p] = t;
+    }
+    return freeswitchSourceCheck(logFiles, expected, profiles);
+  },
   plan(ctx) {
     const f = ctx.facts.services.freeswitch;
     const files: ServiceFile[] = [];

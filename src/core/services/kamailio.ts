@@ -1,7 +1,8 @@
-import { durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
+import { kamailioSourceCheck } from '../doctor.ts';
 
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
@@ -38,6 +39,9 @@ export const kamailio: ServiceModule = {
   sharedBanReason: 'sip-auth-failure-or-flood',
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
+  doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
+  doctorSource: ({ facts, logFiles, files }) =>
+    kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
   plan(ctx) {
     const { options, facts } = ctx;
     const k = facts.services.kamailio;

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import type { DoctorCheck } from '../doctor.ts';
 import type { Distro } from '../distro.ts';
 import type { HostFacts } from '../facts.ts';
 import type { InstallOptions } from '../options.ts';
@@ -148,4 +149,11 @@ export interface ServiceModule {
   question?(q: QuestionContext): Promise<Partial<InstallOptions>>;
   /** What uninstall does for it once the files are restored (`paths`: every file the manifest lists). */
   uninstall?(u: { facts: HostFacts; paths: string[] }): UninstallStep[];
+  /** doctor: the files {@link doctorSource} reads (target paths). */
+  doctorReads?(facts: HostFacts): string[];
+  /**
+   * doctor: are the files its jail reads (`logFiles`, as fail2ban reports them) the ones this
+   * service really writes, and does it log the failures there? Pure.
+   */
+  doctorSource?(d: { facts: HostFacts; logFiles: string[]; files: FileSnapshot }): DoctorCheck;
 }
