@@ -23,7 +23,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   fail2ban python3-pyinotify \
   iproute2 procps ca-certificates tmux \
-  kamailio rsyslog orphan-sysvinit-scripts nftables \
+  kamailio rsyslog orphan-sysvinit-scripts nftables iptables \
   crowdsec crowdsec-firewall-bouncer ansible \
   strace \
   iptables sipvicious baresip-core \

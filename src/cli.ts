@@ -25,8 +25,7 @@ export interface GlobalOptions {
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    done, or nothing to do
-  1    a step failed; every file was restored (the command and fail2ban's error are shown)
-       doctor: fail2ban does not run or a jail is broken
+  1    a step failed, every file restored (the command and fail2ban's error are shown); doctor: a jail is broken
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
   130  interrupted at a prompt (Ctrl-C); nothing was changed

@@ -100,7 +100,8 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     jails = parseJailList((await client(['status'])).stdout);
   } else {
     // Not running: check what jail.local enables, so the admin still learns what would fail.
-    warnings.push(`fail2ban is not running (${(ping.stderr || ping.stdout).trim().split('\n').pop() ?? 'no answer'}): nothing is banned; start it with: service fail2ban start (or fail2ban-client -x start)`);
+    const why = ((ping.stderr || ping.stdout).trim().split('\n').pop() ?? '').replace(/^.*\bERROR\s+/, '') || 'no answer';
+    warnings.push(`fail2ban is not running (${why}): nothing is banned; start it with: service fail2ban start (or fail2ban-client -x start)`);
     jails = listIniSections(jailLocal).filter((s) => s !== 'DEFAULT' && s !== 'INCLUDES' && /^(true|yes|1|on)$/i.test(getIniValue(jailLocal, s, 'enabled') ?? ''));
   }
   if (options.jail) {
@@ -238,14 +239,21 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     if (!target || !target.startsWith('/')) return [];
     const lines = (await lastLines(ctx.fs.real(target), 400)) ?? [];
     const since = new Date(sinceMs - 1000);
-    return lines
-      .filter((l) => /\bERROR\b/.test(l) && l.includes(jail))
-      .filter((l) => {
-        const t = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(l)?.[1];
-        return !t || new Date(t.replace(' ', 'T')) >= since || Number.isNaN(new Date(t.replace(' ', 'T')).getTime());
-      })
-      .slice(-3)
-      .map((l) => l.replace(/\s+/g, ' ').slice(0, 300));
+    const out: string[] = [];
+    for (const l of lines) {
+      const t = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/.exec(l)?.[1];
+      if (t && new Date(t.replace(' ', 'T')) < since) continue;
+      if (!/\bERROR\b/.test(l) || !(/-- stderr: |-- returned \d+/.test(l) || l.includes(`jail '${jail}'`))) continue;
+      // "2026-… fail2ban.utils [pid]: ERROR   7f01… -- stderr: 'sh: 1: firewall-cmd: not found'" → the message.
+      const msg = l
+        .replace(/^.*?\bERROR\s+/, '')
+        .replace(/^[0-9a-f]{6,}\s+--\s+/, '')
+        .replace(/ info 'ActionInfo\(.*$/, '')
+        .replace(/\s+/g, ' ')
+        .slice(0, 200);
+      if (!out.includes(msg)) out.push(msg);
+    }
+    return out.slice(-3);
   }
 
   async function banRoundTrip(jail: string, ignoreip: string[], actions: string[]): Promise<DoctorCheck> {
