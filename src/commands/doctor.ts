@@ -274,17 +274,25 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     let seen: string[] = [];
     let left: string[] = [];
     let banExit = 0;
+    let answer = '';
     try {
       const b = await client(['set', jail, 'banip', ip]);
       banExit = b.exitCode;
-      if (banExit === 0) seen = await waitUntil(ip, true);
+      answer = b.stdout.trim();
+      // fail2ban answers the number of addresses it banned: 1.
+      if (banExit === 0 && answer === '1') seen = await waitUntil(ip, true);
     } finally {
       await client(['set', jail, 'unbanip', ip]);
       left = await waitUntil(ip, false);
     }
     const ms = Date.now() - started;
-    if (banExit !== 0) {
-      return { name, verdict: 'broken', detail: `fail2ban refused to ban the test address ${ip} (fail2ban-client exited ${banExit})`, fix: `check the jail: fail2ban-client status ${jail}` };
+    if (banExit !== 0 || answer !== '1') {
+      return {
+        name,
+        verdict: 'broken',
+        detail: `fail2ban did not ban the test address ${ip} (fail2ban-client exited ${banExit}${answer ? `, answered '${answer.slice(0, 80)}'` : ''})`,
+        fix: `check the jail: fail2ban-client status ${jail}`,
+      };
     }
     if (!seen.length) {
       const errors = await fail2banErrors(jail, started);
