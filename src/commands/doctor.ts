@@ -190,7 +190,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       const summaryRun = await ctx.run({ cmd: 'fail2ban-regex', args: [...base, '--print-no-missed', '--print-no-ignored', sample, filter], env, timeoutMs: 120000 });
       const summary = summaryRun.exitCode === 0 ? parseRegexSummary(summaryRun.stdout) : null;
       const error = summaryRun.exitCode !== 0 ? ((summaryRun.stderr || summaryRun.stdout).trim().split('\n').filter(Boolean).pop() ?? `exit ${summaryRun.exitCode}`) : null;
-      checks.push(filterCheck(summary, error, failureLikeLines(service, lines), filter));
+      checks.push(filterCheck(summary, error, failureLikeLines(service, lines, filter), filter));
       if (summary) {
         result.matches = summary.regexes;
         if (summary.matched > 0) {

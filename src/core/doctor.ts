@@ -358,9 +358,17 @@ const FAILURE_HINTS: Record<string, RegExp> = {
   sshd: /Failed password|Invalid user/,
 };
 
-export function failureLikeLines(service: string | null, lines: string[]): number {
+/**
+ * Asterisk lines that have a twin in the security log: with `voip-asterisk[count=once]` (a jail
+ * reading both logs) the filter counts the security event and deliberately skips these.
+ */
+const ASTERISK_TWINNED = /Registration from '.*' failed for|to extension '.*' rejected because extension not found|Request (?:'\S+' )?from '.*' failed for/;
+
+export function failureLikeLines(service: string | null, lines: string[], filter = ''): number {
   const re = service ? FAILURE_HINTS[service] : undefined;
-  return re ? lines.filter((l) => re.test(l)).length : 0;
+  if (!re) return 0;
+  const once = service === 'asterisk' && /count\s*=\s*once/.test(filter);
+  return lines.filter((l) => re.test(l) && !(once && ASTERISK_TWINNED.test(l))).length;
 }
 
 /** The check of the filter over the last lines of the jail's logs. */

@@ -13,6 +13,7 @@ import {
   asteriskLogChannels,
   asteriskSourceCheck,
   countAddresses,
+  failureLikeLines,
   filterCheck,
   firewallHas,
   formatDoctor,
@@ -141,6 +142,17 @@ test('filter verdicts: no date is broken, failures the filter misses are broken,
   assert.equal(filterCheck(s({}), null, 0, 'voip-asterisk').verdict, 'ok');
   assert.equal(filterCheck(s({ matched: 12 }), null, 12, 'voip-asterisk').verdict, 'ok');
   assert.equal(filterCheck(s({ lines: 0, dateHits: 0 }), null, 0, 'voip-asterisk').verdict, 'ok');
+});
+
+test('failure-like lines: with count=once the messages-log twins of security events are not expected to match', () => {
+  const lines = [
+    "[2026-11-22 11:59:00] NOTICE[1] chan_sip.c: Registration from '<sip:301@example.com>' failed for '198.51.100.9:5060' - Wrong password",
+    '[2026-11-22 11:59:00] SECURITY[1] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="301",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.1/5060",RemoteAddress="IPV4/UDP/198.51.100.9/5060"',
+    '[2026-11-22 11:59:01] VERBOSE[1] pbx.c: a benign line',
+  ];
+  assert.equal(failureLikeLines('asterisk', lines, 'voip-asterisk'), 2);
+  assert.equal(failureLikeLines('asterisk', lines, 'voip-asterisk[count=once]'), 1);
+  assert.equal(failureLikeLines(null, lines), 0);
 });
 
 test('the service really writes what the jail reads: Asterisk logger.conf, Kamailio rsyslog rule', () => {
