@@ -54,7 +54,7 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
 
 /** Which of the packages the plan may want are installed: dpkg's status file where there is one, else the package manager's query. */
 async function installedPackages(ctx: Context, distro: Distro): Promise<Set<string>> {
-  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean);
+  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.ipset, distro.pkgs.conntrack, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean);
   const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx) : null;
   if (dpkg) return new Set(names.filter((n) => dpkg.has(n)));
   return parseInstalled((await ctx.run(installedQuery(distro, names))).stdout);

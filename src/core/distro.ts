@@ -27,6 +27,9 @@ export interface Distro {
     fail2ban: string;
     iptables: string;
     nftables: string;
+    /** ipset (the set-based iptables actions) and conntrack (cutting a banned flow). */
+    ipset: string;
+    conntrack: string;
     pyinotify: string | null;
     pysystemd: string | null;
     postfix: string;
@@ -52,6 +55,8 @@ function debianLike(os: OsRelease, major: number, shipped: string): Distro {
       fail2ban: 'fail2ban',
       iptables: 'iptables',
       nftables: 'nftables',
+      ipset: 'ipset',
+      conntrack: 'conntrack',
       pyinotify: 'python3-pyinotify',
       pysystemd: 'python3-systemd',
       postfix: 'postfix',
@@ -77,6 +82,8 @@ function rhelLike(os: OsRelease, major: number, pm: PackageManager, repo: RepoSe
       fail2ban: 'fail2ban-server',
       iptables: el7 ? 'iptables' : 'iptables-nft',
       nftables: 'nftables',
+      ipset: 'ipset',
+      conntrack: 'conntrack-tools',
       pyinotify: null,
       pysystemd: el7 ? 'systemd-python' : 'python3-systemd',
       postfix: 'postfix',

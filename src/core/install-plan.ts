@@ -2,7 +2,7 @@ import type { Distro } from './distro.ts';
 import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
-import { chooseBanaction } from './firewall.ts';
+import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firewall.ts';
 import { getIniValue, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
@@ -68,7 +68,7 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * command reads them all up front and the planner can read nothing else.
  */
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES): string[] {
-  const paths = [JAIL_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION];
+  const paths = [JAIL_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
@@ -119,9 +119,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   const change = (path: string, text: string, why: string, adminOwned: boolean, mode = 0o644): FileChange => ({ path, before: files.read(path), after: text, mode, why, adminOwned });
 
   // 1. Packages and the ban action.
-  const ban = chooseBanaction(distro, facts.firewall, options.banaction);
-  const wanted = [distro.pkgs.fail2ban];
-  if (ban.package) wanted.push(ban.package);
+  const ban = chooseBanaction(distro, facts.firewall, options.banaction, input.installed);
+  const wanted = [distro.pkgs.fail2ban, ...ban.packages];
   if (distro.pkgs.pyinotify) wanted.push(distro.pkgs.pyinotify); // instant log reading, fast bans
   for (const { module } of planned) wanted.push(...(module.packages?.(facts, distro) ?? []));
   if (options.email && !facts.postfix.installed) wanted.push(distro.pkgs.postfix);
@@ -261,6 +260,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     }
   }
   if (used(MAIL_ACTION, mail !== null)) tool.push(change(MAIL_ACTION, template('etc/fail2ban/action.d/voip-f2b-mail.conf'), 'rate-limited mail alert action', false));
+  // The ban action's own files (the chosen ones; one an earlier run chose is kept up to date).
+  for (const [path, tpl] of Object.entries(BAN_ACTION_TEMPLATES)) {
+    const chosenBan = ban.files.some((f) => f.path === path);
+    if (used(path, chosenBan)) tool.push(change(path, template(tpl), chosenBan ? `ban action (${ban.why})` : 'ban action of an earlier run', false));
+  }
   const changes = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }, ...tool, ...serviceChanges];
   // Follow-ups that only a run changing something needs (--restartkamailio): none on a re-run.
   if (changes.some((c) => c.before !== c.after)) for (const a of onChange) after(a);
@@ -319,6 +323,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     manualSteps,
     warnings,
     banaction: ban.banaction,
+    banactionAllports: ban.banactionAllports,
     ignoreip,
     services,
   };

@@ -62,6 +62,8 @@ export interface Plan {
   manualSteps: string[];
   warnings: string[];
   banaction: string;
+  /** The VoIP jails' action (all ports of a banned address). */
+  banactionAllports: string;
   ignoreip: string[];
   /** Each planned service module, in registry order. */
   services: PlannedService[];

@@ -46,6 +46,7 @@ test('--root: first run writes the config; second run changes nothing and runs n
         // Only what is used: no filter for a service not chosen, no mail action without --email.
         'CREATE /etc/fail2ban/jail.local',
         'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
+        'CREATE /etc/fail2ban/action.d/voip-f2b-ipset.py',
         'CREATE /etc/asterisk/logger.conf',
       ],
     );
@@ -132,7 +133,7 @@ test('backup → manifest → uninstall brings every file back byte for byte (mo
   }
 });
 
-/** A live Debian 12 host simulated over a temp root: fail2ban and iptables installed. */
+/** A live Debian 12 host simulated over a temp root: fail2ban, iptables and ipset installed. */
 async function liveRoot(): Promise<string> {
   return tempRoot({
     '/etc/os-release': DEBIAN12,
@@ -149,7 +150,7 @@ async function liveRoot(): Promise<string> {
 function liveRunner(fail: (c: Command) => boolean, failure = { exitCode: 255, stderr: "ERROR   Unable to read action 'nope-allports'\nERROR   Errors in jail 'voip-asterisk'.\n" }) {
   return recordingRunner((c) => {
     if (fail(c)) return failure;
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
     if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t4\n`- Jail list:\tvoip-asterisk, voip-freeswitch, voip-kamailio, voip-kamailio-pike\n' };
     return undefined;
