@@ -5,13 +5,16 @@
 //
 // Env: BENCH_LINES (default 200000), BENCH_HOST=0 to skip the steps that change this machine
 // (real-host no-op re-run, package step: purge + fresh install), BENCH_ONLY=a,b to run only some
-// sections (throughput, worst, startup, noop, host, ban, fleet); BENCH_FLEET_RUNS (default 3).
+// sections (throughput, worst, startup, noop, host, ban, fleet, sets); BENCH_FLEET_RUNS (default 3).
+// BENCH_SETS_REF_RESTORE (default 1000): bans in the database for the stock actions' restart
+// figure (10,000 takes them minutes).
 import { $ } from 'zx';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timeToBan } from './bench/ban.mjs';
 import { actionReturn, fleetPropagation, POLL } from './bench/fleet.mjs';
+import { measureAction } from './bench/sets.mjs';
 import { hostBlocker, hostSteps, noopRoot, CLI } from './bench/host.mjs';
 import { fail2banRegex, fail2banRegexFailures, fmtInt, fmtMs, machine, median, REPO, repeat, timed } from './bench/lib.mjs';
 import { generateLog } from './bench/loggen.mjs';
@@ -182,6 +185,48 @@ if (want('fleet')) {
     row('7 fleet', `ban on pbx1 → dropped on pbx2; median [min–max] of ${f.ban.length}`, s(f.ban), `bouncer poll interval ${POLL}`, '≤ 15 s', ok(f.ban.length > 0 && Math.max(...f.ban) <= 15));
     row('7 fleet', 'unban on pbx1 → lifted on pbx2', s(f.unban), `bouncer poll interval ${POLL}`, '', '');
     row('7 fleet', 'LAPI back → queued ban dropped on pbx2 (pusher retry backoff 1-30 s)', s(f.catchUp), '', '', f.failed ? `${f.failed} run(s) failed` : '');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Ban actions at scale (private fail2ban-server in its own network namespace)
+if (want('sets')) {
+  if (process.getuid?.() !== 0) {
+    row('8 ban actions', 'all', 'skipped', '', '', 'not root');
+  } else {
+    const refRestore = Number(process.env.BENCH_SETS_REF_RESTORE ?? 1000);
+    const r = {};
+    for (const [name, opts] of [
+      ['voip-f2b-nftset.py', { restoreN: 10_000, v6: true }],
+      ['iptables-allports', { restoreN: refRestore, v6: true, maxMs: 120_000 }],
+      ['nftables-allports', { restoreN: refRestore, v6: true, maxMs: 120_000 }],
+      ['voip-f2b-ipset.py', { restoreN: 10_000, v6: true }],
+      ['iptables-ipset-proto6-allports', { restoreN: refRestore, v6: true, maxMs: 120_000 }],
+    ]) {
+      log(`ban actions: ${name}`);
+      try {
+        r[name] = measureAction(name, opts);
+      } catch (e) {
+        log(`  ${name} failed: ${e.message}`);
+        r[name] = null;
+      }
+    }
+    const refs = ['iptables-allports', 'nftables-allports'];
+    const ms = (x) => (x && Number.isFinite(x.ms) ? fmtMs(x.ms) : x ? `not done (${fmtInt(x.count)} in)` : 'failed');
+    const refText = (f) => refs.map((n) => `${n} ${r[n] ? f(r[n]) : 'failed'}`).join('; ');
+    const flat = (x) => x && x.pps[10000] >= 0.8 * x.pps[10];
+    const ppsText = (x) => (x ? [10, 1000, 10000].map((n) => fmtInt(x.pps[n])).join(' / ') : 'failed');
+    for (const ours of ['voip-f2b-nftset.py', 'voip-f2b-ipset.py']) {
+      const o = r[ours];
+      const T = `8 ${ours}`;
+      row(T, '1,000 IPv4 addresses banned at once (one `banip`), until all are in the firewall', ms(o?.ban1000), refText((x) => ms(x.ban1000)), '≤ 2 s', ok(o && o.ban1000.ms <= 2000));
+      row(T, '1,000 IPv6 addresses banned at once', ms(o?.ban1000v6), refText((x) => ms(x.ban1000v6)), '≤ 2 s', ok(o && o.ban1000v6.ms <= 2000));
+      row(T, 'UDP packets/s through the ruleset, 10 / 1,000 / 10,000 banned', ppsText(o), refText(ppsText), 'flat (10,000 ≥ 80 % of 10)', ok(flat(o)));
+      row(T, 'unban of one address among 10 / 10,000 (the firewall command, median of 5)', o ? `${fmtMs(o.unban[10])} / ${fmtMs(o.unban[10000])}` : 'failed', refText((x) => `${fmtMs(x.unban[10])} / ${fmtMs(x.unban[10000])}`), 'O(1)', ok(o && o.unban[10000] <= 2 * o.unban[10] + 5));
+      row(T, 'restart with 10,000 bans in the database, until all are back in the firewall', ms(o?.restart), refText((x) => `${ms(x.restart)} with ${fmtInt(refRestore)}`), '≤ 10 s', ok(o && o.restart.ms <= 10_000));
+    }
+    const st = r['iptables-ipset-proto6-allports'];
+    if (st) row('8 stock ipset', 'iptables-ipset-proto6-allports: 1,000 at once / IPv6 / restart with ' + fmtInt(refRestore), `${ms(st.ban1000)} / ${ms(st.ban1000v6)} / ${ms(st.restart)}`, `packets/s ${ppsText(st)}`, '', '');
   }
 }
 

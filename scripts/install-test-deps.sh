@@ -15,13 +15,15 @@
 # The web-panel test (test/real/60-web-panel.test.ts) runs Debian's nginx as a private instance
 # in a namespace (own config, logs and pid file), with an htpasswd made by openssl, and bans
 # through iptables in that namespace.
+# The set-based ban action test (test/real/45-set-bans.test.ts) runs iptables, ipset and
+# conntrack inside its own network namespaces.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
 [ -s /etc/crowdsec/online_api_credentials.yaml ] || echo '# Central API registration disabled: offline test machine' > /etc/crowdsec/online_api_credentials.yaml
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  fail2ban python3-pyinotify \
+  fail2ban python3-pyinotify ipset conntrack \
   iproute2 procps ca-certificates tmux \
   kamailio rsyslog orphan-sysvinit-scripts nftables iptables \
   crowdsec crowdsec-firewall-bouncer ansible \

@@ -31,19 +31,23 @@ test('setup: a machine without fail2ban or a firewall tool', async () => {
 
 let firstPid: number | null = null;
 
-test('the CLI installs fail2ban and iptables, writes its config, and fail2ban runs without systemd', () => {
+test('the CLI installs fail2ban, iptables and ipset, writes its config, and fail2ban runs without systemd', () => {
   const r = runCli([...ARGS, '--json'], { env: ENV });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.ok(report.packagesInstalled.includes('fail2ban'), JSON.stringify(report.packagesInstalled));
   assert.ok(report.packagesInstalled.includes('iptables'));
-  assert.ok(dpkgInstalled('fail2ban') && dpkgInstalled('iptables'));
+  assert.ok(report.packagesInstalled.includes('ipset') || dpkgInstalled('ipset'), 'ipset for the set-based actions');
+  assert.ok(dpkgInstalled('fail2ban') && dpkgInstalled('iptables') && dpkgInstalled('ipset'));
   assert.ok(report.packageCommands.filter((c: string) => / install /.test(c)).length === 1, 'one install transaction');
   assert.deepEqual(report.jailsActive.filter((j: string) => j.startsWith('voip-')).sort(), ['voip-asterisk', 'voip-freeswitch']);
   assert.deepEqual(jailList().sort(), ['voip-asterisk', 'voip-freeswitch'], 'fail2ban-client status lists our jails (sshd disabled: no auth log, no journald here)');
   const jail = readFileSync('/etc/fail2ban/jail.local', 'utf8');
   assert.match(jail, /^ignoreip = 127\.0\.0\.1\/8 ::1 203\.0\.113\.7 192\.0\.2\.99$/m, 'whitelist and the admin address');
-  assert.match(jail, /^banaction = iptables-multiport$/m);
+  // Debian 12 with no firewall tool: its own iptables, with sets (ipset) on every jail.
+  assert.match(jail, /^banaction = iptables-ipset-proto6$/m);
+  assert.match(jail, /^banaction_allports = voip-f2b-ipset\.py$/m);
+  assert.ok(existsSync('/etc/fail2ban/action.d/voip-f2b-ipset.py'));
   firstPid = fail2banPid();
   assert.ok(firstPid, 'fail2ban-server runs');
   assert.equal(sh('fail2ban-client', ['-t']).status, 0);
