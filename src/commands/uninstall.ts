@@ -106,6 +106,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
       await ctx.fs.writeAtomic(f.path, original, { mode: f.mode, uid: f.uid, gid: f.gid });
     } else {
       await ctx.fs.remove(f.path);
+      if (f.path.endsWith('.py')) await removeBytecode(ctx, f.path);
     }
   }
   for (const l of manifest.logs ?? []) {
@@ -211,4 +212,17 @@ export function formatUninstallReport(r: UninstallReport): string {
   else if (r.warnings.some((w) => w.startsWith('nothing to undo'))) lines.push('Nothing to undo.');
   else lines.push('Done.');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Python writes `__pycache__/<name>.cpython-3NN.pyc` beside a module it imports: fail2ban does
+ * so for our Python ban action. Removed with the module (and the directory, when left empty).
+ */
+async function removeBytecode(ctx: Context, file: string): Promise<void> {
+  const cache = path.posix.join(path.posix.dirname(file), '__pycache__');
+  const stem = path.posix.basename(file, '.py');
+  for (const name of await ctx.fs.list(cache)) {
+    if (name.startsWith(`${stem}.`) && name.endsWith('.pyc')) await ctx.fs.remove(path.posix.join(cache, name));
+  }
+  await ctx.fs.removeEmptyDir(cache);
 }

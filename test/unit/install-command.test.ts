@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { install } from '../../src/commands/install.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
@@ -121,6 +121,9 @@ test('backup → manifest → uninstall brings every file back byte for byte (mo
     await install(opts({ services: ['asterisk', 'kamailio'] }), testContext(root));
     assert.notDeepEqual(await snapshot(root), before);
     await install(opts({ whitelist: ['198.51.100.9'] }), testContext(root)); // a second, different run
+    // fail2ban imported our Python ban action: Python left its bytecode beside it.
+    await mkdir(path.join(root, 'etc/fail2ban/action.d/__pycache__'), { recursive: true });
+    await writeFile(path.join(root, 'etc/fail2ban/action.d/__pycache__/voip-f2b-ipset.cpython-311.pyc'), 'bytecode');
     const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
     assert.deepEqual(r.restored.sort(), ['/etc/asterisk/logger.conf', '/etc/fail2ban/jail.local']);
     const after = await snapshot(root);
