@@ -69,7 +69,7 @@ const SSHD_ERROR = "ERROR   Failed during configuration: Have not found any log 
 /** Answers of a Debian 12 host where fail2ban and our jail work (for the install before uninstall). */
 function host() {
   return recordingRunner((c: Command) => {
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
     if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
     return undefined;
