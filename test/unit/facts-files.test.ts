@@ -20,6 +20,7 @@ const stanza = (pkg: string, status: string, version: string): string =>
 const STATUS = [
   stanza('fail2ban', 'install ok installed', '1.0.2-2'),
   stanza('iptables', 'install ok installed', '1.8.9-2'),
+  stanza('ipset', 'install ok installed', '7.17-1'),
   stanza('python3-pyinotify', 'install ok installed', '0.9.6-2'),
   stanza('python3-systemd', 'install ok installed', '235-1+b2'),
   stanza('postfix', 'deinstall ok config-files', '3.7.11-0+deb12u1'),
@@ -28,7 +29,7 @@ const STATUS = [
 
 test('dpkg status: installed packages only, with their upstream version', () => {
   const m = parseDpkgStatus(STATUS);
-  assert.deepEqual([...m.keys()].sort(), ['fail2ban', 'iptables', 'nftables', 'python3-pyinotify', 'python3-systemd']);
+  assert.deepEqual([...m.keys()].sort(), ['fail2ban', 'ipset', 'iptables', 'nftables', 'python3-pyinotify', 'python3-systemd']);
   assert.equal(upstreamVersion(m.get('fail2ban')!), '1.0.2');
   assert.equal(upstreamVersion('1:2.3.4-5+deb12u1'), '2.3.4');
   assert.equal(upstreamVersion('235-1+b2'), '235');
