@@ -41,7 +41,7 @@ async function liveRoot(extra: Record<string, string> = {}): Promise<string> {
 
 const liveRunner = () =>
   recordingRunner((c) => {
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
     if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t2\n`- Jail list:\tvoip-kamailio, voip-kamailio-pike\n' };
     if (c.cmd === 'service' && c.args[0] === 'kamailio') return { stdout: 'Restarting Kamailio SIP server: kamailio failed!\n' };
