@@ -17,6 +17,7 @@
 # through iptables in that namespace.
 # The set-based ban action test (test/real/45-set-bans.test.ts) runs iptables, ipset and
 # conntrack inside its own network namespaces.
+# The web view test (test/real/45-web-view.test.ts) drives Debian's chromium through playwright-core.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -29,4 +30,5 @@ apt-get install -y -q --no-install-recommends \
   crowdsec crowdsec-firewall-bouncer ansible \
   strace \
   iptables sipvicious baresip-core \
-  nginx openssl
+  nginx openssl \
+  chromium

@@ -5,6 +5,7 @@ import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail,
 import { UsageError } from './errors.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 import type { DoctorOptions } from './core/doctor.ts';
+import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from './web/options.ts';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -15,7 +16,8 @@ export type Invocation =
   | { command: 'status'; jail?: string; global: GlobalOptions }
   | { command: 'unban'; ip: string; jail?: string; global: GlobalOptions }
   | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; yes: boolean; global: GlobalOptions }
-  | { command: 'doctor'; options: DoctorOptions; global: GlobalOptions };
+  | { command: 'doctor'; options: DoctorOptions; global: GlobalOptions }
+  | { command: 'web'; options: WebOptions; global: GlobalOptions };
 
 export interface GlobalOptions {
   root: string;
@@ -232,6 +234,22 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(o.socket ? { socket: o.socket } : {}),
     };
     result = { command: 'doctor', options, global: { root: o.root, json: Boolean(o.json) } };
+  });
+
+  globals(
+    program
+      .command('web')
+      .description('serve a web view of jails and bans (loopback only unless TLS is given; a token is needed)')
+      .addOption(opt('--listen <host:port>', 'address to listen on (off loopback only with --tls-cert and --tls-key)').default(DEFAULT_LISTEN))
+      .addOption(opt('--token-file <path>', 'file holding the access token (created 0600 on first start)').default(DEFAULT_TOKEN_FILE))
+      .addOption(opt('--tls-cert <file>', 'TLS certificate (PEM), to serve HTTPS'))
+      .addOption(opt('--tls-key <file>', 'TLS private key (PEM)')),
+  ).action((o: { root: string; json?: boolean; listen: string; tokenFile: string; tlsCert?: string; tlsKey?: string }) => {
+    result = {
+      command: 'web',
+      options: { listen: o.listen, tokenFile: o.tokenFile, json: Boolean(o.json), ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}), ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}) },
+      global: { root: o.root, json: Boolean(o.json) },
+    };
   });
 
   // Commander reads option environment twins from process.env; give it ours, less the yes/no

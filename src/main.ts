@@ -44,6 +44,12 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
       print(r, r.unbanned ? `${r.ip} unbanned\n` : `${r.ip} was not banned\n`);
       return ExitCode.ok;
     }
+    case 'web': {
+      const { web } = await import('./commands/web.ts');
+      const r = await web(inv.options, ctx);
+      ctx.log.info(`web view stopped (${r.stoppedBy})`);
+      return ExitCode.ok;
+    }
     case 'uninstall': {
       const { formatUninstallReport, uninstall } = await import('./commands/uninstall.ts');
       const r = await uninstall({ purgePackages: inv.purgePackages, dryRun: inv.dryRun, yes: inv.yes }, ctx);
@@ -74,6 +80,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const log: Logger = createLogger({ tty, color });
   try {
     const inv = parseArgs(argv, env);
+    // Usage errors before anything else (a refused --listen must not even read the root).
+    if (inv.command === 'web') (await import('./commands/web.ts')).checkListen(inv.options);
     const root = await checkRoot(inv.global.root);
     const interactive = isInteractive(inv, env, Boolean(process.stdin.isTTY));
     const ctx: Context = {

@@ -1,0 +1,302 @@
+import { existsSync, promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context } from '../context.ts';
+import { applyPlan } from '../adapters/apply.ts';
+import { gatherFacts } from '../adapters/facts.ts';
+import { detectDistro } from '../core/distro.ts';
+import { getIniValue, setIniValue } from '../core/ini-edit.ts';
+import type { Plan } from '../core/plan.ts';
+import { parseWhitelistEntry } from '../core/validate.ts';
+import { currentBans, history, jailNames, jailView, parseBanipWithTime, testLineResult, type DbBan } from '../core/web-view.ts';
+import { ToolError, UsageError } from '../errors.ts';
+import { fail2banPaths, fail2banPython, queryFail2ban, type Fail2banPaths, type QueryResult } from '../web/fail2ban-query.ts';
+import { isLoopback, startWebServer, type AuditEntry, type AuditLog, type WebSource } from '../web/server.ts';
+import { newToken } from '../web/auth.ts';
+
+import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from '../web/options.ts';
+
+export { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions };
+export const AUDIT_LOG = '/var/log/voip-f2b-install/web-audit.log';
+const JAIL_LOCAL = '/etc/fail2ban/jail.local';
+
+export interface WebReport {
+  command: 'web';
+  url: string;
+  tokenFile: string;
+  stoppedBy: string;
+}
+
+/** Where a target path (e.g. /etc/voip-f2b-install/web-token) is on this machine, under --root. */
+export function realPath(ctx: Context, p: string): string {
+  return path.join(ctx.root, p);
+}
+
+/** `host:port` or `[v6]:port` → parts; anything else is a usage error naming the value. */
+export function parseListen(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`invalid --listen '${raw}': expected host:port, e.g. 127.0.0.1:8473 or [::1]:8473`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** The listen address, refused off loopback unless TLS is configured (exit 2). */
+export function checkListen(o: Pick<WebOptions, 'listen' | 'tlsCert' | 'tlsKey'>): { host: string; port: number } {
+  const l = parseListen(o.listen);
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
+  if (!isLoopback(l.host) && !(o.tlsCert && o.tlsKey)) {
+    throw new UsageError(
+      `refusing --listen ${o.listen} without TLS: the page controls fail2ban; expected a loopback address (127.0.0.1, ::1) or --tls-cert and --tls-key`,
+      'the normal way in is an SSH tunnel: ssh -L 8473:127.0.0.1:8473 <server>, then open http://127.0.0.1:8473/',
+    );
+  }
+  return l;
+}
+
+/** The page's files: templates/web/ beside dist/ in the package, or in the repository. */
+export function webAssetsDir(): string {
+  for (const rel of ['../templates/web/', '../../templates/web/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  throw new Error('internal: templates/web/ not found beside the program');
+}
+
+/**
+ * The token: read from the file, or created there on first start (256 random bits, directory
+ * 0700, file 0600, both root's). A token file others may read is refused: that token is spent.
+ */
+export async function loadOrCreateToken(ctx: Context, file: string): Promise<{ token: string; created: boolean }> {
+  const real = realPath(ctx, file);
+  const st = await fsp.stat(real).catch(() => null);
+  if (st) {
+    if (!st.isFile()) throw new UsageError(`invalid --token-file '${file}': not a regular file`);
+    if ((st.mode & 0o077) !== 0) {
+      throw new UsageError(`the token file ${file} can be read by others (mode ${(st.mode & 0o777).toString(8)}): refusing to use it`, `delete it to have a new token made (mode 0600), or chmod 600 ${file} if nobody else read it`);
+    }
+    const token = (await fsp.readFile(real, 'utf8')).trim();
+    if (token.length < 22) throw new UsageError(`the token file ${file} holds a token shorter than 128 bits; delete it to have a new one made`);
+    return { token, created: false };
+  }
+  await fsp.mkdir(path.dirname(real), { recursive: true, mode: 0o700 });
+  const token = newToken();
+  const fh = await fsp.open(real, 'wx', 0o600);
+  try {
+    await fh.writeFile(`${token}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.chmod(real, 0o600);
+  return { token, created: true };
+}
+
+/** Audit log: one JSON line per change (time, client, action, target, result), file 0600. */
+export function fileAuditLog(ctx: Context, file = AUDIT_LOG): AuditLog {
+  const real = realPath(ctx, file);
+  return {
+    async append(e: AuditEntry): Promise<void> {
+      await fsp.mkdir(path.dirname(real), { recursive: true, mode: 0o700 });
+      await fsp.appendFile(real, `${JSON.stringify(e)}\n`, { mode: 0o600 });
+    },
+    async recent(n: number): Promise<AuditEntry[]> {
+      const text = await fsp.readFile(real, 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .slice(-n)
+        .reverse()
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as AuditEntry];
+          } catch {
+            return [];
+          }
+        });
+    },
+  };
+}
+
+interface Snapshot {
+  at: number;
+  result: { version: string; jails: string[]; live: QueryResult; db: { bans: DbBan[]; bips: DbBan[] } };
+}
+
+/**
+ * The real source: fail2ban over its socket in batches, its database read-only, both through one
+ * Python process per batch (src/web/fail2ban-query.ts). A snapshot is reused for `cacheSeconds`;
+ * concurrent requests share one refresh; every change drops it.
+ */
+export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?: (jail: string | undefined) => Promise<unknown> }): WebSource & { paths(): Promise<Fail2banPaths> } {
+  let pathsP: Promise<Fail2banPaths> | null = null;
+  let pythonP: Promise<string> | null = null;
+  const paths = (): Promise<Fail2banPaths> => (pathsP ??= fail2banPaths(ctx));
+  const python = (): Promise<string> => (pythonP ??= fail2banPython(ctx));
+  let snap: Snapshot | null = null;
+  let inflight: Promise<Snapshot> | null = null;
+  const nowS = (): number => Math.floor(ctx.now().getTime() / 1000);
+
+  const q = async (commands: string[][], db = false): Promise<QueryResult> => {
+    const r = await queryFail2ban(ctx, await paths(), await python(), { commands, ...(db ? { db: { since: nowS() - 31 * 86400 } } : {}) });
+    if (r.error) throw new ToolError(`fail2ban is not answering on its socket: ${r.error}`, 1);
+    return r;
+  };
+  const refresh = async (): Promise<Snapshot> => {
+    const first = await q([['version'], ['status']]);
+    const version = String(first.answers[0]?.value ?? '?');
+    const jails = jailNames(first.answers[1]?.value);
+    const cmds: string[][] = [];
+    for (const j of jails) cmds.push(['status', j], ['get', j, 'banip', '--with-time'], ['get', j, 'bantime'], ['get', j, 'findtime'], ['get', j, 'maxretry'], ['get', j, 'ignoreip']);
+    const live = await q(cmds, true);
+    return { at: Date.now(), result: { version, jails, live, db: (live.db as { bans: DbBan[]; bips: DbBan[] } | null) ?? { bans: [], bips: [] } } };
+  };
+  const snapshot = async (): Promise<Snapshot> => {
+    if (snap && Date.now() - snap.at < o.cacheSeconds * 1000) return snap;
+    inflight ??= refresh().finally(() => (inflight = null));
+    snap = await inflight;
+    return snap;
+  };
+  const perJail = (s: Snapshot, i: number, k: number): unknown => s.result.live.answers[i * 6 + k]?.value;
+  const change = async (cmd: string[]): Promise<{ ok: boolean; message: string }> => {
+    const r = await q([cmd]);
+    snap = null;
+    const a = r.answers[0]!;
+    return a.ok ? { ok: true, message: `${cmd.slice(2).join(' ')}: ${JSON.stringify(a.value)}` } : { ok: false, message: typeof a.value === 'object' && a.value && 'error' in a.value ? String((a.value as { error: string }).error) : String(a.value) };
+  };
+  const jailFilter = async (jail: string): Promise<string> => {
+    let filter = jail;
+    const files = [JAIL_LOCAL, ...(await ctx.fs.list('/etc/fail2ban/jail.d')).filter((f) => f.endsWith('.local')).sort().map((f) => `/etc/fail2ban/jail.d/${f}`)];
+    for (const f of files) {
+      const v = getIniValue((await ctx.fs.readText(f)) ?? '', jail, 'filter');
+      if (v) filter = v.trim();
+    }
+    return filter.replace(/%\(__name__\)s/g, jail);
+  };
+
+  return {
+    paths,
+    async overview() {
+      const s = await snapshot();
+      const jails = s.result.jails.map((j, i) => jailView(j, perJail(s, i, 0), perJail(s, i, 2), perJail(s, i, 3), perJail(s, i, 4), perJail(s, i, 5)));
+      if (o.doctor) {
+        const report = (await o.doctor(undefined).catch(() => null)) as { jails?: Array<{ jail: string; verdict: string; checks: [] }> } | null;
+        for (const j of jails) {
+          const d = report?.jails?.find((x) => x.jail === j.jail);
+          if (d) j.doctor = { verdict: d.verdict, checks: d.checks };
+        }
+      }
+      const p = await paths();
+      const pidStat = await fsp.stat(p.pidfile).catch(() => null);
+      const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
+      const whitelist = (getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
+      return { version: s.result.version, startedAt: pidStat ? Math.floor(pidStat.mtimeMs / 1000) : null, jails, whitelist };
+    },
+    async bans() {
+      const s = await snapshot();
+      const live: Record<string, Array<{ ip: string; bantime: number | null }>> = {};
+      s.result.jails.forEach((j, i) => (live[j] = parseBanipWithTime(perJail(s, i, 1))));
+      return { now: nowS(), bans: currentBans(live, s.result.db.bips, s.result.db.bans, nowS()) };
+    },
+    async history() {
+      const s = await snapshot();
+      return history(s.result.db.bans, nowS());
+    },
+    ban: (jail, ip) => change(['set', jail, 'banip', ip]),
+    unban: (jail, ip) => change(['set', jail, 'unbanip', ip]),
+    async testLines(jail, lines) {
+      const filter = await jailFilter(jail);
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'voip-f2b-web-'));
+      try {
+        const file = path.join(dir, 'lines.log');
+        await fsp.writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+        const p = await paths();
+        const r = await ctx.run({ cmd: 'fail2ban-regex', args: ['--config', p.confDir, '-o', '<ip>\t<msg>', file, filter], timeoutMs: 60000 });
+        if (r.exitCode !== 0) throw new ToolError(`fail2ban-regex failed for filter '${filter}': ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`, 1);
+        return { results: testLineResult(lines, r.stdout), filter };
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
+      }
+    },
+    async whitelist(entry) {
+      try {
+        const r = await addToWhitelist(ctx, entry);
+        if (!ctx.live) {
+          // Under --root nothing is restarted by apply; the fail2ban serving this tree reloads.
+          // (fail2ban-client builds the reload stream from the configuration it reads.)
+          const p = await paths();
+          const rl = await ctx.run({ cmd: 'fail2ban-client', args: ['-c', p.confDir, '-s', p.socket, 'reload'], timeoutMs: 60000 });
+          if (rl.exitCode !== 0) return { ok: false, message: `written, but fail2ban did not reload: ${(rl.stderr || rl.stdout).trim().split('\n').slice(-1)[0] ?? ''}`, ignoreip: r.ignoreip };
+        }
+        snap = null;
+        return { ok: true, message: r.changed ? `${entry} added to ignoreip in ${JAIL_LOCAL}` : `${entry} was already in ignoreip`, ignoreip: r.ignoreip };
+      } catch (err) {
+        if (err instanceof ToolError) return { ok: false, message: err.message.split('\n')[0]!, ignoreip: [] };
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Adds one whitelist entry to [DEFAULT] ignoreip of jail.local through the same plan/apply as
+ * `install` (backup and manifest, atomic write, `fail2ban-client -t`, restart, verify; rollback
+ * on failure). Entries are only ever added, as install does.
+ */
+export async function addToWhitelist(ctx: Context, raw: string): Promise<{ changed: boolean; ignoreip: string[] }> {
+  const entry = parseWhitelistEntry(raw);
+  const before = await ctx.fs.readText(JAIL_LOCAL);
+  const current = (getIniValue(before ?? '', 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
+  const ignoreip = current.includes(entry) ? current : [...current, entry];
+  const after = setIniValue(before ?? '', 'DEFAULT', 'ignoreip', ignoreip.join(' '));
+  if (before === after) return { changed: false, ignoreip };
+  const facts = await gatherFacts(ctx);
+  const distro = detectDistro(facts.os);
+  const plan: Plan = {
+    distro: distro.key,
+    packages: [],
+    packageCommands: [],
+    files: [{ path: JAIL_LOCAL, before, after, mode: 0o644, why: `whitelist ${entry} (web view)` }],
+    ensureFiles: [],
+    jails: [],
+    afterCommands: [],
+    manualSteps: [],
+    warnings: [],
+    banaction: '',
+    ignoreip,
+    services: [],
+  };
+  await applyPlan(ctx, plan, facts, distro);
+  return { changed: true, ignoreip };
+}
+
+/** `web`: serves the page and the API until SIGINT/SIGTERM (then a clean exit 0). */
+export async function web(options: WebOptions, ctx: Context, hooks: { onListening?: (url: string) => void; signal?: AbortSignal } = {}): Promise<WebReport> {
+  const listen = checkListen(options);
+  if (ctx.live && ctx.uid !== 0) throw new ToolError('must run as root: the web view talks to fail2ban, whose socket is root-only', 3, 'run it with sudo');
+  const { token, created } = await loadOrCreateToken(ctx, options.tokenFile);
+  const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2 });
+  const srv = await startWebServer({
+    host: listen.host,
+    port: listen.port,
+    ...(options.tlsCert && options.tlsKey ? { tls: { cert: options.tlsCert, key: options.tlsKey } } : {}),
+    token,
+    source,
+    audit: fileAuditLog(ctx),
+    assetsDir: webAssetsDir(),
+  });
+  const info = { url: srv.url, tokenFile: options.tokenFile, tokenCreated: created };
+  if (options.json) ctx.log.out(`${JSON.stringify({ command: 'web', listening: true, ...info, ...(created ? { loginUrl: `${srv.url}#token=${token}` } : {}) })}\n`);
+  else if (created) ctx.log.out(`Listening on ${srv.url}\nOpen this once to log in (the token is now in ${options.tokenFile}, mode 0600):\n  ${srv.url}#token=${token}\n`);
+  else ctx.log.out(`Listening on ${srv.url}\nLog in with the token in ${options.tokenFile}.\n`);
+  hooks.onListening?.(srv.url);
+
+  const stoppedBy = await new Promise<string>((resolve) => {
+    const stop = (why: string) => () => resolve(why);
+    process.once('SIGINT', stop('SIGINT'));
+    process.once('SIGTERM', stop('SIGTERM'));
+    hooks.signal?.addEventListener('abort', stop('abort'));
+  });
+  await srv.close();
+  return { command: 'web', url: srv.url, tokenFile: options.tokenFile, stoppedBy };
+}

@@ -1,0 +1,274 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { BanView, HistoryView, JailView } from '../core/web-view.ts';
+import { cookieValue, RateLimiter, SESSION_COOKIE, Sessions, tokenMatches } from './auth.ts';
+
+/** Everything the server needs from fail2ban and the host; the real one is in src/commands/web.ts. */
+export interface WebSource {
+  overview(): Promise<{ version: string; startedAt: number | null; jails: JailView[]; whitelist: string[]; doctor?: { verdict: string } | null }>;
+  bans(): Promise<{ now: number; bans: BanView[] }>;
+  history(): Promise<HistoryView>;
+  ban(jail: string, ip: string): Promise<{ ok: boolean; message: string }>;
+  unban(jail: string, ip: string): Promise<{ ok: boolean; message: string }>;
+  testLines(jail: string, lines: string[]): Promise<{ results: Array<{ line: string; matched: boolean; ip: string | null }>; filter: string }>;
+  whitelist(entry: string): Promise<{ ok: boolean; message: string; ignoreip: string[] }>;
+}
+
+export interface AuditEntry {
+  time: string;
+  client: string;
+  action: string;
+  target: string;
+  result: string;
+}
+
+export interface AuditLog {
+  append(e: AuditEntry): Promise<void>;
+  recent(n: number): Promise<AuditEntry[]>;
+}
+
+export interface WebServerOptions {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  token: string;
+  source: WebSource;
+  audit: AuditLog;
+  /** Directory of index.html, app.js, app.css. */
+  assetsDir: string;
+  now?: () => number;
+}
+
+/** Strict: no inline script or style, nothing from elsewhere, no framing. */
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const STATIC: Record<string, [string, string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/app.css': ['app.css', 'text/css; charset=utf-8'],
+};
+
+const MAX_BODY = 256 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** A jail name as fail2ban allows them. */
+const JAIL_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
+
+export interface RunningWebServer {
+  server: http.Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The web view's HTTP(S) server (node:http only). Every response carries the CSP and no-store;
+ * every request but the page's own static files needs a session cookie or `Authorization:
+ * Bearer <token>`; without one the answer is a bare 401 that names nothing.
+ */
+export async function startWebServer(o: WebServerOptions): Promise<RunningWebServer> {
+  const now = o.now ?? Date.now;
+  const limiter = new RateLimiter(now);
+  const sessions = new Sessions(now);
+  const assets = new Map<string, Buffer>();
+  for (const [file] of Object.values(STATIC)) if (!assets.has(file)) assets.set(file, await fsp.readFile(path.join(o.assetsDir, file)));
+  const secure = Boolean(o.tls);
+  let port = o.port;
+
+  const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'application/json; charset=utf-8', extra: Record<string, string | string[]> = {}): void => {
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'Cache-Control': 'no-store',
+      ...(secure ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
+      ...extra,
+    });
+    res.end(body);
+  };
+  const json = (res: http.ServerResponse, status: number, value: unknown, t0: number, extra: Record<string, string | string[]> = {}): void =>
+    send(res, status, JSON.stringify(value), 'application/json; charset=utf-8', { 'Server-Timing': `app;dur=${(performance.now() - t0).toFixed(1)}`, ...extra });
+
+  const readBody = async (req: http.IncomingMessage): Promise<Record<string, unknown>> => {
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (ct !== 'application/json') throw new HttpError(415, 'expected Content-Type: application/json');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
+      chunks.push(c as Buffer);
+    }
+    try {
+      const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    throw new HttpError(400, 'expected a JSON object');
+  };
+
+  /** Host must be ours when bound to loopback (defeats DNS rebinding). */
+  const hostAllowed = (req: http.IncomingMessage): boolean => {
+    if (!isLoopback(o.host)) return true;
+    const h = (req.headers.host ?? '').toLowerCase();
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(h);
+    return Boolean(m && isLoopback(m[1]!) && (m[2] === undefined ? port === (secure ? 443 : 80) : Number(m[2]) === port));
+  };
+
+  /** State changes: POST only, from our own page (Origin) or a script (no Origin, not cross-site). */
+  const sameOrigin = (req: http.IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return req.headers['sec-fetch-site'] === undefined || req.headers['sec-fetch-site'] === 'same-origin' || req.headers['sec-fetch-site'] === 'none';
+    return origin === `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+  };
+
+  const clientOf = (req: http.IncomingMessage): string => req.socket.remoteAddress ?? '?';
+
+  /** 'session' | 'bearer' | null; a wrong Bearer token counts against the rate limit. */
+  const authenticate = (req: http.IncomingMessage): 'session' | 'bearer' | 'limited' | null => {
+    const client = clientOf(req);
+    const auth = req.headers.authorization;
+    if (auth !== undefined) {
+      if (limiter.waitMs(client) > 0) return 'limited';
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (m && tokenMatches(m[1]!, o.token)) {
+        limiter.succeed(client);
+        return 'bearer';
+      }
+      limiter.fail(client);
+      return null;
+    }
+    return sessions.valid(cookieValue(req.headers.cookie, SESSION_COOKIE)) ? 'session' : null;
+  };
+
+  const audit = async (req: http.IncomingMessage, action: string, target: string, result: string): Promise<void> => {
+    await o.audit.append({ time: new Date(now()).toISOString(), client: clientOf(req), action, target, result });
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const t0 = performance.now();
+    const url = new URL(req.url ?? '/', 'http://x');
+    const p = url.pathname;
+    if (!hostAllowed(req)) return send(res, 421, '{"error":"unknown host"}');
+
+    // The page itself holds no data: it may be fetched without a token (it shows the login).
+    const st = STATIC[p];
+    if (st && (req.method === 'GET' || req.method === 'HEAD')) return send(res, 200, assets.get(st[0])!, st[1]);
+    if (p === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
+
+    const changing = req.method !== 'GET' && req.method !== 'HEAD';
+    if (changing && req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, '{"error":"method not allowed"}', undefined, { Allow: 'GET, POST, DELETE' });
+    if (changing && !sameOrigin(req)) return send(res, 403, '{"error":"cross-origin request refused"}');
+
+    if (p === '/api/login' && req.method === 'POST') {
+      const client = clientOf(req);
+      const wait = limiter.waitMs(client);
+      if (wait > 0) return send(res, 429, JSON.stringify({ error: 'too many wrong tokens; wait', retryAfterSeconds: Math.ceil(wait / 1000) }), undefined, { 'Retry-After': String(Math.ceil(wait / 1000)) });
+      const body = await readBody(req);
+      if (typeof body.token !== 'string' || !tokenMatches(body.token, o.token)) {
+        limiter.fail(client);
+        await audit(req, 'login', '', 'wrong token');
+        return send(res, 401, '{"error":"unauthorized"}');
+      }
+      limiter.succeed(client);
+      const sid = sessions.create();
+      await audit(req, 'login', '', 'ok');
+      return json(res, 200, { ok: true }, t0, { 'Set-Cookie': `${SESSION_COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200${secure ? '; Secure' : ''}` });
+    }
+
+    const who = authenticate(req);
+    if (who === 'limited') return send(res, 429, '{"error":"too many wrong tokens; wait"}');
+    if (!who) return send(res, 401, '{"error":"unauthorized"}', undefined, { 'WWW-Authenticate': 'Bearer' });
+
+    if (p === '/api/logout' && req.method === 'POST') {
+      sessions.drop(cookieValue(req.headers.cookie, SESSION_COOKIE));
+      return json(res, 200, { ok: true }, t0, { 'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+    }
+    if (req.method === 'GET') {
+      if (p === '/api/session') return json(res, 200, { ok: true }, t0);
+      if (p === '/api/jails') return json(res, 200, await o.source.overview(), t0);
+      if (p === '/api/bans') return json(res, 200, await o.source.bans(), t0);
+      if (p === '/api/history') return json(res, 200, { ...(await o.source.history()), audit: await o.audit.recent(200) }, t0);
+      if (p === '/api/audit') return json(res, 200, { audit: await o.audit.recent(200) }, t0);
+      return send(res, 404, '{"error":"not found"}');
+    }
+    const body = await readBody(req);
+    const jail = typeof body.jail === 'string' ? body.jail : '';
+    if ((p === '/api/ban' || p === '/api/unban') && req.method === 'POST') {
+      const ip = typeof body.ip === 'string' ? body.ip.trim() : '';
+      if (!isIP(ip)) throw new HttpError(400, `invalid address '${ip.slice(0, 64)}': expected an IPv4 or IPv6 address`);
+      if (!JAIL_RE.test(jail)) throw new HttpError(400, `invalid jail '${jail.slice(0, 64)}': expected a jail name`);
+      const action = p === '/api/ban' ? 'ban' : 'unban';
+      const r = await (action === 'ban' ? o.source.ban(jail, ip) : o.source.unban(jail, ip));
+      await audit(req, action, `${ip} in ${jail}`, r.ok ? 'ok' : `failed: ${r.message}`);
+      return json(res, r.ok ? 200 : 409, r, t0);
+    }
+    if (p === '/api/test-line' && req.method === 'POST') {
+      if (!JAIL_RE.test(jail)) throw new HttpError(400, `invalid jail '${jail.slice(0, 64)}': expected a jail name`);
+      const raw = Array.isArray(body.lines) ? body.lines.map(String) : typeof body.lines === 'string' ? body.lines.split(/\r?\n/) : [];
+      const lines = raw.filter((l) => l.trim() !== '').slice(0, 1000);
+      if (!lines.length) throw new HttpError(400, 'no log lines given');
+      return json(res, 200, await o.source.testLines(jail, lines), t0);
+    }
+    if (p === '/api/whitelist' && req.method === 'POST') {
+      const entry = typeof body.entry === 'string' ? body.entry.trim() : '';
+      const r = await o.source.whitelist(entry);
+      await audit(req, 'whitelist', entry.slice(0, 200), r.ok ? 'ok' : `failed: ${r.message}`);
+      return json(res, r.ok ? 200 : 400, r, t0);
+    }
+    return send(res, 404, '{"error":"not found"}');
+  };
+
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (err instanceof HttpError) return send(res, err.status, JSON.stringify({ error: err.message }));
+      send(res, 500, JSON.stringify({ error: (err as Error).message.split('\n')[0] }));
+    });
+  };
+  const server = o.tls
+    ? https.createServer({ cert: await fsp.readFile(o.tls.cert), key: await fsp.readFile(o.tls.key) }, listener)
+    : http.createServer(listener);
+  server.headersTimeout = 20000;
+  server.requestTimeout = 60000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    server,
+    port,
+    url: `${secure ? 'https' : 'http'}://${hostPart}:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}
