@@ -263,6 +263,7 @@ export async function addToWhitelist(ctx: Context, raw: string): Promise<{ chang
     manualSteps: [],
     warnings: [],
     banaction: '',
+    banactionAllports: '',
     ignoreip,
     services: [],
   };
