@@ -63,7 +63,7 @@ export interface Plan {
   warnings: string[];
   banaction: string;
   /** The VoIP jails' action (all ports of a banned address). */
-  banactionAllports: string;
+  banactionAllports?: string;
   ignoreip: string[];
   /** Each planned service module, in registry order. */
   services: PlannedService[];
