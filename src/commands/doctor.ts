@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { fleetStatus } from './status.ts';
+import { fleetWarnings } from '../core/crowdsec.ts';
 import type { Context } from '../context.ts';
 import { adminAddressFromEnv, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
@@ -123,7 +125,11 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     await scratch.remove();
   }
   const adminResults = out.map((j) => j.checks.find((c) => c.name === 'admin whitelisted')).filter(Boolean) as DoctorCheck[];
+  // The CrowdSec fleet link (issue 13): where this host is a member, its state as `status` shows it.
+  const fleet = await fleetStatus(ctx);
+  if (fleet) warnings.push(...fleetWarnings(fleet));
   return {
+    ...(fleet ? { fleet } : {}),
     command: 'doctor',
     verdict: reportVerdict(running, out),
     fail2banRunning: running,

@@ -348,3 +348,12 @@ export function memberUninstallCommands(init: 'systemd' | 'openrc' | 'sysv' | 'n
     after: init === 'systemd' ? [{ cmd: 'systemctl', args: ['daemon-reload'] }] : init === 'sysv' ? [{ cmd: 'update-rc.d', args: [BOUNCER_SERVICE, 'remove'] }] : [],
   };
 }
+
+/** What doctor says about the fleet link (local bans work either way: these are warnings). */
+export function fleetWarnings(f: FleetStatus): string[] {
+  const out: string[] = [];
+  if (!f.reachable) out.push(`CrowdSec fleet link DOWN (LAPI ${f.lapi}): ${f.error ?? 'no answer'}; bans still work here and are queued for the fleet (${f.queued} queued)`);
+  else if (f.queued > 0) out.push(`CrowdSec fleet link up, but ${f.queued} push(es) still queued${f.lastError ? ` (last error: ${f.lastError})` : ''}`);
+  if (f.bouncer === 'stopped') out.push('CrowdSec firewall bouncer is not running: the fleet\'s bans are not enforced here (start it: /etc/init.d/crowdsec-firewall-bouncer start)');
+  return out;
+}

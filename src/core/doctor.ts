@@ -1,3 +1,4 @@
+import type { FleetStatus } from './crowdsec.ts';
 /**
  * `doctor`: the pure half. Types of the report (also shown by the web view), parsers of
  * fail2ban-client and fail2ban-regex output, the checks that need no I/O, and the verdict rules.
@@ -48,6 +49,8 @@ export interface DoctorReport {
   adminWhitelisted: boolean | null;
   jails: JailDoctor[];
   warnings: string[];
+  /** The CrowdSec fleet link, where this host is a member (install --crowdsec-lapi). */
+  fleet?: FleetStatus;
 }
 
 export interface DoctorOptions {

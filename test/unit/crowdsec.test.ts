@@ -250,3 +250,12 @@ test('uninstall of a member stops the bouncer before its files go, and removes i
     await removeRoot(root);
   }
 });
+
+test('doctor: a down link, queued pushes or a stopped bouncer are warnings (local bans still work)', async () => {
+  const { fleetWarnings } = await import('../../src/core/crowdsec.ts');
+  const base = { lapi: 'http://198.51.100.161:8080/', machine: 'pbx1', reachable: true, error: null, queued: 0, lastPushAt: 1, lastError: null, bouncer: 'running' as const };
+  assert.deepEqual(fleetWarnings(base), []);
+  assert.match(fleetWarnings({ ...base, reachable: false, error: 'timed out', queued: 2 })[0]!, /fleet link DOWN .*timed out; bans still work here .*2 queued/);
+  assert.match(fleetWarnings({ ...base, queued: 1, lastError: 'HTTP 500' })[0]!, /1 push\(es\) still queued \(last error: HTTP 500\)/);
+  assert.match(fleetWarnings({ ...base, bouncer: 'stopped' })[0]!, /bouncer is not running/);
+});
