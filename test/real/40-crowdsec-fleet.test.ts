@@ -235,7 +235,7 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     const cfg = JSON.parse(readFileSync(pushCfg, 'utf8'));
     writeFileSync(pushCfg, JSON.stringify({ ...cfg, spool }), { mode: 0o600 });
     writeFileSync(path.join(conf, 'fail2ban.local'), `[Definition]\nloglevel = INFO\nlogtarget = ${dir}/fail2ban.log\nsocket = ${dir}/f2b.sock\npidfile = ${dir}/f2b.pid\ndbfile = ${dir}/f2b.sqlite3\n`);
-    writeFileSync(path.join(conf, 'jail.d', 'zz-stand-in.local'), `[sshd]\nenabled = false\n\n[${JAIL}]\nlogpath = ${log}\nbackend = polling\n`);
+    writeFileSync(path.join(conf, 'jail.d', 'zz-stand-in.local'), `[sshd]\nenabled = false\n\n[${JAIL}]\nlogpath = ${log}\nbackend = polling\n\n[${JAIL}-pike]\nlogpath = ${log}\nbackend = polling\n`);
     writeFileSync(path.join(conf, 'action.d', 'voip-f2b-crowdsec.local'), `[Init]\npusher = /usr/bin/env VOIP_F2B_CROWDSEC_CONFIG=${pushCfg} ${tree}/usr/local/sbin/voip-f2b-crowdsec\n`);
     const p: Pbx = { host, name, tree, conf, sock: path.join(dir, 'f2b.sock'), log, spool };
     const start = inNs(host, 'fail2ban-client', ['-c', conf, '-s', p.sock, '-p', path.join(dir, 'f2b.pid'), '-x', 'start']);

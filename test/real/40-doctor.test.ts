@@ -172,7 +172,7 @@ test('doctor: all ok after a real install; each break is named with its fix and 
   assert.ok(j.matches!.reduce((a, m) => a + m.count, 0) >= 7, 'the filter counted the failures of the live log');
   // The attacker (6 wrong passwords, each counted once) would be banned; the admin's one typo is below maxretry.
   assert.deepEqual(j.wouldBan, [{ ip: ATTACKER, failures: 6, whitelisted: false }]);
-  assert.match(check(j, 'ban round trip').detail, new RegExp(`banned ${TEST_BAN.replace(/\./g, '\\.')}: seen in [^;]*iptables[^;]*; unbanned: gone`));
+  assert.match(check(j, 'ban round trip').detail, new RegExp(`banned ${TEST_BAN.replace(/\./g, '\\.')}: seen in [^;]*ipset[^;]*; unbanned: gone`));
   assert.equal(client(['get', JAIL, 'banned', TEST_BAN]).stdout.trim(), '0', 'the test address is unbanned');
   assert.match(d.text, /\[voip-asterisk\] ok/);
 

@@ -95,8 +95,15 @@ function banDelay(addr: string): number | null {
   return Number.isFinite(t1) && Number.isFinite(t2) ? t2 - t1 : null;
 }
 
-/** The firewall of the server namespace holds a REJECT for `addr` in the jail's chain. */
+/**
+ * The firewall of the server namespace drops `addr` for the jail: a member of the jail's set
+ * (the set-based voip-f2b-ipset.py / voip-f2b-nftset.py actions the tool chooses), or a REJECT
+ * in the jail's chain (a stock iptables action).
+ */
 function firewallBans(jail: string, addr: string): boolean {
+  if (serverSh('ipset', ['test', `f2b-${jail}`.slice(0, 29) + '4', addr]).status === 0) return true;
+  const nft = serverSh('nft', ['list', 'set', 'inet', `f2b-${jail}`, 'a4']);
+  if (nft.status === 0 && nft.stdout.includes(addr)) return true;
   const r = serverSh('iptables', ['-w', '-S', `f2b-${jail}`]);
   return r.status === 0 && r.stdout.split('\n').some((l) => l.includes(`-s ${addr}/32`));
 }
@@ -342,7 +349,7 @@ test('svcrack: at most maxretry guesses answered, the weak password not found, b
   assert.ok(answered >= 1 && answered <= MAXRETRY, `guesses answered: ${answered} (at most ${MAXRETRY})`);
   assert.ok(bannedAt > 0, `svcrack banned in the firewall:\n${kamLog().split('\n').filter((l) => l.includes(PEERS.atk)).slice(-10).join('\n')}`);
   // Which jail banned it (svcrack is fast enough for pike too, at times): fail2ban's word, then the firewall's.
-  const chains = (j: string) => serverSh('iptables', ['-w', '-S', `f2b-${j}`]).stdout;
+  const chains = (j: string) => serverSh('iptables', ['-w', '-S']).stdout + serverSh('ipset', ['list', `f2b-${j}`.slice(0, 29) + '4']).stdout;
   assert.ok(await waitFor(() => [...banned('voip-kamailio'), ...banned('voip-kamailio-pike')].includes(PEERS.atk), 10000, 500), 'fail2ban lists it');
   const jail = banned('voip-kamailio').includes(PEERS.atk) ? 'voip-kamailio' : 'voip-kamailio-pike';
   assert.ok(banned(jail).includes(PEERS.atk), `fail2ban lists it: ${f2b('status', 'voip-kamailio').stdout}${f2b('status', 'voip-kamailio-pike').stdout}${chains('voip-kamailio')}${chains('voip-kamailio-pike')}`);

@@ -216,7 +216,9 @@ http {
   // Banned in the namespace's firewall: their requests no longer reach nginx.
   assert.deepEqual(requests(SCAN, SCANNER, WEB_SCAN_ADDR, [['/', '']]), [0], 'the scanner is cut off');
   assert.deepEqual(requests(SCAN, GUESSER, WEB_SCAN_ADDR, [['/', '']]), [0], 'the guesser is cut off');
-  assert.match(inNs(WEB, 'iptables', ['-S']).stdout, new RegExp(`-s ${SCANNER.replace(/\./g, '\\.')}/32 .*-j REJECT`));
+  // The stock set-based action (iptables-ipset-proto6): a REJECT rule matching the jail's set, the scanner in the set.
+  assert.match(inNs(WEB, 'iptables', ['-S']).stdout, /--match-set f2b-nginx-botsearch src -j REJECT/);
+  assert.equal(inNs(WEB, 'ipset', ['test', 'f2b-nginx-botsearch', SCANNER]).status, 0, 'the scanner is in the nginx-botsearch set');
 
   // 7. The user, after all that: still served, never banned.
   assert.ok(requests(USER, BROWSER, WEB_USER_ADDR, browse).every((s) => s === 200), 'the user is still served');
