@@ -9,6 +9,8 @@
 # crowdsec-firewall-bouncer in namespaces; crowdsec's postinst registers with CrowdSec's Central
 # API (unreachable offline, so the install fails) unless online_api_credentials.yaml exists,
 # non-empty, before it runs (see its README.Debian). The Ansible test runs Debian's ansible.
+# The Debian 11/12/13 matrix (test/real/60-debian-matrix.test.ts) builds debootstrap chroots once
+# and caches them under /var/cache/voip-f2b-install-test/.
 # strace kills the CLI at every file-system change in the crash test (test/unit/crash.test.ts).
 # The Kamailio scanner test (test/real/50-kamailio-scanner.test.ts) runs Debian's sipvicious and
 # baresip against kamailio in network namespaces, with iptables there for fail2ban's bans.
@@ -28,7 +30,7 @@ apt-get install -y -q --no-install-recommends \
   iproute2 procps ca-certificates tmux \
   kamailio rsyslog orphan-sysvinit-scripts nftables iptables \
   crowdsec crowdsec-firewall-bouncer ansible \
-  strace \
+  strace debootstrap \
   iptables sipvicious baresip-core \
   nginx openssl \
   chromium
