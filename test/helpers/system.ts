@@ -59,3 +59,15 @@ export function jailList(): string[] {
   const m = /Jail list:\s*(.*)$/m.exec(r.stdout);
   return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes (a bounded loop); true when it held. */
+export async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(everyMs);
+  }
+}

@@ -22,7 +22,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, fail2banPid, sh, stopFail2ban, stopPid } from '../helpers/system.ts';
+import { assertRealHost, fail2banPid, sh, stopFail2ban, stopPid, sleep, waitFor } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 import { SERVER_ADDR, inNamespace, setupNetwork, teardownNetwork, type Peer } from '../helpers/netns.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
@@ -49,19 +49,6 @@ const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const PASSWORD = { right: 'alice-secret', wrong: 'not-the-password' };
 /** No SSH session: nothing but the friend may be whitelisted by the run. */
 const CLI_ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; returns the last result. */
-async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}
-
 
 /** Runs the SIP client inside a peer's namespace (see helpers/sip-client.ts). */
 function sip(peer: Peer, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {

@@ -31,7 +31,7 @@ import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopPid } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopPid, sleep, waitFor as waitForEvery } from '../helpers/system.ts';
 
 const NET = '198.51.100.160/27';
 const SW = 'h13-sw';
@@ -49,15 +49,8 @@ const MAXRETRY = 3;
 const JAIL = 'voip-kamailio';
 const PROPAGATION_BOUND_S = 15;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}
+/** This test's processes are slow to ask (cscli, fail2ban-client): poll every 100 ms. */
+const waitFor = (check: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> => waitForEvery(check, timeoutMs, everyMs);
 const inNs = (h: Host, cmd: string, args: string[]) => sh('ip', ['netns', 'exec', h.ns, cmd, ...args], { timeoutMs: 30000 });
 const ip = (args: string[]) => sh('ip', args, { check: true, timeoutMs: 10000 });
 

@@ -15,7 +15,7 @@ import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopFail2ban, stopPid } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopFail2ban, stopPid, sleep, waitFor as waitForEvery } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 
 const NS = 'h13-llapi';
@@ -29,15 +29,8 @@ const TEST_IP = '203.0.113.77';
 const ARGS = ['--services', 'asterisk,freeswitch', '--whitelist', '198.51.100.170', '--yes', '--json', '--crowdsec-lapi', LAPI_URL];
 const ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}
+/** This test's processes are slow to ask (cscli, fail2ban-client): poll every 200 ms. */
+const waitFor = (check: () => boolean, timeoutMs: number, everyMs = 200): Promise<boolean> => waitForEvery(check, timeoutMs, everyMs);
 
 let tmp = '';
 let lapi: ChildProcess | null = null;

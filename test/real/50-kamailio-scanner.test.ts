@@ -31,7 +31,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, sh, stopPid } from '../helpers/system.ts';
+import { assertRealHost, sh, stopPid, sleep, waitFor } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
@@ -54,15 +54,6 @@ const STOCK_CFG = path.join(REPO, 'test/fixtures/upstream/kamailio/kamailio.cfg'
 const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const CLI_ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function waitFor(check: () => boolean, timeoutMs: number, everyMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
-  }
-}
 
 let tmp = '';
 let root = '';
