@@ -13,32 +13,22 @@ import { loadTemplates } from '../../src/adapters/templates.ts';
 import type { HostFacts } from '../../src/adapters/facts.ts';
 import { UnsupportedError } from '../../src/errors.ts';
 import { installOptions } from '../helpers/options.ts';
+import { hostFacts } from '../helpers/facts.ts';
 
 const templates = await loadTemplates();
 const osr = async (name: string) => parseOsRelease(await readFile(new URL(`../fixtures/os-release/${name}`, import.meta.url), 'utf8'));
 
+/** A fresh cloud VM: systemd and journald running, no firewall tool, no fail2ban, stale apt lists. */
 function freshVm(os: HostFacts['os']): HostFacts {
-  const none = { present: false, running: false };
-  return {
+  return hostFacts(os, {
     live: true,
-    os,
     init: 'systemd',
     journald: true,
-    rsyslog: false,
     firewall: { iptables: false, iptablesVariant: null, nft: false, firewalld: false },
     fail2ban: { installed: false, version: null, running: false },
     aptListsFresh: false,
-    adminAddress: null,
     authLogExists: false,
-    postfix: { installed: false, running: false },
-    initScripts: [],
-    mailname: 'pbx.example.com',
-    services: {
-      asterisk: { ...none, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },
-      freeswitch: { ...none, configDir: '/etc/freeswitch', logFile: '/var/log/freeswitch/freeswitch.log', profiles: [] },
-      kamailio: { ...none, configFile: '/etc/kamailio/kamailio.cfg' },
-    },
-  };
+  });
 }
 
 const APT_UPDATE = 'apt-get -o DPkg::Lock::Timeout=120 -q update';

@@ -17,32 +17,18 @@ import { loadTemplates } from '../../src/adapters/templates.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { UsageError } from '../../src/errors.ts';
 import { installOptions } from '../helpers/options.ts';
+import { hostFacts } from '../helpers/facts.ts';
 
 const templates = await loadTemplates();
 const os = parseOsRelease(await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8'));
 const distro = detectDistro(os);
 
 function facts(version: string | null): HostFacts {
-  const none = { present: false, running: false };
+  const base = hostFacts(os);
   return {
-    live: false,
-    os,
-    init: 'none',
-    journald: false,
-    rsyslog: false,
-    firewall: { iptables: true, iptablesVariant: 'nf_tables', nft: true, firewalld: false },
+    ...base,
     fail2ban: { installed: version !== null, version, running: false },
-    aptListsFresh: true,
-    adminAddress: null,
-    authLogExists: true,
-    postfix: { installed: false, running: false },
-    initScripts: [],
-    mailname: 'pbx.example.com',
-    services: {
-      asterisk: { ...none, present: true, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },
-      freeswitch: { ...none, configDir: '/etc/freeswitch', logFile: '/var/log/freeswitch/freeswitch.log', profiles: [] },
-      kamailio: { ...none, configFile: '/etc/kamailio/kamailio.cfg' },
-    },
+    services: { ...base.services, asterisk: { ...base.services.asterisk, present: true } },
   };
 }
 

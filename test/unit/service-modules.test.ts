@@ -18,35 +18,13 @@ import { loadTemplates } from '../../src/adapters/templates.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { UsageError } from '../../src/errors.ts';
 import { installOptions } from '../helpers/options.ts';
+import { hostFacts } from '../helpers/facts.ts';
 
 const templates = await loadTemplates();
 const os = parseOsRelease(await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8'));
 const distro = detectDistro(os);
 
-function facts(o: Partial<HostFacts> = {}): HostFacts {
-  const none = { present: false, running: false };
-  return {
-    live: false,
-    os,
-    init: 'none',
-    journald: false,
-    rsyslog: false,
-    firewall: { iptables: true, iptablesVariant: 'nf_tables', nft: true, firewalld: false },
-    fail2ban: { installed: true, version: '1.0.2', running: false },
-    aptListsFresh: true,
-    adminAddress: null,
-    authLogExists: true,
-    postfix: { installed: false, running: false },
-    initScripts: [],
-    mailname: 'pbx.example.com',
-    services: {
-      asterisk: { ...none, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },
-      freeswitch: { ...none, configDir: '/etc/freeswitch', logFile: '/var/log/freeswitch/freeswitch.log', profiles: [] },
-      kamailio: { ...none, configFile: '/etc/kamailio/kamailio.cfg' },
-    },
-    ...o,
-  };
-}
+const facts = (o: Partial<HostFacts> = {}): HostFacts => hostFacts(os, o);
 
 const plan = (f: HostFacts, o: Parameters<typeof installOptions>[0] = {}, modules?: ServiceModule[]) =>
   buildInstallPlan({ options: installOptions({ yes: true, ...o }), facts: f, distro, installed: new Set(), repoReady: true, templates, files: {}, ...(modules ? { modules } : {}) });
