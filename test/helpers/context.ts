@@ -74,3 +74,35 @@ export function testContext(
 export async function osRelease(name: string): Promise<string> {
   return readFile(new URL(`../fixtures/os-release/${name}`, import.meta.url), 'utf8');
 }
+
+/**
+ * A live Debian 12 host simulated over a temp root: fail2ban 1.0.2 with its init script,
+ * iptables and the `service` command; `extra` adds or replaces files (a jail.local, a service).
+ */
+export async function liveDebian12Root(extra: Record<string, string> = {}): Promise<string> {
+  return tempRoot({
+    '/etc/os-release': await osRelease('debian-12'),
+    '/usr/bin/fail2ban-client': '',
+    '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
+    '/usr/sbin/iptables': '',
+    '/usr/sbin/service': '',
+    '/etc/init.d/fail2ban': '',
+    ...extra,
+  });
+}
+
+/**
+ * A runner answering like that host: fail2ban, iptables, ipset and pyinotify installed, iptables
+ * on nf_tables, and `fail2ban-client status` listing `jails`. `respond` is asked first (failures,
+ * other services).
+ */
+export function liveDebian12Runner(jails: string[], respond: (c: Command) => Partial<RunResult> | undefined = () => undefined): RecordingRunner {
+  return recordingRunner((c) => {
+    const answer = respond(c);
+    if (answer) return answer;
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
+    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: `Status\n|- Number of jail:\t${jails.length}\n\`- Jail list:\t${jails.join(', ')}\n` };
+    return undefined;
+  });
+}

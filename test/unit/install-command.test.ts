@@ -7,7 +7,7 @@ import { uninstall } from '../../src/commands/uninstall.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { RolledBackError, UnsupportedError, UsageError } from '../../src/errors.ts';
 import { installOptions } from '../helpers/options.ts';
-import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { liveDebian12Root, liveDebian12Runner, recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 import type { Command } from '../../src/adapters/runner.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
@@ -137,27 +137,12 @@ test('backup → manifest → uninstall brings every file back byte for byte (mo
 });
 
 /** A live Debian 12 host simulated over a temp root: fail2ban, iptables and ipset installed. */
-async function liveRoot(): Promise<string> {
-  return tempRoot({
-    '/etc/os-release': DEBIAN12,
-    '/usr/bin/fail2ban-client': '',
-    '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
-    '/usr/sbin/iptables': '',
-    '/usr/sbin/service': '',
-    '/etc/init.d/fail2ban': '',
-    '/etc/fail2ban/jail.local': USER_JAIL,
-    '/etc/asterisk/asterisk.conf': '',
-  });
+function liveRoot(): Promise<string> {
+  return liveDebian12Root({ '/etc/fail2ban/jail.local': USER_JAIL, '/etc/asterisk/asterisk.conf': '' });
 }
 
 function liveRunner(fail: (c: Command) => boolean, failure = { exitCode: 255, stderr: "ERROR   Unable to read action 'nope-allports'\nERROR   Errors in jail 'voip-asterisk'.\n" }) {
-  return recordingRunner((c) => {
-    if (fail(c)) return failure;
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
-    if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
-    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t4\n`- Jail list:\tvoip-asterisk, voip-freeswitch, voip-kamailio, voip-kamailio-pike\n' };
-    return undefined;
-  });
+  return liveDebian12Runner(['voip-asterisk', 'voip-freeswitch', 'voip-kamailio', 'voip-kamailio-pike'], (c) => (fail(c) ? failure : undefined));
 }
 
 test('a failing `fail2ban-client -t` restores every file and exits 1 with fail2ban\'s own error lines', async () => {

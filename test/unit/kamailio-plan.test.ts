@@ -13,7 +13,7 @@ import { kamailioRunEnabled } from '../../src/core/services/kamailio.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import { RolledBackError, UsageError } from '../../src/errors.ts';
 import { installOptions } from '../helpers/options.ts';
-import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { liveDebian12Root, liveDebian12Runner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 const STOCK_CFG = await readFile(new URL('../fixtures/upstream/kamailio/kamailio.cfg', import.meta.url), 'utf8');
@@ -25,28 +25,14 @@ const INIT_SCRIPT = '#! /bin/sh\nRUN_KAMAILIO=no\n[ -f $DEFAULTS ] && . $DEFAULT
 const opts = (o: Parameters<typeof installOptions>[0] = {}) =>
   installOptions({ whitelist: ['198.51.100.38', 'office.example.org'], yes: true, services: ['kamailio'], kamailioAuthLog: true, ...o });
 
-async function liveRoot(extra: Record<string, string> = {}): Promise<string> {
-  return tempRoot({
-    '/etc/os-release': DEBIAN12,
-    '/usr/bin/fail2ban-client': '',
-    '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
-    '/usr/sbin/iptables': '',
-    '/usr/sbin/service': '',
-    '/etc/init.d/fail2ban': '',
-    '/etc/init.d/kamailio': INIT_SCRIPT,
-    '/etc/kamailio/kamailio.cfg': STOCK_CFG,
-    ...extra,
-  });
+function liveRoot(extra: Record<string, string> = {}): Promise<string> {
+  return liveDebian12Root({ '/etc/init.d/kamailio': INIT_SCRIPT, '/etc/kamailio/kamailio.cfg': STOCK_CFG, ...extra });
 }
 
 const liveRunner = () =>
-  recordingRunner((c) => {
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
-    if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
-    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t2\n`- Jail list:\tvoip-kamailio, voip-kamailio-pike\n' };
-    if (c.cmd === 'service' && c.args[0] === 'kamailio') return { stdout: 'Restarting Kamailio SIP server: kamailio failed!\n' };
-    return undefined;
-  });
+  liveDebian12Runner(['voip-kamailio', 'voip-kamailio-pike'], (c) =>
+    c.cmd === 'service' && c.args[0] === 'kamailio' ? { stdout: 'Restarting Kamailio SIP server: kamailio failed!\n' } : undefined,
+  );
 
 test('kamailio: an auth jail and a pike jail (maxretry 1) on the same log; kamailio.cfg counts with maxretry, findtime and ignoreip', async () => {
   const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': STOCK_CFG });

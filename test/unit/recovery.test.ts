@@ -13,7 +13,7 @@ import { install, formatInstallReport } from '../../src/commands/install.ts';
 import { uninstall, formatUninstallReport, SSHD_OVERRIDE } from '../../src/commands/uninstall.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { installOptions } from '../helpers/options.ts';
-import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { liveDebian12Root, liveDebian12Runner, recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { Command } from '../../src/adapters/runner.ts';
 
@@ -49,31 +49,19 @@ test('a re-run recreates a deleted log file and repairs a lost owner: not "Nothi
 });
 
 /** A live Debian 12 host (sysvinit, no journald) where fail2ban runs. */
-async function liveHost(): Promise<string> {
-  const root = await tempRoot({
-    '/etc/os-release': DEBIAN12,
-    '/usr/bin/fail2ban-client': '',
-    '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n',
-    '/usr/sbin/iptables': '',
-    '/usr/sbin/service': '',
-    '/etc/init.d/fail2ban': '',
+function liveHost(): Promise<string> {
+  return liveDebian12Root({
     '/etc/fail2ban/jail.conf': '[sshd]\nport = ssh\n',
     '/etc/fail2ban/jail.d/defaults-debian.conf': '[sshd]\nenabled = true\n',
     '/etc/asterisk/asterisk.conf': '',
   });
-  return root;
 }
 
 const SSHD_ERROR = "ERROR   Failed during configuration: Have not found any log file for sshd jail\nERROR   Errors in jail 'sshd'. Skipping...\n";
 
 /** Answers of a Debian 12 host where fail2ban and our jail work (for the install before uninstall). */
 function host() {
-  return recordingRunner((c: Command) => {
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
-    if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
-    if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
-    return undefined;
-  });
+  return liveDebian12Runner(['voip-asterisk']);
 }
 
 test('uninstall: the restored stock config cannot start (sshd trap) and fail2ban ran before: failure with the reason and the fix', async () => {
