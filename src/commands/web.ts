@@ -14,6 +14,9 @@ import { ToolError, UsageError } from '../errors.ts';
 import { fail2banPaths, fail2banPython, queryFail2ban, type Fail2banPaths, type QueryResult } from '../web/fail2ban-query.ts';
 import { isLoopback, startWebServer, type AuditEntry, type AuditLog, type WebSource } from '../web/server.ts';
 import { newToken } from '../web/auth.ts';
+import { createDoctorCache, DOCTOR_TTL_SECONDS, type DoctorCache } from '../web/doctor-cache.ts';
+import { DOCTOR_DEFAULT_LINES } from '../core/doctor.ts';
+import { doctor } from './doctor.ts';
 
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from '../web/options.ts';
 
@@ -128,7 +131,7 @@ interface Snapshot {
  * Python process per batch (src/web/fail2ban-query.ts). A snapshot is reused for `cacheSeconds`;
  * concurrent requests share one refresh; every change drops it.
  */
-export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?: (jail: string | undefined) => Promise<unknown> }): WebSource & { paths(): Promise<Fail2banPaths> } {
+export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?: DoctorCache; doctorEverySeconds?: number }): WebSource & { paths(): Promise<Fail2banPaths> } {
   let pathsP: Promise<Fail2banPaths> | null = null;
   let pythonP: Promise<string> | null = null;
   const paths = (): Promise<Fail2banPaths> => (pathsP ??= fail2banPaths(ctx));
@@ -177,20 +180,16 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
   return {
     paths,
     async overview() {
-      const s = await snapshot();
+      // The verdicts come from their own cache (doctor takes seconds): asked for side by side.
+      const [s, d] = await Promise.all([snapshot(), o.doctor?.get() ?? null]);
       const jails = s.result.jails.map((j, i) => jailView(j, perJail(s, i, 0), perJail(s, i, 2), perJail(s, i, 3), perJail(s, i, 4), perJail(s, i, 5)));
-      if (o.doctor) {
-        const report = (await o.doctor(undefined).catch(() => null)) as { jails?: Array<{ jail: string; verdict: string; checks: [] }> } | null;
-        for (const j of jails) {
-          const d = report?.jails?.find((x) => x.jail === j.jail);
-          if (d) j.doctor = { verdict: d.verdict, checks: d.checks };
-        }
-      }
+      if (d) for (const j of jails) if (d.jails[j.jail]) j.doctor = d.jails[j.jail];
       const p = await paths();
       const pidStat = await fsp.stat(p.pidfile).catch(() => null);
       const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
       const whitelist = (getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
-      return { version: s.result.version, startedAt: pidStat ? Math.floor(pidStat.mtimeMs / 1000) : null, jails, whitelist };
+      const doctor = d ? { checkedAt: d.checkedAt, running: d.running, error: d.error, verdict: d.verdict, everySeconds: o.doctorEverySeconds ?? DOCTOR_TTL_SECONDS } : null;
+      return { version: s.result.version, startedAt: pidStat ? Math.floor(pidStat.mtimeMs / 1000) : null, jails, whitelist, doctor };
     },
     async bans() {
       const s = await snapshot();
@@ -229,6 +228,8 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
           if (rl.exitCode !== 0) return { ok: false, message: `written, but fail2ban did not reload: ${(rl.stderr || rl.stdout).trim().split('\n').slice(-1)[0] ?? ''}`, ignoreip: r.ignoreip };
         }
         snap = null;
+        // The admin-whitelisted check depends on ignoreip: the verdicts are recomputed.
+        if (r.changed) o.doctor?.invalidate();
         return { ok: true, message: r.changed ? `${entry} added to ignoreip in ${JAIL_LOCAL}` : `${entry} was already in ignoreip`, ignoreip: r.ignoreip };
       } catch (err) {
         if (err instanceof ToolError) return { ok: false, message: err.message.split('\n')[0]!, ignoreip: [] };
@@ -276,7 +277,15 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const listen = checkListen(options);
   if (ctx.live && ctx.uid !== 0) throw new ToolError('must run as root: the web view talks to fail2ban, whose socket is root-only', 3, 'run it with sudo');
   const { token, created } = await loadOrCreateToken(ctx, options.tokenFile);
-  const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2 });
+  // The doctor verdicts on the Overview: doctor without the ban round trip (a page view never
+  // touches the firewall), on the fail2ban this view talks to, computed at start and then in the
+  // background once a minute (src/web/doctor-cache.ts).
+  // Once the view stops, a background run starts no new process, so the exit is not held up.
+  const doctorEvery = options.doctorSeconds ?? DOCTOR_TTL_SECONDS;
+  let stopping = false;
+  const doctorCtx: Context = { ...ctx, run: (c) => (stopping ? Promise.resolve({ exitCode: 130, stdout: '', stderr: 'the web view is stopping' }) : ctx.run(c)) };
+  const verdicts = createDoctorCache(async () => doctor({ banTest: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: (await source.paths()).socket }, doctorCtx), { ttlMs: doctorEvery * 1000 });
+  const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2, doctor: verdicts, doctorEverySeconds: doctorEvery });
   const srv = await startWebServer({
     host: listen.host,
     port: listen.port,
@@ -286,6 +295,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
     audit: fileAuditLog(ctx),
     assetsDir: webAssetsDir(),
   });
+  void verdicts.refresh();
   const info = { url: srv.url, tokenFile: options.tokenFile, tokenCreated: created };
   if (options.json) ctx.log.out(`${JSON.stringify({ command: 'web', listening: true, ...info, ...(created ? { loginUrl: `${srv.url}#token=${token}` } : {}) })}\n`);
   else if (created) ctx.log.out(`Listening on ${srv.url}\nOpen this once to log in (the token is now in ${options.tokenFile}, mode 0600):\n  ${srv.url}#token=${token}\n`);
@@ -298,6 +308,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
     process.once('SIGTERM', stop('SIGTERM'));
     hooks.signal?.addEventListener('abort', stop('abort'));
   });
+  stopping = true;
   await srv.close();
   return { command: 'web', url: srv.url, tokenFile: options.tokenFile, stoppedBy };
 }

@@ -15,8 +15,12 @@ export interface JailView {
   findtime: number | null;
   maxretry: number | null;
   ignoreip: string[];
-  /** The `doctor` verdict for this jail, when doctor is available. */
-  doctor?: { verdict: string; checks: Array<{ name: string; verdict: string; detail: string; fix?: string }> };
+  /**
+   * The `doctor` verdict for this jail (without the ban round trip), when one has been computed:
+   * its checks that are not ok, with what to do, and when it was computed (Unix seconds).
+   * Check details can quote log-derived text: the page shows them as text only.
+   */
+  doctor?: { verdict: string; checks: Array<{ name: string; verdict: string; detail: string; fix?: string }>; checkedAt: number };
 }
 
 export interface VoipContext {

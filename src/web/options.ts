@@ -11,4 +11,6 @@ export interface WebOptions {
   json: boolean;
   /** Seconds a snapshot of fail2ban is reused (tests and the bench may change it). */
   cacheSeconds?: number;
+  /** Seconds the doctor verdicts on the Overview are reused before a background refresh (default 60). */
+  doctorSeconds?: number;
 }

@@ -9,7 +9,14 @@ import { cookieValue, RateLimiter, SESSION_COOKIE, Sessions, tokenMatches } from
 
 /** Everything the server needs from fail2ban and the host; the real one is in src/commands/web.ts. */
 export interface WebSource {
-  overview(): Promise<{ version: string; startedAt: number | null; jails: JailView[]; whitelist: string[]; doctor?: { verdict: string } | null }>;
+  overview(): Promise<{
+    version: string;
+    startedAt: number | null;
+    jails: JailView[];
+    whitelist: string[];
+    /** The doctor runs behind the per-jail verdicts: when, whether one is under way, its error. */
+    doctor?: { checkedAt: number | null; running: boolean; error: string | null; verdict: string | null; everySeconds: number } | null;
+  }>;
   bans(): Promise<{ now: number; bans: BanView[] }>;
   history(): Promise<HistoryView>;
   ban(jail: string, ip: string): Promise<{ ok: boolean; message: string }>;

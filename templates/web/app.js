@@ -93,7 +93,8 @@ async function renderOverview() {
   const rows = d.jails.map((j) =>
     el('tr', { 'data-jail': j.jail },
       el('td', {}, el('strong', { text: j.jail })),
-      el('td', {}, j.doctor ? el('span', { class: `verdict ${j.doctor.verdict}`, title: (j.doctor.checks || []).filter((c) => c.verdict !== 'ok').map((c) => `${c.name}: ${c.detail}`).join('\n') }, j.doctor.verdict) : el('span', { class: 'verdict ok' }, 'running')),
+      el('td', {}, el('span', { class: 'verdict ok' }, 'running')),
+      doctorCell(j, d.doctor),
       el('td', { class: 'num' }, j.currentlyFailed), el('td', { class: 'num' }, j.totalFailed),
       el('td', { class: 'num' }, j.currentlyBanned), el('td', { class: 'num' }, j.totalBanned),
       el('td', {}, `${fmtDuration(j.bantime)} / ${fmtDuration(j.findtime)} / ${j.maxretry ?? ''}`),
@@ -114,18 +115,55 @@ async function renderOverview() {
   v.replaceChildren(
     el('div', { class: 'cards' },
       el('div', { class: 'card' }, el('div', { class: 'k' }, 'fail2ban'), el('div', { class: 'v', id: 'f2b-version' }, d.version)),
-      el('div', { class: 'card' }, el('div', { class: 'k' }, 'up for'), el('div', { class: 'v' }, uptime === null ? '?' : fmtDuration(uptime - (uptime % 60)) || '<1m')),
+      el('div', { class: 'card' }, el('div', { class: 'k' }, 'up for'), el('div', { class: 'v' }, uptime === null ? '?' : uptime < 60 ? '<1m' : fmtDuration(uptime - (uptime % 60)))),
       el('div', { class: 'card' }, el('div', { class: 'k' }, 'jails'), el('div', { class: 'v' }, d.jails.length)),
       el('div', { class: 'card' }, el('div', { class: 'k' }, 'banned now'), el('div', { class: 'v' }, banned)),
     ),
     el('h2', {}, 'Jails'),
     el('table', { id: 'jails' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'Jail'), el('th', {}, 'State'), el('th', { class: 'num' }, 'Failing'), el('th', { class: 'num' }, 'Failures total'), el('th', { class: 'num' }, 'Banned'), el('th', { class: 'num' }, 'Bans total'), el('th', {}, 'bantime / findtime / maxretry'), el('th', {}, 'Log files'))),
+      el('thead', {}, el('tr', {}, el('th', {}, 'Jail'), el('th', {}, 'State'), el('th', {}, 'Doctor'), el('th', { class: 'num' }, 'Failing'), el('th', { class: 'num' }, 'Failures total'), el('th', { class: 'num' }, 'Banned'), el('th', { class: 'num' }, 'Bans total'), el('th', {}, 'bantime / findtime / maxretry'), el('th', {}, 'Log files'))),
       el('tbody', {}, rows)),
+    doctorNote(d.doctor),
     el('h2', {}, 'Whitelist (never banned)'),
     el('div', { id: 'whitelist' }, d.whitelist.map((w) => el('span', { class: 'tag' }, w))),
     form,
   );
+}
+
+const VERDICTS = ['ok', 'warning', 'broken'];
+
+/**
+ * The doctor verdict of one jail, and each check that is not ok with what to do. Check details
+ * can quote log text: text nodes only.
+ */
+function doctorCell(j, doctor) {
+  if (!j.doctor) {
+    const why = !doctor ? 'not available' : doctor.running ? 'checking…' : doctor.error ? 'doctor failed' : 'not checked yet';
+    return el('td', { class: 'doctor', 'data-verdict': 'none' }, el('span', { class: 'muted' }, why));
+  }
+  const v = VERDICTS.includes(j.doctor.verdict) ? j.doctor.verdict : 'broken';
+  return el('td', { class: 'doctor', 'data-verdict': v },
+    el('span', { class: `verdict ${v}` }, v),
+    j.doctor.checks.length
+      ? el('ul', { class: 'checks' }, j.doctor.checks.map((c) =>
+        el('li', { class: VERDICTS.includes(c.verdict) ? c.verdict : 'broken' },
+          el('strong', {}, c.name), `: ${c.detail}`,
+          c.fix ? el('div', { class: 'fix' }, `Fix: ${c.fix}`) : null)))
+      : null);
+}
+
+/** When the verdicts were computed, and how (doctor without its ban round trip). */
+function doctorNote(doctor) {
+  if (!doctor) return null;
+  const age = doctor.checkedAt ? Math.max(0, Math.floor(Date.now() / 1000 - doctor.checkedAt)) : null;
+  const parts = [
+    age === null ? 'Doctor verdicts: not computed yet' : `Doctor verdicts computed ${age < 60 ? `${age} s` : `${Math.floor(age / 60)} min`} ago`,
+    `(voip-f2b-install doctor without the ban test, every ${doctor.everySeconds} s in the background${doctor.running ? '; a new check is running' : ''}).`,
+  ];
+  return el('div', { id: 'doctor-note', class: 'muted' },
+    parts.join(' '),
+    doctor.error ? el('div', { class: 'error' }, `The last doctor run failed: ${doctor.error}`) : null,
+    ' Run "voip-f2b-install doctor" on the server for the full check, ban round trip included.');
 }
 
 function banRow(b) {

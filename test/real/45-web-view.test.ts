@@ -4,12 +4,15 @@
  *
  * No host state is touched: the built CLI writes its configuration into a --root tree (a copy
  * of the packaged /etc/fail2ban); a private fail2ban-server runs on that tree (its own socket,
- * pid file, database and log in the tree) inside a network namespace this test makes (h12-web),
- * so its bans land in that namespace's nftables; the web command serves that tree on a free
- * loopback port. The test logs in with the token, sees the jail, makes a real ban by appending
+ * pid file, database and log in the temp dir) inside a network namespace this test makes
+ * (h12-web), so its bans land in that namespace's nftables, and a mount namespace where the
+ * tree's /var/log is /var/log, so the jails' log paths are the same for fail2ban and for the web
+ * command serving the tree (--root) on a free loopback port; that view runs `doctor` on it. The test logs in with the token, sees the jail, makes a real ban by appending
  * failure lines (whose SIP user name carries `<script>` and `"onerror=`), sees it with its VoIP
  * context (inert), unbans it from the page and sees the rule gone, adds a whitelist entry and
  * sees it in jail.local and in the restarted fail2ban, and tests a line with fail2ban-regex.
+ * A second jail (OLD_JAIL) reads a log that is deleted once it runs: the Overview shows doctor's
+ * "broken" with the reason for it, and "ok" for the healthy jail.
  * Screenshots of each view go to test-artifacts/web/ (gitignored).
  */
 import { test, after, before } from 'node:test';
@@ -26,6 +29,9 @@ const NS = 'h12-web';
 const ATTACKER = '203.0.113.70';
 const FRIEND = '203.0.113.77';
 const JAIL = 'voip-asterisk';
+/** A jail whose log file is gone (deleted after fail2ban started it; pyinotify waits for it). */
+const OLD_JAIL = 'sip-old-log';
+const OLD_LOG = '/var/log/asterisk/old-messages';
 const ART = path.join(REPO, 'test-artifacts', 'web');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -55,6 +61,8 @@ let token = '';
 const problems: string[] = [];
 
 const f2bConf = (): string => path.join(root, 'etc/fail2ban');
+/** The jail's log: /var/log/asterisk/messages as fail2ban (in its mount namespace) and the web view (--root) see it. */
+const messagesLog = (): string => path.join(root, 'var/log/asterisk/messages');
 const jailLocal = (): string => readFileSync(path.join(f2bConf(), 'jail.local'), 'utf8');
 const nftRules = (): string => sh('ip', ['netns', 'exec', NS, 'nft', 'list', 'ruleset']).stdout;
 const f2b = (...args: string[]) => sh('fail2ban-client', ['-s', path.join(run, 'f2b.sock'), ...args], { timeoutMs: 20000 });
@@ -67,11 +75,15 @@ function asteriskLine(user: string, ip: string): string {
 }
 
 async function startFail2ban(): Promise<void> {
-  server = spawn('ip', ['netns', 'exec', NS, 'fail2ban-server', '-c', f2bConf(), '-f', '-x'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The tree's /var/log is /var/log in the server's own mount namespace (private: the host's
+  // mounts are untouched; the exec chain keeps the server's PID).
+  const script = 'mount --bind "$1/var/log" /var/log && exec fail2ban-server -c "$1/etc/fail2ban" -f -x';
+  server = spawn('ip', ['netns', 'exec', NS, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   server.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   // Its jail, not only its socket: lines appended before the jail runs would be read late.
   await waitFor(() => f2b('status', JAIL).status === 0, 60000, `the private fail2ban-server's jail to run (${err.trim().split('\n').slice(-2).join(' ')})`);
+  await waitFor(() => f2b('status', OLD_JAIL).status === 0, 60000, `the jail ${OLD_JAIL} to run`);
 }
 
 async function stopFail2ban(): Promise<void> {
@@ -99,8 +111,6 @@ before(async () => {
   root = path.join(dir, 'root');
   run = path.join(dir, 'run');
   mkdirSync(run, { recursive: true });
-  mkdirSync(path.join(dir, 'log'), { recursive: true });
-  writeFileSync(path.join(dir, 'log', 'messages'), '');
 
   // 1. A root tree: the packaged fail2ban configuration (no local files of this host), an
   // Asterisk logger.conf, then the tool's own configuration written by the built CLI.
@@ -117,15 +127,31 @@ before(async () => {
   // 2. Private runtime paths and the jail's log in the temp dir (fail2ban.local, jail.d/*.local:
   // read after the tool's jail.local, as an admin's override would be).
   writeFileSync(path.join(f2bConf(), 'fail2ban.local'), `[DEFAULT]\nsocket = ${run}/f2b.sock\npidfile = ${run}/f2b.pid\ndbfile = ${run}/f2b.sqlite3\nlogtarget = ${run}/f2b.log\n`);
-  writeFileSync(path.join(f2bConf(), 'jail.d', 'h12-test.local'), `[${JAIL}]\n# one log file (the messages log): every failure line counts\nfilter = voip-asterisk[count=lines]\nlogpath = ${dir}/log/messages\nbackend = polling\n`);
+  writeFileSync(messagesLog(), '');
+  // The old log exists while fail2ban starts its jail (a jail with no log file does not start).
+  writeFileSync(path.join(root, OLD_LOG), '');
+  writeFileSync(
+    path.join(f2bConf(), 'jail.d', 'h12-test.local'),
+    `[${JAIL}]\n# one log file (the messages log): every failure line counts\nfilter = voip-asterisk[count=lines]\nlogpath = /var/log/asterisk/messages\nbackend = polling\n\n` +
+      `[${OLD_JAIL}]\nenabled = true\nfilter = voip-asterisk[count=lines]\nlogpath = ${OLD_LOG}\nbackend = pyinotify\n`,
+  );
 
   // 3. The namespace fail2ban bans in, and the server.
   sh('ip', ['netns', 'add', NS], { check: true });
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up'], { check: true });
   await startFail2ban();
+  // Then it goes, as a log does when its service stops writing it (the doctor test puts it back).
+  rmSync(path.join(root, OLD_LOG));
 
   // 4. The web view, on a free loopback port; its first line on stdout is the JSON start notice.
-  webProc = spawn(process.execPath, [BIN, 'web', '--root', root, '--listen', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+  // It runs with the tree's /var/log as /var/log too (its own private mount namespace, the host's
+  // network): the fail2ban-client it runs to test and reload the configuration checks the jails'
+  // log files where fail2ban reads them.
+  const script = 'mount --bind "$1/var/log" /var/log && shift && exec "$@"';
+  webProc = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root, process.execPath, BIN, 'web', '--root', root, '--listen', '127.0.0.1:0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
   let out = '';
   let err = '';
   webProc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -223,6 +249,42 @@ test('the page: log in with the token, see the jail of the running fail2ban', as
   await page.context().close();
 });
 
+test('the Overview shows the doctor verdict per jail: ok for the healthy one, broken with the reason for the one whose log is gone', async () => {
+  const { page, errors } = await newPage();
+  await page.goto(loginUrl.replace(/#.*/, ''));
+  await page.fill('#token', token);
+  await page.click('#login-form button');
+  await page.waitForSelector('body[data-loaded="overview"]');
+  // The verdicts were computed when the view started (doctor without the ban round trip); the
+  // first page waits for that run at most, so they are there now.
+  const cell = async (jail: string) => ({
+    verdict: await page.getAttribute(`#jails tr[data-jail="${jail}"] td.doctor`, 'data-verdict'),
+    text: ((await page.textContent(`#jails tr[data-jail="${jail}"] td.doctor`)) ?? '').replace(/\s+/g, ' '),
+  });
+  const good = await cell(JAIL);
+  const old = await cell(OLD_JAIL);
+  console.log(`# doctor on the page: ${JAIL}: ${good.text} | ${OLD_JAIL}: ${old.text}`);
+  assert.equal(good.verdict, 'ok', good.text);
+  assert.match(good.text, /^ok/);
+  assert.equal(old.verdict, 'broken', old.text);
+  assert.match(old.text, /^broken/);
+  assert.match(old.text, new RegExp(`log ${OLD_LOG}: ${OLD_LOG} does not exist`));
+  assert.match(old.text, /Fix: .*fail2ban-client reload/);
+  assert.match((await page.textContent('#doctor-note')) ?? '', /Doctor verdicts computed \d+ s ago .*without the ban test/);
+  // The API gives the same, per jail, for scripts.
+  const api1 = (await api('/api/jails', { headers: bearer() })).json();
+  const byName = Object.fromEntries(api1.jails.map((j: any) => [j.jail, j.doctor]));
+  assert.equal(byName[JAIL].verdict, 'ok');
+  assert.deepEqual(byName[OLD_JAIL].checks.map((c: any) => [c.name, c.verdict]), [[`log ${OLD_LOG}`, 'broken']]);
+  // A page view never touches the firewall: no doctor test address was ever banned in it.
+  assert.doesNotMatch(nftRules(), /203\.0\.113\.25[1-4]/);
+  await page.screenshot({ path: path.join(ART, '02-overview-doctor.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+  // The admin makes the service write its log again (fail2ban refuses to reload without it).
+  writeFileSync(path.join(root, OLD_LOG), '');
+});
+
 test('a real ban shows with its VoIP context (attacker text inert), is unbanned from the page and leaves the firewall', async () => {
   // The login URL printed on first start logs in by itself.
   const { page, dialogs, errors } = await newPage();
@@ -230,7 +292,7 @@ test('a real ban shows with its VoIP context (attacker text inert), is unbanned 
   await page.waitForSelector('body[data-loaded="overview"]');
   assert.doesNotMatch(page.url(), /token=/, 'the token is dropped from the address bar');
 
-  for (let i = 0; i < 4; i++) appendFileSync(path.join(dir, 'log', 'messages'), `${asteriskLine(XSS_USER, ATTACKER)}\n`);
+  for (let i = 0; i < 4; i++) appendFileSync(messagesLog(), `${asteriskLine(XSS_USER, ATTACKER)}\n`);
   const t0 = Date.now();
   await waitFor(() => nftRules().includes(ATTACKER), 60000, `fail2ban to ban ${ATTACKER} in the namespace firewall`).catch((e: Error) => {
     throw new Error(`${e.message}; fail2ban's log ends:\n${readFileSync(path.join(run, 'f2b.log'), 'utf8').split('\n').slice(-15).join('\n')}`);
@@ -288,7 +350,7 @@ test('a whitelist entry added on the page is in jail.local (plan/apply: backup, 
   await startFail2ban();
   assert.match(f2b('get', JAIL, 'ignoreip').stdout, new RegExp(FRIEND.replace(/\./g, '\\.')), 'fail2ban ignores it after a restart');
   // A failure of the whitelisted address bans nobody.
-  for (let i = 0; i < 4; i++) appendFileSync(path.join(dir, 'log', 'messages'), `${asteriskLine('200', FRIEND)}\n`);
+  for (let i = 0; i < 4; i++) appendFileSync(messagesLog(), `${asteriskLine('200', FRIEND)}\n`);
   await sleep(3000);
   assert.doesNotMatch(nftRules(), new RegExp(FRIEND.replace(/\./g, '\\.')));
   assert.deepEqual(errors, []);
@@ -320,6 +382,7 @@ test('history, audit log and test-a-line (real fail2ban-regex)', async () => {
   await page.screenshot({ path: path.join(ART, '07-history.png'), fullPage: true });
 
   await view(page, 'test');
+  await page.selectOption('#test-jail', JAIL);
   await page.fill('#test-lines', `${asteriskLine('300', '203.0.113.71')}\nnot a log line`);
   await page.click('#view-test button[type=submit]');
   await page.waitForFunction(() => /line\(s\) matched/.test((globalThis as any).document.getElementById('test-result')!.textContent ?? ''), undefined, { timeout: 30000 });
