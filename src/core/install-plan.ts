@@ -6,6 +6,7 @@ import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firew
 import { getIniValue, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
+import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
 import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
@@ -68,7 +69,7 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * command reads them all up front and the planner can read nothing else.
  */
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES): string[] {
-  const paths = [JAIL_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, ...BAN_ACTION_FILES];
+  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
@@ -265,7 +266,14 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     const chosenBan = ban.files.some((f) => f.path === path);
     if (used(path, chosenBan)) tool.push(change(path, template(tpl), chosenBan ? `ban action (${ban.why})` : 'ban action of an earlier run', false));
   }
-  const changes = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }, ...tool, ...serviceChanges];
+  const changes: FileChange[] = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }];
+  // fail2ban.local: at least 30 days of ban history (dbpurgeage), for repeat offenders and the
+  // web view; a longer value of the admin's is kept. Written only when something must change.
+  const localOnDisk = files.read(FAIL2BAN_LOCAL);
+  const purge = dbPurgeAgeLocal(files.read(FAIL2BAN_CONF), localOnDisk, template('etc/fail2ban/fail2ban.local'));
+  if (purge.warning) warnings.push(purge.warning);
+  if (purge.after !== null) changes.push({ path: FAIL2BAN_LOCAL, before: localOnDisk, after: purge.after, mode: 0o644, why: 'fail2ban keeps 30 days of ban history (dbpurgeage)', adminOwned: true });
+  changes.push(...tool, ...serviceChanges);
   // Follow-ups that only a run changing something needs (--restartkamailio): none on a re-run.
   if (changes.some((c) => c.before !== c.after)) for (const a of onChange) after(a);
 

@@ -45,6 +45,8 @@ test('--root: first run writes the config; second run changes nothing and runs n
       [
         // Only what is used: no filter for a service not chosen, no mail action without --email.
         'CREATE /etc/fail2ban/jail.local',
+        // 30 days of ban history (dbpurgeage): Debian's fail2ban.conf keeps 1 day.
+        'CREATE /etc/fail2ban/fail2ban.local',
         'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
         'CREATE /etc/fail2ban/action.d/voip-f2b-ipset.py',
         'CREATE /etc/asterisk/logger.conf',
