@@ -20,6 +20,9 @@
 # The set-based ban action test (test/real/45-set-bans.test.ts) runs iptables, ipset and
 # conntrack inside its own network namespaces.
 # The web view test (test/real/45-web-view.test.ts) drives Debian's chromium through playwright-core.
+# The web view's boot service (test/real/47-web-service.test.ts) runs its init script with
+# start-stop-daemon and update-rc.d (init-system-helpers); the unit test of its systemd branch
+# checks the generated unit with systemd-analyze (the systemd package; systemd does not run).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -33,4 +36,5 @@ apt-get install -y -q --no-install-recommends \
   strace debootstrap \
   iptables sipvicious baresip-core \
   nginx openssl \
-  chromium
+  chromium \
+  init-system-helpers systemd

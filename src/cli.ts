@@ -6,6 +6,7 @@ import { UsageError } from './errors.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 import type { DoctorOptions } from './core/doctor.ts';
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from './web/options.ts';
+import { DEFAULT_WEB_LISTEN, parseWebListen } from './core/web-service.ts';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -159,6 +160,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--crowdsec-lapi <url>', "share bans through this CrowdSec Local API (push this host's bans, enforce the fleet's); needs --crowdsec-credentials"))
       .addOption(opt('--crowdsec-credentials <file>', "this host's CrowdSec credentials (login:, password:, api_key: lines; readable by root only)"))
       .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port>"))
+      .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
+      .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
   ).action((o: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -183,11 +186,14 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecCredentials') ? { crowdsecCredentials: str('crowdsecCredentials')! } : {}),
       ...(str('crowdsecLapiServer') ? { crowdsecLapiServer: parseListen(str('crowdsecLapiServer')!) } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
+      ...(o.web === true ? { web: true } : {}),
+      ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),
       json: Boolean(o.json),
     };
+    if (options.webListen !== undefined && !options.web) throw new UsageError('--web-listen is the address of the web view installed by --web', 'add --web, or drop --web-listen');
     result = { command: 'install', options, global: { root: str('root')!, json: options.json }, ...(typeof o.interactive === 'boolean' ? { interactiveFlag: o.interactive } : {}) };
   });
   void installCmd;

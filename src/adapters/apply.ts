@@ -164,7 +164,11 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       await ctx.fs.writeAtomic(f.path, f.after, st ? { mode: st.mode, uid: st.uid, gid: st.gid } : { mode: f.mode });
       written.push(f);
       result.filesChanged.push(f.path);
-      ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
+      if (!f.group) ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
+    }
+    // A group of files (the web view's program) is one line here as in the plan.
+    for (const g of new Set(toWrite.flatMap((f) => (f.group ? [f.group] : [])))) {
+      ctx.log.info(`wrote ${toWrite.filter((f) => f.group === g).length} file(s) in ${g}`);
     }
     // 5. Log files fail2ban must find: created empty, owned like their directory so the service
     // that writes them still can; owner and mode are set before the name appears. Ours that a

@@ -6,6 +6,7 @@ import type { Command, RunResult } from '../core/command.ts';
 import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts, type WebServerFacts } from '../core/facts.ts';
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
+import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
 
 export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts, WebServerFacts } from '../core/facts.ts';
 export { adminAddressFromEnv } from '../core/facts.ts';
@@ -199,6 +200,12 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
       running: await pidAlive(ctx, ['/var/spool/postfix/pid/master.pid']),
     },
     initScripts: await ctx.fs.list('/etc/init.d'),
+    webView: {
+      running:
+        init === 'systemd'
+          ? live && ((await ctx.fs.readText(WEB_CGROUP_PROCS)) ?? '').trim() !== ''
+          : await pidAlive(ctx, [WEB_PIDFILE]),
+    },
     mailname: ((await ctx.fs.readText('/etc/mailname')) ?? (await ctx.fs.readText('/etc/hostname')) ?? 'localhost').trim().split(/\s+/)[0] || 'localhost',
   };
 }

@@ -8,7 +8,9 @@ import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
 import { kamailioRunEnabled } from '../core/services/kamailio.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
-import { changedFiles, fileAction, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
+import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
+import { readProgram } from '../adapters/program.ts';
+import { newToken } from '../web/auth.ts';
 import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
@@ -29,7 +31,8 @@ export interface InstallReport {
   recovered: string[];
   /** What a run with no file to change found missing or wrong and repaired. */
   repaired: string[];
-  files: Array<{ path: string; action: FileAction }>;
+  /** One entry per plan line: a group of files (the web view's program) is one entry with `files`, its count. */
+  files: Array<{ path: string; action: FileAction; files?: number }>;
   packagesToInstall: string[];
   packageCommands: string[];
   packagesInstalled: string[];
@@ -44,6 +47,8 @@ export interface InstallReport {
   warnings: string[];
   /** The compact doctor run after an install that changed something on the live host. */
   doctor?: DoctorReport;
+  /** install --web: the service (unit or init script, or null), listen address, program, token file, tunnel. */
+  web?: Record<string, unknown>;
 }
 
 async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
@@ -69,9 +74,13 @@ async function installedPackages(ctx: Context, distro: Distro): Promise<Set<stri
 export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): Promise<string> {
   const out: string[] = ['Plan:'];
   for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
-  for (const f of plan.files) out.push(`  ${fileAction(f).padEnd(9)} ${f.path}  (${f.why})`);
+  for (const l of planLines(plan.files)) {
+    const why = l.count === undefined ? l.why : l.action === 'UPDATE' ? `${l.why}; ${l.changed} of them change` : l.why;
+    out.push(`  ${l.action.padEnd(9)} ${l.path}  (${why})`);
+  }
   for (const a of plan.afterCommands) out.push(`  THEN      ${formatCommand(a.command)}  (${a.service}: ${a.why})`);
-  const changed = changedFiles(plan);
+  // A group of files (the web view's program) is one line and never diffed.
+  const changed = changedFiles(plan).filter((f) => !f.group);
   // A file holding a secret shows a one-line notice instead of its diff, also in review.
   const shown = changed.filter((f) => o.diff || (o.review && (f.adminOwned || f.secret)));
   if (shown.length < changed.length) out.push(`  (diffs with --diff)`);
@@ -129,8 +138,10 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
   // 3. Plan, from what is on disk now.
   const installed = facts.live ? await installedPackages(ctx, distro) : new Set<string>();
+  // --web: the running package is copied for the service; node by its absolute path.
+  const web = options.web ? { program: await readProgram(), nodePath: process.execPath, newToken: newToken() } : undefined;
   const files: Record<string, string | null> = {};
-  for (const p of filesToRead(options, facts)) files[p] = await ctx.fs.readText(p);
+  for (const p of filesToRead(options, facts, undefined, web)) files[p] = await ctx.fs.readText(p);
   const plan = buildInstallPlan({
     options,
     facts,
@@ -140,6 +151,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     templates: await loadTemplates(),
     files,
     ...(crowdsecCredentials ? { crowdsecCredentials } : {}),
+    ...(web ? { web } : {}),
   });
   for (const w of plan.warnings) ctx.log.warn(w);
 
@@ -147,7 +159,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // With nothing to write, what the plan promises is still verified: the log files the jails
   // read (with their owner and mode) and, on a live host, a valid configuration and a running
   // fail2ban with the planned jails. "Nothing to do" only when all of that holds.
-  const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0;
+  const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0 || plan.afterCommands.some((a) => a.standalone);
   const repaired = pending || options.dryRun ? [] : await verifyPromises(ctx, plan, facts);
   for (const r of repaired) ctx.log.warn(`repairing: ${r}`);
   const report: InstallReport = {
@@ -157,7 +169,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     nothingToDo: !pending && repaired.length === 0 && recovered.length === 0 && (!facts.live || facts.fail2ban.running),
     recovered,
     repaired,
-    files: plan.files.map((f) => ({ path: f.path, action: fileAction(f) })),
+    files: planLines(plan.files).map((l) => ({ path: l.path, action: l.action, ...(l.count !== undefined ? { files: l.count } : {}) })),
     packagesToInstall: plan.packages,
     packageCommands: plan.packageCommands.map(formatCommand),
     packagesInstalled: [],
@@ -169,6 +181,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     protected: plan.services,
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
+    ...(plan.web ? { web: plan.web } : {}),
   };
   const review = options.dryRun || (ctx.interactive && !options.yes && pending);
   if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review }));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import { gatherFacts } from '../adapters/facts.ts';
+import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
 import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
@@ -10,6 +10,7 @@ import { fail2banControl, serviceCommandIfPossible } from '../core/service-contr
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
+import { WEB_LOG, WEB_PIDFILE, webUninstallCommands } from '../core/web-service.ts';
 
 export interface UninstallReport {
   command: 'uninstall';
@@ -92,6 +93,17 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     }
   }
 
+  // 0b. The web view's service (install --web) stops through its unit or init script, while
+  // they are still there, before its program goes.
+  const webService = webUninstallCommands(manifest.files.filter((f) => !f.existed).map((f) => f.path));
+  if (facts.live) {
+    for (const c of webService.before) {
+      const r = await ctx.run({ ...c, timeoutMs: 60000 });
+      if (r.exitCode === 0) report.services.push(`voip-f2b-web (${formatCommand(c)})`);
+      else report.warnings.push(`the web view's service did not stop: \`${formatCommand(c)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 2)}`);
+    }
+  }
+
   // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
   for (const f of manifest.files) {
     if (f.existed && f.backup) {
@@ -128,6 +140,16 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     };
     await removeTree(PUSH_SPOOL);
     await ctx.fs.removeEmptyDir(path.posix.dirname(PUSH_SPOOL));
+  }
+
+  if (webService.before.length) {
+    if (facts.live) for (const c of webService.after) await ctx.run({ ...c, timeoutMs: 60000 });
+    // Its own output and a pid file a killed service left: runtime files of the tool, gone with it.
+    // (The web view's audit log, a security record, stays.)
+    await ctx.fs.remove(WEB_LOG);
+    await ctx.fs.removeEmptyDir(path.posix.dirname(WEB_LOG));
+    const pid = Number.parseInt((await ctx.fs.readText(WEB_PIDFILE))?.trim() ?? '', 10);
+    if (facts.live && !(pid > 0 && processAlive(pid))) await ctx.fs.remove(WEB_PIDFILE);
   }
 
   // 2. Packages, only when asked.

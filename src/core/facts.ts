@@ -54,6 +54,8 @@ export interface HostFacts {
   initScripts: string[];
   /** The mail name of this host (/etc/mailname, else /etc/hostname), for the alert sender. */
   mailname: string;
+  /** The web view's boot service (install --web) runs: its pid file, or its systemd cgroup. */
+  webView?: { running: boolean };
 }
 
 /** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */

@@ -12,6 +12,7 @@ import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment } from './crowdsec.ts';
+import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
@@ -35,6 +36,15 @@ export interface PlanInputs {
   modules?: ServiceModule[];
   /** The --crowdsec-credentials file, parsed (read and checked by the command). */
   crowdsecCredentials?: CrowdsecCredentials;
+  /** --web: the running package's files, node's absolute path, a fresh token (the command makes them). */
+  web?: WebInputs;
+}
+
+/** What `install --web` needs from the world, gathered by the command. */
+export interface WebInputs {
+  program: ProgramFile[];
+  nodePath: string;
+  newToken: string;
 }
 
 /** Alert addresses and how postfix delivers them. */
@@ -68,11 +78,12 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * Every file the planner may read, derived from the same module data the planner uses, so the
  * command reads them all up front and the planner can read nothing else.
  */
-export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES): string[] {
+export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>): string[] {
   const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
+  if (options.web) paths.push(...webServiceReads(web?.program ?? []));
   return [...new Set(paths)];
 }
 
@@ -105,7 +116,7 @@ function tidy(list: string[]): string[] {
 export function buildInstallPlan(input: PlanInputs): Plan {
   const { options, facts, distro, templates } = input;
   const modules = input.modules ?? SERVICE_MODULES;
-  const files = strictSnapshot(input.files, filesToRead(options, facts, modules));
+  const files = strictSnapshot(input.files, filesToRead(options, facts, modules, input.web));
   const warnings: string[] = [];
   const manualSteps: string[] = [];
   const afterCommands: Plan['afterCommands'] = [];
@@ -320,6 +331,32 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     warnings.push(...f.warnings);
   }
 
+  let web: Plan['web'];
+  // 7. The web view as a boot service (--web): its program's copy, token, unit or init script;
+  // started once fail2ban runs (restarted only when one of its files changed).
+  if (options.web) {
+    if (!input.web) throw new Error('internal: --web without the program to copy');
+    const listen = options.webListen ?? DEFAULT_WEB_LISTEN;
+    const w = webServiceFragment({
+      listen,
+      init: facts.init,
+      family: distro.family,
+      live: facts.live,
+      running: facts.webView?.running ?? false,
+      nodePath: input.web.nodePath,
+      program: input.web.program,
+      newToken: input.web.newToken,
+      templates,
+      read,
+    });
+    const changedAny = w.files.some((f) => f.before !== f.after);
+    changes.push(...w.files);
+    for (const a of w.afterCommands) afterCommands.push(changedAny ? a : { ...a, standalone: true });
+    manualSteps.push(...w.manualSteps);
+    warnings.push(...w.warnings);
+    web = { ...w.details, kind: webServiceKind(facts.init, distro.family) };
+  }
+
   return {
     distro: distro.key,
     packages,
@@ -334,5 +371,6 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     banactionAllports: ban.banactionAllports,
     ignoreip,
     services,
+    ...(web ? { web } : {}),
   };
 }

@@ -30,6 +30,9 @@ export interface InstallOptions {
   crowdsecCredentials?: string;
   /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>`. */
   crowdsecLapiServer?: string;
+  /** Install the web view as a boot service on loopback (--web), listening on `webListen`. */
+  web?: boolean;
+  webListen?: string;
   /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
   doctor?: boolean;
   dryRun: boolean;

@@ -15,6 +15,11 @@ export interface FileChange {
   adminOwned?: boolean;
   /** Holds a secret (a password, a key): its text is never shown in a diff. */
   secret?: boolean;
+  /**
+   * Part of a set of files shown as ONE plan line under this name (a directory, e.g. the web
+   * view's program): one action for all, no diffs. Each file is still written and journaled.
+   */
+  group?: string;
 }
 
 /** One service module's part of the plan, for the report and --json. */
@@ -57,6 +62,8 @@ export interface Plan {
     service: string;
     /** After the command: the service must run (a live PID in one of these files) within `seconds`. */
     verify?: { pidFiles: string[]; seconds: number };
+    /** Work by itself: a run with no file to change still runs it (a service found not running). */
+    standalone?: boolean;
   }>;
   /** What the admin must do by hand for a change to take effect. */
   manualSteps: string[];
@@ -67,6 +74,43 @@ export interface Plan {
   ignoreip: string[];
   /** Each planned service module, in registry order. */
   services: PlannedService[];
+  /** install --web: how the web view's service runs and how to reach it (the --json `web` part). */
+  web?: Record<string, unknown>;
+}
+
+/** One plan line: a file, or a group of files (FileChange.group) with one action for all. */
+export interface PlanLine {
+  path: string;
+  action: FileAction;
+  why: string;
+  /** Files in the group (absent for a single file). */
+  count?: number;
+  /** Files of the group that change. */
+  changed?: number;
+}
+
+/** The plan's files as lines: each group (in the place of its first file) as one line. */
+export function planLines(files: FileChange[]): PlanLine[] {
+  const out: PlanLine[] = [];
+  const groups = new Map<string, PlanLine>();
+  for (const f of files) {
+    const action = fileAction(f);
+    if (!f.group) {
+      out.push({ path: f.path, action, why: f.why });
+      continue;
+    }
+    let g = groups.get(f.group);
+    if (!g) {
+      g = { path: f.group, action, why: f.why, count: 0, changed: 0 };
+      groups.set(f.group, g);
+      out.push(g);
+    }
+    g.count! += 1;
+    if (action !== 'UNCHANGED') g.changed! += 1;
+    if (g.action !== action) g.action = 'UPDATE';
+  }
+  for (const g of groups.values()) if (g.changed === 0) g.action = 'UNCHANGED';
+  return out;
 }
 
 /** Files whose text changes. */
