@@ -94,13 +94,13 @@ after(() => {
 
 test('the tarball holds the bundle, the shim, the templates, README and package.json; no sources or tests', () => {
   const files = packed!.files.map((f) => f.path).sort();
-  for (const f of ['package.json', 'README.md', 'bin/voip-f2b-install.js', 'dist/cli.js', 'templates/etc/fail2ban/jail.local']) assert.ok(files.includes(f), f);
+  for (const f of ['package.json', 'README.md', 'bin/voip-f2b-install.js', 'bin/package.json', 'dist/cli.js', 'dist/help.json', 'templates/etc/fail2ban/jail.local']) assert.ok(files.includes(f), f);
   const filters = files.filter((f) => /^templates\/etc\/fail2ban\/filter\.d\/[^/]+\.conf$/.test(f));
   assert.deepEqual(filters, ['voip-asterisk', 'voip-freeswitch', 'voip-kamailio'].map((n) => `templates/etc/fail2ban/filter.d/${n}.conf`));
   // Every template of the repo is in it.
   const walk = (d: string): string[] => readdirSync(path.join(REPO, d), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${d}/${e.name}`) : [`${d}/${e.name}`]));
   for (const t of walk('templates')) assert.ok(files.includes(t), t);
-  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|dist\/cli\.js|dist\/chunks\/[\w-]+\.js|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
+  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|bin\/package\.json|dist\/cli\.js|dist\/help\.json|dist\/chunks\/[\w-]+\.js|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
   // The code-split bundle: the entry plus the chunks it loads on demand (each command, execa,
   // @inquirer/prompts, diff), exactly those the build wrote.
   const chunks = files.filter((f) => f.startsWith('dist/chunks/'));

@@ -1,10 +1,12 @@
 /**
- * Start fast: --help and --version load no command code. The bundle is split: dist/cli.js (and
- * whatever it imports statically) answers --help and --version from the text commander
- * rendered at build time; main.ts with commander, each command, execa, @inquirer/prompts and
- * diff are chunks loaded by import() when used. Proof: a copy of the package holding only the
- * statically reachable files answers --help and --version, and none of those files holds
- * commander, a command, execa, inquirer or diff; the full build's --help is commander's own.
+ * Start fast: --help and --version load no bundle code at all. The bin shim is CommonJS
+ * (bin/package.json), so Node starts it without its ESM loader, and it answers both from
+ * dist/help.json, the text commander rendered at build time. Everything else loads dist/cli.js,
+ * which is split too: main.ts with commander, each command, execa, @inquirer/prompts and diff
+ * are chunks loaded by import() when used. Proof: a copy of the package holding only bin/,
+ * package.json and dist/help.json answers --help and --version; the shim is CommonJS; none of
+ * dist/cli.js's statically loaded files holds commander, a command, execa, inquirer or diff; the
+ * full build's --help is commander's own.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +30,7 @@ function staticClosure(): string[] {
   return [...seen];
 }
 
-test('--help and --version run from the statically loaded files alone; no command, execa, inquirer or diff among them', () => {
+test('--help and --version run from the CommonJS shim and dist/help.json alone; the bundle loads no command, execa, inquirer or diff at start', () => {
   ensureBuilt();
   const files = staticClosure();
   const text = files.map((f) => readFileSync(path.join(REPO, 'dist', f), 'utf8')).join('\n');
@@ -41,10 +43,11 @@ test('--help and --version run from the statically loaded files alone; no comman
   try {
     cpSync(path.join(REPO, 'bin'), path.join(tmp, 'bin'), { recursive: true });
     cpSync(path.join(REPO, 'package.json'), path.join(tmp, 'package.json'));
-    for (const f of files) {
-      mkdirSync(path.dirname(path.join(tmp, 'dist', f)), { recursive: true });
-      cpSync(path.join(REPO, 'dist', f), path.join(tmp, 'dist', f));
-    }
+    mkdirSync(path.join(tmp, 'dist'));
+    cpSync(path.join(REPO, 'dist/help.json'), path.join(tmp, 'dist/help.json'));
+    // CommonJS: Node's module type for the shim, and nothing ESM in it (no import statement).
+    assert.equal(JSON.parse(readFileSync(path.join(REPO, 'bin/package.json'), 'utf8')).type, 'commonjs');
+    assert.doesNotMatch(readFileSync(path.join(REPO, 'bin/voip-f2b-install.js'), 'utf8'), /^\s*(import|export)\s/m);
     const bin = path.join(tmp, 'bin/voip-f2b-install.js');
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0, help.stderr);
