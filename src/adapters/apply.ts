@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../core/facts.ts';
-import { processAlive } from './facts.ts';
+import { fail2banVersion, processAlive } from './facts.ts';
+import { fail2banConfigDigest, recordConfigGood } from './config-verified.ts';
 import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
@@ -213,10 +214,12 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   };
 
   const changed = written.length > 0 || touched.length > 0;
+  let tested = false;
   if (changed || !wasRunning || o.restart) {
     ctx.log.step('testing the fail2ban configuration: fail2ban-client -t');
     const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
     if (t.exitCode !== 0) await fail('fail2ban rejected the configuration', fail2banErrors(t));
+    tested = true;
 
     const c = wasRunning ? control.restart : control.start;
     ctx.log.step(`${wasRunning ? 'restarting' : 'starting'} fail2ban: ${formatCommand(c)}`);
@@ -254,8 +257,10 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     if (r.exitCode === 0) result.services.push(`${a.service} (${a.why})`);
     else result.warnings.push(`${a.service}: \`${formatCommand(a.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
   }
-  // 8. Done: close the journal.
+  // 8. Done: close the journal, and remember that this configuration passed the test (a re-run
+  // with the same files need not start Python to test it again).
   if (journalWritten) await closeJournal();
+  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigDigest(ctx, await fail2banVersion(ctx, false)));
   return result;
 }
 

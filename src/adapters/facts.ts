@@ -65,6 +65,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** fail2ban's version: from dpkg's status file, else its Python package, else (live, `ask`) `fail2ban-client --version`. */
+export async function fail2banVersion(ctx: Context, ask = true): Promise<string | null> {
+  const fromDpkg = (await dpkgInstalled(ctx))?.get('fail2ban');
+  if (fromDpkg) return upstreamVersion(fromDpkg);
+  const pyDirs = ['/usr/lib/python3/dist-packages', ...(await ctx.fs.list('/usr/lib')).filter((d) => /^python3\.\d+$/.test(d)).map((d) => `/usr/lib/${d}/site-packages`)];
+  for (const d of pyDirs) {
+    const v = /version\s*=\s*["']([\d.]+)/.exec((await ctx.fs.readText(`${d}/fail2ban/version.py`)) ?? '')?.[1];
+    if (v) return v;
+  }
+  if (!ctx.live || !ask) return null;
+  return /v?(\d+\.\d+(?:\.\d+)?)/.exec((await ctx.run({ cmd: 'fail2ban-client', args: ['--version'], timeoutMs: 15000 })).stdout)?.[1] ?? null;
+}
+
 async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
   if (!ctx.live) return false;
   for (const f of pidFiles) {
@@ -111,20 +124,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   // 3. fail2ban itself: version from dpkg's status file, else its Python package; running from
   // its pid file (no processes: a no-op re-run must stay fast).
   const f2bInstalled = await binExists('fail2ban-client');
-  let version: string | null = null;
-  const fromDpkg = f2bInstalled ? (await dpkgInstalled(ctx))?.get('fail2ban') : undefined;
-  if (fromDpkg) version = upstreamVersion(fromDpkg);
-  if (f2bInstalled && !version) {
-    const pyDirs = ['/usr/lib/python3/dist-packages', ...(await ctx.fs.list('/usr/lib')).filter((d) => /^python3\.\d+$/.test(d)).map((d) => `/usr/lib/${d}/site-packages`)];
-    for (const d of pyDirs) {
-      const v = /version\s*=\s*["']([\d.]+)/.exec((await ctx.fs.readText(`${d}/fail2ban/version.py`)) ?? '')?.[1];
-      if (v) {
-        version = v;
-        break;
-      }
-    }
-    if (!version && live) version = /v?(\d+\.\d+(?:\.\d+)?)/.exec((await run({ cmd: 'fail2ban-client', args: ['--version'] })).stdout)?.[1] ?? null;
-  }
+  const version = f2bInstalled ? await fail2banVersion(ctx) : null;
   const running = f2bInstalled && (await pidAlive(ctx, ['/run/fail2ban/fail2ban.pid', '/var/run/fail2ban/fail2ban.pid']));
 
   // 4. apt lists: fresh when an index was fetched within a day (skips `apt-get update`).

@@ -18,6 +18,9 @@ import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { doctor } from './doctor.ts';
+import { askFail2ban, jailsOfStatus } from '../adapters/fail2ban-socket.ts';
+import { configKnownGood, fail2banConfigDigest, recordConfigGood } from '../adapters/config-verified.ts';
+import { fail2banPaths } from '../web/fail2ban-query.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -220,18 +223,39 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   return report;
 }
 
-/** What a plan with no file change still promises and is not so (one line each). */
+/**
+ * What a plan with no file change still promises and is not so (one line each). It asks no
+ * process when all is well: the configuration test is skipped when /etc/fail2ban is byte for byte
+ * the one that last passed it, and the jail list comes from fail2ban's socket.
+ */
 async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promise<string[]> {
   const out = await logProblems(ctx, plan);
   if (!facts.live || !facts.fail2ban.running) return out; // not running: the apply step starts it
-  const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
-  if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
-  const s = await ctx.run({ cmd: 'fail2ban-client', args: ['status'], timeoutMs: 10000 });
-  const active = s.exitCode === 0 ? parseJailList(s.stdout) : [];
-  const missing = plan.jails.filter((j) => !active.includes(j));
-  if (s.exitCode !== 0) out.push('fail2ban does not answer fail2ban-client status');
+  const digest = await fail2banConfigDigest(ctx, facts.fail2ban.version);
+  if (!(await configKnownGood(ctx, digest))) {
+    const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
+    else await recordConfigGood(ctx, digest);
+  }
+  const active = await runningJails(ctx);
+  const missing = plan.jails.filter((j) => !active?.includes(j));
+  if (active === null) out.push('fail2ban does not answer fail2ban-client status');
   else if (missing.length) out.push(`fail2ban runs without the planned jails ${missing.join(', ')}`);
   return out;
+}
+
+/** The running server's jails: over its socket from here, else by `fail2ban-client status`; null when it does not answer. */
+async function runningJails(ctx: Context): Promise<string[] | null> {
+  try {
+    const { socket } = await fail2banPaths(ctx);
+    const [a] = await askFail2ban(ctx.fs.real(socket), [['status']], 10000);
+    const jails = a?.ok ? jailsOfStatus(a.value) : null;
+    if (jails) return jails;
+  } catch {
+    // no socket here, or an answer we do not read: ask fail2ban's own client
+  }
+  const s = await ctx.run({ cmd: 'fail2ban-client', args: ['status'], timeoutMs: 10000 });
+  return s.exitCode === 0 ? parseJailList(s.stdout) : null;
 }
 
 /** Human-readable summary printed after the plan. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
+import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
 import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';
@@ -174,6 +175,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   // the tool created (deepest first, only while empty: foreign files keep theirs).
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
+  await ctx.fs.remove(CONFIG_VERIFIED);
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);

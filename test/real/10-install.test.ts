@@ -4,8 +4,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { runCli } from '../helpers/cli.ts';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BIN, runCli } from '../helpers/cli.ts';
 import { snapshot } from '../helpers/context.ts';
 import { assertRealHost, dpkgInstalled, fail2banPid, jailList, sh, stopFail2ban } from '../helpers/system.ts';
 
@@ -64,6 +66,38 @@ test('the second run is a no-op: nothing to do, no package command, no restart',
   assert.equal(fail2banPid(), firstPid, 'fail2ban was not restarted');
   const text = runCli(ARGS, { env: ENV });
   assert.match(text.stdout, /Nothing to do/);
+});
+
+/** The programs a CLI run executes (strace -f), besides node itself. */
+function processesOf(args: string[]): { status: number | null; stdout: string; progs: string[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-strace-'));
+  try {
+    const trace = path.join(dir, 'trace');
+    const r = sh('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', trace, process.execPath, BIN, ...args], { env: { ...ENV, PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const progs = readFileSync(trace, 'utf8').split('\n').map((l) => /execve\("([^"]+)".*\) = 0$/.exec(l)?.[1]).filter((p): p is string => !!p && p !== process.execPath);
+    return { status: r.status, stdout: r.stdout, progs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a no-op re-run starts no process: the jail list from the socket, no configuration test for the tested files', () => {
+  const quiet = processesOf(ARGS);
+  assert.equal(quiet.status, 0);
+  assert.match(quiet.stdout, /Nothing to do/);
+  assert.deepEqual(quiet.progs, [], 'processes started by a no-op re-run');
+  // A hand edit in /etc/fail2ban (a comment in a file of the admin's own): tested again, once.
+  const note = '/etc/fail2ban/jail.d/zz-admin-note.local';
+  writeFileSync(note, '# the admin was here\n');
+  try {
+    const edited = processesOf(ARGS);
+    assert.equal(edited.status, 0);
+    assert.deepEqual(edited.progs.map((p) => path.basename(p)), ['fail2ban-client'], 'the configuration test, and nothing else');
+    assert.deepEqual(processesOf(ARGS).progs, [], 'and not again');
+  } finally {
+    rmSync(note, { force: true });
+  }
+  assert.equal(fail2banPid(), firstPid, 'fail2ban was not restarted');
 });
 
 test('a banaction that does not exist: config test fails, files rolled back, exit 1, the previous fail2ban still runs', async () => {

@@ -323,9 +323,10 @@ test('--restartkamailio restarts kamailio after fail2ban is verified, and a re-r
     const again = liveRunner(() => false);
     const r = await install(opts({ services: ['kamailio'], restartKamailio: true }), testContext(root, { run: again, live: true }));
     assert.equal(r.nothingToDo, true);
-    // A no-op run still verifies what the plan promises (issue 10): the config test and the
-    // jails of the running fail2ban, both read-only; nothing is restarted.
-    assert.deepEqual(again.lines().filter((l) => !/^(dpkg-query|iptables -V)/.test(l)), ['fail2ban-client -t', 'fail2ban-client status'], 'no restart, only the read-only checks');
+    // A no-op run still verifies what the plan promises (issue 10): the jails of the running
+    // fail2ban, read-only (its client here: this temp root has no socket); the configuration
+    // test is not repeated (/etc/fail2ban is what passed it in the run above); nothing is restarted.
+    assert.deepEqual(again.lines().filter((l) => !/^(dpkg-query|iptables -V)/.test(l)), ['fail2ban-client status'], 'no restart, only the read-only checks');
   } finally {
     await removeRoot(root);
   }
