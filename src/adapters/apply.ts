@@ -250,7 +250,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       serviceTouched = true;
       await fail(
         `${a.service} is not running after \`${formatCommand(a.command)}\` (exit ${r.exitCode}; no live process in ${a.verify.pidFiles.join(' or ')} within ${a.verify.seconds} s)`,
-        [...(r.stderr || r.stdout ? [tail(r.stderr || r.stdout, 3)] : []), `check the configuration with: ${a.service} -c, and its log in syslog`],
+        [...(r.stderr || r.stdout ? [tail(r.stderr || r.stdout, 3)] : []), a.verify.hint ?? `check the configuration with: ${a.service} -c, and its log in syslog`],
         () => ctx.run({ timeoutMs: 120000, ...a.command }),
       );
     }

@@ -29,7 +29,8 @@ function check(parse: (v: string) => unknown): (v: string) => string | true {
  * 3. ban time (`--bantime`) and max retry (`--maxretry`);
  * 4. mail alerts (`--email`): empty for none;
  * 5. each chosen service's own question (its module's `question`), e.g. Kamailio: whether to
- *    insert the auth-failure log line (`--kamailio-auth-log`).
+ *    insert the auth-failure log line (`--kamailio-auth-log`);
+ * 6. the web view as a boot service on loopback (`--web`), default no (not asked when given).
  *
  * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
  */
@@ -104,6 +105,12 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     answers = { ...answers, ...(await m.question({ prompt: p, facts, options: { ...options, ...answers }, services, readText: (f) => ctx.fs.readText(f) })) };
   }
 
+  // 6. The web view of jails and bans as a boot service: an extra program listening (on
+  // loopback), so only when asked for.
+  const web =
+    options.web === true ||
+    (await p.confirm({ message: 'Also run the web view of jails and bans as a boot service (loopback only; reached through an SSH tunnel)?', flag: '--web', default: false }));
+
   // Keeping the offered address is the same as the default --protect-admin (it is added after
   // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
   const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
@@ -118,5 +125,6 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     maxretry,
     ...answers,
     ...(emailText ? { email: parseEmail('--email', emailText) } : {}),
+    ...(web ? { web: true } : {}),
   };
 }

@@ -61,7 +61,7 @@ export interface Plan {
     why: string;
     service: string;
     /** After the command: the service must run (a live PID in one of these files) within `seconds`. */
-    verify?: { pidFiles: string[]; seconds: number };
+    verify?: { pidFiles: string[]; seconds: number; /** Where to look when it does not run (default: `<service> -c` and syslog). */ hint?: string };
     /** Work by itself: a run with no file to change still runs it (a service found not running). */
     standalone?: boolean;
   }>;

@@ -88,7 +88,7 @@ export interface WebServiceInputs {
 
 export interface WebServiceFragment {
   files: FileChange[];
-  afterCommands: Array<{ command: Command; why: string; service: string; verify?: { pidFiles: string[]; seconds: number } }>;
+  afterCommands: Array<{ command: Command; why: string; service: string; verify?: { pidFiles: string[]; seconds: number; hint?: string } }>;
   manualSteps: string[];
   warnings: string[];
   /** The --json part: how the service runs and how the admin gets in. */
@@ -163,7 +163,7 @@ export function webServiceFragment(input: WebServiceInputs): WebServiceFragment 
     if (changed) out.afterCommands.push({ service: WEB_SERVICE, why, command: { cmd: 'systemctl', args: ['restart', WEB_SERVICE] } });
     else if (!input.running) out.afterCommands.push({ service: WEB_SERVICE, why, command: { cmd: 'systemctl', args: ['start', WEB_SERVICE] } });
   } else if (input.live && kind === 'initd') {
-    const verify = { pidFiles: [WEB_PIDFILE], seconds: START_SECONDS };
+    const verify = { pidFiles: [WEB_PIDFILE], seconds: START_SECONDS, hint: `see why in ${WEB_LOG} (is ${input.listen} taken? is the token file ${WEB_TOKEN_FILE} root-only?)` };
     if (serviceChanged) out.afterCommands.push({ service: WEB_SERVICE, why: 'start at boot', command: { cmd: 'update-rc.d', args: [WEB_SERVICE, 'defaults'] } });
     if (changed) out.afterCommands.push({ service: WEB_SERVICE, why, command: { cmd: WEB_INITD, args: ['restart'] }, verify });
     else if (!input.running) out.afterCommands.push({ service: WEB_SERVICE, why, command: { cmd: WEB_INITD, args: ['start'] }, verify });

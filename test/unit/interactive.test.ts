@@ -146,6 +146,10 @@ test('the built CLI in a terminal: the setup asks, re-asks on bad input, applies
     await t.waitFor('Mail ban alerts');
     t.keys('Enter');
 
+    // The web view as a boot service: default no.
+    await t.waitFor('the web view of jails and bans as a boot service');
+    t.keys('Enter');
+
     await t.waitFor('Apply this plan?');
     assert.match(t.history(), /CREATE\s+\/etc\/fail2ban\/jail\.local/, 'the plan is shown before the question');
     assert.deepEqual(Object.keys(await snapshot(root)).filter((p) => p.startsWith('etc/fail2ban')), [], 'nothing written before the answer');
@@ -183,7 +187,7 @@ for (const where of ['the first question', 'the final "Apply this plan?"'] as co
       await t.waitFor('Which services should fail2ban protect?');
       if (where !== 'the first question') {
         t.keys('Enter');
-        for (const q of ['Addresses never to ban', 'Ban time', 'Failures within', 'Mail ban alerts']) {
+        for (const q of ['Addresses never to ban', 'Ban time', 'Failures within', 'Mail ban alerts', 'the web view of jails and bans']) {
           await t.waitFor(q);
           t.keys('Enter');
         }
@@ -253,9 +257,11 @@ test("interview: with Kamailio's stock kamailio.cfg it offers the auth-failure l
     const ctx = testContext(root);
     const facts = await gatherFacts(ctx);
     const confirms: Array<{ flag?: string; default?: boolean }> = [];
-    ctx.prompt = { ...scripted({}), confirm: async (q) => (confirms.push({ flag: q.flag, default: q.default }), true) };
+    // Yes to every question but the web view's (default no, asked last).
+    ctx.prompt = { ...scripted({}), confirm: async (q) => (confirms.push({ flag: q.flag, default: q.default }), q.flag !== '--web') };
     const out = await interview(ctx, BASE, facts);
-    assert.deepEqual(confirms, [{ flag: '--kamailio-auth-log', default: true }]);
+    assert.deepEqual(confirms, [{ flag: '--kamailio-auth-log', default: true }, { flag: '--web', default: false }]);
+    assert.equal(out.web, undefined);
     assert.equal(out.kamailioAuthLog, true);
     // Applied: the line is in kamailio.cfg, and a second interview does not ask again.
     const { install } = await import('../../src/commands/install.ts');
@@ -263,6 +269,23 @@ test("interview: with Kamailio's stock kamailio.cfg it offers the auth-failure l
     assert.match(await readFile(`${root}/etc/kamailio/kamailio.cfg`, 'utf8'), /voip-f2b: auth failure src=\$si port=\$sp/);
     confirms.length = 0;
     await interview(ctx, BASE, await gatherFacts(ctx));
+    assert.deepEqual(confirms, [{ flag: '--web', default: false }], 'the auth-log question is not asked again');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('interview: the web view as a boot service (--web) is asked last, default no; not asked when --web is given', async () => {
+  const root = await asteriskHost();
+  try {
+    const ctx = testContext(root);
+    const facts = await gatherFacts(ctx);
+    const confirms: Array<{ flag?: string; default?: boolean }> = [];
+    ctx.prompt = { ...scripted({}), confirm: async (q) => (confirms.push({ flag: q.flag, default: q.default }), q.flag === '--web') };
+    assert.equal((await interview(ctx, BASE, facts)).web, true);
+    assert.deepEqual(confirms, [{ flag: '--web', default: false }]);
+    confirms.length = 0;
+    assert.equal((await interview(ctx, { ...BASE, web: true }, facts)).web, true);
     assert.deepEqual(confirms, []);
   } finally {
     await removeRoot(root);

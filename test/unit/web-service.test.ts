@@ -152,7 +152,11 @@ test('SysV: a service that does not come up rolls the whole run back (exit 1, ev
     const run = liveDebian12Runner([]);
     const ctx = testContext(root, { run, live: true });
     const t0 = Date.now();
-    await assert.rejects(install(opts(), ctx), /voip-f2b-web is not running after `\/etc\/init\.d\/voip-f2b-web restart`/);
+    await assert.rejects(install(opts(), ctx), (e: Error & { details?: string[] }) => {
+      assert.match(e.message, /voip-f2b-web is not running after `\/etc\/init\.d\/voip-f2b-web restart`/);
+      assert.ok(JSON.stringify(e).includes('see why in /var/log/voip-f2b-install/web.log'), JSON.stringify(e));
+      return true;
+    });
     console.log(`# rollback after ${Date.now() - t0} ms (the start is given 15 s)`);
     for (const p of [WEB_PROGRAM_DIR, WEB_INITD, WEB_TOKEN_FILE, '/etc/fail2ban/jail.local']) assert.equal(existsSync(real(root, p)), false, p);
   } finally {
