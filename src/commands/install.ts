@@ -11,6 +11,7 @@ import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
 import { readProgram } from '../adapters/program.ts';
 import { newToken } from '../web/auth.ts';
+import { WEB_TOKEN_FILE } from '../core/web-service.ts';
 import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
@@ -143,6 +144,17 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   const installed = facts.live ? await installedPackages(ctx, distro) : new Set<string>();
   // --web: the running package is copied for the service; node by its absolute path.
   const web = options.web ? { program: await readProgram(), nodePath: process.execPath, newToken: newToken() } : undefined;
+  if (web) {
+    // A token file others could read is spent, and the web view refuses it: say so now, before
+    // anything changes, rather than roll back a service that cannot start.
+    const st = await ctx.fs.stat(WEB_TOKEN_FILE);
+    if (st && (!st.isFile || (st.mode & 0o077) !== 0)) {
+      throw new UsageError(
+        `install --web: the token file ${WEB_TOKEN_FILE} can be read by others (mode ${(st.mode & 0o777).toString(8)}), so the web view would refuse it`,
+        `delete it (the install makes a new one, mode 0600), or chmod 600 ${WEB_TOKEN_FILE} if nobody else read it`,
+      );
+    }
+  }
   const files: Record<string, string | null> = {};
   for (const p of filesToRead(options, facts, undefined, web)) files[p] = await ctx.fs.readText(p);
   const plan = buildInstallPlan({

@@ -164,6 +164,26 @@ test('SysV: a service that does not come up rolls the whole run back (exit 1, ev
   }
 });
 
+test('a token file others can read is refused before anything changes (exit 2, the fix named)', async () => {
+  const root = await liveDebian12Root({ [WEB_TOKEN_FILE]: 'x'.repeat(43) + '\n' });
+  try {
+    const { chmodSync } = await import('node:fs');
+    chmodSync(real(root, WEB_TOKEN_FILE), 0o644);
+    const run = liveDebian12Runner([]);
+    await assert.rejects(install(opts(), testContext(root, { run, live: true })), (e: Error & { exitCode?: number; hint?: string }) => {
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, /the token file \/etc\/voip-f2b-install\/web-token can be read by others \(mode 644\)/);
+      assert.match(e.hint ?? '', /chmod 600/);
+      return true;
+    });
+    assert.deepEqual([...new Set(run.calls.map((c) => c.cmd))].filter((c) => c !== 'dpkg-query'), [], 'only the package query ran');
+    assert.equal(existsSync(real(root, WEB_PROGRAM_DIR)), false);
+    assert.equal(existsSync(real(root, '/etc/fail2ban/jail.local')), false);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('no init system: no service file, the manual step with the exact command line', async () => {
   const root = await tempRoot({ '/etc/os-release': await osRelease('debian-12'), '/usr/bin/fail2ban-client': '', '/usr/lib/python3/dist-packages/fail2ban/version.py': 'version = "1.0.2"\n', '/usr/sbin/iptables': '' });
   try {
