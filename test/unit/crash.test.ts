@@ -4,7 +4,8 @@
  * `-e inject=<syscall>:signal=SIGKILL:when=N` for every syscall that changes the tree and every
  * N it reaches), on three trees: a fresh one, one with the admin's own files (jail.local,
  * logger.conf, sofia profiles, kamailio.cfg), and an update run with other options over an
- * installed tree. After each kill:
+ * installed tree; and a fresh one with --web (the web view's program copied, 55 files, and its
+ * token). After each kill:
  *  1. every path is its old or its new version, byte for byte with mode and owner (or a temp
  *     file / our state directory);
  *  2. `uninstall` right after the kill restores the original tree exactly;
@@ -24,6 +25,7 @@ import { BIN, ensureBuilt } from '../helpers/cli.ts';
 /** Every syscall with which the CLI changes a tree (creating a file is followed by fchmod). */
 const MUTATING = ['mkdir', 'mkdirat', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'unlink', 'unlinkat', 'rmdir', 'fchmod', 'fchmodat', 'fchown', 'fchownat', 'chmod', 'chown', 'lchown', 'fsync', 'fdatasync'];
 const STATE = 'var/backups/voip-f2b-install';
+const WEB_TOKEN = 'etc/voip-f2b-install/web-token';
 const TEMP = /\.voip-f2b(?:\.tmp|-\d+-\d+\.tmp)$/;
 const FIX = new URL('../fixtures/', import.meta.url);
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', UV_THREADPOOL_SIZE: '1', HOME: '/nonexistent' };
@@ -47,6 +49,8 @@ async function tree(root: string, normalizeManifest = false): Promise<Tree> {
       } else if (st.isSymbolicLink()) out.set(r, `l ${meta} ${await readlink(p)}`);
       else {
         let text = await readFile(p, 'utf8');
+        // install --web's login token is random by design: each run that creates it makes its own.
+        if (r === WEB_TOKEN) text = '<a fresh token>';
         if (normalizeManifest && r === `${STATE}/manifest.json`) {
           const m = JSON.parse(text);
           for (const f of m.files) f.firstTouched = '';
@@ -235,6 +239,7 @@ test('SIGKILL at every file-system change of an install: old or new, the re-run 
       [{ name: 'fresh', original: fresh, start: fresh, args: BASE }, 1],
       [{ name: 'admin', original: admin, start: admin, args: [...BASE, '--kamailio-auth-log'] }, full ? 1 : 3],
       [{ name: 'update', original: admin, start: installed, args: [...BASE, '--whitelist', '203.0.113.7,198.51.100.9', '--bantime', '2h', '--freeswitch-mode', 'aggressive', '--kamailio-auth-log'] }, full ? 1 : 3],
+      [{ name: 'web', original: fresh, start: fresh, args: [...BASE, '--web'] }, full ? 1 : 10],
     ];
     let points = 0;
     let failedPoints = 0;
