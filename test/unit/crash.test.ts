@@ -4,7 +4,7 @@
  * `-e inject=<syscall>:signal=SIGKILL:when=N` for every syscall that changes the tree and every
  * N it reaches), on three trees: a fresh one, one with the admin's own files (jail.local,
  * logger.conf, sofia profiles, kamailio.cfg), and an update run with other options over an
- * installed tree; and a fresh one with --web (the web view's program copied, 55 files, and its
+ * installed tree; and a fresh one with --web (the web view's program copied, about 57 files, and its
  * token). After each kill:
  *  1. every path is its old or its new version, byte for byte with mode and owner (or a temp
  *     file / our state directory);
