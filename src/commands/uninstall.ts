@@ -11,7 +11,8 @@ import { fail2banControl, serviceCommandIfPossible } from '../core/service-contr
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
-import { WEB_LOG, WEB_PIDFILE, webUninstallCommands } from '../core/web-service.ts';
+import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, webUninstallCommands } from '../core/web-service.ts';
+import { readFile } from 'node:fs/promises';
 
 export interface UninstallReport {
   command: 'uninstall';
@@ -103,6 +104,9 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
       if (r.exitCode === 0) report.services.push(`voip-f2b-web (${formatCommand(c)})`);
       else report.warnings.push(`the web view's service did not stop: \`${formatCommand(c)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 2)}`);
     }
+    // Still running (its script failed or is gone)? The PID in its pid file, if that process runs
+    // our program, gets SIGTERM, then SIGKILL after 10 s: its program is about to be removed.
+    if (webService.before.length) await stopWebByPid(ctx, report);
   }
 
   // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
@@ -236,6 +240,27 @@ export function formatUninstallReport(r: UninstallReport): string {
   else if (r.warnings.some((w) => w.startsWith('nothing to undo'))) lines.push('Nothing to undo.');
   else lines.push('Done.');
   return `${lines.join('\n')}\n`;
+}
+
+/** Stops the web view's process by the PID in its pid file, only if that process runs our copy. */
+async function stopWebByPid(ctx: Context, report: UninstallReport): Promise<void> {
+  const pid = Number.parseInt((await ctx.fs.readText(WEB_PIDFILE))?.trim() ?? '', 10);
+  if (!(pid > 0) || !processAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.split('\0').includes(WEB_PROGRAM_BIN)) return;
+  for (const [signal, ms] of [['SIGTERM', 10000], ['SIGKILL', 5000]] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + ms;
+    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!processAlive(pid)) {
+      report.services.push(`voip-f2b-web (${signal} to PID ${pid})`);
+      return;
+    }
+  }
 }
 
 /**

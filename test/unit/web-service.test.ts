@@ -146,6 +146,41 @@ test('SysV (Debian): an LSB init script with start-stop-daemon, update-rc.d defa
   }
 });
 
+test('uninstall: a service its init script cannot stop is stopped by the PID in its pid file (only if it runs our program)', async () => {
+  const root = await liveDebian12Root();
+  // A real process whose command line names the copied program, as the service's does.
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', WEB_PROGRAM_BIN, 'web'], { stdio: 'ignore' });
+  const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    const start = (pid: number) => (c: Command) => {
+      if (c.cmd === WEB_INITD && c.args[0] === 'restart') {
+        mkdirSync(path.dirname(real(root, WEB_PIDFILE)), { recursive: true });
+        writeFileSync(real(root, WEB_PIDFILE), `${pid}\n`);
+      }
+      // The init script's stop fails (e.g. removed by hand).
+      if (c.cmd === WEB_INITD && c.args[0] === 'stop') return { exitCode: 127, stderr: 'not found' };
+      return undefined;
+    };
+    // A pid file naming a process that is not ours: never signalled.
+    await install(opts(), testContext(root, { run: liveDebian12Runner([], start(other.pid!)), live: true }));
+    const u0 = await uninstall({ purgePackages: false, dryRun: false, yes: true }, testContext(root, { run: liveDebian12Runner([], start(other.pid!)), live: true }));
+    assert.ok(u0.warnings.some((w) => /the web view's service did not stop/.test(w)), u0.warnings.join('\n'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(other.exitCode === null && other.signalCode === null, true, 'a foreign process is left alone');
+    // Our program: SIGTERM by PID.
+    await install(opts(), testContext(root, { run: liveDebian12Runner([], start(proc.pid!)), live: true }));
+    const u = await uninstall({ purgePackages: false, dryRun: false, yes: true }, testContext(root, { run: liveDebian12Runner([], start(proc.pid!)), live: true }));
+    assert.ok(u.services.includes(`voip-f2b-web (SIGTERM to PID ${proc.pid})`), u.services.join());
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(proc.signalCode, 'SIGTERM');
+  } finally {
+    proc.kill('SIGKILL');
+    other.kill('SIGKILL');
+    await removeRoot(root);
+  }
+});
+
 test('SysV: a service that does not come up rolls the whole run back (exit 1, every file restored)', async () => {
   const root = await liveDebian12Root();
   try {
