@@ -194,6 +194,28 @@ for (const which of ['Node 18 and its npm 10', 'current Node and npm'] as const)
       ['voip-f2b-install'],
       'npx installed nothing but the package',
     );
+
+    // install --web from npx's cache: the web view's service gets its own copy of the package,
+    // which still runs once the cache is cleaned (npm cache clean, a new npx version).
+    const root = path.join(tmp, `web-host-${which.replace(/\W/g, '')}`);
+    mkdirSync(path.join(root, 'etc', 'asterisk'), { recursive: true });
+    writeFileSync(path.join(root, 'etc', 'os-release'), DEBIAN12);
+    writeFileSync(path.join(root, 'etc', 'asterisk', 'asterisk.conf'), '[directories]\n');
+    const web = run(node, [npx, '--yes', '--offline', `./${path.basename(tgz)}`, '--web', '--yes', '--root', root, '--whitelist', '203.0.113.7'], { cwd: tmp, env });
+    assert.equal(web.status, 0, web.stderr);
+    const copy = path.join(root, 'usr', 'local', 'lib', 'voip-f2b-install');
+    const walk = (d: string): string[] => readdirSync(path.join(copy, d), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${d}${e.name}/`) : [`${d}${e.name}`]));
+    const expected = packed!.files.map((f) => f.path).filter((f) => f !== 'README.md').sort();
+    assert.deepEqual(walk('').sort(), expected, 'the copy is the package (README aside)');
+    assert.match(web.stdout, new RegExp(`CREATE +/usr/local/lib/voip-f2b-install/ +\\(the web view's program \\(${expected.length} files\\)\\)`));
+    assert.match(web.stdout, /start the web view \(and again after every boot\): \/\S+\/node \/usr\/local\/lib\/voip-f2b-install\/bin\/voip-f2b-install\.js web --listen 127\.0\.0\.1:8473/);
+    rmSync(cache, { recursive: true, force: true });
+    const v = run(node, [path.join(copy, 'bin', 'voip-f2b-install.js'), '--version'], { env });
+    assert.equal(v.stdout.trim(), PKG.version, v.stderr);
+    const dry = run(node, [path.join(copy, 'bin', 'voip-f2b-install.js'), '--dry-run', '--web', '--root', root, '--whitelist', '203.0.113.7'], { env });
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /UNCHANGED +\/usr\/local\/lib\/voip-f2b-install\//, 'run from the copy, the copy is itself: unchanged');
+    figures[`install --web copy under ${which}`] = `${expected.length} files`;
   });
 }
 
