@@ -4,6 +4,7 @@ import { parseJailList } from '../adapters/apply.ts';
 import { UsageError } from '../errors.ts';
 import { fail2banClient } from './fail2ban-client.ts';
 import { processAlive } from '../adapters/facts.ts';
+import { WEB_CGROUP_PROCS, WEB_INITD, WEB_PIDFILE, WEB_UNIT, formatWebViewStatus, webListenOf, type WebViewStatus } from '../core/web-service.ts';
 import { BOUNCER_PIDFILE, PUSHER, PUSHER_CONFIG, fleetStatusCommand, formatFleetStatus, parseFleetStatus, type FleetStatus } from '../core/crowdsec.ts';
 
 export interface JailStatus {
@@ -21,6 +22,8 @@ export interface StatusReport {
   jails: JailStatus[];
   /** The CrowdSec fleet link, where this host is a member (install --crowdsec-lapi). */
   fleet?: FleetStatus;
+  /** The web view's boot service, where install --web made one. */
+  webView?: WebViewStatus;
 }
 
 /** A jail name as fail2ban allows them (no spaces or shell characters). */
@@ -52,7 +55,22 @@ export async function status(options: { jail?: string }, ctx: Context): Promise<
   const out: JailStatus[] = [];
   for (const j of jails) out.push(parseJailStatus(j, (await fail2banClient(ctx, ['status', j])).stdout));
   const fleet = await fleetStatus(ctx);
-  return { command: 'status', jails: out, ...(fleet ? { fleet } : {}) };
+  const webView = await webViewStatus(ctx);
+  return { command: 'status', jails: out, ...(fleet ? { fleet } : {}), ...(webView ? { webView } : {}) };
+}
+
+/** The web view's service (install --web): running from its pid file, or its systemd cgroup. Files only. */
+export async function webViewStatus(ctx: Context): Promise<WebViewStatus | undefined> {
+  for (const service of [WEB_UNIT, WEB_INITD]) {
+    const text = await ctx.fs.readText(service);
+    if (text === null) continue;
+    let pid: number | null = null;
+    if (service === WEB_UNIT) pid = Number.parseInt(((await ctx.fs.readText(WEB_CGROUP_PROCS)) ?? '').trim().split('\n')[0] ?? '', 10) || null;
+    else pid = Number.parseInt((await ctx.fs.readText(WEB_PIDFILE))?.trim() ?? '', 10) || null;
+    const running = pid !== null && processAlive(pid);
+    return { service, running, pid: running ? pid : null, listen: webListenOf(text) };
+  }
+  return undefined;
 }
 
 /** The fleet link's state where the pusher is configured; a failed query is reported, not thrown. */
@@ -70,7 +88,7 @@ export async function fleetStatus(ctx: Context): Promise<FleetStatus | undefined
 }
 
 export function formatStatus(r: StatusReport, now = new Date()): string {
-  const fleet = r.fleet ? `${formatFleetStatus(r.fleet, now)}\n` : '';
+  const fleet = `${r.fleet ? `${formatFleetStatus(r.fleet, now)}\n` : ''}${r.webView ? `${formatWebViewStatus(r.webView)}\n` : ''}`;
   if (!r.jails.length) return `fail2ban runs with no jails.\n${fleet}`;
   return `${r.jails
     .map((j) => `${j.jail}: ${j.currentlyBanned} banned (${j.totalBanned} total), ${j.currentlyFailed} failing (${j.totalFailed} total)${j.bannedIps.length ? `\n  banned: ${j.bannedIps.join(' ')}` : ''}`)

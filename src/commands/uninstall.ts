@@ -11,7 +11,7 @@ import { fail2banControl, serviceCommandIfPossible } from '../core/service-contr
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
-import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, webUninstallCommands } from '../core/web-service.ts';
+import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, webUninstallCommands } from '../core/web-service.ts';
 import { readFile } from 'node:fs/promises';
 
 export interface UninstallReport {
@@ -224,9 +224,13 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
 
 /** The text printed by `uninstall`: every action, every warning, and the verdict. */
 export function formatUninstallReport(r: UninstallReport): string {
+  // The web view's program is one line, as in the install's plan (--json lists every file).
+  const program = r.removed.filter((p) => p.startsWith(`${WEB_PROGRAM_DIR}/`));
+  const removed = r.removed.filter((p) => !program.includes(p)).map((p) => `REMOVE  ${p}`);
+  if (program.length) removed.push(`REMOVE  ${WEB_PROGRAM_DIR}/ (the web view's program, ${program.length} files)`);
   const lines = [
     ...r.restored.map((p) => `RESTORE ${p}`),
-    ...r.removed.map((p) => `REMOVE  ${p}`),
+    ...removed,
     ...r.tempsRemoved.map((p) => `REMOVE  ${p} (temp file of an interrupted run)`),
     ...r.kept.map((p) => `KEEP    ${p}`),
     ...(r.packagesRemoved.length ? [`Removed packages: ${r.packagesRemoved.join(' ')}`] : []),

@@ -184,6 +184,27 @@ export function webServiceFragment(input: WebServiceInputs): WebServiceFragment 
   return out;
 }
 
+/** The web view's service as `status` shows it. */
+export interface WebViewStatus {
+  service: string;
+  running: boolean;
+  pid: number | null;
+  listen: string | null;
+}
+
+/** Where the service listens, from its unit (`--listen …` in ExecStart) or init script (`LISTEN=`). */
+export function webListenOf(serviceText: string): string | null {
+  return /^LISTEN=(\S+)$/m.exec(serviceText)?.[1] ?? /^ExecStart=.* --listen (\S+)\s*$/m.exec(serviceText)?.[1] ?? null;
+}
+
+/** One line for `status`. */
+export function formatWebViewStatus(w: WebViewStatus): string {
+  const start = w.service === WEB_UNIT ? `systemctl start ${WEB_SERVICE}` : `${WEB_INITD} start`;
+  return w.running
+    ? `Web view: running${w.pid ? ` (PID ${w.pid})` : ''} on ${w.listen ?? '?'} (${w.service}; token in ${WEB_TOKEN_FILE})`
+    : `Web view: NOT running (${w.service}); start it: ${start}`;
+}
+
 /**
  * What uninstall runs for the web view when the manifest holds its service file: stop it before
  * its files go (through the unit or init script still there), then drop its boot links.

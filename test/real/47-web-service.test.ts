@@ -108,6 +108,10 @@ describe('install --web: the web view as a boot service on this host (init scrip
     assert.equal(statSync(WEB_TOKEN_FILE).mode & 0o777, 0o600);
     token = readFileSync(WEB_TOKEN_FILE, 'utf8').trim();
     assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token), 'the token is printed nowhere');
+    // status shows it.
+    const s = runCli(['status', '--json'], { env: ENV });
+    assert.equal(s.status, 0, s.stderr);
+    assert.deepEqual(JSON.parse(s.stdout).webView, { service: WEB_INITD, running: true, pid, listen: `127.0.0.1:${PORT}` });
   });
 
   it('answers on 127.0.0.1:8473: 401 without the token, 200 with it; its log (root only) holds no token', async () => {

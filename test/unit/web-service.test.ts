@@ -13,7 +13,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { install } from '../../src/commands/install.ts';
-import { uninstall } from '../../src/commands/uninstall.ts';
+import { formatUninstallReport, uninstall } from '../../src/commands/uninstall.ts';
+import { formatStatus, status } from '../../src/commands/status.ts';
 import { formatCommand, type Command } from '../../src/adapters/runner.ts';
 import { parseWebListen, WEB_CGROUP_PROCS, WEB_INITD, WEB_PIDFILE, WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, WEB_TOKEN_FILE, WEB_UNIT } from '../../src/core/web-service.ts';
 import { liveDebian12Root, liveDebian12Runner, osRelease, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
@@ -105,6 +106,10 @@ test('systemd: a unit (verified by systemd-analyze), the program copied once, en
     assert.ok(calls.includes('systemctl disable --now voip-f2b-web'), calls.join('\n'));
     assert.ok(calls.indexOf('systemctl daemon-reload') > calls.indexOf('systemctl disable --now voip-f2b-web'));
     assert.ok(u.removed.includes(WEB_UNIT) && u.removed.includes(WEB_TOKEN_FILE) && u.removed.includes(`${WEB_PROGRAM_DIR}/dist/cli.js`));
+    // Text: the program is one line, as in the plan.
+    const text = formatUninstallReport(u);
+    assert.match(text, /^REMOVE {2}\/usr\/local\/lib\/voip-f2b-install\/ \(the web view's program, \d+ files\)$/m);
+    assert.equal(text.split('\n').filter((l) => l.includes(WEB_PROGRAM_DIR)).length, 1);
     for (const p of [WEB_PROGRAM_DIR, WEB_UNIT, WEB_TOKEN_FILE, '/etc/voip-f2b-install']) assert.equal(existsSync(real(root, p)), false, p);
   } finally {
     await removeRoot(root);
@@ -141,6 +146,13 @@ test('SysV (Debian): an LSB init script with start-stop-daemon, update-rc.d defa
     const token = (await readFile(real(root, WEB_TOKEN_FILE), 'utf8')).trim();
     assert.ok(report.manualSteps.some((s) => s.includes('ssh -L 8473:127.0.0.1:8473') && s.includes(WEB_TOKEN_FILE)));
     assert.ok(!JSON.stringify(report).includes(token), 'the token is in no report');
+    // status shows the service: running by the PID in its pid file, where it listens.
+    const s = await status({}, testContext(root, { run: liveDebian12Runner([]), live: true }));
+    assert.deepEqual(s.webView, { service: WEB_INITD, running: true, pid: process.pid, listen: '127.0.0.1:8473' });
+    assert.match(formatStatus(s), new RegExp(`^Web view: running \\(PID ${process.pid}\\) on 127\\.0\\.0\\.1:8473 \\(/etc/init\\.d/voip-f2b-web; token in /etc/voip-f2b-install/web-token\\)$`, 'm'));
+    writeFileSync(real(root, WEB_PIDFILE), '999999999\n');
+    const down = await status({}, testContext(root, { run: liveDebian12Runner([]), live: true }));
+    assert.match(formatStatus(down), /^Web view: NOT running \(\/etc\/init\.d\/voip-f2b-web\); start it: \/etc\/init\.d\/voip-f2b-web start$/m);
   } finally {
     await removeRoot(root);
   }
