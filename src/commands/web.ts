@@ -9,7 +9,7 @@ import { detectDistro } from '../core/distro.ts';
 import { getIniValue, setIniValue } from '../core/ini-edit.ts';
 import type { Plan } from '../core/plan.ts';
 import { parseWhitelistEntry } from '../core/validate.ts';
-import { currentBans, history, jailNames, jailView, parseBanipWithTime, testLineResult, type DbBan } from '../core/web-view.ts';
+import { currentBans, history, jailNames, jailView, parseBanipWithTime, testLineResult, type BanView, type DbBan, type HistoryView } from '../core/web-view.ts';
 import { ToolError, UsageError } from '../errors.ts';
 import { fail2banPaths, fail2banPython, queryFail2ban, type Fail2banPaths, type QueryResult } from '../web/fail2ban-query.ts';
 import { isLoopback, startWebServer, type AuditEntry, type AuditLog, type WebSource } from '../web/server.ts';
@@ -124,12 +124,22 @@ export function fileAuditLog(ctx: Context, file = AUDIT_LOG): AuditLog {
 interface Snapshot {
   at: number;
   result: { version: string; jails: string[]; live: QueryResult; db: { bans: DbBan[]; bips: DbBan[] } };
+  /** The views computed from it, once per snapshot (with 1,000 bans each takes ~8 ms). */
+  bans?: { now: number; bans: BanView[] };
+  history?: HistoryView;
 }
+
+/** A snapshot older than this is not shown while a new one is fetched: the request waits. */
+export const MAX_STALE_SECONDS = 30;
 
 /**
  * The real source: fail2ban over its socket in batches, its database read-only, both through one
- * Python process per batch (src/web/fail2ban-query.ts). A snapshot is reused for `cacheSeconds`;
- * concurrent requests share one refresh; every change drops it.
+ * Python process per batch (src/web/fail2ban-query.ts). A snapshot is fresh for `cacheSeconds`;
+ * after that it is still answered at once while a new one is fetched in the background (up to
+ * MAX_STALE_SECONDS old; older, the request waits), so a page view does not pay for the Python
+ * start (~100 ms, several times that on a loaded host). Concurrent requests share one refresh.
+ * Every change made from the page drops the snapshot, and a refresh begun before the change is
+ * not kept: the next answer shows the change.
  */
 export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?: DoctorCache; doctorEverySeconds?: number }): WebSource & { paths(): Promise<Fail2banPaths> } {
   let pathsP: Promise<Fail2banPaths> | null = null;
@@ -137,7 +147,9 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
   const paths = (): Promise<Fail2banPaths> => (pathsP ??= fail2banPaths(ctx));
   const python = (): Promise<string> => (pythonP ??= fail2banPython(ctx));
   let snap: Snapshot | null = null;
-  let inflight: Promise<Snapshot> | null = null;
+  let inflight: { gen: number; p: Promise<Snapshot> } | null = null;
+  /** Counts the changes: a refresh begun before one is not kept. */
+  let gen = 0;
   const nowS = (): number => Math.floor(ctx.now().getTime() / 1000);
 
   const q = async (commands: string[][], db = false): Promise<QueryResult> => {
@@ -154,16 +166,38 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
     const live = await q(cmds, true);
     return { at: Date.now(), result: { version, jails, live, db: (live.db as { bans: DbBan[]; bips: DbBan[] } | null) ?? { bans: [], bips: [] } } };
   };
+  const startRefresh = (): Promise<Snapshot> => {
+    if (inflight && inflight.gen === gen) return inflight.p;
+    const g = gen;
+    const p = refresh()
+      .then((s) => {
+        if (g === gen) snap = s;
+        return s;
+      })
+      .finally(() => {
+        if (inflight?.p === p) inflight = null;
+      });
+    inflight = { gen: g, p };
+    return p;
+  };
   const snapshot = async (): Promise<Snapshot> => {
-    if (snap && Date.now() - snap.at < o.cacheSeconds * 1000) return snap;
-    inflight ??= refresh().finally(() => (inflight = null));
-    snap = await inflight;
-    return snap;
+    const age = snap ? Date.now() - snap.at : Infinity;
+    if (snap && age < o.cacheSeconds * 1000) return snap;
+    if (snap && age < MAX_STALE_SECONDS * 1000) {
+      // Stale but recent: answered now; the next request gets the new one (an error then shows).
+      startRefresh().catch(() => undefined);
+      return snap;
+    }
+    return startRefresh();
+  };
+  const dropSnapshot = (): void => {
+    snap = null;
+    gen++;
   };
   const perJail = (s: Snapshot, i: number, k: number): unknown => s.result.live.answers[i * 6 + k]?.value;
   const change = async (cmd: string[]): Promise<{ ok: boolean; message: string }> => {
     const r = await q([cmd]);
-    snap = null;
+    dropSnapshot();
     const a = r.answers[0]!;
     return a.ok ? { ok: true, message: `${cmd.slice(2).join(' ')}: ${JSON.stringify(a.value)}` } : { ok: false, message: typeof a.value === 'object' && a.value && 'error' in a.value ? String((a.value as { error: string }).error) : String(a.value) };
   };
@@ -193,13 +227,16 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
     },
     async bans() {
       const s = await snapshot();
-      const live: Record<string, Array<{ ip: string; bantime: number | null }>> = {};
-      s.result.jails.forEach((j, i) => (live[j] = parseBanipWithTime(perJail(s, i, 1))));
-      return { now: nowS(), bans: currentBans(live, s.result.db.bips, s.result.db.bans, nowS()) };
+      if (!s.bans) {
+        const live: Record<string, Array<{ ip: string; bantime: number | null }>> = {};
+        s.result.jails.forEach((j, i) => (live[j] = parseBanipWithTime(perJail(s, i, 1))));
+        s.bans = { now: nowS(), bans: currentBans(live, s.result.db.bips, s.result.db.bans, nowS()) };
+      }
+      return s.bans;
     },
     async history() {
       const s = await snapshot();
-      return history(s.result.db.bans, nowS());
+      return (s.history ??= history(s.result.db.bans, nowS()));
     },
     ban: (jail, ip) => change(['set', jail, 'banip', ip]),
     unban: (jail, ip) => change(['set', jail, 'unbanip', ip]),
@@ -227,7 +264,7 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
           const rl = await ctx.run({ cmd: 'fail2ban-client', args: ['-c', p.confDir, '-s', p.socket, 'reload'], timeoutMs: 60000 });
           if (rl.exitCode !== 0) return { ok: false, message: `written, but fail2ban did not reload: ${(rl.stderr || rl.stdout).trim().split('\n').slice(-1)[0] ?? ''}`, ignoreip: r.ignoreip };
         }
-        snap = null;
+        dropSnapshot();
         // The admin-whitelisted check depends on ignoreip: the verdicts are recomputed.
         if (r.changed) o.doctor?.invalidate();
         return { ok: true, message: r.changed ? `${entry} added to ignoreip in ${JAIL_LOCAL}` : `${entry} was already in ignoreip`, ignoreip: r.ignoreip };
