@@ -5,9 +5,10 @@
 //
 // Env: BENCH_LINES (default 200000), BENCH_HOST=0 to skip the steps that change this machine
 // (real-host no-op re-run, package step: purge + fresh install), BENCH_ONLY=a,b to run only some
-// sections (throughput, worst, startup, noop, host, ban, fleet, sets); BENCH_FLEET_RUNS (default 3).
+// sections (throughput, worst, startup, noop, host, ban, fleet, sets, web); BENCH_FLEET_RUNS (default 3).
 // BENCH_SETS_REF_RESTORE (default 1000): bans in the database for the stock actions' restart
-// figure (10,000 takes them minutes).
+// figure (10,000 takes them minutes). BENCH_WEB_BANS (default 1000), BENCH_WEB_N (default 9):
+// bans and requests per figure of the web view section.
 import { $ } from 'zx';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { hostBlocker, hostSteps, noopRoot, CLI } from './bench/host.mjs';
 import { fail2banRegex, fail2banRegexFailures, fmtInt, fmtMs, machine, median, REPO, repeat, timed } from './bench/lib.mjs';
 import { generateLog } from './bench/loggen.mjs';
 import { worstCases } from './bench/worst.mjs';
+import { webLatency } from './bench/web.mjs';
 
 $.verbose = false;
 const started = Date.now();
@@ -227,6 +229,35 @@ if (want('sets')) {
     }
     const st = r['iptables-ipset-proto6-allports'];
     if (st) row('8 stock ipset', 'iptables-ipset-proto6-allports: 1,000 at once / IPv6 / restart with ' + fmtInt(refRestore), `${ms(st.ban1000)} / ${ms(st.ban1000v6)} / ${ms(st.restart)}`, `packets/s ${ppsText(st)}`, '', '');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Web view: API and page latency with 1,000 banned addresses (private fail2ban, no firewall)
+if (want('web')) {
+  try {
+    const bans = Number(process.env.BENCH_WEB_BANS ?? 1000);
+    const w = await webLatency({ bans, n: Number(process.env.BENCH_WEB_N ?? 9), log });
+    const N = fmtInt(w.bans);
+    const ref = (p, k) => `${fmtMs(w.empty[p][k].serverMs)} with 0 bans`;
+    const both = (x) => `${fmtMs(x.serverMs)} (round trip ${fmtMs(x.ms)})`;
+    const b = w.full['/api/bans'];
+    row('9 web', `GET /api/bans, ${N} bans, right after a change (waits for one refresh of fail2ban's state): server time, median of ${w.n}`, both(b.changed), `${ref('/api/bans', 'changed')}; one \`fail2ban-client status\` ${fmtMs(w.bareFull)}, one \`get banip --with-time\` ${fmtMs(w.bareBanip)}; the refresh's ${w.refreshCommands} commands as separate \`fail2ban-client\` calls ${fmtMs(w.perCall)} (without the database)`, '≤ 300 ms', ok(b.changed.serverMs <= 300));
+    row('9 web', `GET /api/bans, ${N} bans, snapshot older than 2 s (answered from it, refreshed in the background)`, both(b.expired), ref('/api/bans', 'expired'), '≤ 300 ms', ok(b.expired.serverMs <= 300));
+    row('9 web', `GET /api/bans, ${N} bans, snapshot fresh (${fmtInt(b.fresh.bytes / 1024)} KiB of JSON)`, both(b.fresh), ref('/api/bans', 'fresh'), '≤ 300 ms', ok(b.fresh.serverMs <= 300));
+    const three = (p) => ['changed', 'expired', 'fresh'].map((k) => fmtMs(w.full[p][k].serverMs)).join(' / ');
+    const threeRef = (p) => ['changed', 'expired', 'fresh'].map((k) => fmtMs(w.empty[p][k].serverMs)).join(' / ');
+    row('9 web', 'GET /api/jails (overview; doctor verdicts from their own cache), server time: after a change / expired / fresh', three('/api/jails'), `${threeRef('/api/jails')} with 0 bans`, '', '');
+    row('9 web', 'GET /api/history (24 h, 30 days, top users and networks, audit log), server time: after a change / expired / fresh', three('/api/history'), `${threeRef('/api/history')} with 0 bans`, '', '');
+    row('9 web', 'GET / (the page: static, from memory), round trip', fmtMs(w.full.page.ms), `${fmtMs(w.empty.page.ms)} with 0 bans`, '', '');
+    if (w.fullPage) {
+      row('9 web', `Bans view in Chromium, ${N} bans: hash change to the newest ${fmtInt(w.fullPage.rows)} rows painted (of which its /api/bans fetch), median of 5`, `${fmtMs(w.fullPage.ms)} (${fmtMs(w.fullPage.fetchMs)})`, `${fmtMs(w.emptyPage.ms)} (${fmtMs(w.emptyPage.fetchMs)}) with 0 bans`, '', '');
+      if (w.fullPage.showAllMs !== null) row('9 web', `… then "Show all": ${fmtInt(w.fullPage.allRows)} rows painted`, fmtMs(w.fullPage.showAllMs), '', '', '');
+    }
+    row('9 web', `${N} bans made by ${fmtInt(w.bans * 3)} log lines (maxretry 3), until fail2ban lists them all`, `${w.banSeconds.toFixed(1)} s`, `${fmtInt(w.listed)} listed by the API, ${fmtInt(w.withLines)} with their log lines`, '', '');
+  } catch (e) {
+    log(`web: failed: ${e.message}`);
+    row('9 web', 'all', 'failed', '', '', e.message.split('\n')[0]);
   }
 }
 
