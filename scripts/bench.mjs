@@ -249,6 +249,7 @@ if (want('web')) {
     const threeRef = (p) => ['changed', 'expired', 'fresh'].map((k) => fmtMs(w.empty[p][k].serverMs)).join(' / ');
     row('9 web', 'GET /api/jails (overview; doctor verdicts from their own cache), server time: after a change / expired / fresh', three('/api/jails'), `${threeRef('/api/jails')} with 0 bans`, '', '');
     row('9 web', 'GET /api/history (24 h, 30 days, top users and networks, audit log), server time: after a change / expired / fresh', three('/api/history'), `${threeRef('/api/history')} with 0 bans`, '', '');
+    row('9 web', `\`doctor --no-ban-test\` on that fail2ban (1 jail, fail2ban-regex over the last 2,000 of 3,000 lines): what the Overview's verdicts cost, once a minute in the background`, `${fmtMs(w.doctorMs)} (verdict ${w.doctorVerdict})`, `GET /api/jails with the verdicts: ${fmtMs(w.full['/api/jails'].fresh.serverMs)}`, '', '');
     row('9 web', 'GET / (the page: static, from memory), round trip', fmtMs(w.full.page.ms), `${fmtMs(w.empty.page.ms)} with 0 bans`, '', '');
     if (w.fullPage) {
       row('9 web', `Bans view in Chromium, ${N} bans: hash change to the newest ${fmtInt(w.fullPage.rows)} rows painted (of which its /api/bans fetch), median of 5`, `${fmtMs(w.fullPage.ms)} (${fmtMs(w.fullPage.fetchMs)})`, `${fmtMs(w.emptyPage.ms)} (${fmtMs(w.emptyPage.fetchMs)}) with 0 bans`, '', '');
