@@ -25,6 +25,7 @@ import {
   wouldBan,
   type DoctorCheck,
   type DoctorOptions,
+  parseJailBackends,
   type DoctorReport,
   type JailDoctor,
 } from '../core/doctor.ts';
@@ -79,6 +80,15 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   const get = async (jail: string, what: string): Promise<string | null> => {
     const r = await client(['get', jail, what]);
     return r.exitCode === 0 ? r.stdout : null;
+  };
+
+  // Each jail's configured backend, from fail2ban's own reading of its configuration (asked once).
+  let backendMap: Map<string, string> | null = null;
+  const backends = async (): Promise<Map<string, string>> => {
+    if (backendMap) return backendMap;
+    const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), '-d'], timeoutMs: 60000 });
+    backendMap = r.exitCode === 0 ? parseJailBackends(r.stdout) : new Map();
+    return backendMap;
   };
 
   const warnings: string[] = [];
@@ -168,7 +178,20 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     // 3a. The log files: present, written lately.
     const present: string[] = [];
     if (!logFiles.length) {
-      checks.push({ name: 'log source', verdict: 'ok', detail: 'the jail reads the systemd journal (no log file to check)' });
+      // No log file: the journal, unless the jail's backend reads files. fail2ban drops a file
+      // it can no longer open from a polling jail's list (after ~50 failed reads): then the jail
+      // reads nothing at all, and only its configured backend tells (fail2ban-client -d).
+      const backend = running ? (await backends()).get(jail) : undefined;
+      if (backend === undefined || backend.startsWith('systemd')) {
+        checks.push({ name: 'log source', verdict: 'ok', detail: 'the jail reads the systemd journal (no log file to check)' });
+      } else {
+        checks.push({
+          name: 'log source',
+          verdict: 'broken',
+          detail: `fail2ban reads no log file for this jail (backend ${backend}): its log file was removed or never there, so nothing is banned`,
+          fix: `make ${serviceLabel} write its log again (see the jail's logpath), then: fail2ban-client reload ${jail}`,
+        });
+      }
     }
     for (const f of logFiles) {
       const st = await ctx.fs.stat(f);

@@ -480,3 +480,10 @@ export function formatDoctor(r: DoctorReport): string {
   out.push('', `Verdict: ${MARK[r.verdict]}${r.verdict === 'broken' ? ' (exit 1)' : ''}`);
   return `${out.join('\n')}\n`;
 }
+
+/** Each jail's backend from `fail2ban-client -d` (its lines `['add', '<jail>', '<backend>']`). */
+export function parseJailBackends(dump: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of dump.matchAll(/^\['add', '([^'\n]+)', '([^'\n]+)'\]$/gm)) out.set(m[1]!, m[2]!);
+  return out;
+}

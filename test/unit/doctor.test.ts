@@ -23,6 +23,7 @@ import {
   kamailioSourceCheck,
   logFileCheck,
   parseClientList,
+  parseJailBackends,
   parseRegexSummary,
   pickTestAddress,
   reportVerdict,
@@ -208,6 +209,10 @@ interface Fake {
   ignoreip?: string[];
   actions?: string[];
   regexMatched?: number;
+  /** The log files the running jail reads (default: both Asterisk logs). */
+  logFiles?: string[];
+  /** The jail's backend in `fail2ban-client -d` (default: pyinotify). */
+  backend?: string;
 }
 
 function fakeHost(f: Fake = {}) {
@@ -226,7 +231,11 @@ function fakeHost(f: Fake = {}) {
       if (key === 'version') return { stdout: '1.0.2\n' };
       if (key === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
       if (key === 'get logtarget') return { stdout: 'Current logging target is:\n`- /var/log/fail2ban.log\n' };
-      if (a[0] === 'get' && a[2] === 'logpath') return { stdout: 'Current monitored log file(s):\n|- /var/log/asterisk/messages\n`- /var/log/asterisk/security\n' };
+      if (a[0] === 'get' && a[2] === 'logpath') {
+        const l = f.logFiles ?? ['/var/log/asterisk/messages', '/var/log/asterisk/security'];
+        return { stdout: l.length ? `Current monitored log file(s):\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` : 'No file is currently monitored\n' };
+      }
+      if (key === '-d') return { stdout: `['set', 'dbpurgeage', '30d']\n['add', 'voip-asterisk', '${f.backend ?? 'pyinotify'}']\n['set', 'voip-asterisk', 'usedns', 'no']\n` };
       if (a[0] === 'get' && a[2] === 'ignoreip') {
         const l = f.ignoreip ?? ['127.0.0.0/8', '::1', '203.0.113.7'];
         return { stdout: `These IP addresses/networks are ignored:\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` };
@@ -363,6 +372,31 @@ test('a removed log and a filter that misses the failures are broken; the admin 
   } finally {
     await removeRoot(root);
   }
+});
+
+test('a file-backend jail that reads no log file (fail2ban dropped the removed one) is broken; a journal jail is ok', async () => {
+  const root = await hostRoot();
+  try {
+    // A polling jail whose log was removed: fail2ban stops listing the file after ~50 failed reads.
+    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost({ logFiles: [], backend: 'polling' }).run, live: true }));
+    assert.equal(r.verdict, 'broken');
+    const source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
+    assert.equal(source.verdict, 'broken');
+    assert.match(source.detail, /reads no log file for this jail \(backend polling\)/);
+    assert.match(source.fix!, /fail2ban-client reload voip-asterisk/);
+    // The same with the journal as its backend: nothing to check, ok.
+    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost({ logFiles: [], backend: 'systemd[journalflags=1]' }).run, live: true }));
+    assert.equal(r.jails[0]!.checks.find((c) => c.name === 'log source')!.verdict, 'ok');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('parseJailBackends reads the backend of each jail from fail2ban-client -d', () => {
+  assert.deepEqual(
+    [...parseJailBackends("['set', 'loglevel', 'INFO']\n['add', 'sshd', 'systemd']\n['add', 'voip-asterisk', 'auto']\n['set', 'voip-asterisk', 'addlogpath', '/x', 'head']\n")],
+    [['sshd', 'systemd'], ['voip-asterisk', 'auto']],
+  );
 });
 
 test('fail2ban not running: broken, and the jails of jail.local are still checked', async () => {
