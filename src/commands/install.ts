@@ -10,7 +10,6 @@ import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
 import { readProgram } from '../adapters/program.ts';
-import { newToken } from '../web/auth.ts';
 import { WEB_TOKEN_FILE } from '../core/web-service.ts';
 import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
@@ -18,10 +17,7 @@ import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
-import { doctor } from './doctor.ts';
-import { askFail2ban, jailsOfStatus } from '../adapters/fail2ban-socket.ts';
 import { configKnownGood, fail2banConfigDigest, recordConfigGood } from '../adapters/config-verified.ts';
-import { fail2banPaths } from '../web/fail2ban-query.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -143,7 +139,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 3. Plan, from what is on disk now.
   const installed = facts.live ? await installedPackages(ctx, distro) : new Set<string>();
   // --web: the running package is copied for the service; node by its absolute path.
-  const web = options.web ? { program: await readProgram(), nodePath: process.execPath, newToken: newToken() } : undefined;
+  const web = options.web ? { program: await readProgram(), nodePath: process.execPath, newToken: (await import('../web/auth.ts')).newToken() } : undefined;
   if (web) {
     // A token file others could read is spent, and the web view refuses it: say so now, before
     // anything changes, rather than roll back a service that cannot start.
@@ -225,6 +221,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   if (facts.live && options.doctor !== false) {
     ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
     try {
+      // Loaded only here (with fail2ban-regex's parsing): a no-op re-run never needs it.
+      const { doctor } = await import('./doctor.ts');
       report.doctor = await doctor({ banTest: true, lines: DOCTOR_DEFAULT_LINES, json: options.json, compact: true }, ctx);
     } catch (err) {
       const w = `the doctor check could not run: ${(err as Error).message.split('\n')[0]}; run: voip-f2b-install doctor`;
@@ -259,6 +257,7 @@ async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promi
 /** The running server's jails: over its socket from here, else by `fail2ban-client status`; null when it does not answer. */
 async function runningJails(ctx: Context): Promise<string[] | null> {
   try {
+    const [{ fail2banPaths }, { askFail2ban, jailsOfStatus }] = await Promise.all([import('../web/fail2ban-query.ts'), import('../adapters/fail2ban-socket.ts')]);
     const { socket } = await fail2banPaths(ctx);
     const [a] = await askFail2ban(ctx.fs.real(socket), [['status']], 10000);
     const jails = a?.ok ? jailsOfStatus(a.value) : null;
