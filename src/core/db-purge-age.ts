@@ -5,6 +5,7 @@
  * (never lowers a longer value of the admin's). Pure.
  */
 import { getIniValue, setIniValue } from './ini-edit.ts';
+import { fail2banSeconds } from './duration.ts';
 
 export const FAIL2BAN_CONF = '/etc/fail2ban/fail2ban.conf';
 export const FAIL2BAN_LOCAL = '/etc/fail2ban/fail2ban.local';
@@ -14,35 +15,6 @@ export const DB_PURGE_AGE_MIN = 30 * 86400;
 export const DB_PURGE_AGE_VALUE = '30d';
 /** fail2banreader's default when no file sets it. */
 const FAIL2BAN_DEFAULT = '1d';
-
-/** Seconds per unit, as fail2ban's MyTime.str2seconds reads them (`m` is minutes, `mo` months). */
-const UNITS: Array<[RegExp, number]> = [
-  [/^(?:y|yy|yrs?|years?)$/, 365 * 86400],
-  [/^(?:mo|mon|mons|months?)$/, 30 * 86400],
-  [/^(?:w|ww|wks?|weeks?)$/, 7 * 86400],
-  [/^(?:d|dd|dys?|days?)$/, 86400],
-  [/^(?:h|hh|hrs?|hours?)$/, 3600],
-  [/^(?:m|mm|mi|mins?|minutes?)$/, 60],
-  [/^(?:s|ss|secs?|seconds?)?$/, 1],
-];
-
-/**
- * A fail2ban time value in seconds (`86400`, `1d`, `30 days`, `1w 2d`, `-1`), or null when it is
- * not one this reader understands (then the install leaves it alone and says so).
- */
-export function fail2banSeconds(raw: string): number | null {
-  const v = raw.trim().toLowerCase();
-  if (/^-?\d+(?:\.\d+)?$/.test(v)) return Number(v);
-  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]*)/g)];
-  if (!parts.length || parts.map((m) => m[0]).join('').replace(/\s+/g, '') !== v.replace(/\s+/g, '')) return null;
-  let total = 0;
-  for (const m of parts) {
-    const unit = UNITS.find(([re]) => re.test(m[2]!));
-    if (!unit) return null;
-    total += Number(m[1]) * unit[1];
-  }
-  return total;
-}
 
 /**
  * The value fail2ban uses: it reads [Definition] of fail2ban.conf then fail2ban.local, where a

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { fail2banSeconds } from './duration.ts';
 import { UsageError } from '../errors.ts';
 
 /** What a whitelist entry may be, for error messages. */
@@ -66,12 +67,7 @@ export function parseDuration(flag: string, raw: string, allowForever: boolean):
 
 /** Seconds of a duration accepted by parseDuration (`-1`, a permanent ban, is Infinity). */
 export function durationSeconds(v: string): number {
-  if (v === '-1') return Infinity;
-  if (/^\d+$/.test(v)) return Number(v);
-  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  let total = 0;
-  for (const m of v.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
-  return total;
+  return v === '-1' ? Infinity : (fail2banSeconds(v) ?? 0);
 }
 
 /** A positive whole number within bounds. */

@@ -31,6 +31,7 @@
  * `$rc` is copied first thing in the branch: Kamailio sets it only when a module function or a
  * route returns (core action.c), so it still holds auth_check()'s code there.
  */
+import { fail2banSeconds } from '../duration.ts';
 
 /** The failure line fail2ban's filter counts (source address first). */
 export const AUTH_FAILURE_XLOG =
@@ -65,13 +66,8 @@ export const DEFAULT_SETTINGS: ThrottleSettings = { maxretry: 5, findtimeSeconds
 
 /** fail2ban duration (600, 10m, 1h30m, 1d, 1w) in seconds; -1 (forever) and junk give null. */
 export function durationSeconds(v: string): number | null {
-  const t = v.trim().toLowerCase();
-  if (/^\d+$/.test(t)) return Number(t);
-  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  if (!/^(?:\d+[smhdw])+$/.test(t)) return null;
-  let total = 0;
-  for (const m of t.matchAll(/(\d+)([smhdw])/g)) total += Number(m[1]) * unit[m[2]!]!;
-  return total;
+  const s = fail2banSeconds(v);
+  return s !== null && s >= 0 ? s : null;
 }
 
 /** The ignoreip entries Kamailio's is_in_subnet() can test: IPv4/IPv6 addresses and CIDR ranges. */
