@@ -260,7 +260,8 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   // 8. Done: close the journal, and remember that this configuration passed the test (a re-run
   // with the same files need not start Python to test it again).
   if (journalWritten) await closeJournal();
-  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigDigest(ctx, await fail2banVersion(ctx, false)));
+  // The version as the re-run's facts will read it (a fresh install's facts had none yet).
+  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigDigest(ctx, facts.fail2ban.version ?? (await fail2banVersion(ctx, false))));
   return result;
 }
 
