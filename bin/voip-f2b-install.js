@@ -2,7 +2,7 @@
 // The command's shim. CommonJS on purpose (bin/package.json says so): Node starts a CommonJS
 // file without its ESM loader, so `--help` and `--version` cost no more than `node -e 0`. They
 // are answered from dist/help.json (commander's own text, rendered by the build); everything else
-// loads the bundle, dist/cli.js, an ES module.
+// loads the bundle, dist/cli.cjs, CommonJS too (no ES module loader at all).
 // Written for old Nodes to parse (no `??`, no top-level await): an old Node must reach the
 // version check and exit 3 with one clear line, not a SyntaxError.
 'use strict';
@@ -27,4 +27,4 @@ if (arg === '--help' || arg === '-h' || arg === '--version' || arg === '-V') {
 const wide = !process.stdout.isTTY || (process.stdout.columns || 80) >= 80;
 if (text && (arg === '--version' || arg === '-V')) process.stdout.write(`${text.version}\n`);
 else if (text && wide) process.stdout.write(text.help);
-else import('../dist/cli.js');
+else require('../dist/cli.cjs');

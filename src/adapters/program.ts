@@ -30,11 +30,11 @@ export function packageRoot(from = import.meta.url): string {
 
 /**
  * Every file of the running package that the web view's service needs, relative to its root,
- * sorted, with its mode (executable or not). The bundle must be built (dist/cli.js).
+ * sorted, with its mode (executable or not). The bundle must be built (dist/cli.cjs).
  */
 export async function readProgram(root = packageRoot()): Promise<ProgramFile[]> {
-  if (!existsSync(path.join(root, 'dist', 'cli.js'))) {
-    throw new ToolError(`install --web: the program in ${root} is not built (no dist/cli.js)`, 1, 'run `npm run build` there first, or install from the packed tarball');
+  if (!existsSync(path.join(root, 'dist', 'cli.cjs'))) {
+    throw new ToolError(`install --web: the program in ${root} is not built (no dist/cli.cjs)`, 1, 'run `npm run build` there first, or install from the packed tarball');
   }
   const out: ProgramFile[] = [];
   const walk = async (rel: string): Promise<void> => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The templates/ folder of the package: beside dist/ in a packed tarball (`../templates/` from
- * dist/cli.js), two levels up from this source file when run from src/ by the tests.
+ * dist/cli.cjs), two levels up from this source file when run from src/ by the tests.
  */
 export function templatesDir(): string {
   for (const rel of ['../templates/', '../../templates/']) {

@@ -34,7 +34,7 @@ export const WEB_TOKEN_FILE = '/etc/voip-f2b-install/web-token';
 /** Seconds the service gets to show a live PID after its (re)start. */
 const START_SECONDS = 15;
 
-/** One file of the running package, relative to its root (e.g. `dist/cli.js`). */
+/** One file of the running package, relative to its root (e.g. `dist/cli.cjs`). */
 export interface ProgramFile {
   rel: string;
   text: string;

@@ -6,9 +6,9 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${REPO}bin/voip-f2b-install.js`;
 
 let built = false;
-/** Builds dist/cli.js once per test process if it is missing (npm test builds it first). */
+/** Builds dist/cli.cjs once per test process if it is missing (npm test builds it first). */
 export function ensureBuilt(): void {
-  if (built || existsSync(`${REPO}dist/cli.js`)) {
+  if (built || existsSync(`${REPO}dist/cli.cjs`)) {
     built = true;
     return;
   }

@@ -94,32 +94,29 @@ after(() => {
 
 test('the tarball holds the bundle, the shim, the templates, README and package.json; no sources or tests', () => {
   const files = packed!.files.map((f) => f.path).sort();
-  for (const f of ['package.json', 'README.md', 'bin/voip-f2b-install.js', 'bin/package.json', 'dist/cli.js', 'dist/help.json', 'templates/etc/fail2ban/jail.local']) assert.ok(files.includes(f), f);
+  for (const f of ['package.json', 'README.md', 'bin/voip-f2b-install.js', 'bin/package.json', 'dist/cli.cjs', 'dist/help.json', 'templates/etc/fail2ban/jail.local']) assert.ok(files.includes(f), f);
   const filters = files.filter((f) => /^templates\/etc\/fail2ban\/filter\.d\/[^/]+\.conf$/.test(f));
   assert.deepEqual(filters, ['voip-asterisk', 'voip-freeswitch', 'voip-kamailio'].map((n) => `templates/etc/fail2ban/filter.d/${n}.conf`));
   // Every template of the repo is in it.
   const walk = (d: string): string[] => readdirSync(path.join(REPO, d), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${d}/${e.name}`) : [`${d}/${e.name}`]));
   for (const t of walk('templates')) assert.ok(files.includes(t), t);
-  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|bin\/package\.json|dist\/cli\.js|dist\/help\.json|dist\/chunks\/[\w-]+\.js|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
-  // The code-split bundle: the entry plus the chunks it loads on demand (each command, execa,
-  // @inquirer/prompts, diff), exactly those the build wrote.
-  const chunks = files.filter((f) => f.startsWith('dist/chunks/'));
-  assert.ok(chunks.some((f) => /^dist\/chunks\/install-[\w]+\.js$/.test(f)), 'the install command is a chunk of its own');
-  assert.ok(chunks.some((f) => /^dist\/chunks\/execa-[\w]+\.js$/.test(f)), 'execa is a chunk of its own');
+  for (const f of files) assert.match(f, /^(package\.json|README\.md|bin\/[^/]+\.js|bin\/package\.json|dist\/cli\.cjs|dist\/help\.json|dist\/lib\/[\w-]+\.cjs|templates\/.+)$/, `unexpected file in the tarball: ${f}`);
+  // The dependencies loaded on demand are files of their own, exactly these.
+  assert.deepEqual(files.filter((f) => f.startsWith('dist/lib/')), ['dist/lib/diff.cjs', 'dist/lib/execa.cjs', 'dist/lib/prompts.cjs']);
   // What the tar itself holds is that list.
   const tar = run('tar', ['-tzf', tgz]);
   assert.deepEqual(tar.stdout.trim().split('\n').map((l) => l.replace(/^package\//, '')).sort(), files);
 });
 
-test('the package has no dependencies: everything is bundled into dist/ (cli.js and its chunks)', () => {
+test('the package has no dependencies: everything is bundled into dist/ (cli.cjs and the libraries it requires on demand)', () => {
   assert.equal(PKG.dependencies, undefined);
   const inTarball = JSON.parse(run('tar', ['-xzOf', tgz, 'package/package.json']).stdout) as Record<string, unknown>;
   for (const k of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies']) assert.equal(inTarball[k], undefined, k);
   const dist = packed!.files.map((f) => f.path).filter((f) => f.startsWith('dist/'));
-  assert.ok(dist.includes('dist/cli.js'));
+  assert.ok(dist.includes('dist/cli.cjs'));
   const bundle = dist.map((f) => run('tar', ['-xzOf', tgz, `package/${f}`]).stdout).join('\n');
   // Only Node built-ins are imported by the bundle (static imports, require() and import()
-  // calls), besides its own chunks (relative paths that are in the tarball).
+  // calls), besides its own files (relative paths that are in the tarball).
   const imports = [
     ...[...bundle.matchAll(/^\s*import\s[^;]*?from\s*["']([^"']+)["']/gm)].map((m) => m[1]!),
     ...[...bundle.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!),

@@ -1,43 +1,74 @@
 /**
  * Start fast: --help and --version load no bundle code at all. The bin shim is CommonJS
  * (bin/package.json), so Node starts it without its ESM loader, and it answers both from
- * dist/help.json, the text commander rendered at build time. Everything else loads dist/cli.js,
- * which is split too: main.ts with commander, each command, execa, @inquirer/prompts and diff
- * are chunks loaded by import() when used. Proof: a copy of the package holding only bin/,
- * package.json and dist/help.json answers --help and --version; the shim is CommonJS; none of
- * dist/cli.js's statically loaded files holds commander, a command, execa, inquirer or diff; the
- * full build's --help is commander's own.
+ * dist/help.json, the text commander rendered at build time. Everything else loads dist/cli.cjs,
+ * CommonJS too (no ES module loader); execa, @inquirer/prompts and diff are files of their own
+ * (dist/lib/) required only when used. Proof: a copy of the package holding only bin/,
+ * package.json and dist/help.json answers --help and --version; the shim is CommonJS; the bundle
+ * holds no execa, inquirer or diff and never starts Node's ES module loader; `help` through
+ * commander and a no-op re-run load dist/cli.cjs alone, a --dry-run that shows a diff loads
+ * dist/lib/diff.cjs and nothing else; the full build's --help is commander's own.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, ensureBuilt } from '../helpers/cli.ts';
 
-/** dist files reachable from dist/cli.js through static `import … from "./…"` only. */
-function staticClosure(): string[] {
-  const seen = new Set<string>();
-  const visit = (rel: string): void => {
-    if (seen.has(rel)) return;
-    seen.add(rel);
-    const text = readFileSync(path.join(REPO, 'dist', rel), 'utf8');
-    for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']/gm)) visit(path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1]!)));
-    for (const m of text.matchAll(/^import\s*["'](\.{1,2}\/[^"']+)["']/gm)) visit(path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1]!)));
-  };
-  visit('cli.js');
-  return [...seen];
+/**
+ * Runs the built CLI with a preload hook and returns the files of this package it loaded
+ * (relative to the repo) and whether Node's ES module loader was started.
+ */
+function loadedBy(args: string[]): { status: number | null; out: string; files: string[]; esmLoader: boolean } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-loaded-'));
+  try {
+    const hook = path.join(dir, 'hook.cjs');
+    const list = path.join(dir, 'loaded.json');
+    writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify({ files: Object.keys(require.cache), modules: process.moduleLoadList })));\n`);
+    const r = spawnSync(process.execPath, ['-r', hook, path.join(REPO, 'bin/voip-f2b-install.js'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const got = JSON.parse(readFileSync(list, 'utf8')) as { files: string[]; modules: string[] };
+    const files = got.files.filter((f) => f.startsWith(REPO) && f !== hook).map((f) => path.relative(REPO, f)).sort();
+    return { status: r.status, out: r.stdout + r.stderr, files, esmLoader: got.modules.includes('NativeModule internal/modules/esm/loader') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-test('--help and --version run from the CommonJS shim and dist/help.json alone; the bundle loads no command, execa, inquirer or diff at start', () => {
+test('--help and --version run from the CommonJS shim and dist/help.json alone; the bundle is CommonJS and loads execa, inquirer and diff only when used', () => {
   ensureBuilt();
-  const files = staticClosure();
-  const text = files.map((f) => readFileSync(path.join(REPO, 'dist', f), 'utf8')).join('\n');
-  for (const marker of ['// src/commands/', '// node_modules/commander/', '// node_modules/execa/', '// node_modules/@inquirer/', '// node_modules/diff/', '// src/adapters/apply.ts', '// src/core/install-plan.ts']) {
-    assert.ok(!text.includes(marker), `${marker} is loaded at start-up`);
+  const bundle = readFileSync(path.join(REPO, 'dist/cli.cjs'), 'utf8');
+  for (const marker of ['// node_modules/execa/', '// node_modules/@inquirer/', '// node_modules/diff/']) assert.ok(!bundle.includes(marker), `${marker} is in the bundle`);
+  // No import() left for Node's ES module loader: the libraries are require()d.
+  assert.doesNotMatch(bundle, /\bimport\(/);
+  console.log(`# start-up loads dist/cli.cjs, ${(Buffer.byteLength(bundle) / 1024).toFixed(0)} KiB`);
+
+  const help = loadedBy(['help']);
+  assert.equal(help.status, 0, help.out);
+  assert.deepEqual(help.files, ['bin/voip-f2b-install.js', 'dist/cli.cjs']);
+  assert.equal(help.esmLoader, false, 'help started the ES module loader');
+
+  const root = mkdtempSync(path.join(tmpdir(), 'voip-f2b-startup-root-'));
+  try {
+    mkdirSync(path.join(root, 'etc/asterisk'), { recursive: true });
+    cpSync(path.join(REPO, 'test/fixtures/os-release/debian-12'), path.join(root, 'etc/os-release'));
+    writeFileSync(path.join(root, 'etc/asterisk/asterisk.conf'), '[directories]\nastetcdir => /etc/asterisk\nastlogdir => /var/log/asterisk\n');
+    const args = ['--root', root, '--services', 'asterisk', '--whitelist', '203.0.113.7', '--yes'];
+    const first = loadedBy(args);
+    assert.equal(first.status, 0, first.out);
+    const noop = loadedBy(args);
+    assert.equal(noop.status, 0, noop.out);
+    assert.match(noop.out, /Nothing to do/);
+    assert.deepEqual(noop.files, ['bin/voip-f2b-install.js', 'dist/cli.cjs']);
+    assert.equal(noop.esmLoader, false, 'a no-op re-run started the ES module loader');
+    const dry = loadedBy(['--root', root, '--services', 'asterisk', '--whitelist', '203.0.113.8', '--dry-run']);
+    assert.equal(dry.status, 0, dry.out);
+    assert.match(dry.out, /^\+ignoreip = .*203\.0\.113\.8$/m);
+    assert.deepEqual(dry.files, ['bin/voip-f2b-install.js', 'dist/cli.cjs', 'dist/lib/diff.cjs']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
-  console.log(`# start-up loads ${files.length} file(s), ${(Buffer.byteLength(text) / 1024).toFixed(0)} KiB`);
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'voip-f2b-startup-'));
   try {

@@ -58,7 +58,7 @@ test('systemd: a unit (verified by systemd-analyze), the program copied once, en
     assert.equal(report.web?.service, WEB_UNIT);
 
     // The copy is a runnable, self-contained package; node by its absolute path.
-    for (const p of ['package.json', 'bin/voip-f2b-install.js', 'dist/cli.js', 'templates/web/index.html']) assert.ok(existsSync(real(root, `${WEB_PROGRAM_DIR}/${p}`)), p);
+    for (const p of ['package.json', 'bin/voip-f2b-install.js', 'dist/cli.cjs', 'templates/web/index.html']) assert.ok(existsSync(real(root, `${WEB_PROGRAM_DIR}/${p}`)), p);
     assert.equal(statSync(real(root, WEB_PROGRAM_BIN)).mode & 0o777, 0o755);
     assert.equal(statSync(real(root, WEB_TOKEN_FILE)).mode & 0o777, 0o600);
     assert.match(await readFile(real(root, WEB_TOKEN_FILE), 'utf8'), /^[A-Za-z0-9_-]{43}\n$/);
@@ -105,7 +105,7 @@ test('systemd: a unit (verified by systemd-analyze), the program copied once, en
     const calls = run4.calls.map(formatCommand);
     assert.ok(calls.includes('systemctl disable --now voip-f2b-web'), calls.join('\n'));
     assert.ok(calls.indexOf('systemctl daemon-reload') > calls.indexOf('systemctl disable --now voip-f2b-web'));
-    assert.ok(u.removed.includes(WEB_UNIT) && u.removed.includes(WEB_TOKEN_FILE) && u.removed.includes(`${WEB_PROGRAM_DIR}/dist/cli.js`));
+    assert.ok(u.removed.includes(WEB_UNIT) && u.removed.includes(WEB_TOKEN_FILE) && u.removed.includes(`${WEB_PROGRAM_DIR}/dist/cli.cjs`));
     // Text: the program is one line, as in the plan.
     const text = formatUninstallReport(u);
     assert.match(text, /^REMOVE {2}\/usr\/local\/lib\/voip-f2b-install\/ \(the web view's program, \d+ files\)$/m);
