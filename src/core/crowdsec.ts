@@ -8,7 +8,7 @@
  * fills an nftables set from the LAPI's decisions, inside a table that accepts the whitelist
  * first (so the whitelist wins over any fleet decision).
  */
-import { isIP } from 'node:net';
+import { isIP } from './ip.ts';
 import type { Command } from './command.ts';
 import type { FileChange } from './plan.ts';
 import { render } from './render.ts';

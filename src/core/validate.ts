@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP } from './ip.ts';
 import { fail2banSeconds } from './duration.ts';
 import { UsageError } from '../errors.ts';
 
