@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Context } from '../context.ts';
+import { builtin } from '../builtin.ts';
 import { STATE_DIR } from './manifest.ts';
 
 /**
@@ -14,7 +14,7 @@ export const CONFIG_VERIFIED = `${STATE_DIR}/fail2ban-config-verified`;
 const CONF_DIR = '/etc/fail2ban';
 
 export async function fail2banConfigDigest(ctx: Context, version: string | null): Promise<string> {
-  const h = createHash('sha256');
+  const h = builtin<typeof import('node:crypto')>('node:crypto').createHash('sha256');
   h.update(`fail2ban ${version ?? 'unknown'}\0`);
   const walk = async (dir: string, depth: number): Promise<void> => {
     for (const name of (await ctx.fs.list(dir)).sort()) {

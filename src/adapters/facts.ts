@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
@@ -35,11 +34,20 @@ async function iptablesVariantFromLinks(ctx: Context, bin: string): Promise<Fire
   for (let hop = 0; hop < 8; hop++) {
     if (/nft/.test(path.posix.basename(p))) return 'nf_tables';
     if (/legacy/.test(path.posix.basename(p))) return 'legacy';
-    const target = await readlink(path.join(ctx.root, p)).catch(() => null);
+    const target = readLinkOrNull(path.join(ctx.root, p));
     if (target === null) return null;
     p = path.posix.resolve(path.posix.dirname(p), target);
   }
   return null;
+}
+
+/** A link's target, or null when the path is not a link (or is absent). */
+function readLinkOrNull(p: string): string | null {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return null;
+  }
 }
 
 async function firstExisting(ctx: Context, paths: string[]): Promise<string | null> {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LEGACY_TEMP, tempPathOf, type FileSystem } from './fs.ts';
+import { builtin } from '../builtin.ts';
 import type { Plan } from '../core/plan.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
@@ -54,7 +54,7 @@ export function emptyManifest(): Manifest {
 }
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return builtin<typeof import('node:crypto')>('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
 export async function readManifest(fs: FileSystem): Promise<{ manifest: Manifest; text: string | null }> {
