@@ -24,7 +24,11 @@ if (arg === '--help' || arg === '-h' || arg === '--version' || arg === '-V') {
   }
 }
 // The rendered help is 80 columns wide; a narrower terminal gets commander's own wrapping.
-const wide = !process.stdout.isTTY || (process.stdout.columns || 80) >= 80;
+// (process.stdout is only touched here: making it loads Node's stream modules, which the bundle
+// does without.)
+const wide = function () {
+  return !process.stdout.isTTY || (process.stdout.columns || 80) >= 80;
+};
 if (text && (arg === '--version' || arg === '-V')) process.stdout.write(`${text.version}\n`);
-else if (text && wide) process.stdout.write(text.help);
+else if (text && wide()) process.stdout.write(text.help);
 else require('../dist/cli.cjs');

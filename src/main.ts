@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import { parseArgs, type Invocation } from './cli.ts';
@@ -7,15 +7,16 @@ import { nodeFileSystem } from './adapters/fs.ts';
 import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
 import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
+import { isTerminal, writeStd } from './adapters/stdio.ts';
 import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
-export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: boolean): boolean {
-  if (inv.command === 'uninstall') return !inv.yes && !inv.global.json && !inv.dryRun && stdinTTY && !env.CI;
+export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: () => boolean): boolean {
+  if (inv.command === 'uninstall') return !inv.yes && !inv.global.json && !inv.dryRun && stdinTTY() && !env.CI;
   if (inv.command !== 'install') return false;
   if (inv.options.yes || inv.options.json || inv.options.dryRun) return false;
   if (inv.interactiveFlag !== undefined) return inv.interactiveFlag;
-  return stdinTTY && !env.CI;
+  return stdinTTY() && !env.CI;
 }
 
 /**
@@ -66,24 +67,29 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
   }
 }
 
-async function checkRoot(root: string): Promise<string> {
+function checkRoot(root: string): string {
   const abs = path.resolve(root);
-  const st = await fsp.stat(abs).catch(() => null);
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(abs);
+  } catch {
+    st = undefined;
+  }
   if (!st?.isDirectory()) throw new UsageError(`invalid --root '${root}': not an existing directory`);
   return abs;
 }
 
 /** The one error boundary: maps typed errors to the documented exit codes. */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  const tty = Boolean(process.stderr.isTTY);
+  const tty = isTerminal(2);
   const color = colorWanted(env, tty);
   const log: Logger = createLogger({ tty, color });
   try {
     const inv = parseArgs(argv, env);
     // Usage errors before anything else (a refused --listen must not even read the root).
     if (inv.command === 'web') (await import('./commands/web.ts')).checkListen(inv.options);
-    const root = await checkRoot(inv.global.root);
-    const interactive = isInteractive(inv, env, Boolean(process.stdin.isTTY));
+    const root = checkRoot(inv.global.root);
+    const interactive = isInteractive(inv, env, () => isTerminal(0));
     const ctx: Context = {
       root,
       live: root === '/',
@@ -105,15 +111,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       // Commander already printed its one-line message.
-      process.stderr.write("voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
+      writeStd(2, "voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
       return ExitCode.usage;
     }
     if (err instanceof ToolError) {
       const first = `voip-f2b-install: ${err.message}`;
-      process.stderr.write(`${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      writeStd(2, `${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
       return err.exitCode;
     }
-    process.stderr.write(`voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    writeStd(2, `voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return ExitCode.failed;
   }
 }

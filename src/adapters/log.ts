@@ -1,3 +1,5 @@
+import { writeStd } from './stdio.ts';
+
 /**
  * Progress and diagnostics go to stderr; stdout is kept for the report (`--json`).
  *
@@ -47,7 +49,7 @@ function seconds(ms: number): string {
 }
 
 export function createLogger(o: LoggerOptions): Logger {
-  const write = o.write ?? ((s, t) => (s === 'stdout' ? process.stdout : process.stderr).write(t));
+  const write = o.write ?? ((s, t) => writeStd(s === 'stdout' ? 1 : 2, t));
   const now = o.now ?? (() => new Date());
   const paint = (code: string, s: string): string => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const stamp = (): string => now().toISOString();
