@@ -6,7 +6,8 @@
  * (dist/lib/) required only when used. Proof: a copy of the package holding only bin/,
  * package.json and dist/help.json answers --help and --version; the shim is CommonJS; the bundle
  * holds no execa, inquirer or diff and never starts Node's ES module loader; `help` through
- * commander and a no-op re-run load dist/cli.cjs alone, a --dry-run that shows a diff loads
+ * commander and a no-op re-run load dist/cli.cjs alone (the re-run over --root no crypto, net,
+ * stream, child_process, fs/promises or tty built-in either), a --dry-run that shows a diff loads
  * dist/lib/diff.cjs and nothing else; the full build's --help is commander's own.
  */
 import { test } from 'node:test';
@@ -21,7 +22,7 @@ import { REPO, ensureBuilt } from '../helpers/cli.ts';
  * Runs the built CLI with a preload hook and returns the files of this package it loaded
  * (relative to the repo) and whether Node's ES module loader was started.
  */
-function loadedBy(args: string[]): { status: number | null; out: string; files: string[]; esmLoader: boolean } {
+function loadedBy(args: string[]): { status: number | null; out: string; files: string[]; esmLoader: boolean; builtins: string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-loaded-'));
   try {
     const hook = path.join(dir, 'hook.cjs');
@@ -30,7 +31,8 @@ function loadedBy(args: string[]): { status: number | null; out: string; files: 
     const r = spawnSync(process.execPath, ['-r', hook, path.join(REPO, 'bin/voip-f2b-install.js'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const got = JSON.parse(readFileSync(list, 'utf8')) as { files: string[]; modules: string[] };
     const files = got.files.filter((f) => f.startsWith(REPO) && f !== hook).map((f) => path.relative(REPO, f)).sort();
-    return { status: r.status, out: r.stdout + r.stderr, files, esmLoader: got.modules.includes('NativeModule internal/modules/esm/loader') };
+    const builtins = got.modules.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+    return { status: r.status, out: r.stdout + r.stderr, files, esmLoader: builtins.includes('internal/modules/esm/loader'), builtins };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -62,6 +64,9 @@ test('--help and --version run from the CommonJS shim and dist/help.json alone; 
     assert.match(noop.out, /Nothing to do/);
     assert.deepEqual(noop.files, ['bin/voip-f2b-install.js', 'dist/cli.cjs']);
     assert.equal(noop.esmLoader, false, 'a no-op re-run started the ES module loader');
+    // Built-ins it has no use for are not loaded either (over --root it hashes nothing, opens no
+    // socket, starts no process; its output goes to a pipe without Node's stdio streams).
+    for (const m of ['crypto', 'net', 'stream', 'child_process', 'fs/promises', 'tty']) assert.ok(!noop.builtins.includes(m), `a no-op re-run over --root loaded node:${m}`);
     const dry = loadedBy(['--root', root, '--services', 'asterisk', '--whitelist', '203.0.113.8', '--dry-run']);
     assert.equal(dry.status, 0, dry.out);
     assert.match(dry.out, /^\+ignoreip = .*203\.0\.113\.8$/m);
