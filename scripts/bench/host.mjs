@@ -63,7 +63,7 @@ function straceUntilExit(cmd, args) {
     sleep(50);
     const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
     const first = /^(\d+) /.exec(text)?.[1];
-    const m = first ? new RegExp(`^${first} \\+\\+\\+ exited with (\\d+) \\+\\+\\+`, 'm').exec(text) : null;
+    const m = first ? new RegExp(`^${first} +\\+\\+\\+ exited with (\\d+) \\+\\+\\+`, 'm').exec(text) : null;
     if (m) {
       status = Number(m[1]);
       ms = Number(process.hrtime.bigint() - t0) / 1e6;
