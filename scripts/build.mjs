@@ -11,6 +11,7 @@
 // script renders with commander itself after the build.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -67,6 +68,14 @@ await build({
     },
   ],
 });
+// The build's id in the bundle's first line: bin/code-cache.js names its cache by it, so the
+// bytecode cached for one build is never used for another.
+{
+  const out = new URL('cli.cjs', dist);
+  const text = await readFile(out, 'utf8');
+  const id = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  await writeFile(out, `// voip-f2b-install build ${id}\n${text}`);
+}
 for (const [name, file] of Object.entries(LIBS)) {
   await build({
     ...common,

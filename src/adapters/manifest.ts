@@ -5,6 +5,24 @@ import type { Plan } from '../core/plan.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
+/**
+ * The program's V8 code cache (bin/code-cache.js writes it; the two must name the same place):
+ * compiled bytecode of this program, nothing of any configuration.
+ */
+export const CODE_CACHE_DIR = '/var/cache/voip-f2b-install';
+const CODE_CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
+
+/** Removes the code cache's files (only those) and its directory when that leaves it empty. */
+export async function removeCodeCache(fs: FileSystem): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.list(CODE_CACHE_DIR)) {
+    if (!CODE_CACHE_FILE.test(name)) continue;
+    await fs.remove(`${CODE_CACHE_DIR}/${name}`);
+    removed.push(`${CODE_CACHE_DIR}/${name}`);
+  }
+  await fs.removeEmptyDir(CODE_CACHE_DIR);
+  return removed;
+}
 
 /** The state of one file before the tool first touched it. */
 export interface ManifestFile {

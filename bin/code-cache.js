@@ -1,0 +1,129 @@
+// Loads the bundle (dist/cli.cjs) with a V8 code cache: the bytecode of every function the last
+// run compiled, so a run does not parse and compile ~400 KB of JavaScript again. That compiling
+// was a no-op re-run's largest cost (~15 ms of ~150). Node 22 has this built in
+// (module.enableCompileCache); Node 18 and 20, which Debian 12 and Ubuntu 24.04 run, do not.
+//
+// Where: /var/cache/voip-f2b-install/ (FHS: data the program can make again), for root only.
+// The cache is code that runs as root, so it is used only from a directory and file owned by
+// this user that nobody else can write (no group/other write bit, no symlink); anything else is
+// ignored, never trusted. VOIP_F2B_CODE_CACHE=off turns it off; =<dir> puts it elsewhere (tests).
+//
+// Which: V8 checks its own version, flags and the source's length, not its content, so the file
+// name carries the build's id (a SHA-256 prefix of the bundle, written by the build in its first
+// line) and the bundle's size and mtime: another build or a hand-edited bundle never meets a
+// cache that is not its own. V8 may still reject one (another Node); then it compiles as usual.
+//
+// When: written once at exit, when there was none or V8 rejected it, through a temp file and a
+// rename (a killed run leaves a stray temp file, removed by the next write, never a torn cache);
+// older builds' files are removed then. `uninstall` never writes it (it removes the directory).
+// A cache that cannot be read or written only costs the time it would have saved.
+// Written for old Nodes to parse, as the shim is.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const DEFAULT_DIR = '/var/cache/voip-f2b-install';
+
+function cacheDir(env) {
+  const v = env.VOIP_F2B_CODE_CACHE;
+  if (v === 'off' || v === '0') return null;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
+  return v ? path.resolve(v) : DEFAULT_DIR;
+}
+
+/** Owned by this user, not a symlink, nobody else may write it. */
+function safe(st, dir) {
+  return (dir ? st.isDirectory() : st.isFile()) && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
+
+function lstatOrNull(p) {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    return null;
+  }
+}
+
+function write(dir, file, script) {
+  let tmp = null;
+  try {
+    const data = script.createCachedData();
+    let st = lstatOrNull(dir);
+    if (!st) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = lstatOrNull(dir);
+    }
+    if (!st || !safe(st, true)) return;
+    tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+    tmp = null;
+    const keep = path.basename(file);
+    for (const name of fs.readdirSync(dir)) {
+      if (name !== keep && /^cli-.*\.bin(\.\d+\.tmp)?$/.test(name)) fs.unlinkSync(path.join(dir, name));
+    }
+  } catch (e) {
+    if (tmp) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch (e2) {
+        // nothing to clean
+      }
+    }
+  }
+}
+
+/** Runs the bundle as `require(bundle)` would, with the code cache when there may be one. */
+function run(bundle, args) {
+  const dir = cacheDir(process.env);
+  let source;
+  let st;
+  if (dir !== null) {
+    try {
+      source = fs.readFileSync(bundle, 'utf8');
+      st = fs.statSync(bundle);
+    } catch (e) {
+      source = undefined;
+    }
+  }
+  const id = source === undefined ? null : /^\/\/ voip-f2b-install build ([0-9a-f]{16})\n/.exec(source);
+  if (dir === null || !id) {
+    require(bundle);
+    return;
+  }
+  const file = path.join(dir, `cli-${id[1]}-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`);
+  let data;
+  const dst = lstatOrNull(dir);
+  const fst = dst && safe(dst, true) ? lstatOrNull(file) : null;
+  if (fst && safe(fst, false)) {
+    try {
+      data = fs.readFileSync(file);
+    } catch (e) {
+      data = undefined;
+    }
+  }
+  const vm = require('vm');
+  const Module = module.constructor;
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: data });
+  const m = new Module(bundle, module);
+  m.filename = bundle;
+  m.paths = Module._nodeModulePaths(path.dirname(bundle));
+  require.cache[bundle] = m;
+  const req = function (request) {
+    return m.require(request);
+  };
+  req.resolve = function (request) {
+    return Module._resolveFilename(request, m);
+  };
+  req.cache = require.cache;
+  req.main = require.main;
+  if ((data === undefined || script.cachedDataRejected) && args.indexOf('uninstall') === -1) {
+    process.once('exit', function () {
+      write(dir, file, script);
+    });
+  }
+  script.runInThisContext().call(m.exports, m.exports, req, m, bundle, path.dirname(bundle));
+  m.loaded = true;
+}
+
+module.exports = { run, DEFAULT_DIR };
