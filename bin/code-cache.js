@@ -12,10 +12,12 @@
 // name carries the build's id (a SHA-256 prefix of the bundle, written by the build in its first
 // line) and the bundle's size and mtime: another build or a hand-edited bundle never meets a
 // cache that is not its own. V8 may still reject one (another Node); then it compiles as usual.
+// One file per command: a cache holds only the functions its run compiled, so a cache made by
+// `status` would leave an `install` to compile most of its code again.
 //
 // When: written once at exit, when there was none or V8 rejected it, through a temp file and a
 // rename (a killed run leaves a stray temp file, removed by the next write, never a torn cache);
-// older builds' files are removed then. `uninstall` never writes it (it removes the directory).
+// other builds' files are removed then. `uninstall` never writes it (it removes the directory).
 // A cache that cannot be read or written only costs the time it would have saved.
 // Written for old Nodes to parse, as the shim is.
 'use strict';
@@ -23,6 +25,15 @@ const fs = require('fs');
 const path = require('path');
 
 const DEFAULT_DIR = '/var/cache/voip-f2b-install';
+const COMMANDS = ['install', 'status', 'unban', 'uninstall', 'doctor', 'web', 'help'];
+
+/** The command a run is (the first argument that names one; install is the default). */
+function commandOf(args) {
+  for (let i = 0; i < args.length; i++) {
+    if (COMMANDS.indexOf(args[i]) !== -1) return args[i];
+  }
+  return 'install';
+}
 
 function cacheDir(env) {
   const v = env.VOIP_F2B_CODE_CACHE;
@@ -44,7 +55,7 @@ function lstatOrNull(p) {
   }
 }
 
-function write(dir, file, script) {
+function write(dir, file, build, script) {
   let tmp = null;
   try {
     const data = script.createCachedData();
@@ -58,9 +69,8 @@ function write(dir, file, script) {
     fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
     tmp = null;
-    const keep = path.basename(file);
     for (const name of fs.readdirSync(dir)) {
-      if (name !== keep && /^cli-.*\.bin(\.\d+\.tmp)?$/.test(name)) fs.unlinkSync(path.join(dir, name));
+      if (/^cli-.*\.bin(\.\d+\.tmp)?$/.test(name) && (name.indexOf(build) !== 0 || /\.tmp$/.test(name))) fs.unlinkSync(path.join(dir, name));
     }
   } catch (e) {
     if (tmp) {
@@ -91,7 +101,8 @@ function run(bundle, args) {
     require(bundle);
     return;
   }
-  const file = path.join(dir, `cli-${id[1]}-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`);
+  const build = `cli-${id[1]}-${st.size}-${Math.floor(st.mtimeMs)}-`;
+  const file = path.join(dir, `${build}${process.version}-${process.arch}-${commandOf(args)}.bin`);
   let data;
   const dst = lstatOrNull(dir);
   const fst = dst && safe(dst, true) ? lstatOrNull(file) : null;
@@ -119,7 +130,7 @@ function run(bundle, args) {
   req.main = require.main;
   if ((data === undefined || script.cachedDataRejected) && args.indexOf('uninstall') === -1) {
     process.once('exit', function () {
-      write(dir, file, script);
+      write(dir, file, build, script);
     });
   }
   script.runInThisContext().call(m.exports, m.exports, req, m, bundle, path.dirname(bundle));

@@ -1,9 +1,10 @@
 /**
  * bin/code-cache.js: the bundle's V8 code cache. Proof, with the real shim and bundle over a
  * provisioned --root tree (VOIP_F2B_CODE_CACHE pointing at a test directory):
- *  - the first run writes one file (0600 in a 0700 directory) named by the build id, Node and
- *    the bundle's size and mtime; the next run neither rewrites it (so V8 accepted it: a
- *    rejected cache is rewritten, shown with a corrupt one) nor prints anything else;
+ *  - the first run writes one file (0600 in a 0700 directory) named by the build id, the
+ *    bundle's size and mtime, Node and the command; the next run neither rewrites it (so V8
+ *    accepted it: a rejected cache is rewritten, shown with a corrupt one) nor prints anything
+ *    else; another command gets a file of its own;
  *  - a cache nobody may trust is never read: a directory others can write, a symlinked
  *    directory, a file owned by another user (strace: no open of it);
  *  - another build's file is removed when this build's is written; `uninstall` writes none;
@@ -53,11 +54,17 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
+/** The cache file of `command` for this build and this Node. */
+function cacheName(command: string): string {
+  const st = statSync(path.join(REPO, 'dist/cli.cjs'));
+  return `cli-${buildId()}-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}-${command}.bin`;
+}
+
 function buildId(): string {
   return /^\/\/ voip-f2b-install build ([0-9a-f]{16})\n/.exec(readFileSync(path.join(REPO, 'dist/cli.cjs'), 'utf8'))![1]!;
 }
 
-test('written once (0600 in 0700, named by build, Node, size, mtime), then used as it is; a rejected one is rewritten', { skip: !isRoot && 'needs root' }, () => {
+test('written once (0600 in 0700, named by build, size, mtime, Node and command), then used as it is; a rejected one is rewritten', { skip: !isRoot && 'needs root' }, () => {
   ensureBuilt();
   const root = provisionedRoot('use');
   const args = ['--root', root, '--whitelist', '203.0.113.7', '--yes'];
@@ -69,8 +76,7 @@ test('written once (0600 in 0700, named by build, Node, size, mtime), then used 
   assert.equal(a.status, 0, a.stderr);
   assert.equal(a.out, plain.out, 'a run that writes the cache prints what a run without it prints');
   assert.equal((statSync(cache).mode & 0o777).toString(8), '700');
-  const st = statSync(path.join(REPO, 'dist/cli.cjs'));
-  const name = `cli-${buildId()}-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`;
+  const name = cacheName('install');
   const after1 = files(cache);
   assert.deepEqual([...after1.keys()], [name]);
   assert.match(after1.get(name)!, / 600$/);
@@ -80,6 +86,13 @@ test('written once (0600 in 0700, named by build, Node, size, mtime), then used 
   assert.equal(b.status, 0, b.stderr);
   assert.equal(b.out, plain.out);
   assert.deepEqual(files(cache), after1, 'an accepted cache is not written again');
+
+  // Another command has its own file (a cache holds the functions its own run compiled).
+  // (status over a root with no fail2ban running exits 1; the cache is written all the same.)
+  const st2 = cli(cache, ['status', '--root', root]);
+  assert.notEqual(st2.status, null, st2.stderr);
+  assert.deepEqual([...files(cache).keys()], [name, cacheName('status')].sort());
+  assert.deepEqual(files(cache).get(name), after1.get(name));
 
   // Garbage under the right name: V8 rejects it, the run is still right, and the cache is rewritten.
   writeFileSync(path.join(cache, name), Buffer.alloc(4096, 7), { mode: 0o600 });
@@ -94,8 +107,7 @@ test('never read from a place others could write: a group/world-writable or syml
   const root = provisionedRoot('unsafe');
   const args = ['--root', root, '--whitelist', '203.0.113.7', '--yes'];
   assert.equal(cli('off', args).status, 0);
-  const st = statSync(path.join(REPO, 'dist/cli.cjs'));
-  const name = `cli-${buildId()}-${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}.bin`;
+  const name = cacheName('install');
   const opens = (cache: string): string[] => {
     const trace = path.join(work, 'trace');
     const r = cli(cache, args, ['strace', '-f', '-q', '-e', 'trace=openat', '-o', trace]);
@@ -132,8 +144,8 @@ test("another build's file goes when this one's is written; uninstall writes non
   assert.equal(cli('off', args).status, 0);
   const cache = path.join(work, 'cache-builds');
   mkdirSync(cache, { mode: 0o700 });
-  writeFileSync(path.join(cache, 'cli-0000000000000000-v20.0.0-x64-1-1.bin'), 'old', { mode: 0o600 });
-  writeFileSync(path.join(cache, 'cli-0000000000000000-v20.0.0-x64-1-1.bin.123.tmp'), 'torn', { mode: 0o600 });
+  writeFileSync(path.join(cache, 'cli-0000000000000000-1-1-v20.0.0-x64-install.bin'), 'old', { mode: 0o600 });
+  writeFileSync(path.join(cache, `${cacheName('install')}.123.tmp`), 'torn', { mode: 0o600 });
   writeFileSync(path.join(cache, 'notes.txt'), 'the admin’s', { mode: 0o600 });
   assert.equal(cli(cache, args).status, 0);
   const names = [...files(cache).keys()];
@@ -159,7 +171,7 @@ test('SIGKILL at every step of the cache write: the next run works and leaves on
   const ref = path.join(work, 'cache-kill-ref');
   const seed = (dir: string): void => {
     mkdirSync(dir, { mode: 0o700 });
-    writeFileSync(path.join(dir, 'cli-0000000000000000-v20.0.0-x64-1-1.bin'), 'old', { mode: 0o600 });
+    writeFileSync(path.join(dir, 'cli-0000000000000000-1-1-v20.0.0-x64-install.bin'), 'old', { mode: 0o600 });
   };
   seed(ref);
   const refTrace = path.join(work, 'ref-trace');
