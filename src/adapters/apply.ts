@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { fail2banVersion, processAlive } from './facts.ts';
-import { fail2banConfigDigest, recordConfigGood } from './config-verified.ts';
+import { fail2banConfigFingerprint, recordConfigGood } from './config-verified.ts';
 import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
@@ -261,7 +261,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   // with the same files need not start Python to test it again).
   if (journalWritten) await closeJournal();
   // The version as the re-run's facts will read it (a fresh install's facts had none yet).
-  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigDigest(ctx, facts.fail2ban.version ?? (await fail2banVersion(ctx, false))));
+  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigFingerprint(ctx, facts.fail2ban.version ?? (await fail2banVersion(ctx, false))));
   return result;
 }
 

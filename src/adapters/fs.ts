@@ -9,6 +9,9 @@ export interface FileStat {
   isFile: boolean;
   isDirectory: boolean;
   mtimeMs: number;
+  /** Inode status change time (ms, to the microsecond): set by the kernel on every write, rename or chmod; no program can set it. */
+  ctimeMs: number;
+  ino: number;
   /** Size in bytes. */
   size: number;
 }
@@ -173,7 +176,7 @@ export function nodeFileSystem(root: string): FileSystem {
     async stat(p) {
       try {
         const s = statSync(real(p));
-        return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs, size: s.size };
+        return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isFile: s.isFile(), isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, size: s.size };
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;

@@ -17,7 +17,7 @@ import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
-import { configKnownGood, fail2banConfigDigest, recordConfigGood } from '../adapters/config-verified.ts';
+import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -60,7 +60,7 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
 /** Which of the packages the plan may want are installed: dpkg's status file where there is one, else the package manager's query. */
 async function installedPackages(ctx: Context, distro: Distro): Promise<Set<string>> {
   const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.ipset, distro.pkgs.conntrack, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean);
-  const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx) : null;
+  const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx, names) : null;
   if (dpkg) return new Set(names.filter((n) => dpkg.has(n)));
   return parseInstalled((await ctx.run(installedQuery(distro, names))).stdout);
 }
@@ -235,17 +235,17 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
 /**
  * What a plan with no file change still promises and is not so (one line each). It asks no
- * process when all is well: the configuration test is skipped when /etc/fail2ban is byte for byte
- * the one that last passed it, and the jail list comes from fail2ban's socket.
+ * process when all is well: the configuration test is skipped when no file in /etc/fail2ban was
+ * touched since the configuration last passed it, and the jail list comes from fail2ban's socket.
  */
 async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promise<string[]> {
   const out = await logProblems(ctx, plan);
   if (!facts.live || !facts.fail2ban.running) return out; // not running: the apply step starts it
-  const digest = await fail2banConfigDigest(ctx, facts.fail2ban.version);
-  if (!(await configKnownGood(ctx, digest))) {
+  const fingerprint = await fail2banConfigFingerprint(ctx, facts.fail2ban.version);
+  if (!(await configKnownGood(ctx, fingerprint))) {
     const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
     if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
-    else await recordConfigGood(ctx, digest);
+    else await recordConfigGood(ctx, fingerprint);
   }
   const active = await runningJails(ctx);
   const missing = plan.jails.filter((j) => !active?.includes(j));
