@@ -13,15 +13,16 @@ export { adminAddressFromEnv } from '../core/facts.ts';
 const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
 export const DPKG_STATUS = '/var/lib/dpkg/status';
 
-const dpkgCache = new WeakMap<Context, Promise<Map<string, string> | null>>();
-/** Installed packages → versions from dpkg's status file (read once per run); null without dpkg. */
-export function dpkgInstalled(ctx: Context): Promise<Map<string, string> | null> {
+const dpkgCache = new WeakMap<Context, Promise<string | null>>();
+/** Which of `names` are installed → their versions, from dpkg's status file (read once per run); null without dpkg. */
+export async function dpkgInstalled(ctx: Context, names: readonly string[]): Promise<Map<string, string> | null> {
   let p = dpkgCache.get(ctx);
   if (!p) {
-    p = ctx.fs.readText(DPKG_STATUS).then((t) => (t === null ? null : parseDpkgStatus(t)));
+    p = ctx.fs.readText(DPKG_STATUS);
     dpkgCache.set(ctx, p);
   }
-  return p;
+  const text = await p;
+  return text === null ? null : parseDpkgStatus(text, names);
 }
 
 /**
@@ -75,7 +76,7 @@ export function processAlive(pid: number): boolean {
 
 /** fail2ban's version: from dpkg's status file, else its Python package, else (live, `ask`) `fail2ban-client --version`. */
 export async function fail2banVersion(ctx: Context, ask = true): Promise<string | null> {
-  const fromDpkg = (await dpkgInstalled(ctx))?.get('fail2ban');
+  const fromDpkg = (await dpkgInstalled(ctx, ['fail2ban']))?.get('fail2ban');
   if (fromDpkg) return upstreamVersion(fromDpkg);
   const pyDirs = ['/usr/lib/python3/dist-packages', ...(await ctx.fs.list('/usr/lib')).filter((d) => /^python3\.\d+$/.test(d)).map((d) => `/usr/lib/${d}/site-packages`)];
   for (const d of pyDirs) {

@@ -35,6 +35,19 @@ test('dpkg status: installed packages only, with their upstream version', () => 
   assert.equal(upstreamVersion('235-1+b2'), '235');
 });
 
+test('dpkg status: asking for some packages finds exactly what the whole parse finds for them (the fixture and this host)', async () => {
+  for (const text of [STATUS, await readFile('/var/lib/dpkg/status', 'utf8').catch(() => '')]) {
+    const all = parseDpkgStatus(text);
+    // Every package in the file (installed or not), names that are prefixes of others, absent ones.
+    const names = [...new Set([...text.matchAll(/^Package:\s*(\S+)/gm)].map((m) => m[1]!)), 'python3', 'fail2ba', 'no-such-package', 'c++'];
+    for (const chunk of [names, names.slice(0, 10), ['fail2ban'], ['postfix', 'nftables'], []]) {
+      const want = new Map([...all].filter(([k]) => chunk.includes(k)));
+      assert.deepEqual(parseDpkgStatus(text, chunk), want);
+    }
+    if (text !== STATUS) console.log(`# this host's dpkg status: ${names.length} packages, ${all.size} installed`);
+  }
+});
+
 /** A live Debian 12 host over a temp root: dpkg status, iptables behind the alternatives links. */
 async function host(variant: 'nft' | 'legacy'): Promise<string> {
   const root = await tempRoot({
