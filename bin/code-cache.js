@@ -55,7 +55,7 @@ function lstatOrNull(p) {
   }
 }
 
-function write(dir, file, build, script) {
+function write(dir, file, id, script) {
   let tmp = null;
   try {
     const data = script.createCachedData();
@@ -70,7 +70,8 @@ function write(dir, file, build, script) {
     fs.renameSync(tmp, file);
     tmp = null;
     for (const name of fs.readdirSync(dir)) {
-      if (/^cli-.*\.bin(\.\d+\.tmp)?$/.test(name) && (name.indexOf(build) !== 0 || /\.tmp$/.test(name))) fs.unlinkSync(path.join(dir, name));
+      // Other builds' files go; a copy of this build elsewhere (the web view's program: same bytes, another mtime) keeps its own.
+      if (/^cli-.*\.bin(\.\d+\.tmp)?$/.test(name) && (name.indexOf(`cli-${id}-`) !== 0 || /\.tmp$/.test(name))) fs.unlinkSync(path.join(dir, name));
     }
   } catch (e) {
     if (tmp) {
@@ -130,7 +131,7 @@ function run(bundle, args) {
   req.main = require.main;
   if ((data === undefined || script.cachedDataRejected) && args.indexOf('uninstall') === -1) {
     process.once('exit', function () {
-      write(dir, file, build, script);
+      write(dir, file, id[1], script);
     });
   }
   script.runInThisContext().call(m.exports, m.exports, req, m, bundle, path.dirname(bundle));
