@@ -7,7 +7,8 @@
  *    else; another command gets a file of its own;
  *  - a cache nobody may trust is never read: a directory others can write, a symlinked
  *    directory, a file owned by another user (strace: no open of it);
- *  - another build's file is removed when this build's is written; `uninstall` writes none;
+ *  - another build's file is removed when this build's is written (a copy of this build keeps
+ *    its own); `uninstall` writes none;
  *  - SIGKILL at each step of the write (strace fault injection): the next run works and leaves
  *    one good cache file of this build, no temp file;
  *  - uninstall removes the cache's files (only those) and the directory when empty;
@@ -147,10 +148,14 @@ test("another build's file goes when this one's is written; uninstall writes non
   writeFileSync(path.join(cache, 'cli-0000000000000000-1-1-v20.0.0-x64-install.bin'), 'old', { mode: 0o600 });
   writeFileSync(path.join(cache, `${cacheName('install')}.123.tmp`), 'torn', { mode: 0o600 });
   writeFileSync(path.join(cache, 'notes.txt'), 'the admin’s', { mode: 0o600 });
+  // The same build copied elsewhere (the web view's program: another mtime) keeps its file.
+  const copy = `cli-${buildId()}-1-1-${process.version}-${process.arch}-web.bin`;
+  writeFileSync(path.join(cache, copy), 'a copy', { mode: 0o600 });
   assert.equal(cli(cache, args).status, 0);
   const names = [...files(cache).keys()];
-  assert.equal(names.length, 2, names.join(', '));
+  assert.equal(names.length, 3, names.join(', '));
   assert.ok(names.includes('notes.txt'));
+  assert.ok(names.includes(copy));
   assert.ok(names.some((n) => n.startsWith(`cli-${buildId()}-`)));
 
   const fresh = path.join(work, 'cache-uninstall');
