@@ -18,7 +18,8 @@ const dpkgCache = new WeakMap<Context, Promise<string | null>>();
 export async function dpkgInstalled(ctx: Context, names: readonly string[]): Promise<Map<string, string> | null> {
   let p = dpkgCache.get(ctx);
   if (!p) {
-    p = ctx.fs.readText(DPKG_STATUS);
+    // Package names, statuses and versions are ASCII; the rest of the file need not be decoded.
+    p = ctx.fs.readText(DPKG_STATUS, 'latin1');
     dpkgCache.set(ctx, p);
   }
   const text = await p;
