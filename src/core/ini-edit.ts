@@ -59,6 +59,23 @@ function scan(lines: Line[]): SectionBlock[] {
   return sections;
 }
 
+/**
+ * A text's lines and sections, parsed once: a run asks the same few files (jail.local above all)
+ * for dozens of keys, and splitting and scanning them each time was most of the planner's time.
+ * Read-only: an edit splits the text afresh.
+ */
+const parsedTexts = new Map<string, { lines: Line[]; sections: SectionBlock[] }>();
+function parse(text: string): { lines: Line[]; sections: SectionBlock[] } {
+  let p = parsedTexts.get(text);
+  if (!p) {
+    const lines = splitLines(text);
+    p = { lines, sections: scan(lines) };
+    if (parsedTexts.size >= 16) parsedTexts.delete(parsedTexts.keys().next().value!);
+    parsedTexts.set(text, p);
+  }
+  return p;
+}
+
 function lastSection(sections: SectionBlock[], name: string): SectionBlock | undefined {
   // ConfigParser merges repeated sections; the last occurrence of a key wins. We edit the last.
   return sections.filter((s) => s.name === name).pop();
@@ -80,8 +97,7 @@ function valueOf(lines: Line[], block: KeyBlock): string {
 
 /** The value of `key` in `[section]` (continuation lines joined with \n), or undefined. */
 export function getIniValue(text: string, section: string, key: string): string | undefined {
-  const lines = splitLines(text);
-  const sections = scan(lines);
+  const { lines, sections } = parse(text);
   const k = key.toLowerCase();
   let found: string | undefined;
   for (const s of sections.filter((x) => x.name === section)) {
@@ -92,7 +108,7 @@ export function getIniValue(text: string, section: string, key: string): string 
 
 /** Section names in file order (duplicates kept once). */
 export function listIniSections(text: string): string[] {
-  return [...new Set(scan(splitLines(text)).filter((s) => s.header >= 0).map((s) => s.name))];
+  return [...new Set(parse(text).sections.filter((s) => s.header >= 0).map((s) => s.name))];
 }
 
 /** Normalises a value for comparison: whitespace-insensitive, line structure ignored. */
@@ -112,16 +128,17 @@ function formatValueLines(firstPrefix: string, value: string, eol: string): Line
  * Returns the text unchanged (same string) when the value is already equal.
  */
 export function setIniValue(text: string, section: string, key: string, value: string): string {
-  const lines = splitLines(text);
-  const eol = lines.find((l) => l.eol)?.eol ?? '\n';
-  const sections = scan(lines);
-  const s = lastSection(sections, section);
+  const parsed = parse(text);
+  const eol = parsed.lines.find((l) => l.eol)?.eol ?? '\n';
+  const s = lastSection(parsed.sections, section);
   const k = key.toLowerCase();
 
   if (s) {
     const block = [...s.keys].reverse().find((b) => b.key === k);
+    if (block && norm(valueOf(parsed.lines, block)) === norm(value)) return text;
+    // An edit: the lines of this text afresh (the parsed ones are shared, never changed).
+    const lines = splitLines(text);
     if (block) {
-      if (norm(valueOf(lines, block)) === norm(value)) return text;
       const first = lines[block.start]!.text;
       const m = /^([^=:]*?[=:][ \t]*)/.exec(first)!;
       const lastEol = lines[block.end - 1]!.eol || '';
