@@ -15,9 +15,11 @@ export function templatesDir(): string {
 }
 
 /**
- * Reads every template: relative path (e.g. `etc/fail2ban/jail.local`) → text. Synchronous on
- * purpose: two dozen small files read one after another asynchronously cost a no-op re-run
- * ~12 ms of idle trips through the thread pool.
+ * Every template: relative path (e.g. `etc/fail2ban/jail.local`) → text. The directory is listed
+ * at once; each file is read when first used (a re-run of one service reads its few templates,
+ * not the web view's page or the CrowdSec scripts). Synchronous on purpose: two dozen small files
+ * read one after another asynchronously cost a no-op re-run ~12 ms of idle trips through the
+ * thread pool.
  */
 export async function loadTemplates(dir = templatesDir()): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -25,7 +27,17 @@ export async function loadTemplates(dir = templatesDir()): Promise<Record<string
     for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out[r] = readFileSync(path.join(dir, r), 'utf8');
+      else if (e.isFile()) {
+        Object.defineProperty(out, r, {
+          enumerable: true,
+          configurable: true,
+          get(): string {
+            const text = readFileSync(path.join(dir, r), 'utf8');
+            Object.defineProperty(out, r, { value: text, enumerable: true, writable: false, configurable: false });
+            return text;
+          },
+        });
+      }
     }
   };
   walk('');
