@@ -118,8 +118,12 @@ if (want('startup')) {
   const bare = median(runs.map((r) => r[0]));
   const help = median(runs.map((r) => r[1]));
   const version = median(runs.map((r) => r[2]));
-  row('4 start-up', '`voip-f2b-install --help` wall (median of 15, interleaved)', `${fmtMs(help)} (${(help / bare).toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(help <= 1.2 * bare));
-  row('4 start-up', '`voip-f2b-install --version` wall (median of 15, interleaved)', `${fmtMs(version)} (${(version / bare).toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(version <= 1.2 * bare));
+  // The ratio is the median of each round's own ratio: a round's runs are back to back, so a
+  // slow spell of this machine (it swings ±30% within a minute) weighs on both sides of it.
+  const helpRatio = median(runs.map((r) => r[1] / r[0]));
+  const versionRatio = median(runs.map((r) => r[2] / r[0]));
+  row('4 start-up', '`voip-f2b-install --help` wall (median of 15 rounds; ratio: median of the rounds\' ratios)', `${fmtMs(help)} (${helpRatio.toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(helpRatio <= 1.2));
+  row('4 start-up', '`voip-f2b-install --version` wall (same rounds)', `${fmtMs(version)} (${versionRatio.toFixed(2)}×)`, `${fmtMs(bare)} (node -e 0)`, '≤ 1.2× node -e 0', ok(versionRatio <= 1.2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +131,7 @@ if (want('startup')) {
 if (want('noop')) {
   log('no-op re-run over --root');
   const r = noopRoot(15);
-  row('3 no-op --root', 'wall (median of 15, interleaved with the floor)', `${fmtMs(r.ms)} (${(r.ms / r.floorMs).toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ms <= 1.5 * r.floorMs));
+  row('3 no-op --root', 'wall (median of 15 rounds, each the re-run then its floor; ratio: median of the rounds\' ratios)', `${fmtMs(r.ms)} (${r.ratio.toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ratio <= 1.5));
   row('3 no-op --root', 'processes started', String(r.procs), '0', '0', r.procs ? `**missed**: ${r.progs.join(', ')}` : 'met');
 }
 
@@ -149,7 +153,7 @@ if (want('host')) {
     }
     const r = h.noop;
     if (r) {
-      row('3 no-op host', 'wall (median of 15, interleaved with the floor)', `${fmtMs(r.ms)} (${(r.ms / r.floorMs).toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ms <= 1.5 * r.floorMs));
+      row('3 no-op host', 'wall (median of 15 rounds, each the re-run then its floor; ratio: median of the rounds\' ratios)', `${fmtMs(r.ms)} (${r.ratio.toFixed(2)}×)`, `${fmtMs(r.floorMs)} (node + same ${r.files} file checks)`, '≤ 1.5× floor', ok(r.ratio <= 1.5));
       row('3 no-op host', 'processes started', String(r.procs), '0', '0', r.procs ? `**missed**: ${[...new Set(r.progs)].map((p) => `${p} ×${r.progs.filter((x) => x === p).length}`).join(', ')}` : 'met');
     }
     row('3/6 host', 'host restored (uninstall, fail2ban stopped, fail2ban config dir as found)', h.restored ? 'yes' : 'NO', '', '', '');

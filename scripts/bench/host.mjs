@@ -111,7 +111,7 @@ function measureRerun(args, keepPath, n) {
   rmSync(dir, { recursive: true, force: true });
   const bad = pairs.map((p) => p[0]).find((r) => r.status !== 0 || !/Nothing to do/.test(r.stdout + r.stderr));
   if (bad) throw new Error(`re-run was not a no-op (exit ${bad.status}):\n${bad.stdout}${bad.stderr}`);
-  return { ms: median(pairs.map((p) => p[0].ms)), procs: procs.length, progs: procs.map((p) => p.prog.split('/').pop()), files: ops.length, floorMs: median(pairs.map((p) => p[1].ms)) };
+  return { ms: median(pairs.map((p) => p[0].ms)), ratio: median(pairs.map((p) => p[0].ms / p[1].ms)), procs: procs.length, progs: procs.map((p) => p.prog.split('/').pop()), files: ops.length, floorMs: median(pairs.map((p) => p[1].ms)) };
 }
 
 function writeTmp(text) {
