@@ -24,12 +24,9 @@ export interface FileSystem {
   readonly root: string;
   /** Real path on this machine for a target path (for tools that read files themselves, e.g. fail2ban-regex). */
   real(p: string): string;
-  /**
-   * A file's text, or null when it does not exist. `latin1` maps each byte to one character with
-   * no decoding: for large files whose fields of interest are ASCII (dpkg's status file, ~750 KB:
-   * 2 ms less than UTF-8 decoding).
-   */
-  readText(p: string, encoding?: 'utf8' | 'latin1'): Promise<string | null>;
+  readText(p: string): Promise<string | null>;
+  /** A file's bytes, or null when it does not exist (for large files searched, not read as text). */
+  readBytes(p: string): Promise<Buffer | null>;
   exists(p: string): Promise<boolean>;
   stat(p: string): Promise<FileStat | null>;
   list(dir: string): Promise<string[]>;
@@ -167,9 +164,17 @@ export function nodeFileSystem(root: string): FileSystem {
     // Reads are synchronous on purpose: a run reads a hundred small files one after another, and
     // each asynchronous read is four trips through libuv's thread pool (open, stat, read, close)
     // that the process sits idle for (~20 ms of a 130 ms no-op re-run). Writes stay asynchronous.
-    async readText(p, encoding = 'utf8') {
+    async readText(p) {
       try {
-        return readFileSync(real(p), encoding);
+        return readFileSync(real(p), 'utf8');
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    async readBytes(p) {
+      try {
+        return readFileSync(real(p));
       } catch (err) {
         if (isNotFound(err)) return null;
         throw err;
