@@ -103,7 +103,8 @@ function run(bundle, args) {
     return;
   }
   const build = `cli-${id[1]}-${st.size}-${Math.floor(st.mtimeMs)}-`;
-  const file = path.join(dir, `${build}${process.version}-${process.arch}-${commandOf(args)}.bin`);
+  const command = commandOf(args);
+  const file = path.join(dir, `${build}${process.version}-${process.arch}-${command}.bin`);
   let data;
   const dst = lstatOrNull(dir);
   const fst = dst && safe(dst, true) ? lstatOrNull(file) : null;
@@ -129,7 +130,7 @@ function run(bundle, args) {
   };
   req.cache = require.cache;
   req.main = require.main;
-  if ((data === undefined || script.cachedDataRejected) && args.indexOf('uninstall') === -1) {
+  if ((data === undefined || script.cachedDataRejected) && command !== 'uninstall') {
     process.once('exit', function () {
       write(dir, file, id[1], script);
     });
@@ -138,4 +139,4 @@ function run(bundle, args) {
   m.loaded = true;
 }
 
-module.exports = { run, DEFAULT_DIR };
+module.exports = { run, DEFAULT_DIR, COMMANDS };

@@ -17,7 +17,7 @@ const dpkgCache = new WeakMap<Context, Promise<Buffer | null>>();
 /**
  * Which of `names` are installed → their versions, from dpkg's status file (read once per run);
  * null without dpkg. The file (~750 KB on a small server) is searched as bytes for each name's
- * `Package:` line, and only those stanzas become text (parseDpkgStatus decides): decoding the
+ * `Package:` line, and only those stanzas become text (parseDpkgStatus reads them): decoding the
  * whole file took a no-op re-run longer than reading it.
  */
 export async function dpkgInstalled(ctx: Context, names: readonly string[]): Promise<Map<string, string> | null> {
@@ -28,7 +28,7 @@ export async function dpkgInstalled(ctx: Context, names: readonly string[]): Pro
   }
   const bytes = await p;
   if (bytes === null) return null;
-  return parseDpkgStatus(dpkgStanzasOf(bytes, names), names);
+  return parseDpkgStatus(dpkgStanzasOf(bytes, names));
 }
 
 /** The stanzas of dpkg's status file that start with `Package: <one of names>` (dpkg writes that field first), as text. */

@@ -13,15 +13,9 @@ export const CODE_CACHE_DIR = '/var/cache/voip-f2b-install';
 const CODE_CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
 
 /** Removes the code cache's files (only those) and its directory when that leaves it empty. */
-export async function removeCodeCache(fs: FileSystem): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await fs.list(CODE_CACHE_DIR)) {
-    if (!CODE_CACHE_FILE.test(name)) continue;
-    await fs.remove(`${CODE_CACHE_DIR}/${name}`);
-    removed.push(`${CODE_CACHE_DIR}/${name}`);
-  }
+export async function removeCodeCache(fs: FileSystem): Promise<void> {
+  for (const name of await fs.list(CODE_CACHE_DIR)) if (CODE_CACHE_FILE.test(name)) await fs.remove(`${CODE_CACHE_DIR}/${name}`);
   await fs.removeEmptyDir(CODE_CACHE_DIR);
-  return removed;
 }
 
 /** The state of one file before the tool first touched it. */

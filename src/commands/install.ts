@@ -114,9 +114,6 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
   // 2. Facts and the distro (exit 3 when unsupported, before anything else).
   const facts = await gatherFacts(ctx);
-  // A running fail2ban is asked for its jails now, over its socket: it answers while the plan is
-  // built, and a re-run with nothing to write needs the answer (verifyPromises). Never rejects.
-  const jailsAsked = facts.live && facts.fail2ban.running && !options.dryRun ? jailsOverSocket(ctx) : null;
   const distro = detectDistro(facts.os);
   if (options.restartKamailio && !facts.services.kamailio.present) {
     throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
@@ -174,7 +171,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // read (with their owner and mode) and, on a live host, a valid configuration and a running
   // fail2ban with the planned jails. "Nothing to do" only when all of that holds.
   const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0 || plan.afterCommands.some((a) => a.standalone);
-  const repaired = pending || options.dryRun ? [] : await verifyPromises(ctx, plan, facts, jailsAsked);
+  const repaired = pending || options.dryRun ? [] : await verifyPromises(ctx, plan, facts);
   for (const r of repaired) ctx.log.warn(`repairing: ${r}`);
   const report: InstallReport = {
     command: 'install',
@@ -241,7 +238,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
  * process when all is well: the configuration test is skipped when no file in /etc/fail2ban was
  * touched since the configuration last passed it, and the jail list comes from fail2ban's socket.
  */
-async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts, jailsAsked: Promise<string[] | null> | null): Promise<string[]> {
+async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promise<string[]> {
   const out = await logProblems(ctx, plan);
   if (!facts.live || !facts.fail2ban.running) return out; // not running: the apply step starts it
   const fingerprint = await fail2banConfigFingerprint(ctx, facts.fail2ban.version);
@@ -250,29 +247,24 @@ async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts, jailsA
     if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
     else await recordConfigGood(ctx, fingerprint);
   }
-  const active = await runningJails(ctx, jailsAsked);
+  const active = await runningJails(ctx);
   const missing = plan.jails.filter((j) => !active?.includes(j));
   if (active === null) out.push('fail2ban does not answer fail2ban-client status');
   else if (missing.length) out.push(`fail2ban runs without the planned jails ${missing.join(', ')}`);
   return out;
 }
 
-/** The running server's jails over its socket from here; null when it cannot be asked or read (never rejects). */
-async function jailsOverSocket(ctx: Context): Promise<string[] | null> {
+/** The running server's jails: over its socket from here, else by `fail2ban-client status`; null when it does not answer. */
+async function runningJails(ctx: Context): Promise<string[] | null> {
   try {
     const [{ fail2banPaths }, { askFail2ban, jailsOfStatus }] = await Promise.all([import('../web/fail2ban-query.ts'), import('../adapters/fail2ban-socket.ts')]);
     const { socket } = await fail2banPaths(ctx);
     const [a] = await askFail2ban(ctx.fs.real(socket), [['status']], 10000);
-    return a?.ok ? jailsOfStatus(a.value) : null;
+    const jails = a?.ok ? jailsOfStatus(a.value) : null;
+    if (jails) return jails;
   } catch {
-    return null; // no socket here, or an answer we do not read
+    // no socket here, or an answer we do not read: ask fail2ban's own client
   }
-}
-
-/** The running server's jails: over its socket (asked earlier, or now), else by `fail2ban-client status`; null when it does not answer. */
-async function runningJails(ctx: Context, asked: Promise<string[] | null> | null): Promise<string[] | null> {
-  const jails = await (asked ?? jailsOverSocket(ctx));
-  if (jails) return jails;
   const s = await ctx.run({ cmd: 'fail2ban-client', args: ['status'], timeoutMs: 10000 });
   return s.exitCode === 0 ? parseJailList(s.stdout) : null;
 }

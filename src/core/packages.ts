@@ -87,32 +87,15 @@ export function purgeCommand(distro: Distro, names: string[]): Command {
 /**
  * Installed packages and their versions from the text of dpkg's status file
  * (/var/lib/dpkg/status): a fact read as a file, no dpkg-query process. Only stanzas whose
- * Status is `install ok installed` count. With `only`, just those packages: their stanzas are
- * found by one search for their `Package:` lines (dpkg writes that field first), instead of
- * splitting the whole file (~750 KB on a small server, ~2 ms of a no-op re-run).
+ * Status is `install ok installed` count. (The facts hand it only the stanzas of the packages
+ * they ask about, found in the file's bytes: src/adapters/facts.ts, dpkgStanzasOf.)
  */
-export function parseDpkgStatus(text: string, only?: readonly string[]): Map<string, string> {
-  if (only) return parseDpkgStanzasOf(text, only);
+export function parseDpkgStatus(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const stanza of text.split(/\n\s*\n/)) {
     const pkg = /^Package:\s*(\S+)/m.exec(stanza)?.[1];
     if (!pkg || !/^Status:\s*install ok installed\s*$/m.test(stanza)) continue;
     out.set(pkg, /^Version:\s*(\S+)/m.exec(stanza)?.[1] ?? '');
-  }
-  return out;
-}
-
-function parseDpkgStanzasOf(text: string, names: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!names.length) return out;
-  const pkgLine = new RegExp(`^Package:[ \\t]*(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})[ \\t]*$`, 'gm');
-  const end = /\n\s*\n/g;
-  for (let m = pkgLine.exec(text); m; m = pkgLine.exec(text)) {
-    end.lastIndex = m.index;
-    const e = end.exec(text);
-    const stanza = text.slice(m.index, e ? e.index : text.length);
-    if (/^Status:\s*install ok installed\s*$/m.test(stanza)) out.set(m[1]!, /^Version:\s*(\S+)/m.exec(stanza)?.[1] ?? '');
-    pkgLine.lastIndex = e ? e.index : text.length;
   }
   return out;
 }

@@ -12,7 +12,8 @@
  *  - SIGKILL at each step of the write (strace fault injection): the next run works and leaves
  *    one good cache file of this build, no temp file;
  *  - uninstall removes the cache's files (only those) and the directory when empty;
- *  - bin/code-cache.js and src/adapters/manifest.ts name the same directory.
+ *  - bin/code-cache.js names the directory src/adapters/manifest.ts removes, and the commands
+ *    commander knows.
  * Root only (the cache is for root runs).
  */
 import { test } from 'node:test';
@@ -220,10 +221,16 @@ test('SIGKILL at every step of the cache write: the next run works and leaves on
   console.log(`# code cache: ${points} kill points in the write, 0 failed`);
 });
 
-test('uninstall removes the cache files under the root (only those) and the directory when empty; one directory in the shim and in src', { skip: !isRoot && 'needs root' }, () => {
+test('uninstall removes the cache files under the root (only those) and the directory when empty; one directory and one command list in the shim and in src', { skip: !isRoot && 'needs root' }, () => {
   ensureBuilt();
   const req = createRequire(import.meta.url);
-  assert.equal((req(path.join(REPO, 'bin/code-cache.js')) as { DEFAULT_DIR: string }).DEFAULT_DIR, CODE_CACHE_DIR);
+  const shim = req(path.join(REPO, 'bin/code-cache.js')) as { DEFAULT_DIR: string; COMMANDS: string[] };
+  assert.equal(shim.DEFAULT_DIR, CODE_CACHE_DIR);
+  // The shim names each command's cache file by the commands commander knows: the same list.
+  const help = (JSON.parse(readFileSync(path.join(REPO, 'dist/help.json'), 'utf8')) as { help: string }).help;
+  const block = help.slice(help.indexOf('Commands:')).split('\n\n')[0]!;
+  const commands = [...block.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!);
+  assert.deepEqual([...shim.COMMANDS].sort(), commands.sort());
   for (const foreign of [false, true]) {
     const root = provisionedRoot(`uninstall-${foreign}`);
     assert.equal(cli('off', ['--root', root, '--whitelist', '203.0.113.7', '--yes']).status, 0);
