@@ -88,7 +88,7 @@ export function purgeCommand(distro: Distro, names: string[]): Command {
  * Installed packages and their versions from the text of dpkg's status file
  * (/var/lib/dpkg/status): a fact read as a file, no dpkg-query process. Only stanzas whose
  * Status is `install ok installed` count. (The facts hand it only the stanzas of the packages
- * they ask about, found in the file's bytes: src/adapters/facts.ts, dpkgStanzasOf.)
+ * they ask about, found in the file's text: src/adapters/facts.ts, dpkgStanzasOf.)
  */
 export function parseDpkgStatus(text: string): Map<string, string> {
   const out = new Map<string, string>();
