@@ -91,7 +91,7 @@ function run(bundle, args) {
   let st;
   if (dir !== null) {
     try {
-      source = fs.readFileSync(bundle, 'utf8');
+      source = fs.readFileSync(bundle, 'latin1'); // ASCII: the build checks it
       st = fs.statSync(bundle);
     } catch (e) {
       source = undefined;

@@ -44,6 +44,8 @@ test('--help and --version run from the CommonJS shim and dist/help.json alone; 
   for (const marker of ['// node_modules/execa/', '// node_modules/@inquirer/', '// node_modules/diff/']) assert.ok(!bundle.includes(marker), `${marker} is in the bundle`);
   // No import() left for Node's ES module loader: the libraries are require()d.
   assert.doesNotMatch(bundle, /\bimport\(/);
+  // ASCII only: the shim reads it as latin1 (a byte copy), which is the same text only then.
+  assert.doesNotMatch(bundle, /[^\x00-\x7f]/, 'dist/cli.cjs has a non-ASCII character');
   console.log(`# start-up loads dist/cli.cjs, ${(Buffer.byteLength(bundle) / 1024).toFixed(0)} KiB`);
 
   const help = loadedBy(['help']);

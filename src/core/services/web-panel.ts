@@ -8,12 +8,12 @@ const JAILS = {
   apache: [
     { jail: 'apache-auth', log: 'error' }, // failed basic auth
     { jail: 'apache-badbots', log: 'access' }, // spam and e-mail harvesting bots by User-Agent
-    { jail: 'apache-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin…
+    { jail: 'apache-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin...
     { jail: 'apache-noscript', log: 'error' }, // requests for scripts that do not exist
   ],
   nginx: [
     { jail: 'nginx-http-auth', log: 'error' }, // failed basic auth
-    { jail: 'nginx-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin…
+    { jail: 'nginx-botsearch', log: 'error' }, // scans for wp-login, phpMyAdmin, webmail, cgi-bin...
   ],
 } as const;
 
