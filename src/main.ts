@@ -8,6 +8,7 @@ import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
 import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
 import { isTerminal, writeStd } from './adapters/stdio.ts';
+import { markReRun } from './adapters/code-cache-hint.ts';
 import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
@@ -30,6 +31,7 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
     case 'install': {
       const [{ install, formatInstallReport }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
+      if (r.nothingToDo && !r.dryRun) markReRun();
       print(r, formatInstallReport(r));
       return ExitCode.ok;
     }

@@ -5,6 +5,8 @@
  *    bundle's size and mtime, Node and the command; the next run neither rewrites it (so V8
  *    accepted it: a rejected cache is rewritten, shown with a corrupt one) nor prints anything
  *    else; another command gets a file of its own;
+ *  - a re-run that changes nothing replaces the first run's cache with its own kind (`.re-run`),
+ *    which later runs, applied or not, keep; a rejected one is replaced;
  *  - a cache nobody may trust is never read: a directory others can write, a symlinked
  *    directory, a file owned by another user (strace: no open of it);
  *  - another build's file is removed when this build's is written (a copy of this build keeps
@@ -56,10 +58,10 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
-/** The cache file of `command` for this build and this Node. */
-function cacheName(command: string): string {
+/** The cache file of `command` for this build and this Node: the first run's, or a re-run's. */
+function cacheName(command: string, kind: 'first' | 're-run' = 'first'): string {
   const st = statSync(path.join(REPO, 'dist/cli.cjs'));
-  return `cli-${buildId()}-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}-${command}.bin`;
+  return `cli-${buildId()}-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}-${command}${kind === 're-run' ? '.re-run' : ''}.bin`;
 }
 
 function buildId(): string {
@@ -78,7 +80,7 @@ test('written once (0600 in 0700, named by build, size, mtime, Node and command)
   assert.equal(a.status, 0, a.stderr);
   assert.equal(a.out, plain.out, 'a run that writes the cache prints what a run without it prints');
   assert.equal((statSync(cache).mode & 0o777).toString(8), '700');
-  const name = cacheName('install');
+  const name = cacheName('install', 're-run'); // `a` changed nothing: a re-run
   const after1 = files(cache);
   assert.deepEqual([...after1.keys()], [name]);
   assert.match(after1.get(name)!, / 600$/);
@@ -102,6 +104,44 @@ test('written once (0600 in 0700, named by build, size, mtime, Node and command)
   assert.equal(c.status, 0, c.stderr);
   assert.equal(c.out, plain.out);
   assert.ok(statSync(path.join(cache, name)).size > 50_000, 'a rejected cache is replaced');
+});
+
+test("a re-run's cache replaces the first run's and is kept by every later run; a rejected one is replaced by the first kind", { skip: !isRoot && 'needs root' }, () => {
+  ensureBuilt();
+  const root = provisionedRoot('kinds');
+  const cache = path.join(work, 'cache-kinds');
+  const first = cacheName('install');
+  const reRun = cacheName('install', 're-run');
+  // A fresh install (it writes files): the first run's kind.
+  const fresh = cli(cache, ['--root', root, '--whitelist', '203.0.113.7', '--yes']);
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.doesNotMatch(fresh.out, /Nothing to do/);
+  assert.deepEqual([...files(cache).keys()], [first]);
+  const firstSize = statSync(path.join(cache, first)).size;
+  // The same options again: nothing to do; its own kind replaces the first run's.
+  const again = cli(cache, ['--root', root, '--whitelist', '203.0.113.7', '--yes']);
+  assert.match(again.out, /Nothing to do/);
+  assert.deepEqual([...files(cache).keys()], [reRun]);
+  const kept = files(cache);
+  console.log(`# code cache: first run ${firstSize} bytes, re-run ${statSync(path.join(cache, reRun)).size} bytes`);
+  // Later runs use it as it is: another re-run, a run that changes a file, a dry run.
+  for (const args of [
+    ['--root', root, '--whitelist', '203.0.113.7', '--yes'],
+    ['--root', root, '--whitelist', '203.0.113.8', '--yes'],
+    ['--root', root, '--whitelist', '203.0.113.9', '--dry-run'],
+  ]) {
+    const r = cli(cache, args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(files(cache), kept, `${args.join(' ')} rewrote the re-run's cache`);
+  }
+  // A re-run cache V8 rejects, in a run that changes a file: replaced by the first kind (a
+  // rejected file left in place would be read, and rejected, by every run).
+  writeFileSync(path.join(cache, reRun), Buffer.alloc(4096, 9), { mode: 0o600 });
+  const changed = cli(cache, ['--root', root, '--whitelist', '203.0.113.10', '--yes']); // a new address: ignoreip changes
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.doesNotMatch(changed.out, /Nothing to do/);
+  assert.deepEqual([...files(cache).keys()], [first]);
+  assert.ok(statSync(path.join(cache, first)).size > 50_000);
 });
 
 test('never read from a place others could write: a group/world-writable or symlinked directory, a file of another user', { skip: (!isRoot || !haveStrace) && 'needs root and strace' }, () => {
@@ -136,7 +176,9 @@ test('never read from a place others could write: a group/world-writable or syml
   writeFileSync(path.join(good, name), Buffer.alloc(4096, 3), { mode: 0o600 });
   chownSync(path.join(good, name), 65534, 65534);
   assert.deepEqual(opens(good), [], "another user's cache file was read");
-  assert.equal(statSync(path.join(good, name)).uid, 0);
+  // This run is a re-run: it writes its own kind, as this user, and the first run's file goes.
+  assert.equal(statSync(path.join(good, cacheName('install', 're-run'))).uid, 0);
+  assert.equal(existsSync(path.join(good, name)), false);
 });
 
 test("another build's file goes when this one's is written; uninstall writes none", { skip: !isRoot && 'needs root' }, () => {
@@ -175,9 +217,12 @@ test('SIGKILL at every step of the cache write: the next run works and leaves on
   // one's ordinal among the main thread's calls of that syscall, where strace's when=N counts.
   const SYSCALLS = ['mkdir', 'openat', 'write', 'pwrite64', 'rename', 'unlink'];
   const ref = path.join(work, 'cache-kill-ref');
+  // Seeded with an old build's file and a first-run file of this build that V8 rejects: the
+  // no-op re-run writes its own kind and removes both.
   const seed = (dir: string): void => {
     mkdirSync(dir, { mode: 0o700 });
     writeFileSync(path.join(dir, 'cli-0000000000000000-1-1-v20.0.0-x64-install.bin'), 'old', { mode: 0o600 });
+    writeFileSync(path.join(dir, cacheName('install')), Buffer.alloc(4096, 5), { mode: 0o600 });
   };
   seed(ref);
   const refTrace = path.join(work, 'ref-trace');
@@ -212,7 +257,7 @@ test('SIGKILL at every step of the cache write: the next run works and leaves on
     const left = [...files(cache).keys()];
     const mine = left.filter((n) => n.startsWith(`cli-${buildId()}-`));
     assert.equal(mine.length, 1, `${k.line}: ${left.join(', ')}`);
-    assert.match(mine[0]!, /\.bin$/);
+    assert.equal(mine[0], cacheName('install', 're-run'), k.line);
     assert.deepEqual(left.filter((n) => n.endsWith('.tmp')), [], k.line);
     assert.ok(statSync(path.join(cache, mine[0]!)).size > 50_000);
     rmSync(cache, { recursive: true, force: true });
