@@ -58,10 +58,10 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
-/** The cache file of `command` for this build and this Node: the first run's, or a re-run's. */
-function cacheName(command: string, kind: 'first' | 're-run' = 'first'): string {
+/** The cache file of `command` for this build and this Node: the first run's or a re-run's, of a run over --root or a live one. */
+function cacheName(command: string, kind: 'first' | 're-run' = 'first', over: 'root' | 'live' = 'root'): string {
   const st = statSync(path.join(REPO, 'dist/cli.cjs'));
-  return `cli-${buildId()}-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}-${command}${kind === 're-run' ? '.re-run' : ''}.bin`;
+  return `cli-${buildId()}-${st.size}-${Math.floor(st.mtimeMs)}-${process.version}-${process.arch}-${command}${over === 'root' ? '-root' : ''}${kind === 're-run' ? '.re-run' : ''}.bin`;
 }
 
 function buildId(): string {
@@ -91,12 +91,18 @@ test('written once (0600 in 0700, named by build, size, mtime, Node and command)
   assert.equal(b.out, plain.out);
   assert.deepEqual(files(cache), after1, 'an accepted cache is not written again');
 
-  // Another command has its own file (a cache holds the functions its own run compiled).
-  // (status over a root with no fail2ban running exits 1; the cache is written all the same.)
+  // Another command has its own file (a cache holds the functions its own run compiled), and so
+  // has a live run of it (a run over --root never asks the host's fail2ban).
+  // (status with no fail2ban running exits 1; the cache is written all the same.)
   const st2 = cli(cache, ['status', '--root', root]);
   assert.notEqual(st2.status, null, st2.stderr);
   assert.deepEqual([...files(cache).keys()], [name, cacheName('status')].sort());
   assert.deepEqual(files(cache).get(name), after1.get(name));
+  const st3 = cli(cache, ['status', '--json']);
+  assert.notEqual(st3.status, null, st3.stderr);
+  const st4 = cli(cache, ['status', `--root=${root}`]);
+  assert.notEqual(st4.status, null, st4.stderr);
+  assert.deepEqual([...files(cache).keys()], [name, cacheName('status'), cacheName('status', 'first', 'live')].sort());
 
   // Garbage under the right name: V8 rejects it, the run is still right, and the cache is rewritten.
   writeFileSync(path.join(cache, name), Buffer.alloc(4096, 7), { mode: 0o600 });
