@@ -37,6 +37,8 @@ const DEFAULT_DIR = '/var/cache/voip-f2b-install';
 const COMMANDS = ['install', 'status', 'unban', 'uninstall', 'doctor', 'web', 'help'];
 /** Set to true on the global object by the bundle when the run changed nothing (src/adapters/code-cache-hint.ts). */
 const RE_RUN = Symbol.for('voip-f2b-install.re-run');
+/** The cache's files and their temp files (src/adapters/manifest.ts removes the same on uninstall). */
+const CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
 
 /** The command a run is (the first argument that names one; install is the default). */
 function commandOf(args) {
@@ -47,19 +49,19 @@ function commandOf(args) {
 }
 
 /**
- * What the cache file is named after: the command, and `-root` for a run over another root
- * (--root <dir>). A run over a tree never asks the host's fail2ban, so its cache lacks what a
- * live run compiles: a live re-run using a re-run cache made over --root (as a test suite leaves
- * it) was ~2 ms slower than with its own.
+ * Whether the run is over another root (--root <dir>): its cache file is then its own. A run over
+ * a tree never asks the host's fail2ban, so its cache lacks what a live run compiles: a live
+ * re-run using a re-run cache made over --root (as a test suite leaves it) was ~2 ms slower than
+ * with its own.
  */
-function kindOf(args) {
+function overRoot(args) {
   let root = '/';
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--') break;
     if (args[i] === '--root' && i + 1 < args.length) root = args[i + 1];
     else if (args[i].indexOf('--root=') === 0) root = args[i].slice('--root='.length);
   }
-  return commandOf(args) + (path.resolve(root) === '/' ? '' : '-root');
+  return path.resolve(root) !== '/';
 }
 
 function cacheDir(env) {
@@ -102,7 +104,7 @@ function write(dir, file, id, script, stale) {
     tmp = null;
     for (const name of fs.readdirSync(dir)) {
       // Other builds' files go; a copy of this build elsewhere (the web view's program: same bytes, another mtime) keeps its own.
-      if (/^cli-.*\.bin(\.\d+\.tmp)?$/.test(name) && (name.indexOf(`cli-${id}-`) !== 0 || /\.tmp$/.test(name))) fs.unlinkSync(path.join(dir, name));
+      if (CACHE_FILE.test(name) && (name.indexOf(`cli-${id}-`) !== 0 || /\.tmp$/.test(name))) fs.unlinkSync(path.join(dir, name));
     }
   } catch (e) {
     if (tmp) {
@@ -135,7 +137,7 @@ function run(bundle, args) {
   }
   const build = `cli-${id[1]}-${st.size}-${Math.floor(st.mtimeMs)}-`;
   const command = commandOf(args);
-  const base = path.join(dir, `${build}${process.version}-${process.arch}-${kindOf(args)}`);
+  const base = path.join(dir, `${build}${process.version}-${process.arch}-${command}${overRoot(args) ? '-root' : ''}`);
   const reRunFile = `${base}.re-run.bin`;
   const firstFile = `${base}.bin`;
   let file = null;
@@ -183,4 +185,4 @@ function run(bundle, args) {
   m.loaded = true;
 }
 
-module.exports = { run, DEFAULT_DIR, COMMANDS };
+module.exports = { run, DEFAULT_DIR, COMMANDS, RE_RUN, CACHE_FILE };

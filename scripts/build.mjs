@@ -63,7 +63,7 @@ await build({
       setup(b) {
         // `import('execa')` becomes a require() of dist/lib/execa.cjs when the import runs (an
         // import() left in the bundle would start the ES module loader for it).
-        b.onResolve({ filter: /^(execa|@inquirer\/prompts|diff)$/ }, (a) => ({ path: a.path, namespace: 'lib' }));
+        b.onResolve({ filter: new RegExp(`^(${Object.keys(LIBS).map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})$`) }, (a) => ({ path: a.path, namespace: 'lib' }));
         b.onLoad({ filter: /.*/, namespace: 'lib' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(`./lib/${LIBS[a.path]}.cjs`)});`, loader: 'js' }));
         b.onResolve({ filter: /^\.\/lib\//, namespace: 'lib' }, (a) => ({ path: a.path, external: true }));
       },

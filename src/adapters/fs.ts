@@ -152,7 +152,6 @@ export async function createFileAtomic(real: string, opts: WriteOptions = {}): P
   return created;
 }
 
-/** The real filesystem under `root`. */
 /**
  * Where a target path is under `root`: `path.join(root, path.normalize(p))`, the same string.
  * Paths are already normal nearly always (a fingerprint walk stats ~170), so `path.normalize`
@@ -168,6 +167,7 @@ export function underRoot(root: string): (p: string) => string {
 }
 const NOT_NORMAL = /\/\/|\/\.\.?(?:\/|$)|.\/$/;
 
+/** The real filesystem under `root`. */
 export function nodeFileSystem(root: string): FileSystem {
   const real = underRoot(root);
   return {

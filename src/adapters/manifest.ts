@@ -10,7 +10,7 @@ export const MANIFEST = `${STATE_DIR}/manifest.json`;
  * compiled bytecode of this program, nothing of any configuration.
  */
 export const CODE_CACHE_DIR = '/var/cache/voip-f2b-install';
-const CODE_CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
+export const CODE_CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
 
 /** Removes the code cache's files (only those) and its directory when that leaves it empty. */
 export async function removeCodeCache(fs: FileSystem): Promise<void> {

@@ -14,8 +14,8 @@
  *  - SIGKILL at each step of the write (strace fault injection): the next run works and leaves
  *    one good cache file of this build, no temp file;
  *  - uninstall removes the cache's files (only those) and the directory when empty;
- *  - bin/code-cache.js names the directory src/adapters/manifest.ts removes, and the commands
- *    commander knows.
+ *  - bin/code-cache.js names the directory and files src/adapters/manifest.ts removes, the
+ *    commands commander knows, and the re-run hint src/adapters/code-cache-hint.ts sets.
  * Root only (the cache is for root runs).
  */
 import { test } from 'node:test';
@@ -26,7 +26,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, REPO, ensureBuilt } from '../helpers/cli.ts';
-import { CODE_CACHE_DIR } from '../../src/adapters/manifest.ts';
+import { CODE_CACHE_DIR, CODE_CACHE_FILE } from '../../src/adapters/manifest.ts';
+import { RE_RUN } from '../../src/adapters/code-cache-hint.ts';
 
 const isRoot = process.getuid?.() === 0;
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
@@ -275,8 +276,11 @@ test('SIGKILL at every step of the cache write: the next run works and leaves on
 test('uninstall removes the cache files under the root (only those) and the directory when empty; one directory and one command list in the shim and in src', { skip: !isRoot && 'needs root' }, () => {
   ensureBuilt();
   const req = createRequire(import.meta.url);
-  const shim = req(path.join(REPO, 'bin/code-cache.js')) as { DEFAULT_DIR: string; COMMANDS: string[] };
+  const shim = req(path.join(REPO, 'bin/code-cache.js')) as { DEFAULT_DIR: string; COMMANDS: string[]; RE_RUN: symbol; CACHE_FILE: RegExp };
   assert.equal(shim.DEFAULT_DIR, CODE_CACHE_DIR);
+  // The files uninstall removes are the files the shim writes; the bundle's re-run hint is the one the shim reads.
+  assert.equal(shim.CACHE_FILE.source, CODE_CACHE_FILE.source);
+  assert.equal(shim.RE_RUN, RE_RUN);
   // The shim names each command's cache file by the commands commander knows: the same list.
   const help = (JSON.parse(readFileSync(path.join(REPO, 'dist/help.json'), 'utf8')) as { help: string }).help;
   const block = help.slice(help.indexOf('Commands:')).split('\n\n')[0]!;
