@@ -157,9 +157,12 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('-y, --yes', 'never prompt; apply the plan'))
       .addOption(opt('--interactive', 'ask the setup questions even when not detected as a terminal'))
       .addOption(opt('--no-protect-admin', "do not whitelist the address of the SSH session running this"))
-      .addOption(opt('--crowdsec-lapi <url>', "share bans through this CrowdSec Local API (push this host's bans, enforce the fleet's); needs --crowdsec-credentials"))
+      .addOption(opt('--crowdsec-lapi <url>', "share bans through this CrowdSec Local API, https:// (push this host's bans, enforce the fleet's); needs --crowdsec-credentials"))
       .addOption(opt('--crowdsec-credentials <file>', "this host's CrowdSec credentials (login:, password:, api_key: lines; readable by root only)"))
-      .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port>"))
+      .addOption(opt('--crowdsec-ca <file>', "the CA (PEM) to trust for the LAPI's certificate when it is a private one (the certificate --crowdsec-lapi-server made)"))
+      .addOption(opt('--crowdsec-lapi-server <addr:port>', "run the fleet's CrowdSec Local API on this host, listening on <addr:port> over TLS"))
+      .addOption(opt('--crowdsec-tls-cert <file>', 'the LAPI\'s own certificate (PEM; default: a self-signed one made at set-up); with --crowdsec-tls-key'))
+      .addOption(opt('--crowdsec-tls-key <file>', 'the private key of --crowdsec-tls-cert (PEM, readable by root only)'))
       .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
@@ -184,7 +187,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       protectAdmin: o.protectAdmin !== false,
       ...(str('crowdsecLapi') ? { crowdsecLapi: parseLapiUrl(str('crowdsecLapi')!) } : {}),
       ...(str('crowdsecCredentials') ? { crowdsecCredentials: str('crowdsecCredentials')! } : {}),
+      ...(str('crowdsecCa') ? { crowdsecCa: str('crowdsecCa')! } : {}),
       ...(str('crowdsecLapiServer') ? { crowdsecLapiServer: parseListen(str('crowdsecLapiServer')!) } : {}),
+      ...(str('crowdsecTlsCert') ? { crowdsecTlsCert: str('crowdsecTlsCert')! } : {}),
+      ...(str('crowdsecTlsKey') ? { crowdsecTlsKey: str('crowdsecTlsKey')! } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Context } from '../context.ts';
 import { applyPlan, logProblems, parseJailList, recoverInterrupted } from '../adapters/apply.ts';
 import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
@@ -15,7 +16,7 @@ import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
-import { BOUNCER_PACKAGE, LAPI_PACKAGE, parseCredentials, type CrowdsecCredentials } from '../core/crowdsec.ts';
+import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 
@@ -88,6 +89,34 @@ export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boole
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * The fleet's TLS inputs, checked before anything changes (exit 2 naming the file): a member's
+ * --crowdsec-ca, the LAPI host's own certificate and key, or a fresh self-signed pair for it.
+ */
+async function crowdsecTlsInputs(options: InstallOptions): Promise<{ crowdsecCa?: string; crowdsecTls?: ServerTls }> {
+  const out: { crowdsecCa?: string; crowdsecTls?: ServerTls } = {};
+  if (!options.crowdsecCa && !options.crowdsecLapiServer && !options.crowdsecTlsCert && !options.crowdsecTlsKey) return out;
+  const tlsFiles = await import('../adapters/tls-files.ts');
+  if (options.crowdsecCa) {
+    if (!options.crowdsecLapi) throw new UsageError('--crowdsec-ca is the CA a member trusts for --crowdsec-lapi', 'add --crowdsec-lapi https://…, or drop --crowdsec-ca');
+    out.crowdsecCa = checkLapiCa(options.crowdsecLapi, options.crowdsecCa, await tlsFiles.readCertificateFile('--crowdsec-ca', options.crowdsecCa));
+  }
+  const { crowdsecTlsCert: certFile, crowdsecTlsKey: keyFile } = options;
+  if ((certFile || keyFile) && !(certFile && keyFile && options.crowdsecLapiServer)) {
+    throw new UsageError('--crowdsec-tls-cert and --crowdsec-tls-key go together, with --crowdsec-lapi-server', 'give both with --crowdsec-lapi-server, or neither (a self-signed certificate is made)');
+  }
+  if (certFile && keyFile) {
+    for (const [flag, f] of [['--crowdsec-tls-cert', certFile], ['--crowdsec-tls-key', keyFile]] as const) {
+      if (!path.isAbsolute(f)) throw new UsageError(`invalid ${flag} '${f}': the LAPI reads it from its own directory; expected an absolute path`);
+    }
+    out.crowdsecTls = { own: { certFile, keyFile, cert: await tlsFiles.readOwnCertificate(certFile, keyFile) } };
+  } else if (options.crowdsecLapiServer) {
+    const host = options.crowdsecLapiServer.slice(0, options.crowdsecLapiServer.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    out.crowdsecTls = { fresh: tlsFiles.makeSelfSignedCert(host) };
+  }
+  return out;
+}
+
 /** Questions for the interactive first-time setup live in src/commands/interactive.ts (issue 4). */
 export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts) => Promise<InstallOptions>;
 
@@ -111,6 +140,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     const file = options.crowdsecCredentials;
     crowdsecCredentials = parseCredentials(file, await readSecretFile('--crowdsec-credentials', file));
   }
+  const { crowdsecCa, crowdsecTls } = await crowdsecTlsInputs(options);
 
   // 2. Facts and the distro (exit 3 when unsupported, before anything else).
   const facts = await gatherFacts(ctx);
@@ -162,6 +192,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     templates: await loadTemplates(),
     files,
     ...(crowdsecCredentials ? { crowdsecCredentials } : {}),
+    ...(crowdsecCa ? { crowdsecCa } : {}),
+    ...(crowdsecTls ? { crowdsecTls } : {}),
     ...(web ? { web } : {}),
   });
   for (const w of plan.warnings) ctx.log.warn(w);

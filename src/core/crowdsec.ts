@@ -8,6 +8,8 @@
  * fills an nftables set from the LAPI's decisions, inside a table that accepts the whitelist
  * first (so the whitelist wins over any fleet decision).
  */
+import { X509Certificate } from 'node:crypto';
+import path from 'node:path';
 import { isIP } from './ip.ts';
 import type { Command } from './command.ts';
 import type { FileChange } from './plan.ts';
@@ -30,6 +32,11 @@ export const BOUNCER_PACKAGE = 'crowdsec-firewall-bouncer';
 export const LAPI_PACKAGE = 'crowdsec';
 export const LAPI_LOCAL_CONFIG = '/etc/crowdsec/config.yaml.local';
 export const LAPI_ONLINE_CREDENTIALS = '/etc/crowdsec/online_api_credentials.yaml';
+/** The LAPI host's TLS certificate and key when the tool makes them (--crowdsec-lapi-server). */
+export const LAPI_TLS_CERT = '/etc/voip-f2b-install/crowdsec-lapi.crt';
+export const LAPI_TLS_KEY = '/etc/voip-f2b-install/crowdsec-lapi.key';
+/** A member's copy of the CA it trusts for the LAPI (--crowdsec-ca). */
+export const MEMBER_CA = '/etc/voip-f2b-install/crowdsec-ca.pem';
 /** How often the bouncer asks the LAPI for new decisions: the fleet's propagation time. */
 export const BOUNCER_POLL = '2s';
 
@@ -47,10 +54,20 @@ export interface CrowdsecCredentials {
   url?: string;
 }
 
-/** `--crowdsec-lapi`: an http(s) URL of a LAPI (scheme, host, port; no credentials in it). */
+/** True for an address of this host only (127.0.0.0/8, ::1). */
+function loopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return (isIP(h) === 4 && h.startsWith('127.')) || (isIP(h) === 6 && /^(?:0*:)*:?0*1$/.test(h));
+}
+
+/**
+ * `--crowdsec-lapi`: the LAPI's URL (scheme, host, port; no credentials in it). https://, or
+ * http:// to a loopback address only: the machine password and the bouncer's key go to the LAPI
+ * with every login and poll, and whoever reads them can add or delete the fleet's bans.
+ */
 export function parseLapiUrl(raw: string): string {
   const bad = (why: string): never => {
-    throw new UsageError(`invalid --crowdsec-lapi '${raw}': ${why}; expected the LAPI's URL, e.g. http://198.51.100.161:8080/`);
+    throw new UsageError(`invalid --crowdsec-lapi '${raw}': ${why}; expected the LAPI's URL, e.g. https://198.51.100.161:8080/`);
   };
   let u: URL;
   try {
@@ -58,11 +75,33 @@ export function parseLapiUrl(raw: string): string {
   } catch {
     return bad('not a URL');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') bad('the scheme must be http or https');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') bad('the scheme must be https (http only to this host\'s loopback)');
   if (u.username || u.password) bad('credentials do not belong in the URL (use --crowdsec-credentials)');
   if (u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) bad('no path, query or fragment');
   if (!/^[A-Za-z0-9.[\]:-]+$/.test(u.host)) bad('unexpected characters in the host');
+  if (u.protocol === 'http:' && !loopback(u.hostname)) {
+    bad("http:// to another host sends this host's machine password and bouncer key unencrypted (whoever reads them can add or delete the fleet's bans); use https:// (the LAPI made by --crowdsec-lapi-server serves it; add --crowdsec-ca <its certificate>)");
+  }
   return `${u.protocol}//${u.host}/`;
+}
+
+/**
+ * Checks a CA file's text for --crowdsec-ca against the LAPI URL: only for https://. Returns the
+ * text to install (one PEM certificate or more).
+ */
+export function checkLapiCa(lapiUrl: string, file: string, text: string): string {
+  if (!lapiUrl.startsWith('https://')) throw new UsageError(`invalid --crowdsec-ca '${file}': the LAPI ${lapiUrl} is not https://; expected --crowdsec-ca only with an https:// --crowdsec-lapi`);
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** True when a PEM certificate's subjectAltName covers `host` (an address or a name). */
+export function certCovers(certPem: string, host: string): boolean {
+  try {
+    const x = new X509Certificate(certPem);
+    return isIP(host) ? x.checkIP(host) !== undefined : x.checkHost(host) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** `--crowdsec-lapi-server`: where the LAPI listens, `<address>:<port>` (IPv6 in brackets). */
@@ -117,6 +156,8 @@ function nftElements(entries: string[], family: 4 | 6): string {
 
 export interface MemberInputs {
   lapiUrl: string;
+  /** --crowdsec-ca: the PEM text of the CA (or self-signed certificate) to trust for the LAPI. */
+  ca?: string;
   credentials: CrowdsecCredentials;
   ignoreip: string[];
   init: 'systemd' | 'openrc' | 'sysv' | 'none';
@@ -134,9 +175,9 @@ export interface Fragment {
 }
 
 /** Every file a member's plan reads. */
-export const MEMBER_FILES = [PUSHER, PUSHER_CONFIG, PUSH_ACTION, BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER, BOUNCER_DROPIN, BOUNCER_INITD];
+export const MEMBER_FILES = [PUSHER, PUSHER_CONFIG, PUSH_ACTION, MEMBER_CA, BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER, BOUNCER_DROPIN, BOUNCER_INITD];
 export const LAPI_INITD = '/etc/init.d/crowdsec';
-export const SERVER_FILES = [LAPI_LOCAL_CONFIG, LAPI_ONLINE_CREDENTIALS, LAPI_INITD];
+export const SERVER_FILES = [LAPI_LOCAL_CONFIG, LAPI_ONLINE_CREDENTIALS, LAPI_INITD, LAPI_TLS_CERT, LAPI_TLS_KEY];
 
 /** The `action` line that shares a jail's bans; `kind` (a fixed word, it reaches a shell) says what failed. */
 export function pushActionLine(kind: string): string {
@@ -172,16 +213,18 @@ export function memberFragment(input: MemberInputs): Fragment {
     password: input.credentials.password,
     allow: input.ignoreip.filter((e) => isIP(e.split('/')[0]!)),
     spool: PUSH_SPOOL,
+    ...(input.ca ? { ca: MEMBER_CA } : {}),
   };
+  if (input.ca) add(MEMBER_CA, input.ca, "CrowdSec: the LAPI's CA, trusted by the pusher and the bouncer", 0o644);
   add(PUSHER, tpl('usr/local/sbin/voip-f2b-crowdsec'), 'CrowdSec: pushes bans to the LAPI in the background', 0o755);
   add(PUSHER_CONFIG, `${JSON.stringify(config, null, 2)}\n`, 'CrowdSec: the pusher\'s LAPI, machine login and whitelist (root-only)', 0o600, true);
   add(PUSH_ACTION, tpl('etc/fail2ban/action.d/voip-f2b-crowdsec.conf'), 'CrowdSec: fail2ban action that shares each ban', 0o644);
-  const bouncer = render(tpl('etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), { api_url: input.lapiUrl, api_key: input.credentials.apiKey, update_frequency: BOUNCER_POLL }, 'bouncer config');
+  const bouncer = render(tpl('etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), { api_url: input.lapiUrl, api_key: input.credentials.apiKey, update_frequency: BOUNCER_POLL, ca_cert: input.ca ? `ca_cert_path: ${MEMBER_CA}` : "# ca_cert_path: (none given: the system's CAs)" }, 'bouncer config');
   add(BOUNCER_CONFIG, bouncer, 'CrowdSec: the firewall bouncer\'s LAPI and key (root-only)', 0o600, true);
   const allow = render(tpl('etc/voip-f2b-install/crowdsec-allow.nft'), { allow4: nftElements(input.ignoreip, 4), allow6: nftElements(input.ignoreip, 6) }, 'allowlist');
   add(BOUNCER_ALLOW, allow, 'CrowdSec: fleet bans dropped, the whitelist accepted first', 0o644);
   add(BOUNCER_WRAPPER, tpl('usr/local/sbin/voip-f2b-crowdsec-bouncer'), 'CrowdSec: loads the allowlist, runs the bouncer', 0o755);
-  const bouncerFiles = [BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER];
+  const bouncerFiles = [BOUNCER_CONFIG, BOUNCER_ALLOW, BOUNCER_WRAPPER, MEMBER_CA];
   if (input.init === 'systemd') {
     add(BOUNCER_DROPIN, tpl('etc/systemd/system/crowdsec-firewall-bouncer.service.d/voip-f2b.conf'), 'CrowdSec: the bouncer service on our configuration', 0o644);
     bouncerFiles.push(BOUNCER_DROPIN);
@@ -209,8 +252,16 @@ export function memberFragment(input: MemberInputs): Fragment {
   return out;
 }
 
+/**
+ * The LAPI's TLS: the admin's own certificate and key (paths, checked by the command; the LAPI
+ * reads them where they are), or a fresh self-signed pair, used when the one made earlier is
+ * missing or does not name the listen address.
+ */
+export type ServerTls = { own: { certFile: string; keyFile: string; cert: string } } | { fresh: { cert: string; key: string } };
+
 export interface ServerInputs {
   listen: string;
+  tls: ServerTls;
   init: 'systemd' | 'openrc' | 'sysv' | 'none';
   /** The crowdsec package is installed already. */
   installed: boolean;
@@ -225,13 +276,15 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
   if (current !== null && !current.startsWith(OUR_MARK) && !DEBIAN_LOCAL.test(current)) {
     throw new UsageError(
       `${LAPI_LOCAL_CONFIG} holds settings of your own; voip-f2b-install does not rewrite it`,
-      `set api.server.listen_uri: ${input.listen}, api.server.online_client: null and prometheus.enabled: false there by hand, then re-run without --crowdsec-lapi-server`,
+      `set api.server.listen_uri: ${input.listen}, api.server.online_client: null, api.server.tls (cert_file, key_file) and prometheus.enabled: false there by hand, then re-run without --crowdsec-lapi-server`,
     );
   }
+  const tls = serverTls(input, out);
   const local = [
     `${OUR_MARK} (--crowdsec-lapi-server): this host runs the fleet's CrowdSec Local API.`,
     '# Offline: no Central API (online_client: null), no metrics endpoint; the hub is the',
     "# package's offline copy. The sqlite WAL switch is the Debian package's own default.",
+    '# TLS: members send their machine password and bouncer key with every request.',
     'common:',
     '  daemonize: false',
     'db_config:',
@@ -240,6 +293,9 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
     '  server:',
     `    listen_uri: ${input.listen}`,
     '    online_client: null',
+    '    tls:',
+    `      cert_file: ${tls.certFile}`,
+    `      key_file: ${tls.keyFile}`,
     'prometheus:',
     '  enabled: false',
     '',
@@ -253,7 +309,7 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
     // this file exists, non-empty, before it runs.
     if (!input.installed) out.preInstall.push({ cmd: 'mkdir', args: ['-p', '/etc/crowdsec'] }, { cmd: 'tee', args: [LAPI_ONLINE_CREDENTIALS], input: text });
   }
-  let changed = current !== local;
+  let changed = current !== local || out.files.some((f) => (f.path === LAPI_TLS_CERT || f.path === LAPI_TLS_KEY) && f.before !== f.after);
   if (input.init !== 'systemd' && input.init !== 'openrc') {
     // The package ships a systemd unit only: without systemd the LAPI gets an init script.
     const script = input.templates['etc/init.d/crowdsec'];
@@ -275,14 +331,50 @@ export function serverFragment(input: ServerInputs): Fragment & { preInstall: Co
       out.afterCommands.push({ service: 'crowdsec', why: `listen on ${input.listen}`, command: { cmd: LAPI_INITD, args: ['restart'] } });
     }
   }
-  const url = `http://${input.listen}/`;
   out.manualSteps.push(
     'CrowdSec: register each member on this host (secrets go to the file, never to the screen):',
-    `  cscli machines add <member> --auto --url ${url} -f <member>.yaml`,
+    `  cscli machines add <member> --auto --url ${tls.url} -f <member>.yaml`,
     '  printf "api_key: %s\\n" "$(cscli bouncers add <member>-firewall -o raw)" >> <member>.yaml',
-    `  then copy <member>.yaml to the member (chmod 600) and run there: voip-f2b-install --crowdsec-lapi ${url} --crowdsec-credentials <member>.yaml`,
+    `  then copy <member>.yaml (chmod 600) and ${tls.caFile} (the LAPI's ${tls.caWhat}) to the member and run there: voip-f2b-install --crowdsec-lapi ${tls.url} --crowdsec-credentials <member>.yaml --crowdsec-ca <copy of ${path.basename(tls.caFile)}>`,
   );
   return out;
+}
+
+/** The bracket-free address of a `<address>:<port>` listen value, and its port. */
+function listenParts(listen: string): { host: string; port: string } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: listen.slice(i + 1) };
+}
+
+/** The LAPI's certificate files (planned when the tool makes them) and what members are told. */
+function serverTls(input: ServerInputs, out: Fragment): { certFile: string; keyFile: string; url: string; caFile: string; caWhat: string } {
+  const { host, port } = listenParts(input.listen);
+  const bracket = (h: string): string => (isIP(h) === 6 ? `[${h}]` : h);
+  if ('own' in input.tls) {
+    const { certFile, keyFile, cert } = input.tls.own;
+    // Members must reach the LAPI by a name or address its certificate holds.
+    const names = /DNS:([^,\s]+)/.exec(new X509Certificate(cert).subjectAltName ?? '');
+    let url = `https://${input.listen}/`;
+    if (!certCovers(cert, host)) {
+      if (names) url = `https://${names[1]}:${port}/`;
+      else out.warnings.push(`CrowdSec: ${certFile} names neither ${host} nor a DNS name; members will refuse it (it needs a subjectAltName they reach the LAPI by)`);
+    }
+    return { certFile, keyFile, url, caFile: certFile, caWhat: 'certificate; or the CA that signed it', };
+  }
+  if (/^(0\.0\.0\.0|:*0*:*)$/.test(host) || host === '::') {
+    throw new UsageError(
+      `invalid --crowdsec-lapi-server '${input.listen}': the LAPI's certificate must name the address members reach, and ${host} is every address`,
+      'give the address members use (e.g. 198.51.100.161:8080), or your own certificate with --crowdsec-tls-cert <file> --crowdsec-tls-key <file>',
+    );
+  }
+  const cert = input.read(LAPI_TLS_CERT);
+  const key = input.read(LAPI_TLS_KEY);
+  const keep = cert !== null && key !== null && certCovers(cert, host);
+  if (cert !== null && !keep) out.warnings.push(`CrowdSec: a new certificate for the LAPI (${LAPI_TLS_CERT} did not name ${host}, or its key was missing): copy it to every member again (--crowdsec-ca)`);
+  const made = keep ? { cert, key } : input.tls.fresh;
+  out.files.push({ path: LAPI_TLS_CERT, before: cert, after: made.cert, mode: 0o644, why: `CrowdSec LAPI: its TLS certificate (self-signed, for ${host}; members trust it with --crowdsec-ca)` });
+  out.files.push({ path: LAPI_TLS_KEY, before: key, after: made.key, mode: 0o600, why: "CrowdSec LAPI: its certificate's private key (root-only)", secret: true });
+  return { certFile: LAPI_TLS_CERT, keyFile: LAPI_TLS_KEY, url: `https://${bracket(host)}:${port}/`, caFile: LAPI_TLS_CERT, caWhat: 'self-signed certificate' };
 }
 
 /** The fleet link's state, as `status` shows it (from `voip-f2b-crowdsec status`). */

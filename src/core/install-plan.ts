@@ -11,7 +11,7 @@ import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
-import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment } from './crowdsec.ts';
+import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
 
@@ -36,6 +36,10 @@ export interface PlanInputs {
   modules?: ServiceModule[];
   /** The --crowdsec-credentials file, parsed (read and checked by the command). */
   crowdsecCredentials?: CrowdsecCredentials;
+  /** --crowdsec-ca: the PEM text of the CA a member trusts for the LAPI (read by the command). */
+  crowdsecCa?: string;
+  /** --crowdsec-lapi-server: the LAPI's TLS (the admin's certificate, or a fresh pair the command made). */
+  crowdsecTls?: ServerTls;
   /** --web: the running package's files, node's absolute path, a fresh token (the command makes them). */
   web?: WebInputs;
 }
@@ -138,8 +142,9 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   if (options.email && !facts.postfix.installed) wanted.push(distro.pkgs.postfix);
   // CrowdSec (issue 13): the LAPI host's crowdsec, the members' bouncer (Debian and Ubuntu ship both).
   const read = (p: string): string | null => files.read(p);
+  if (options.crowdsecLapiServer && !input.crowdsecTls) throw new Error('internal: --crowdsec-lapi-server without its TLS inputs');
   const server = options.crowdsecLapiServer
-    ? serverFragment({ listen: options.crowdsecLapiServer, init: facts.init, installed: input.installed.has('crowdsec'), read, templates })
+    ? serverFragment({ listen: options.crowdsecLapiServer, tls: input.crowdsecTls!, init: facts.init, installed: input.installed.has('crowdsec'), read, templates })
     : null;
   if ((options.crowdsecLapi || server) && distro.pm !== 'apt') {
     throw new PlanError(`CrowdSec: ${distro.key} has no crowdsec packages in its own repositories`, 'use --crowdsec-lapi / --crowdsec-lapi-server on Debian or Ubuntu');
@@ -322,7 +327,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   if (server) fleet.push(server);
   if (options.crowdsecLapi) {
     if (!input.crowdsecCredentials) throw new Error('internal: --crowdsec-lapi without parsed credentials');
-    fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ignoreip, init: facts.init, templates, read }));
+    fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ...(input.crowdsecCa ? { ca: input.crowdsecCa } : {}), ignoreip, init: facts.init, templates, read }));
   }
   for (const f of fleet) {
     changes.push(...f.files);

@@ -28,8 +28,13 @@ export interface InstallOptions {
   /** Share bans through this CrowdSec LAPI (issue 13): its URL, and the machine/bouncer credentials file. */
   crowdsecLapi?: string;
   crowdsecCredentials?: string;
-  /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>`. */
+  /** The CA file (PEM) a member trusts for an https:// LAPI whose certificate is private. */
+  crowdsecCa?: string;
+  /** Run the fleet's CrowdSec LAPI on this host, listening on `<address>:<port>` (TLS). */
   crowdsecLapiServer?: string;
+  /** The LAPI's own certificate and key (PEM files); without them the tool makes a self-signed pair. */
+  crowdsecTlsCert?: string;
+  crowdsecTlsKey?: string;
   /** Install the web view as a boot service on loopback (--web), listening on `webListen`. */
   web?: boolean;
   webListen?: string;
