@@ -5,10 +5,12 @@
  *   h13-sw      a namespace holding the bridge (the "switch"); every host hangs off it
  *   h13-lapi    198.51.100.161  CrowdSec's LAPI (Debian's crowdsec, LAPI only), on the stock
  *                               config.yaml with the config.yaml.local that
- *                               `install --crowdsec-lapi-server` writes; members registered with
- *                               the commands that run prints
+ *                               `install --crowdsec-lapi-server` writes, over TLS with the
+ *                               certificate it made; members registered with the commands that
+ *                               run prints
  *   h13-pbx1/2  .162 / .163     each: a private fail2ban-server on the configuration the built CLI
- *                               wrote (`install --crowdsec-lapi … --crowdsec-credentials …`
+ *                               wrote (`install --crowdsec-lapi https://… --crowdsec-credentials …
+ *                               --crowdsec-ca <the LAPI's certificate>`
  *                               into a --root tree), crowdsec-firewall-bouncer on the CLI's bouncer
  *                               config behind the CLI's allowlist table, its own firewall, and a
  *                               UDP echo service on 5060
@@ -22,7 +24,8 @@
  * by PID; the namespaces (and with them every link and firewall) are deleted.
  *
  * Test plumbing (not the CLI's output): the stand-in hosts' paths (log file, spool, sockets, the
- * bouncer's log/pid directory) point into the test's temp directory.
+ * bouncer's log/pid directory, the LAPI's certificate and the members' CA copy) point into the
+ * test's temp directory.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +47,7 @@ const ATK: Host = { ns: 'h13-atk', addrs: ['198.51.100.166', '198.51.100.167'] }
 const FRIEND: Host = { ns: 'h13-friend', addrs: ['198.51.100.170'] };
 const HOSTS = [LAPI, PBX1, PBX2, ATK, FRIEND];
 const LISTEN = `${LAPI.addrs[0]}:8080`;
-const LAPI_URL = `http://${LISTEN}/`;
+const LAPI_URL = `https://${LISTEN}/`;
 const MAXRETRY = 3;
 const JAIL = 'voip-kamailio';
 const PROPAGATION_BOUND_S = 15;
@@ -177,13 +180,17 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     .replace(/^( {2}daemonize:).*$/m, '$1 false');
   const lapiCfg = path.join(lapiDir, 'etc/config.yaml');
   writeFileSync(lapiCfg, stock);
-  cpSync(path.join(lapiTree, 'etc/crowdsec/config.yaml.local'), `${lapiCfg}.local`);
+  // The certificate and key the tool made, where the tree holds them.
+  const lapiCert = path.join(lapiTree, 'etc/voip-f2b-install/crowdsec-lapi.crt');
+  writeFileSync(`${lapiCfg}.local`, readFileSync(path.join(lapiTree, 'etc/crowdsec/config.yaml.local'), 'utf8').replaceAll('/etc/voip-f2b-install/', `${lapiTree}/etc/voip-f2b-install/`));
+  assert.match(readFileSync(`${lapiCfg}.local`, 'utf8'), /^ {4}tls:\n {6}cert_file: \S+crowdsec-lapi\.crt\n/m);
   cpSync(path.join(lapiTree, 'etc/crowdsec/online_api_credentials.yaml'), path.join(lapiDir, 'etc/online_api_credentials.yaml'));
   for (const f of ['profiles.yaml', 'simulation.yaml']) cpSync(`/etc/crowdsec/${f}`, path.join(lapiDir, 'etc', f));
   const cscli = (args: string[]) => inNs(LAPI, 'cscli', ['-c', lapiCfg, ...args]);
   // cscli's own machine, for `cscli decisions` (they go through the LAPI).
   const own = cscli(['machines', 'add', 'cli-local', '--auto', '--url', LAPI_URL, '-f', path.join(lapiDir, 'etc/local_api_credentials.yaml')]);
   assert.equal(own.status, 0, own.stderr);
+  appendFileSync(path.join(lapiDir, 'etc/local_api_credentials.yaml'), `ca_cert_path: ${lapiCert}\n`);
 
   // Register the members with the commands the tool printed (<member> filled in).
   const printed = srvReport.manualSteps.filter((s) => /^\s+(cscli|printf)/.test(s)).map((s) => s.trim());
@@ -199,8 +206,13 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     assert.match(readFileSync(credsOf(name), 'utf8'), /^login: \S+\npassword: \S+\n[\s\S]*^api_key: \S+$/m);
   }
   let lapiProc = startDaemon(LAPI, 'crowdsec', ['-c', lapiCfg, '-no-cs'], path.join(lapiDir, 'stdout.log'));
-  const lapiUp = (): boolean => inNs(PBX1, 'python3', ['-c', `import urllib.request\ntry:\n  urllib.request.urlopen('${LAPI_URL}health', timeout=1)\nexcept Exception as e:\n  print(getattr(e,'code','down'))\n`]).stdout.trim() !== 'down';
+  const lapiUp = (): boolean => inNs(PBX1, 'python3', ['-c', `import ssl, urllib.request\ntry:\n  urllib.request.urlopen('${LAPI_URL}health', timeout=1, context=ssl.create_default_context(cafile='${lapiCert}'))\nexcept Exception as e:\n  print(getattr(e,'code','down'))\n`]).stdout.trim() !== 'down';
   assert.ok(await waitFor(lapiUp, 20000), `LAPI answers on ${LAPI_URL}: ${readFileSync(path.join(lapiDir, 'stdout.log'), 'utf8')}`);
+  // It speaks TLS only: plain HTTP gets no LAPI answer, and its certificate is refused without the CA.
+  const plain = inNs(PBX1, 'python3', ['-c', `import urllib.request\ntry:\n  urllib.request.urlopen('http://${LISTEN}/health', timeout=2); print('plain http answered')\nexcept Exception as e:\n  print(getattr(e,'code',type(e).__name__))\n`]).stdout.trim();
+  assert.equal(plain, '400', 'a plain HTTP request is answered "client sent an HTTP request to an HTTPS server"');
+  const noCa = inNs(PBX1, 'python3', ['-c', `import urllib.request\ntry:\n  urllib.request.urlopen('${LAPI_URL}health', timeout=2); print('trusted')\nexcept Exception as e:\n  print(type(getattr(e,'reason',e)).__name__)\n`]).stdout.trim();
+  assert.equal(noCa, 'SSLCertVerificationError');
 
   // 2. The members: the CLI writes their configuration into --root trees.
   const pbxs: Pbx[] = [];
@@ -210,8 +222,12 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     mkdirSync(path.join(tree, 'etc/kamailio'), { recursive: true });
     cpSync(path.join(REPO, 'test/fixtures/os-release/debian-12'), path.join(tree, 'etc/os-release'));
     writeFileSync(path.join(tree, 'etc/kamailio/kamailio.cfg'), '# stand-in\n');
-    const args = ['--root', tree, '--yes', '--json', '--services', 'kamailio', '--whitelist', FRIEND.addrs[0]!, '--maxretry', String(MAXRETRY), '--bantime', '10m', '--crowdsec-lapi', LAPI_URL, '--crowdsec-credentials', credsOf(name)];
-    const r = runCli(args, { env: { SSH_CONNECTION: undefined } });
+    const base = ['--root', tree, '--yes', '--json', '--services', 'kamailio', '--whitelist', FRIEND.addrs[0]!, '--maxretry', String(MAXRETRY), '--bantime', '10m', '--crowdsec-credentials', credsOf(name)];
+    // Plain http:// to the LAPI is refused before anything is written.
+    const refused = runCli([...base, '--crowdsec-lapi', `http://${LISTEN}/`], { env: { SSH_CONNECTION: undefined } });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.equal(existsSync(path.join(tree, 'etc/fail2ban')), false, 'nothing written');
+    const r = runCli([...base, '--crowdsec-lapi', LAPI_URL, '--crowdsec-ca', lapiCert], { env: { SSH_CONNECTION: undefined } });
     assert.equal(r.status, 0, r.stderr);
     const secret = /password: (\S+)/.exec(readFileSync(credsOf(name), 'utf8'))![1]!;
     assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'the password is in no output');
@@ -226,7 +242,10 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     const spool = path.join(dir, 'spool');
     const pushCfg = path.join(tree, 'etc/voip-f2b-install/crowdsec.json');
     const cfg = JSON.parse(readFileSync(pushCfg, 'utf8'));
-    writeFileSync(pushCfg, JSON.stringify({ ...cfg, spool }), { mode: 0o600 });
+    assert.equal(cfg.ca, '/etc/voip-f2b-install/crowdsec-ca.pem');
+    const ca = path.join(tree, cfg.ca as string);
+    assert.equal(readFileSync(ca, 'utf8'), readFileSync(lapiCert, 'utf8'), "the member trusts the LAPI's certificate");
+    writeFileSync(pushCfg, JSON.stringify({ ...cfg, spool, ca }), { mode: 0o600 });
     writeFileSync(path.join(conf, 'fail2ban.local'), `[Definition]\nloglevel = INFO\nlogtarget = ${dir}/fail2ban.log\nsocket = ${dir}/f2b.sock\npidfile = ${dir}/f2b.pid\ndbfile = ${dir}/f2b.sqlite3\n`);
     writeFileSync(path.join(conf, 'jail.d', 'zz-stand-in.local'), `[sshd]\nenabled = false\n\n[${JAIL}]\nlogpath = ${log}\nbackend = polling\n\n[${JAIL}-pike]\nlogpath = ${log}\nbackend = polling\n`);
     writeFileSync(path.join(conf, 'action.d', 'voip-f2b-crowdsec.local'), `[Init]\npusher = /usr/bin/env VOIP_F2B_CROWDSEC_CONFIG=${pushCfg} ${tree}/usr/local/sbin/voip-f2b-crowdsec\n`);
@@ -243,7 +262,9 @@ test('CrowdSec fleet: a ban on pbx1 is dropped on pbx2 within 15 s; unban, white
     assert.equal(nft.status, 0, nft.stderr);
     const bcfg = readFileSync(path.join(tree, 'etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), 'utf8')
       .replace(/^log_mode:.*$/m, 'log_mode: stdout')
-      .replace(/^pid_dir:.*$/m, `pid_dir: ${dir}/`);
+      .replace(/^pid_dir:.*$/m, `pid_dir: ${dir}/`)
+      .replace(/^ca_cert_path: \/etc\/voip-f2b-install\/crowdsec-ca\.pem$/m, `ca_cert_path: ${ca}`);
+    assert.ok(bcfg.includes(`ca_cert_path: ${ca}\n`) && bcfg.includes(`api_url: ${LAPI_URL}\n`), 'the bouncer checks the LAPI against that CA');
     writeFileSync(path.join(dir, 'bouncer.yaml'), bcfg, { mode: 0o600 });
     startDaemon(host, 'crowdsec-firewall-bouncer', ['-c', path.join(dir, 'bouncer.yaml')], path.join(dir, 'bouncer.log'));
     // The service the attackers knock at: UDP echo on 5060.
