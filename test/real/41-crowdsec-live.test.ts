@@ -1,7 +1,8 @@
 /**
  * Issue 13 on the live host (root, no systemd, as CI runs it): `install --crowdsec-lapi` for real,
- * against a private LAPI (Debian's crowdsec) in a namespace reached over one veth pair
- * (198.51.100.185/30 here, .186 the LAPI). Shown: the tool starts the bouncer through the init
+ * against a private LAPI (Debian's crowdsec, over TLS with a self-signed certificate, given to
+ * the CLI with --crowdsec-ca) in a namespace reached over one veth pair (198.51.100.185/30 here,
+ * .186 the LAPI). Shown: the tool starts the bouncer through the init
  * script it writes, behind its allowlist table in this host's nftables; `status` shows the fleet
  * link up; a ban in a VoIP jail reaches the LAPI and comes back into this host's fleet set; the
  * unban removes both; a re-run is a no-op; uninstall stops the bouncer, drops its tables and
@@ -17,12 +18,13 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopFail2ban, stopPid, sleep, waitFor as waitForEvery } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
+import { makeSelfSignedCert } from '../../src/adapters/tls-files.ts';
 
 const NS = 'h13-llapi';
 const HOST_END = 'h13-lv0';
 const HOST_ADDR = '198.51.100.185';
 const LAPI_ADDR = '198.51.100.186';
-const LAPI_URL = `http://${LAPI_ADDR}:8080/`;
+const LAPI_URL = `https://${LAPI_ADDR}:8080/`;
 const BOUNCER_PID = '/run/crowdsec-firewall-bouncer.voip-f2b.pid';
 const SPOOL = '/var/lib/voip-f2b-install/crowdsec';
 const TEST_IP = '203.0.113.77';
@@ -87,7 +89,11 @@ test('live host: install --crowdsec-lapi runs the bouncer, pushes bans, and unin
       .replaceAll('/var/lib/crowdsec/hub/', `${dir}/hub/`)
       .replace(/^( {2}log_dir:).*$/m, `$1 ${dir}/log/`),
   );
-  writeFileSync(`${cfg}.local`, `common:\n  daemonize: false\napi:\n  server:\n    listen_uri: ${LAPI_ADDR}:8080\n    online_client: null\nprometheus:\n  enabled: false\n`);
+  const tls = makeSelfSignedCert(LAPI_ADDR);
+  const cert = path.join(dir, 'etc/lapi.crt');
+  writeFileSync(cert, tls.cert);
+  writeFileSync(path.join(dir, 'etc/lapi.key'), tls.key, { mode: 0o600 });
+  writeFileSync(`${cfg}.local`, `common:\n  daemonize: false\napi:\n  server:\n    listen_uri: ${LAPI_ADDR}:8080\n    online_client: null\n    tls:\n      cert_file: ${cert}\n      key_file: ${dir}/etc/lapi.key\nprometheus:\n  enabled: false\n`);
   for (const f of ['profiles.yaml', 'simulation.yaml']) cpSync(`/etc/crowdsec/${f}`, path.join(dir, 'etc', f));
   const cscli = (args: string[]) => sh('ip', ['netns', 'exec', NS, 'cscli', '-c', cfg, ...args], { timeoutMs: 30000 });
   const creds = path.join(tmp, 'host.yaml');
@@ -96,12 +102,13 @@ test('live host: install --crowdsec-lapi runs the bouncer, pushes bans, and unin
   appendFileSync(creds, `api_key: ${key}\n`);
   chmodSync(creds, 0o600);
   assert.equal(cscli(['machines', 'add', 'cli-local', '--auto', '--url', LAPI_URL, '-f', path.join(dir, 'etc/local_api_credentials.yaml')]).status, 0);
+  appendFileSync(path.join(dir, 'etc/local_api_credentials.yaml'), `ca_cert_path: ${cert}\n`);
   lapi = spawn('ip', ['netns', 'exec', NS, 'crowdsec', '-c', cfg, '-no-cs'], { stdio: 'ignore' });
-  const up = (): boolean => sh('python3', ['-c', `import urllib.request\ntry:\n  urllib.request.urlopen('${LAPI_URL}health', timeout=1)\nexcept Exception as e:\n  print(getattr(e,'code','down'))\n`]).stdout.trim() !== 'down';
+  const up = (): boolean => sh('python3', ['-c', `import ssl, urllib.request\ntry:\n  urllib.request.urlopen('${LAPI_URL}health', timeout=1, context=ssl.create_default_context(cafile='${cert}'))\nexcept Exception as e:\n  print(getattr(e,'code','down'))\n`]).stdout.trim() !== 'down';
   assert.ok(await waitFor(up, 20000), 'the LAPI answers');
 
   // The CLI, for real.
-  const r = runCli([...ARGS, '--crowdsec-credentials', creds], { env: ENV });
+  const r = runCli([...ARGS, '--crowdsec-credentials', creds, '--crowdsec-ca', cert], { env: ENV });
   installed = true;
   assert.equal(r.status, 0, r.stderr);
   const secret = /password: (\S+)/.exec(readFileSync(creds, 'utf8'))![1]!;
@@ -126,7 +133,7 @@ test('live host: install --crowdsec-lapi runs the bouncer, pushes bans, and unin
   assert.ok(await waitFor(() => !cscli(['decisions', 'list', '-a', '-o', 'json']).stdout.includes(TEST_IP), 20000), 'the LAPI dropped it');
   assert.ok(await waitFor(() => !fleetSet().includes(TEST_IP), 15000), 'and so did the fleet set');
 
-  const again = runCli([...ARGS, '--crowdsec-credentials', creds], { env: ENV });
+  const again = runCli([...ARGS, '--crowdsec-credentials', creds, '--crowdsec-ca', cert], { env: ENV });
   assert.equal(again.status, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).nothingToDo, true);
   assert.equal(pidFromFile(BOUNCER_PID), bouncer, 'the re-run restarted nothing');
@@ -137,7 +144,7 @@ test('live host: install --crowdsec-lapi runs the bouncer, pushes bans, and unin
   assert.ok(await waitFor(() => !processAlive(bouncer!), 15000), 'uninstall stopped the bouncer');
   assert.notEqual(sh('nft', ['list', 'table', 'ip', 'voip-f2b-crowdsec']).status, 0, 'and dropped its table');
   assert.equal(existsSync('/var/lib/voip-f2b-install'), false, "the pusher's spool is gone");
-  for (const p of ['/etc/voip-f2b-install/crowdsec.json', '/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml', '/etc/init.d/crowdsec-firewall-bouncer', '/usr/local/sbin/voip-f2b-crowdsec']) {
+  for (const p of ['/etc/voip-f2b-install/crowdsec.json', '/etc/voip-f2b-install/crowdsec-ca.pem', '/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml', '/etc/init.d/crowdsec-firewall-bouncer', '/usr/local/sbin/voip-f2b-crowdsec']) {
     assert.equal(existsSync(p), false, `${p} removed`);
   }
 });

@@ -7,7 +7,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, REPO, ensureBuilt } from '../helpers/cli.ts';
@@ -44,7 +44,7 @@ test('docs/ansible: check mode changes nothing; first run changed, second run ok
       const password = `pw-${h}-0123456789abcdefXYZ`;
       secrets.push(password);
       const f = path.join(tmp, 'credentials', `${h}.yaml`);
-      writeFileSync(f, `url: http://198.51.100.161:8080\nlogin: ${h}\npassword: ${password}\napi_key: key${h}0123456789abcdef\n`);
+      writeFileSync(f, `url: https://198.51.100.161:8080\nlogin: ${h}\npassword: ${password}\napi_key: key${h}0123456789abcdef\n`);
       chmodSync(f, 0o600);
     }
   }
@@ -53,11 +53,11 @@ test('docs/ansible: check mode changes nothing; first run changed, second run ok
     '[lapi]',
     `lapi1 crowdsec_listen=198.51.100.161:8080 voip_f2b_root=${tmp}/hosts/lapi1`,
     '[members]',
-    ...['pbx1', 'pbx2'].map((h) => `${h} voip_f2b_root=${tmp}/hosts/${h} voip_f2b_crowdsec_credentials_dest=${tmp}/hosts/${h}.creds.yaml`),
+    ...['pbx1', 'pbx2'].map((h) => `${h} voip_f2b_root=${tmp}/hosts/${h} voip_f2b_crowdsec_credentials_dest=${tmp}/hosts/${h}.creds.yaml voip_f2b_crowdsec_ca_dest=${tmp}/hosts/${h}.ca.pem`),
     '[all:vars]',
     'ansible_connection=local',
     `ansible_python_interpreter=/usr/bin/python3`,
-    'crowdsec_lapi_url=http://198.51.100.161:8080/',
+    'crowdsec_lapi_url=https://198.51.100.161:8080/',
     'voip_f2b_whitelist=198.51.100.170',
     'voip_f2b_maxretry=3',
     'voip_f2b_services=kamailio',
@@ -94,6 +94,13 @@ test('docs/ansible: check mode changes nothing; first run changed, second run ok
   assert.ok(existsSync(path.join(tmp, 'hosts/lapi1/etc/crowdsec/config.yaml.local')), 'the LAPI host got its config');
   assert.ok(existsSync(path.join(tmp, 'hosts/pbx1/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml')), 'members got the bouncer config');
   assert.ok(!existsSync(path.join(tmp, 'hosts/lapi1/etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml')), 'the LAPI host is no member here');
+  // TLS: the LAPI host's certificate went to the controller, and from there to every member.
+  const lapiCert = readFileSync(path.join(tmp, 'hosts/lapi1/etc/voip-f2b-install/crowdsec-lapi.crt'), 'utf8');
+  assert.equal(readFileSync(path.join(tmp, 'credentials/crowdsec-lapi.crt'), 'utf8'), lapiCert);
+  for (const h of ['pbx1', 'pbx2']) {
+    assert.equal(readFileSync(path.join(tmp, 'hosts', h, 'etc/voip-f2b-install/crowdsec-ca.pem'), 'utf8'), lapiCert, `${h} trusts the LAPI's certificate`);
+    assert.match(readFileSync(path.join(tmp, 'hosts', h, 'etc/crowdsec/bouncers/voip-f2b-firewall-bouncer.yaml'), 'utf8'), /^api_url: https:\/\/198\.51\.100\.161:8080\/\n[\s\S]*^ca_cert_path: /m);
+  }
 
   const second = play([]);
   assert.equal(second.status, 0, second.stdout + second.stderr);
