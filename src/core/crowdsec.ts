@@ -360,7 +360,7 @@ function serverTls(input: ServerInputs, out: Fragment): { certFile: string; keyF
       if (names) url = `https://${names[1]}:${port}/`;
       else out.warnings.push(`CrowdSec: ${certFile} names neither ${host} nor a DNS name; members will refuse it (it needs a subjectAltName they reach the LAPI by)`);
     }
-    return { certFile, keyFile, url, caFile: certFile, caWhat: 'certificate; or the CA that signed it', };
+    return { certFile, keyFile, url, caFile: certFile, caWhat: 'certificate; or the CA that signed it' };
   }
   if (/^(0\.0\.0\.0|:*0*:*)$/.test(host) || host === '::') {
     throw new UsageError(
