@@ -10,9 +10,9 @@ import path from 'node:path';
 import { currentBans, history, jailNames, jailView, networkOf, parseBanipWithTime, testLineResult, voipContext, type DbBan } from '../../src/core/web-view.ts';
 import { RateLimiter, cookieValue, newToken, tokenMatches } from '../../src/web/auth.ts';
 import { startWebServer, type AuditEntry, type RunningWebServer, type WebSource } from '../../src/web/server.ts';
-import { checkListen, loadOrCreateToken, webAssetsDir } from '../../src/commands/web.ts';
+import { addToWhitelist, checkListen, loadOrCreateToken, webAssetsDir } from '../../src/commands/web.ts';
 import { UsageError } from '../../src/errors.ts';
-import { removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 
 const STATUS = [['Number of jail', 2], ['Jail list', 'voip-asterisk, sshd']];
 const JAIL_STATUS = [
@@ -232,4 +232,20 @@ test('server: login sets an HttpOnly SameSite=Strict cookie that then authentica
     rq.end();
   });
   assert.equal(status, 421);
+});
+
+test('the whitelist of the web view refuses what the command line refuses (everything, too wide, a zone ID): nothing written, nothing run', async () => {
+  const jailLocal = '[DEFAULT]\nignoreip = 127.0.0.1/8 ::1\n';
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': jailLocal });
+  const run = recordingRunner();
+  try {
+    const before = await snapshot(root);
+    for (const bad of ['0.0.0.0/0', '::/0', '0.0.0.0/4', '2000::/3', 'fe80::1%eth0']) {
+      await assert.rejects(addToWhitelist(testContext(root, { run }), bad), (e: unknown) => e instanceof UsageError && e.message.startsWith(`invalid --whitelist entry '${bad}': `));
+    }
+    assert.deepEqual(await snapshot(root), before);
+    assert.deepEqual(run.lines(), []);
+  } finally {
+    await removeRoot(root);
+  }
 });
