@@ -365,15 +365,31 @@ const FAILURE_HINTS: Record<string, RegExp> = {
 
 /**
  * Asterisk lines that have a twin in the security log: with `voip-asterisk[count=once]` (a jail
- * reading both logs) the filter counts the security event and deliberately skips these.
+ * reading both logs) the filter counts the security event and deliberately skips these. Each is
+ * a head, then (anywhere after it) a fixed tail: the regex `head.*tail` found with indexOf, as a
+ * `.*` between two markers backtracks over the line once per head an attacker repeats.
  */
-const ASTERISK_TWINNED = /Registration from '.*' failed for|to extension '.*' rejected because extension not found|Request (?:'\S+' )?from '.*' failed for/;
+const ASTERISK_TWINNED: Array<[RegExp, string]> = [
+  [/Registration from '/, "' failed for"],
+  [/to extension '/, "' rejected because extension not found"],
+  [/Request (?:'[^'\s]{1,64}' )?from '/, "' failed for"],
+];
+
+/** Lines are attacker text: the doctor looks at no more than this much of each. */
+export const MAX_HINT_LINE = 4096;
+
+function asteriskTwinned(line: string): boolean {
+  return ASTERISK_TWINNED.some(([head, tail]) => {
+    const m = head.exec(line);
+    return m !== null && line.indexOf(tail, m.index + m[0].length) >= 0;
+  });
+}
 
 export function failureLikeLines(service: string | null, lines: string[], filter = ''): number {
   const re = service ? FAILURE_HINTS[service] : undefined;
   if (!re) return 0;
   const once = service === 'asterisk' && /count\s*=\s*once/.test(filter);
-  return lines.filter((l) => re.test(l) && !(once && ASTERISK_TWINNED.test(l))).length;
+  return lines.map((l) => l.slice(0, MAX_HINT_LINE)).filter((l) => re.test(l) && !(once && asteriskTwinned(l))).length;
 }
 
 /** The check of the filter over the last lines of the jail's logs. */

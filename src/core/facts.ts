@@ -58,9 +58,13 @@ export interface HostFacts {
   webView?: { running: boolean };
 }
 
-/** The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION). */
+/**
+ * The admin's own address, from the SSH session that runs us (client side of SSH_CONNECTION).
+ * A link-local client comes with its zone ID (`fe80::1%eth0`), which fail2ban cannot parse in
+ * ignoreip: the address is taken without it.
+ */
 export function adminAddressFromEnv(env: Record<string, string | undefined>): string | null {
   const first = (env.SSH_CONNECTION ?? env.SSH_CLIENT ?? '').trim().split(/\s+/)[0];
-  return first ? first.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+  return first ? first.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1').replace(/%.*$/, '') : null;
 }
 

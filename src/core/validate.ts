@@ -16,8 +16,25 @@ export function isHostname(s: string): boolean {
 }
 
 /**
+ * The widest ranges a whitelist entry may cover. An entry is "never ban anything there": `/0` (or
+ * `0.0.0.0/1` + `128.0.0.0/1`) silently switches protection off. IPv4: a /8 at most (10.0.0.0/8 is
+ * the widest private network). IPv6: a /16 at most, except inside the local ranges fc00::/7
+ * (unique local) and fe80::/10 (link-local), which are private however wide.
+ */
+export const WIDEST_PREFIX = { 4: 8, 6: 16 } as const;
+
+/** True when the IPv6 range addr/bits lies inside fc00::/7 or fe80::/10. */
+function isLocalV6Range(addr: string, bits: number): boolean {
+  const first = parseInt(addr.split(':')[0] || '0', 16);
+  return (bits >= 7 && (first & 0xfe00) === 0xfc00) || (bits >= 10 && (first & 0xffc0) === 0xfe80);
+}
+
+/**
  * Validates one whitelist entry and returns its canonical text (IPv6 lower-cased, names
- * lower-cased). Throws UsageError naming the entry and what would be accepted.
+ * lower-cased). Throws UsageError naming the entry and what would be accepted. Refused besides
+ * bad syntax: a range wider than WIDEST_PREFIX (it would switch bans off for much of the
+ * Internet), and an IPv6 zone ID (`fe80::1%eth0`: fail2ban's ignoreip and the nftables allow set
+ * cannot parse it).
  */
 export function parseWhitelistEntry(raw: string): string {
   const entry = raw.trim();
@@ -25,6 +42,7 @@ export function parseWhitelistEntry(raw: string): string {
     throw new UsageError(`invalid --whitelist entry '${raw}': ${why}; expected ${WHITELIST_ACCEPTS}`);
   };
   if (!entry) return bad('empty entry');
+  if (entry.includes('%') && isIP(entry.replace(/\/.*$/, ''))) return bad('an IPv6 zone ID (%interface) cannot be whitelisted: give the address without it');
   const slash = entry.indexOf('/');
   if (slash >= 0) {
     const addr = entry.slice(0, slash);
@@ -33,8 +51,13 @@ export function parseWhitelistEntry(raw: string): string {
     if (!family) return bad('not an address before the /');
     if (!/^\d{1,3}$/.test(bits)) return bad('prefix length is not a number');
     const max = family === 4 ? 32 : 128;
-    if (Number(bits) > max) return bad(`prefix length must be 0-${max}`);
-    return `${addr.toLowerCase()}/${Number(bits)}`;
+    const n = Number(bits);
+    if (n > max) return bad(`prefix length must be 0-${max}`);
+    if (n === 0) return bad('it covers every address: nothing would ever be banned');
+    if (n < WIDEST_PREFIX[family] && !(family === 6 && isLocalV6Range(addr, n))) {
+      return bad(`a /${n} covers too much of the Internet to never ban (the widest accepted: /${WIDEST_PREFIX[4]} for IPv4, /${WIDEST_PREFIX[6]} for IPv6 outside fc00::/7 and fe80::/10)`);
+    }
+    return `${addr.toLowerCase()}/${n}`;
   }
   if (isIP(entry)) return entry.toLowerCase();
   if (/^[\d.]+$/.test(entry)) return bad('not a valid IPv4 address');

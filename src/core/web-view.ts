@@ -95,16 +95,34 @@ export function parseBanipWithTime(v: unknown): Array<{ ip: string; bantime: num
   });
 }
 
-const USER_PATTERNS: RegExp[] = [
-  /\bfrom '[^']*?<?sips?:([^@']{1,200}?)@/i, // Asterisk chan_sip / pjsip: Registration from '"x" <sip:USER@host>'
-  /\bAccountID="(?:sips?:)?([^"@]*)/i, // Asterisk security events
-  /\bto extension '([^']*)'/i, // Asterisk: Call from '' ... to extension 'EXT' rejected
-  / for \[([^\]@]*)@?[^\]]*\] from ip /i, // FreeSWITCH: SIP auth failure ... for [USER@domain]
-  /Can't find user \[([^\]@]*)/i, // FreeSWITCH
-  /\buser=(\S*) rc=/i, // Kamailio (voip-f2b auth line)
+/**
+ * Log lines are attacker text (a failed REGISTER writes its display name and user into them):
+ * every pattern below runs in time linear in the line. No two adjacent or nested quantifiers
+ * range over the same characters, every quantifier is bounded (a failed attempt costs at most a
+ * few hundred steps), and a line is cut to MAX_CONTEXT_LINE characters (its start and its end) before any of them
+ * runs. (Unbounded forms such as
+ * `\[([^\]@]*)@?[^\]]*\]` took over a second per 4 KB line.) test/unit/linear-regex.test.ts
+ * runs each of them on crafted lines with a time bound.
+ */
+export const MAX_CONTEXT_LINE = 2048;
+
+/** A line cut to MAX_CONTEXT_LINE: its start (users, User-Agents) and its end (the reason). */
+export function cutLine(line: string): string {
+  if (line.length <= MAX_CONTEXT_LINE) return line;
+  const tail = MAX_CONTEXT_LINE / 4;
+  return `${line.slice(0, MAX_CONTEXT_LINE - tail - 1)}\n${line.slice(-tail)}`;
+}
+
+export const USER_PATTERNS: RegExp[] = [
+  /\bfrom '[^']{0,300}?sips?:([^@']{1,256})@/i, // Asterisk chan_sip / pjsip: Registration from '"x" <sip:USER@host>'
+  /\bAccountID="(?:sips?:)?([^"@]{0,256})/i, // Asterisk security events
+  /\bto extension '([^']{0,256})'/i, // Asterisk: Call from '' ... to extension 'EXT' rejected
+  / for \[([^[\]@]{0,256})(?:@[^[\]]{0,256})?\] from ip /i, // FreeSWITCH: SIP auth failure ... for [USER@domain]
+  /Can't find user \[([^\]@]{0,256})/i, // FreeSWITCH
+  /\buser=(\S{0,256}) rc=/i, // Kamailio (voip-f2b auth line)
 ];
-const UA_PATTERNS: RegExp[] = [/\bUser-?Agent(?:="([^"]*)"|:\s*(.+?)\s*$)/i, /\bua=(\S+)/i];
-const KINDS: Array<[RegExp, string]> = [
+export const UA_PATTERNS: RegExp[] = [/\bUser-?Agent(?:="([^"]{0,512})"|:[ \t]{0,64}([^ \t][^\r\n]{0,511}))/i, /\bua=(\S{1,512})/i];
+export const KINDS: Array<[RegExp, string]> = [
   [/Wrong password|InvalidPassword|ChallengeResponseFailed|rc=-2\b/i, 'wrong password'],
   [/No matching (?:endpoint|peer)|InvalidAccountID|Can't find user|not found in context|rc=-3\b|Peer is not supposed to register|Username\/auth name mismatch/i, 'unknown user'],
   [/extension not found|rejected because extension/i, 'unknown extension'],
@@ -119,7 +137,8 @@ export function voipContext(lines: string[]): VoipContext {
   const users = new Set<string>();
   const uas = new Set<string>();
   const kinds = new Set<string>();
-  for (const line of lines) {
+  for (const full of lines) {
+    const line = cutLine(full);
     for (const re of USER_PATTERNS) {
       const m = re.exec(line);
       if (m && m[1] !== undefined && m[1] !== '') {
@@ -129,7 +148,7 @@ export function voipContext(lines: string[]): VoipContext {
     }
     for (const re of UA_PATTERNS) {
       const m = re.exec(line);
-      const ua = m?.[1] ?? m?.[2];
+      const ua = (m?.[1] ?? m?.[2])?.trimEnd();
       if (ua) {
         uas.add(ua.slice(0, 160));
         break;

@@ -13,9 +13,11 @@ export function tokenMatches(presented: string, token: string): boolean {
 }
 
 /**
- * Wrong tokens are rate-limited per client address: 5 free attempts, then each further wrong
- * one doubles the wait (2 s, 4 s, … up to 5 min) during which every attempt from that address is
- * refused with 429 without being checked. A right token clears the record.
+ * Wrong tokens are rate-limited per client (src/web/server.ts: an address, or on loopback the
+ * local account): 5 free attempts, then each further wrong one doubles the wait (2 s, 4 s, … up
+ * to 5 min) during which that client's wrong tokens are answered 429 and not audited. Only
+ * failures are limited: the server checks a presented token first, and a right one is always
+ * accepted (and clears its client's record), so no flood of failures can lock the admin out.
  */
 export class RateLimiter {
   private readonly failures = new Map<string, { count: number; blockedUntil: number; last: number }>();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BanView, HistoryView, JailView } from '../core/web-view.ts';
 import { cookieValue, RateLimiter, SESSION_COOKIE, Sessions, tokenMatches } from './auth.ts';
+import { describePeer, loopbackPeer, type Peer } from '../adapters/peer.ts';
 
 /** Everything the server needs from fail2ban and the host; the real one is in src/commands/web.ts. */
 export interface WebSource {
@@ -48,6 +49,8 @@ export interface WebServerOptions {
   /** Directory of index.html, app.js, app.css. */
   assetsDir: string;
   now?: () => number;
+  /** Who holds the client end of a loopback connection (default: the kernel's answer, src/adapters/peer.ts). */
+  peerOf?: (remotePort: number, localPort: number, findProcess: boolean) => Promise<Peer | null>;
 }
 
 /** Strict: no inline script or style, nothing from elsewhere, no framing. */
@@ -153,27 +156,56 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
     return origin === `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
   };
 
-  const clientOf = (req: http.IncomingMessage): string => req.socket.remoteAddress ?? '?';
+  /**
+   * Who the client is. Off loopback, its address. On loopback, where every local account and
+   * every SSH tunnel is 127.0.0.1, the local account holding the other end (the wrong-token
+   * limit's key: one account's failures never throttle another) and, for the audit log, its
+   * process, an SSH tunnel named as one.
+   */
+  const peerOf = o.peerOf ?? loopbackPeer;
+  const identify = async (req: http.IncomingMessage, findProcess: boolean): Promise<{ key: string; description: string }> => {
+    const address = req.socket.remoteAddress ?? '?';
+    if (!isLoopback(address)) return { key: address, description: address };
+    const peer = await peerOf(req.socket.remotePort ?? 0, req.socket.localPort ?? 0, findProcess).catch(() => null);
+    return { key: peer ? `uid ${peer.uid}` : address, description: describePeer(address, peer) };
+  };
 
-  /** 'session' | 'bearer' | null; a wrong Bearer token counts against the rate limit. */
-  const authenticate = (req: http.IncomingMessage): 'session' | 'bearer' | 'limited' | null => {
-    const client = clientOf(req);
+  /**
+   * A wrong token: 401 and one audit line while the client has free attempts, then 429 with
+   * Retry-After (not audited: a flood does not fill the log). Only failures are counted and
+   * throttled: a right token is checked first and always accepted, whatever came before it.
+   */
+  const wrongToken = async (req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> => {
+    const { key } = await identify(req, false);
+    const wait = limiter.waitMs(key);
+    if (wait > 0) {
+      const s = String(Math.ceil(wait / 1000));
+      return send(res, 429, JSON.stringify({ error: 'too many wrong tokens; wait', retryAfterSeconds: Number(s) }), undefined, { 'Retry-After': s });
+    }
+    limiter.fail(key);
+    await audit(req, action, '', 'wrong token');
+    return send(res, 401, '{"error":"unauthorized"}', undefined, { 'WWW-Authenticate': 'Bearer' });
+  };
+
+  /** 'session' | 'bearer' | 'wrong' (a wrong Bearer token) | null (none). */
+  const authenticate = (req: http.IncomingMessage): 'session' | 'bearer' | 'wrong' | null => {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
-      if (limiter.waitMs(client) > 0) return 'limited';
-      const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      if (m && tokenMatches(m[1]!, o.token)) {
-        limiter.succeed(client);
-        return 'bearer';
-      }
-      limiter.fail(client);
-      return null;
+      const m = /^Bearer +(\S{1,512})$/i.exec(auth);
+      return m && tokenMatches(m[1]!, o.token) ? 'bearer' : 'wrong';
     }
     return sessions.valid(cookieValue(req.headers.cookie, SESSION_COOKIE)) ? 'session' : null;
   };
 
   const audit = async (req: http.IncomingMessage, action: string, target: string, result: string): Promise<void> => {
-    await o.audit.append({ time: new Date(now()).toISOString(), client: clientOf(req), action, target, result });
+    const client = (await identify(req, true)).description;
+    await o.audit.append({ time: new Date(now()).toISOString(), client, action, target, result });
+  };
+
+  /** The API answers our own page and scripts only: a cross-site request never reaches the token check. */
+  const fromElsewhere = (req: http.IncomingMessage): boolean => {
+    const site = req.headers['sec-fetch-site'];
+    return site !== undefined && site !== 'same-origin' && site !== 'none';
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -191,24 +223,20 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
     if (changing && req.method !== 'POST' && req.method !== 'DELETE') return send(res, 405, '{"error":"method not allowed"}', undefined, { Allow: 'GET, POST, DELETE' });
     if (changing && !sameOrigin(req)) return send(res, 403, '{"error":"cross-origin request refused"}');
 
+    if (p.startsWith('/api/') && fromElsewhere(req)) return send(res, 403, '{"error":"cross-site request refused"}');
+
     if (p === '/api/login' && req.method === 'POST') {
-      const client = clientOf(req);
-      const wait = limiter.waitMs(client);
-      if (wait > 0) return send(res, 429, JSON.stringify({ error: 'too many wrong tokens; wait', retryAfterSeconds: Math.ceil(wait / 1000) }), undefined, { 'Retry-After': String(Math.ceil(wait / 1000)) });
+      // A body that is not our JSON (a form, a cross-site fetch) is refused before it counts.
       const body = await readBody(req);
-      if (typeof body.token !== 'string' || !tokenMatches(body.token, o.token)) {
-        limiter.fail(client);
-        await audit(req, 'login', '', 'wrong token');
-        return send(res, 401, '{"error":"unauthorized"}');
-      }
-      limiter.succeed(client);
+      if (typeof body.token !== 'string' || !tokenMatches(body.token, o.token)) return wrongToken(req, res, 'login');
+      limiter.succeed((await identify(req, false)).key);
       const sid = sessions.create();
       await audit(req, 'login', '', 'ok');
       return json(res, 200, { ok: true }, t0, { 'Set-Cookie': `${SESSION_COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200${secure ? '; Secure' : ''}` });
     }
 
     const who = authenticate(req);
-    if (who === 'limited') return send(res, 429, '{"error":"too many wrong tokens; wait"}');
+    if (who === 'wrong') return wrongToken(req, res, 'bearer');
     if (!who) return send(res, 401, '{"error":"unauthorized"}', undefined, { 'WWW-Authenticate': 'Bearer' });
 
     if (p === '/api/logout' && req.method === 'POST') {

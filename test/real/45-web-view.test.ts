@@ -32,6 +32,10 @@ const JAIL = 'voip-asterisk';
 /** A jail whose log file is gone (deleted after fail2ban started it; pyinotify waits for it). */
 const OLD_JAIL = 'sip-old-log';
 const OLD_LOG = '/var/log/asterisk/old-messages';
+/** A jail whose bans carry hostile log lines (issue 20, hole 3): six failures make one ban. */
+const HOSTILE_JAIL = 'sip-hostile';
+const HOSTILE_LOG = '/var/log/asterisk/hostile';
+const HOSTILE_IP = '203.0.113.73';
 const ART = path.join(REPO, 'test-artifacts', 'web');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -84,6 +88,7 @@ async function startFail2ban(): Promise<void> {
   // Its jail, not only its socket: lines appended before the jail runs would be read late.
   await waitFor(() => f2b('status', JAIL).status === 0, 60000, `the private fail2ban-server's jail to run (${err.trim().split('\n').slice(-2).join(' ')})`);
   await waitFor(() => f2b('status', OLD_JAIL).status === 0, 60000, `the jail ${OLD_JAIL} to run`);
+  await waitFor(() => f2b('status', HOSTILE_JAIL).status === 0, 60000, `the jail ${HOSTILE_JAIL} to run`);
 }
 
 async function stopFail2ban(): Promise<void> {
@@ -91,14 +96,15 @@ async function stopFail2ban(): Promise<void> {
   server = null;
 }
 
-async function api(pathname: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; json: () => any }> {
+async function api(pathname: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number; text: string; json: () => any; headers: Headers }> {
   const res = await fetch(new URL(pathname, base), {
     method: init.method ?? 'GET',
+    signal: AbortSignal.timeout(init.timeoutMs ?? 60000),
     headers: { ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) };
+  return { status: res.status, text, json: () => JSON.parse(text), headers: res.headers };
 }
 const bearer = (): Record<string, string> => ({ Authorization: `Bearer ${token}` });
 
@@ -130,10 +136,12 @@ before(async () => {
   writeFileSync(messagesLog(), '');
   // The old log exists while fail2ban starts its jail (a jail with no log file does not start).
   writeFileSync(path.join(root, OLD_LOG), '');
+  writeFileSync(path.join(root, HOSTILE_LOG), '');
   writeFileSync(
     path.join(f2bConf(), 'jail.d', 'h12-test.local'),
     `[${JAIL}]\n# one log file (the messages log): every failure line counts\nfilter = voip-asterisk[count=lines]\nlogpath = /var/log/asterisk/messages\nbackend = polling\n\n` +
-      `[${OLD_JAIL}]\nenabled = true\nfilter = voip-asterisk[count=lines]\nlogpath = ${OLD_LOG}\nbackend = pyinotify\n`,
+      `[${OLD_JAIL}]\nenabled = true\nfilter = voip-asterisk[count=lines]\nlogpath = ${OLD_LOG}\nbackend = pyinotify\n\n` +
+      `[${HOSTILE_JAIL}]\nenabled = true\nfilter = voip-asterisk[count=lines]\nlogpath = ${HOSTILE_LOG}\nbackend = polling\nmaxretry = 6\n`,
   );
 
   // 3. The namespace fail2ban bans in, and the server.
@@ -331,6 +339,14 @@ test('a real ban shows with its VoIP context (attacker text inert), is unbanned 
 });
 
 test('a whitelist entry added on the page is in jail.local (plan/apply: backup, manifest) and in fail2ban after a restart', async () => {
+  // Entries that would switch bans off or break fail2ban are refused, naming them; nothing written.
+  const before = jailLocal();
+  for (const bad of ['0.0.0.0/0', '::/0', '0.0.0.0/1', 'fe80::1%eth0']) {
+    const r = await api('/api/whitelist', { method: 'POST', body: { entry: bad }, headers: bearer() });
+    assert.equal(r.status, 400, bad);
+    assert.match(r.json().message, new RegExp(`^invalid --whitelist entry '${bad.replace(/[.*/]/g, (c) => `\\${c}`)}': `));
+  }
+  assert.equal(jailLocal(), before);
   const { page, errors } = await newPage();
   await page.goto(loginUrl.replace(/#.*/, ''));
   await page.fill('#token', token);
@@ -394,13 +410,67 @@ test('history, audit log and test-a-line (real fail2ban-regex)', async () => {
   await page.context().close();
 });
 
+test('hostile log lines (crafted SIP display names, 4 KB and 64 KB) in a real ban: the API answers in bounded time, measured on the server', async () => {
+  // Each payload is a display name built from what the VoIP-context patterns look for; the
+  // filter matches the lines (the address and the reason are Asterisk's), so all six are one ban's.
+  const payloads = [' for ['.repeat(680), 'user='.repeat(820), `User-Agent: a${' '.repeat(200)}`.repeat(19), '<sip:'.repeat(820), ' for [a@'.repeat(510), ' for ['.repeat(11000)];
+  const stamp = asteriskLine('x', HOSTILE_IP).slice(0, 21);
+  const lines = payloads.map((p) => `${stamp} NOTICE[4242] chan_sip.c: Registration from '"${p}" <sip:203.0.113.1>' failed for '${HOSTILE_IP}:5060' - Wrong password`);
+  assert.ok(lines.slice(0, 5).every((l) => l.length > 4000) && lines[5]!.length > 65000);
+  appendFileSync(path.join(root, HOSTILE_LOG), `${lines.join('\n')}\n`);
+  await waitFor(() => nftRules().includes(HOSTILE_IP), 60000, `fail2ban to ban ${HOSTILE_IP}`);
+  // The ban with its six lines is in fail2ban's database: the API lists it (after its 2 s snapshot).
+  const listed = await waitFor(async () => {
+    const r = await api('/api/bans', { headers: bearer(), timeoutMs: 30000 });
+    return r.json().bans.find((b: { ip: string }) => b.ip === HOSTILE_IP);
+  }, 30000, 'the API to list the hostile ban');
+  assert.equal(listed.lines.length, 6, 'the ban carries all six lines');
+  assert.deepEqual(listed.context.kinds, ['wrong password']);
+  // Fresh answers: a change (a ban by hand) drops the view's snapshot, so the next answers fetch
+  // fail2ban's state and compute the views from its lines again; each is timed by the server
+  // itself (Server-Timing: fetch and compute) and from here; the view answers a session check meanwhile.
+  assert.equal((await api('/api/ban', { method: 'POST', body: { ip: '203.0.113.74', jail: HOSTILE_JAIL }, headers: bearer() })).status, 200);
+  const timed = async (p: string): Promise<{ server: number; wall: number }> => {
+    const t0 = Date.now();
+    const r = await api(p, { headers: bearer(), timeoutMs: 30000 });
+    assert.equal(r.status, 200, p);
+    return { server: Number(/app;dur=([\d.]+)/.exec(r.headers.get('server-timing') ?? '')?.[1]), wall: Date.now() - t0 };
+  };
+  const [bans, hist, session] = await Promise.all([timed('/api/bans'), timed('/api/history'), timed('/api/session')]);
+  console.log(`# hostile ban: /api/bans ${bans.server} ms on the server (${bans.wall} ms here), /api/history ${hist.server} ms (${hist.wall} ms), /api/session ${session.wall} ms`);
+  for (const [p, t] of [['/api/bans', bans], ['/api/history', hist]] as const) assert.ok(t.server < 2000 && t.wall < 5000, `${p}: ${JSON.stringify(t)}`);
+  assert.ok(session.wall < 5000, `the view kept answering: ${session.wall} ms`);
+});
+
 test('wrong tokens are rate-limited; --listen 0.0.0.0 without TLS is refused (exit 2); SIGTERM stops the server cleanly (exit 0)', async () => {
   const statuses: number[] = [];
   for (let i = 0; i < 7; i++) statuses.push((await api('/api/login', { method: 'POST', body: { token: `wrong-${i}` } })).status);
   assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
   assert.equal(statuses[6], 429, `after 5 wrong tokens: ${statuses.join(',')}`);
-  // The right token is refused too while blocked: guessing gains nothing.
-  assert.equal((await api('/api/login', { method: 'POST', body: { token } })).status, 429);
+  // Only failures are throttled: the right token is accepted at once (a 256-bit token cannot be
+  // guessed; the limit keeps floods out of the audit log, not the admin out of the view).
+  assert.equal((await api('/api/login', { method: 'POST', body: { token } })).status, 200);
+
+  // Any local account (here nobody) can reach a loopback view: 50 wrong tokens from it ...
+  const flood = `(async () => { const s = []; for (let i = 0; i < 50; i++) s.push((await fetch(${JSON.stringify(`${base}api/login`)}, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: 'wrong-' + i }) })).status); process.stdout.write(s.join(',')); })()`;
+  const nobody = sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', flood], { timeoutMs: 60000 });
+  assert.equal(nobody.status, 0, nobody.stderr);
+  const st = nobody.stdout.split(',').map(Number);
+  assert.equal(st.length, 50);
+  assert.deepEqual(st.slice(0, 7), [401, 401, 401, 401, 401, 401, 429], `nobody's wrong tokens: ${nobody.stdout}`);
+  const refused = st.filter((x) => x === 401).length;
+  assert.ok(refused <= 8 && st.every((x) => x === 401 || x === 429), `nobody's wrong tokens: ${nobody.stdout}`);
+  // ... and the admin's right token goes through at once, and root's own wrong token is a 401, not a 429.
+  const t0 = Date.now();
+  assert.equal((await api('/api/login', { method: 'POST', body: { token } })).status, 200);
+  assert.equal((await api('/api/jails', { headers: bearer() })).status, 200);
+  const ms = Date.now() - t0;
+  assert.ok(ms < 5000, `${ms} ms`);
+  assert.equal((await api('/api/login', { method: 'POST', body: { token: 'root-typo' } })).status, 401);
+  // The audit names who failed (the local account and its process), a few times, not 50.
+  const auditLog = readFileSync(path.join(root, 'var/log/voip-f2b-install/web-audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { client: string; result: string });
+  const fromNobody = auditLog.filter((e) => e.result === 'wrong token' && / \(local: uid 65534 nobody, node pid \d+\)$/.test(e.client));
+  assert.equal(fromNobody.length, refused, auditLog.map((e) => `${e.client} ${e.result}`).join('\n'));
 
   const r = runCli(['web', '--root', root, '--listen', '0.0.0.0:8473']);
   assert.equal(r.status, 2);

@@ -33,6 +33,41 @@ for (const bad of ['1.2.3.4/33', '999.1.1.1', '1.2.3.4;reboot', '$(id)']) {
   });
 }
 
+// Issue 20, hole 8: entries that would switch bans off or break fail2ban's configuration.
+for (const [bad, why] of [
+  ['0.0.0.0/0', 'it covers every address: nothing would ever be banned'],
+  ['::/0', 'it covers every address: nothing would ever be banned'],
+  ['0.0.0.0/1', 'a /1 covers too much of the Internet to never ban (the widest accepted: /8 for IPv4, /16 for IPv6 outside fc00::/7 and fe80::/10)'],
+  ['fe80::1%eth0', 'an IPv6 zone ID (%interface) cannot be whitelisted: give the address without it'],
+]) {
+  test(`--whitelist ${bad}: exit 2 naming it, nothing written`, async () => {
+    const root = await tempRoot({ '/etc/os-release': DEBIAN12 });
+    try {
+      const before = await snapshot(root);
+      const r = runCli(['--whitelist', `203.0.113.7 ${bad}`, '--root', root, '--yes']);
+      assert.equal(r.status, 2);
+      assert.equal(r.stderr.trim().split('\n')[0], `voip-f2b-install: invalid --whitelist entry '${bad}': ${why}; expected an IPv4 or IPv6 address, a CIDR range of either (e.g. 203.0.113.0/24, 2001:db8::/32), or a DNS name`);
+      assert.equal(r.stdout, '');
+      assert.deepEqual(await snapshot(root), before);
+    } finally {
+      await removeRoot(root);
+    }
+  });
+}
+
+test('an admin on a link-local address (SSH_CONNECTION with a zone ID) is whitelisted without the zone', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12 });
+  try {
+    const r = runCli(['--root', root, '--json', '--dry-run', '--whitelist', '203.0.113.7'], { env: { SSH_CONNECTION: 'fe80::1%eth0 50022 fe80::2%eth0 22' } });
+    assert.equal(r.status, 0, r.stderr);
+    const ignoreip = (JSON.parse(r.stdout) as { ignoreip: string[] }).ignoreip;
+    assert.ok(ignoreip.includes('fe80::1'), ignoreip.join(' '));
+    assert.ok(!ignoreip.some((e) => e.includes('%')), ignoreip.join(' '));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('usage errors from the option parser are exit 2 too', () => {
   assert.equal(runCli(['--no-such-flag']).status, 2);
   assert.equal(runCli(['--maxretry', 'lots', '--root', '/tmp', '--dry-run']).status, 2);

@@ -51,3 +51,38 @@ test('durations, counts, banaction and mail addresses', () => {
   assert.equal(parseEmail('--email', 'root@localhost'), 'root@localhost');
   assert.throws(() => parseEmail('--email', 'a@b;id'), /invalid --email 'a@b;id'/);
 });
+
+// Issue 20, hole 8: entries that switch protection off, or that fail2ban cannot parse.
+for (const [bad, why] of [
+  ['0.0.0.0/0', /covers every address: nothing would ever be banned/],
+  ['::/0', /covers every address/],
+  ['203.0.113.7/0', /covers every address/],
+  ['0.0.0.0/1', /a \/1 covers too much of the Internet .*\/8 for IPv4, \/16 for IPv6/],
+  ['128.0.0.0/7', /a \/7 covers too much/],
+  ['2000::/3', /a \/3 covers too much/],
+  ['2001::/15', /a \/15 covers too much/],
+  ['fc00::/6', /a \/6 covers too much/],
+  ['fe80::1%eth0', /an IPv6 zone ID \(%interface\) cannot be whitelisted: give the address without it/],
+  ['fe80::%eth0/64', /zone ID/],
+  ['fe80::1%25eth0', /zone ID/],
+] as const) {
+  test(`whitelist refuses ${bad}: ${why.source.slice(0, 30)}`, () => {
+    assert.throws(
+      () => parseWhitelist(`203.0.113.7,${bad}`),
+      (e: unknown) => e instanceof UsageError && e.exitCode === 2 && e.message.startsWith(`invalid --whitelist entry '${bad}': `) && why.test(e.message) && !e.message.includes('\n'),
+    );
+  });
+}
+
+test('whitelist keeps wide ranges that are still one network: a /8, a /16, the private IPv6 ranges', () => {
+  assert.deepEqual(parseWhitelist('10.0.0.0/8 172.16.0.0/12 2001:db8::/16 fc00::/7 fd00::/8 fe80::/10 0.0.0.0 ::'), [
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '2001:db8::/16',
+    'fc00::/7',
+    'fd00::/8',
+    'fe80::/10',
+    '0.0.0.0',
+    '::',
+  ]);
+});

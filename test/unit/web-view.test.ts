@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { currentBans, history, jailNames, jailView, networkOf, parseBanipWithTime, testLineResult, voipContext, type DbBan } from '../../src/core/web-view.ts';
 import { RateLimiter, cookieValue, newToken, tokenMatches } from '../../src/web/auth.ts';
 import { startWebServer, type AuditEntry, type RunningWebServer, type WebSource } from '../../src/web/server.ts';
-import { checkListen, loadOrCreateToken, webAssetsDir } from '../../src/commands/web.ts';
+import { addToWhitelist, checkListen, loadOrCreateToken, webAssetsDir } from '../../src/commands/web.ts';
 import { UsageError } from '../../src/errors.ts';
-import { removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 
 const STATUS = [['Number of jail', 2], ['Jail list', 'voip-asterisk, sshd']];
 const JAIL_STATUS = [
@@ -209,7 +210,9 @@ test('server: changes need POST, JSON, our Origin; a foreign Origin or a cross-s
   const ok = await req('/api/unban', { method: 'POST', headers: { ...B, Origin: srv.url.replace(/\/$/, '') }, body: { ip: '203.0.113.5', jail: 'voip-asterisk' } });
   assert.equal(ok.status, 200);
   assert.deepEqual(calls, ['unban voip-asterisk 203.0.113.5']);
-  assert.deepEqual(audit.filter((a) => a.action === 'unban').map((a) => [a.client, a.target, a.result]), [['127.0.0.1', '203.0.113.5 in voip-asterisk', 'ok']]);
+  assert.deepEqual(audit.filter((a) => a.action === 'unban').map((a) => [a.target, a.result]), [['203.0.113.5 in voip-asterisk', 'ok']]);
+  // On loopback the audit names the local account and the process at the other end (this one).
+  assert.match(audit.find((a) => a.action === 'unban')!.client, new RegExp(`^127\\.0\\.0\\.1 \\(local: uid ${process.getuid!()} \\S+, node pid ${process.pid}\\)$`));
 });
 
 test('server: login sets an HttpOnly SameSite=Strict cookie that then authenticates; a foreign Host is refused (DNS rebinding)', async () => {
@@ -232,4 +235,60 @@ test('server: login sets an HttpOnly SameSite=Strict cookie that then authentica
     rq.end();
   });
   assert.equal(status, 421);
+});
+
+test('server: a flood of wrong tokens never keeps out the right one; only failures are throttled and audited sparingly', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const r = i % 2 ? await req('/api/login', { method: 'POST', body: { token: `wrong-${i}` } }) : await req('/api/jails', { headers: { Authorization: `Bearer wrong-${i}` } });
+    statuses.push(r.status);
+  }
+  assert.ok(statuses.slice(-40).every((s) => s === 429), `later wrong tokens are throttled: ${statuses.join(',')}`);
+  const limited = await req('/api/login', { method: 'POST', body: { token: 'wrong-again' } });
+  assert.equal(limited.status, 429);
+  assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+  // The right token, at once, both ways.
+  const t0 = performance.now();
+  assert.equal((await req('/api/jails', { headers: B })).status, 200);
+  assert.equal((await req('/api/login', { method: 'POST', body: { token: TOKEN } })).status, 200);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.ok(audit.filter((a) => a.result === 'wrong token').length <= 8, 'a flood does not fill the audit log');
+  // Requests that are not our page's cannot add failures: refused before the token is looked at.
+  const before = audit.length;
+  assert.equal((await req('/api/login', { method: 'POST', headers: { 'Sec-Fetch-Site': 'cross-site' }, body: { token: 'x' } })).status, 403);
+  assert.equal((await req('/api/login', { method: 'POST', headers: { Origin: 'http://evil.example' }, body: { token: 'x' } })).status, 403);
+  assert.equal((await req('/api/login', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, raw: '{"token":"x"}' })).status, 415);
+  assert.equal((await req('/api/jails', { headers: { 'Sec-Fetch-Site': 'same-site', ...B } })).status, 403);
+  assert.equal(audit.length, before);
+});
+
+test('server: a loopback client that is an SSH port forward (sshd holds the socket) is audited as an SSH tunnel', async () => {
+  const { execFile } = await import('node:child_process');
+  const { symlinkSync } = await import('node:fs');
+  // A process whose command is sshd (the node binary under that name) connects as a tunnel would.
+  const sshd = path.join(dir, 'sshd');
+  symlinkSync(process.execPath, sshd);
+  // The audit line of a change: a ban through the tunnel.
+  const ban = `fetch(${JSON.stringify(new URL('/api/ban', srv.url).href)}, { method: 'POST', body: JSON.stringify({ ip: '203.0.113.6', jail: 'voip-asterisk' }), headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ${TOKEN}' } }).then((r) => process.stdout.write(String(r.status)))`;
+  // Not spawnSync: the server runs in this process.
+  const out = await new Promise<string>((resolve, reject) => execFile(sshd, ['-e', ban], { encoding: 'utf8', timeout: 20000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message} ${stderr}`)) : resolve(stdout))));
+  assert.equal(out, '200');
+  const entry = audit.find((a) => a.action === 'ban' && a.target === '203.0.113.6 in voip-asterisk');
+  assert.match(entry?.client ?? '', new RegExp(`^127\\.0\\.0\\.1 \\(SSH tunnel: sshd pid \\d+, uid ${process.getuid!()} \\S+\\)$`));
+});
+
+test('the whitelist of the web view refuses what the command line refuses (everything, too wide, a zone ID): nothing written, nothing run', async () => {
+  const jailLocal = '[DEFAULT]\nignoreip = 127.0.0.1/8 ::1\n';
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': jailLocal });
+  const run = recordingRunner();
+  try {
+    const before = await snapshot(root);
+    for (const bad of ['0.0.0.0/0', '::/0', '0.0.0.0/4', '2000::/3', 'fe80::1%eth0']) {
+      await assert.rejects(addToWhitelist(testContext(root, { run }), bad), (e: unknown) => e instanceof UsageError && e.message.startsWith(`invalid --whitelist entry '${bad}': `));
+    }
+    assert.deepEqual(await snapshot(root), before);
+    assert.deepEqual(run.lines(), []);
+  } finally {
+    await removeRoot(root);
+  }
 });
