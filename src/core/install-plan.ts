@@ -8,7 +8,7 @@ import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
 import { serviceCommandIfPossible } from './service-control.ts';
-import { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
+import { FILTER_DIR, GUARD_ACTION, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
@@ -64,6 +64,14 @@ function mailAction(interval: number, withLogpath: boolean): string {
   return `%(action_)s\nvoip-f2b-mail[${args.join(', ')}]`;
 }
 
+/** An action line the tool adds to a service's jail (and takes out when no longer wanted). */
+const OUR_ACTION_LINE = /^\s*(?:voip-f2b-crowdsec\[|voip-f2b-guard\.py\[)/;
+
+/** The guard's action line: its pause covers the jail's own ports (`%(port)s`). */
+function guardActionLine(window: number): string {
+  return `voip-f2b-guard.py[port="%(port)s", window=${window}]`;
+}
+
 /** The services to protect: the named ones, else the detected ones. */
 export function selectedServices(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES): string[] {
   if (options.services) return options.services;
@@ -83,7 +91,7 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * command reads them all up front and the planner can read nothing else.
  */
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>): string[] {
-  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, ...BAN_ACTION_FILES];
+  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
@@ -244,17 +252,22 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       ...(fragment.details ? { details: fragment.details } : {}),
     });
   }
-  // CrowdSec: the jails of every chosen module that shares bans also push them (their own
-  // action, or the [DEFAULT] one, then the push). Without --crowdsec-lapi a push line left by an
-  // earlier run is taken out again.
+  // Extra actions of a service's jails, after its ban (its own action, or the [DEFAULT] one):
+  // the guard of modules that have one (voip-f2b-guard.py: pause, count once, accounts under
+  // attack), and the CrowdSec push of modules that share bans with --crowdsec-lapi. Lines an
+  // earlier run added and this one does not want are taken out again.
   for (const { module, selected } of planned) {
-    if (!selected || !module.sharedBanReason) continue;
+    if (!selected) continue;
+    const extra = [
+      ...(module.guard ? [guardActionLine(module.guard.window)] : []),
+      ...(options.crowdsecLapi && module.sharedBanReason ? [pushActionLine(module.sharedBanReason)] : []),
+    ];
     for (const section of module.jails) {
       if (!jails.includes(section)) continue;
       const current = getIniValue(jail, section, 'action');
-      const own = current?.split('\n').filter((l) => !l.includes('voip-f2b-crowdsec[')).join('\n');
+      const own = current?.split('\n').filter((l) => !OUR_ACTION_LINE.test(l)).join('\n');
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
-      if (options.crowdsecLapi) jail = setIniValues(jail, section, [['action', `${base}\n${pushActionLine(module.sharedBanReason)}`]]);
+      if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
     }
   }
@@ -276,6 +289,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       if (used(path, chosen.has(m))) tool.push(change(path, template(`etc/fail2ban/filter.d/${f}`), `fail2ban filter ${f.replace(/\.conf$/, '')}`, false));
     }
   }
+  const guarded = planned.some((p) => p.selected && p.module.guard);
+  if (used(GUARD_ACTION, guarded)) tool.push(change(GUARD_ACTION, template('etc/fail2ban/action.d/voip-f2b-guard.py'), 'VoIP jail guard: pause a failing source, count a failure once, accounts under attack', false));
   if (used(MAIL_ACTION, mail !== null)) tool.push(change(MAIL_ACTION, template('etc/fail2ban/action.d/voip-f2b-mail.conf'), 'rate-limited mail alert action', false));
   // The ban action's own files (the chosen ones; one an earlier run chose is kept up to date).
   for (const [path, tpl] of Object.entries(BAN_ACTION_TEMPLATES)) {

@@ -48,6 +48,7 @@ test('--root: first run writes the config; second run changes nothing and runs n
         // 30 days of ban history (dbpurgeage): Debian's fail2ban.conf keeps 1 day.
         'CREATE /etc/fail2ban/fail2ban.local',
         'CREATE /etc/fail2ban/filter.d/voip-asterisk.conf',
+        'CREATE /etc/fail2ban/action.d/voip-f2b-guard.py',
         'CREATE /etc/fail2ban/action.d/voip-f2b-ipset.py',
         'CREATE /etc/asterisk/logger.conf',
       ],

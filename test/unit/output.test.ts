@@ -39,7 +39,7 @@ test('a fresh --yes --root run prints under 30 lines: one per file, the steps, t
     assert.match(r.stdout, /^  \(diffs with --diff\)$/m);
     assert.match(r.stdout, /^ {2}CREATE {4}\/etc\/fail2ban\/action\.d\/voip-f2b-ipset\.py {2}\(ban action /m);
     assert.match(r.stdout, /^ {2}CREATE {4}\/etc\/fail2ban\/fail2ban\.local {2}\(fail2ban keeps 30 days of ban history \(dbpurgeage\)\)$/m);
-    assert.match(r.stdout, /^Done: 5 file\(s\) written\.$/m);
+    assert.match(r.stdout, /^Done: 6 file\(s\) written\.$/m);
   } finally {
     await removeRoot(root);
   }
@@ -51,8 +51,9 @@ test('only what is used is written: no mail action without --email, no filter fo
     assert.equal(runCli(['--yes', '--root', root]).status, 0);
     const fail2ban = Object.keys(await snapshot(root)).filter((p) => p.startsWith('etc/fail2ban/') && !p.endsWith('/'));
     // The ban action's own file comes with the ban action jail.local names.
+    // The guard of the Asterisk jail (voip-f2b-guard.py) comes with the Asterisk jail.
     // fail2ban.local: 30 days of ban history (dbpurgeage).
-    assert.deepEqual(fail2ban.sort(), ['etc/fail2ban/action.d/voip-f2b-ipset.py', 'etc/fail2ban/fail2ban.local', 'etc/fail2ban/filter.d/voip-asterisk.conf', 'etc/fail2ban/jail.local']);
+    assert.deepEqual(fail2ban.sort(), ['etc/fail2ban/action.d/voip-f2b-guard.py', 'etc/fail2ban/action.d/voip-f2b-ipset.py', 'etc/fail2ban/fail2ban.local', 'etc/fail2ban/filter.d/voip-asterisk.conf', 'etc/fail2ban/jail.local']);
 
     // Chosen later: Kamailio's filter and the mail action appear.
     assert.equal(runCli(['--yes', '--root', root, '--services', 'asterisk,kamailio', '--email', 'root@localhost']).status, 0);
@@ -75,7 +76,7 @@ test('--diff shows the diff of every changed file, the tool\'s own filters inclu
   try {
     const r = runCli(['--yes', '--diff', '--root', root]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(diffed(r.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
+    assert.deepEqual(diffed(r.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
     assert.match(r.stdout, /^\+bantime = 1h$/m);
     assert.match(r.stdout, /^-bantime = 600$/m);
     assert.doesNotMatch(r.stdout, /\(diffs with /);
@@ -95,7 +96,7 @@ test('--dry-run shows the diffs of the admin\'s files (jail.local, logger.conf),
     assert.match(r.stdout, /^  \(diffs with --diff\)$/m);
     assert.deepEqual(await snapshot(root), before);
     const all = runCli(['--dry-run', '--diff', '--root', root]);
-    assert.deepEqual(diffed(all.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
+    assert.deepEqual(diffed(all.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
   } finally {
     await removeRoot(root);
   }
@@ -108,7 +109,7 @@ test('a re-run prints the plan as UNCHANGED lines and "Nothing to do"', async ()
     const r = runCli(['--yes', '--root', root]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(diffed(r.stdout), []);
-    assert.ok(lines(r.stdout).filter((l) => /^ {2}UNCHANGED /.test(l)).length === 5);
+    assert.ok(lines(r.stdout).filter((l) => /^ {2}UNCHANGED /.test(l)).length === 6);
     assert.match(r.stdout, /^Nothing to do: the configuration is already in place\.$/m);
   } finally {
     await removeRoot(root);

@@ -22,6 +22,7 @@ export const asterisk: ServiceModule = {
   detect: (facts) => facts.services.asterisk.present,
   filters: ['voip-asterisk.conf'],
   sharedBanReason: 'sip-auth-failure',
+  guard: { window: 2 },
   jails: ['voip-asterisk'],
   reads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
   doctorReads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],

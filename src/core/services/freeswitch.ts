@@ -11,6 +11,7 @@ export const freeswitch: ServiceModule = {
   detect: (facts) => facts.services.freeswitch.present,
   filters: ['voip-freeswitch.conf'],
   sharedBanReason: 'sip-auth-failure',
+  guard: { window: 2 },
   jails: ['voip-freeswitch'],
   reads: (facts) => facts.services.freeswitch.profiles,
   doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],

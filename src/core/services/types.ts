@@ -137,6 +137,13 @@ export interface ServiceModule {
    * --crowdsec-lapi: "voip-f2b/<jail>: <this> (<machine>)"). Modules without it share no bans.
    */
   sharedBanReason?: string;
+  /**
+   * Its jails get the guard action (voip-f2b-guard.py): a source is paused on the jail's ports for
+   * `window` seconds after each counted failure, a failure repeating the source, account and
+   * Call-ID of one counted within that window counts once, accounts failing from several
+   * addresses are defended. For servers that check every guess themselves (Asterisk, FreeSWITCH).
+   */
+  guard?: { window: number };
   /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
   jails: string[];
   /** Every file its plan reads (target paths); reading any other path throws. */
