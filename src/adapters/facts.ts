@@ -1,8 +1,9 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
 import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts, type WebServerFacts } from '../core/facts.ts';
+import { asteriskDirectories } from '../core/asterisk-conf.ts';
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
@@ -115,12 +116,36 @@ export async function fail2banVersion(ctx: Context, ask = true): Promise<string 
 }
 
 async function pidAlive(ctx: Context, pidFiles: string[]): Promise<boolean> {
-  if (!ctx.live) return false;
+  return (await livePid(ctx, pidFiles)) !== null;
+}
+
+/** The live process named in the first of `pidFiles` that names one (live host only). */
+async function livePid(ctx: Context, pidFiles: string[]): Promise<number | null> {
+  if (!ctx.live) return null;
   for (const f of pidFiles) {
     const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
-    if (pid > 0 && processAlive(pid)) return true;
+    if (pid > 0 && processAlive(pid)) return pid;
   }
-  return false;
+  return null;
+}
+
+/**
+ * The program a running service was started from (/proc/<pid>/exe), to reach its console with
+ * the same build: only when its name is `name` and it is root's and writable by root alone (we
+ * run it as root). null otherwise; callers then say why they did not run it.
+ */
+export function trustedProgram(pid: number, name: string): string | null {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    if (path.posix.basename(exe) !== name || !path.posix.isAbsolute(exe)) return null;
+    for (let p = exe; p !== '/'; p = path.posix.dirname(p)) {
+      const st = lstatSync(p);
+      if (st.uid !== 0 || (st.mode & 0o022) !== 0 || (p === exe && !st.isFile())) return null;
+    }
+    return exe;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -172,8 +197,11 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   }
 
   // 5. VoIP services.
-  const astConf = (await ctx.fs.readText('/etc/asterisk/asterisk.conf')) ?? '';
-  const astLogDir = /^\s*astlogdir\s*=>?\s*(\S+)/m.exec(astConf)?.[1] ?? '/var/log/asterisk';
+  const astDirs = asteriskDirectories((await ctx.fs.readText('/etc/asterisk/asterisk.conf')) ?? '');
+  const astLogDir = astDirs.astlogdir ?? '/var/log/asterisk';
+  const astRunDir = astDirs.astrundir ?? '/var/run/asterisk';
+  const astPid = await livePid(ctx, [`${astRunDir}/asterisk.pid`]);
+  const astRunning = astPid !== null && (await ctx.fs.exists(`${astRunDir}/asterisk.ctl`));
   const fsConfigDir = (await firstExisting(ctx, ['/etc/freeswitch', '/usr/local/freeswitch/conf'])) ?? '/etc/freeswitch';
   const fsLogFile =
     (await firstExisting(ctx, ['/var/log/freeswitch/freeswitch.log', '/usr/local/freeswitch/log/freeswitch.log'])) ??
@@ -201,9 +229,11 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
     },
     asterisk: {
       present: (await firstExisting(ctx, ['/etc/asterisk/asterisk.conf', '/usr/sbin/asterisk'])) !== null,
-      running: live && (await ctx.fs.exists('/var/run/asterisk/asterisk.ctl')),
+      running: astRunning,
       configDir: '/etc/asterisk',
       logDir: astLogDir,
+      runDir: astRunDir,
+      binary: astRunning ? trustedProgram(astPid!, 'asterisk') : null,
     },
     freeswitch: {
       present: (await firstExisting(ctx, [`${fsConfigDir}/freeswitch.xml`, '/usr/bin/freeswitch', '/usr/local/freeswitch/bin/freeswitch'])) !== null,

@@ -126,6 +126,9 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   const admin = adminAddressFromEnv(ctx.env);
   let facts: HostFacts | null = null;
   const hostFacts = async (): Promise<HostFacts> => (facts ??= await gatherFacts({ ...ctx, live: false }));
+  // Whether a service runs, and its program (the live checks ask the running service itself).
+  let liveFacts: HostFacts | undefined;
+  const runningFacts = async (): Promise<HostFacts | null> => (ctx.live ? (liveFacts ??= await gatherFacts(ctx)) : null);
   const defaultIgnore = ['127.0.0.1/8', '::1', ...(getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean)];
   const scratch = await scratchDir();
   const out: JailDoctor[] = [];
@@ -206,6 +209,16 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       const texts = new Map<string, string | null>();
       for (const p of module.doctorReads?.(facts) ?? []) texts.set(p, await ctx.fs.readText(p));
       checks.push(module.doctorSource({ facts, logFiles, files: { read: (p) => texts.get(p) ?? null } }));
+    }
+    const serviceNow = module?.doctorLive ? await runningFacts() : null;
+    const live = serviceNow ? module!.doctorLive!(serviceNow) : null;
+    if (live) {
+      const r = await ctx.run(live.command);
+      checks.push(
+        r.exitCode === 0
+          ? live.check(r.stdout, logFiles)
+          : { name: `${serviceLabel} answers`, verdict: 'warning', detail: `${live.command.cmd} ${live.command.args.join(' ')} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`, fix: `check that ${serviceLabel} runs` },
+      );
     }
 
     // 3c. The filter, run by the real fail2ban-regex over the last lines of the live logs.

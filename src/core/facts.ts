@@ -30,7 +30,16 @@ export interface WebServerFacts {
 export interface ServiceFacts {
   /** Apache and nginx, for the web-panel module (absent in facts built by older tests). */
   web?: { apache: WebServerFacts; nginx: WebServerFacts };
-  asterisk: { present: boolean; running: boolean; configDir: string; logDir: string };
+  asterisk: {
+    present: boolean;
+    running: boolean;
+    configDir: string;
+    logDir: string;
+    /** astrundir of asterisk.conf (its control socket and pid file); absent in facts built by older tests. */
+    runDir?: string;
+    /** The running Asterisk's program (from its process), to reach its console: null when none runs. */
+    binary?: string | null;
+  };
   freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
   kamailio: { present: boolean; running: boolean; configFile: string };
 }

@@ -1,7 +1,9 @@
 import { editAsteriskLogger } from '../editors/asterisk-logger.ts';
 import type { ServiceFragment, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { asteriskSourceCheck } from '../doctor.ts';
+import { asteriskSourceCheck, type DoctorCheck } from '../doctor.ts';
+import type { Command } from '../command.ts';
+import type { HostFacts } from '../facts.ts';
 
 /** File name of an Asterisk logger.conf channel (`messages` or `messages.log`, …) in [logfiles]. */
 function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'): string {
@@ -15,6 +17,29 @@ function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'):
   return base;
 }
 
+/** A command on the running Asterisk's console (`-C` names its asterisk.conf, so its astrundir). */
+function asteriskConsole(a: HostFacts['services']['asterisk'], command: string): Command {
+  return { cmd: a.binary ?? 'asterisk', args: ['-C', `${a.configDir}/asterisk.conf`, '-rx', command], timeoutMs: 15000 };
+}
+
+/**
+ * doctor on a live host: the channels of the RUNNING logger (`logger show channels`) must write
+ * every log the jail reads; logger.conf saying so is not enough (a change not yet reloaded).
+ */
+export function asteriskLiveCheck(out: string, logFiles: string[]): DoctorCheck {
+  const name = 'the running Asterisk writes these logs';
+  const channels = new Map<string, string>();
+  for (const m of out.matchAll(/^(\/\S+)\s+File\s+\S+\s+Enabled\s+-\s+(.*)$/gm)) channels.set(m[1]!, m[2]!.trim());
+  const missing = logFiles.filter((f) => !channels.has(f));
+  if (!missing.length) return { name, verdict: 'ok', detail: logFiles.map((f) => `${f} (${channels.get(f)})`).join(', ') };
+  return {
+    name,
+    verdict: 'broken',
+    detail: `Asterisk runs but its logger writes no ${missing.join(', ')}: failures there are never seen (its file channels: ${[...channels.keys()].join(', ') || 'none'})`,
+    fix: 'asterisk -rx "logger reload" (after voip-f2b-install has set logger.conf)',
+  };
+}
+
 /** Asterisk: logger.conf made to log what the filter needs (dateformat, security channel). */
 export const asterisk: ServiceModule = {
   name: 'asterisk',
@@ -26,6 +51,10 @@ export const asterisk: ServiceModule = {
   jails: ['voip-asterisk'],
   reads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
   doctorReads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
+  doctorLive: (facts) =>
+    facts.services.asterisk.running && facts.services.asterisk.binary
+      ? { command: asteriskConsole(facts.services.asterisk, 'logger show channels'), check: (out, logFiles) => asteriskLiveCheck(out, logFiles) }
+      : null,
   doctorSource: ({ facts, logFiles, files }) =>
     asteriskSourceCheck(logFiles, files.read(`${facts.services.asterisk.configDir}/logger.conf`), facts.services.asterisk.logDir),
   plan(ctx): ServiceFragment {
@@ -36,8 +65,12 @@ export const asterisk: ServiceModule = {
     const logs = [`${a.logDir}/${asteriskChannelFile(edited, 'messages')}`, `${a.logDir}/${asteriskChannelFile(edited, 'security')}`];
     const f: Required<Pick<ServiceFragment, 'after' | 'manualSteps'>> = { after: [], manualSteps: [] };
     if (current !== edited) {
-      if (a.running) {
-        f.after.push({ service: 'asterisk', why: 'apply logger.conf', command: { cmd: 'asterisk', args: ['-rx', 'logger reload'] } });
+      // The running Asterisk (found by its astrundir's pid file and control socket) reloads its
+      // logger through its own program: protected from the moment the tool says done.
+      if (a.running && a.binary) {
+        f.after.push({ service: 'asterisk', why: 'apply logger.conf', command: asteriskConsole(a, 'logger reload') });
+      } else if (a.running) {
+        f.manualSteps.push(`Asterisk runs, but its program is not root's alone (or not found): not run as root; reload its logger yourself (asterisk -rx "logger reload"), until then failures reach no log the jail reads`);
       } else if (a.present) {
         f.manualSteps.push('Asterisk: logger.conf changed; it takes effect when Asterisk next starts (or run: asterisk -rx "logger reload")');
       }

@@ -156,6 +156,11 @@ export interface ServiceModule {
   question?(q: QuestionContext): Promise<Partial<InstallOptions>>;
   /** What uninstall does for it once the files are restored (`paths`: every file the manifest lists). */
   uninstall?(u: { facts: HostFacts; paths: string[] }): UninstallStep[];
+  /**
+   * doctor on a live host, while the service runs: a command of its own that shows what the
+   * RUNNING service logs, and the check of its output (`logFiles`: the files the jail reads).
+   */
+  doctorLive?(facts: HostFacts): { command: Command; check(stdout: string, logFiles: string[]): DoctorCheck } | null;
   /** doctor: the files {@link doctorSource} reads (target paths). */
   doctorReads?(facts: HostFacts): string[];
   /**
