@@ -23,6 +23,10 @@
 # The web view's boot service (test/real/47-web-service.test.ts) runs its init script with
 # start-stop-daemon and update-rc.d (init-system-helpers); the unit test of its systemd branch
 # checks the generated unit with systemd-analyze (the systemd package; systemd does not run).
+# The Asterisk and FreeSWITCH scanner tests (test/real/52-*, 53-*) run the real builds kept in the
+# shared folder beside the repository (../shared/asterisk, ../shared/freeswitch: Debian 12 has
+# neither package): unpacked to /opt/asterisk and /opt/freeswitch (their compiled-in prefixes)
+# with the runtime libraries they need, unless that version is there already.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p /etc/crowdsec
@@ -37,4 +41,16 @@ apt-get install -y -q --no-install-recommends \
   iptables sipvicious baresip-core \
   nginx openssl \
   chromium \
-  init-system-helpers systemd
+  init-system-helpers systemd \
+  libssl3 libjansson4 libxml2 libxslt1.1 libsqlite3-0 libuuid1 libedit2 \
+  libcurl4 libjpeg62-turbo libpcre3 libspeex1 libspeexdsp1 libtiff6
+
+shared="$(cd "$(dirname "$0")/../.." && pwd)/shared"
+if ! /opt/asterisk/sbin/asterisk -V 2>/dev/null | grep -q '^Asterisk 22\.10\.1$'; then
+  tar -xzf "$shared/asterisk/asterisk-22.10.1-debian12-amd64.tar.gz" -C /
+fi
+if ! /opt/freeswitch/bin/freeswitch -version 2>/dev/null | grep -q '1\.10\.12-release'; then
+  tar -xzf "$shared/freeswitch/freeswitch-1.10.12-debian12-amd64.tar.gz" -C /
+fi
+/opt/asterisk/sbin/asterisk -V
+/opt/freeswitch/bin/freeswitch -version
