@@ -36,8 +36,11 @@ export interface PbxHost {
   read(file: string): string | null;
   /** Starts a long-running program in the server host; stopped by its PID in close(). */
   start(what: string, cmd: string, args: string[]): ChildProcess & { output(): string };
-  /** Runs a program in a peer's namespace to its end (bounded), with its output and time. */
-  peer(name: string, cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; out: string; ms: number }>;
+  /**
+   * Runs a program in a peer's namespace to its end (bounded), with its output and time; its
+   * `stop()` ends it early (SIGTERM to that process).
+   */
+  peer(name: string, cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void };
   close(): Promise<void>;
 }
 
@@ -155,8 +158,9 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
     },
     peer(name, cmd, args, timeoutMs, cwd = REPO) {
       const t0 = Date.now();
-      return new Promise((resolve) => {
-        const child = spawn('ip', ['netns', 'exec', `${prefix}-${name}`, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      // `ip netns exec` execs the program: the child's PID is the program's.
+      const child = spawn('ip', ['netns', 'exec', `${prefix}-${name}`, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) => {
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -166,6 +170,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
           resolve({ code, out, ms: Date.now() - t0 });
         });
       });
+      return Object.assign(done, { stop: () => void child.kill('SIGTERM') });
     },
     close,
   };

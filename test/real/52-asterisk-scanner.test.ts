@@ -60,8 +60,11 @@ const f2b = (...args: string[]) => host!.exec('fail2ban-client', args, { timeout
 const events = (kind: string, addr: string): string[] =>
   (host!.read(SECURITY) ?? '').split('\n').filter((l) => l.includes(`SecurityEvent="${kind}"`) && l.includes(`RemoteAddress="IPV4/UDP/${addr}/`));
 const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', 'voip-asterisk').stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-/** The firewall drops `addr` for the jail (the ban action's set). */
-const inBanSet = (addr: string): boolean => (host!.exec('nft', ['list', 'set', 'inet', 'f2b-voip-asterisk', 'a4']).stdout ?? '').includes(addr);
+/** The firewall drops `addr` for the jail: a member of the set-based ban action's set (ipset or nftables). */
+const inBanSet = (addr: string): boolean =>
+  host!.exec('ipset', ['test', 'f2b-voip-asterisk4', addr]).status === 0 || host!.exec('nft', ['list', 'set', 'inet', 'f2b-voip-asterisk', 'a4']).stdout.includes(addr);
+/** What fail2ban's log says of `addr` (for assertion messages). */
+const f2bLines = (addr: string): string => (host!.read('/var/log/fail2ban.log') ?? '').split('\n').filter((l) => l.includes(addr) || l.includes('guard')).slice(-20).join('\n');
 
 async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
   const r = await host!.peer(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs);
@@ -164,4 +167,146 @@ test('doctor: ok while Asterisk writes the jail\'s logs; broken once the running
   const again = host!.cli(['--yes', '--services', 'asterisk', '--whitelist', PEERS.fri]);
   assert.equal(again.status, 0, again.stderr);
   assert.match(astConsole('logger show channels').stdout, /^\/var\/log\/asterisk\/security\s+File/m);
+});
+
+/** Times (ms) of the failure events of `addr` in the security log (EventTV) since `since`. */
+const failureTimes = (addr: string, since: number): number[] =>
+  events('ChallengeResponseFailed', addr).map((l) => Date.parse(/EventTV="([^"]+)"/.exec(l)?.[1]?.replace(/\+0000$/, 'Z') ?? '')).filter((t) => t >= since - 1000);
+
+/** ms from the first failure event of `addr` in the security log (EventTV) to fail2ban's Ban of it. */
+function banDelay(addr: string, since: number): number | null {
+  const first = failureTimes(addr, since)[0];
+  const log = host!.read('/var/log/fail2ban.log') ?? '';
+  const bans = [...log.matchAll(new RegExp(`^(\\d{4}-\\d\\d-\\d\\d) (\\d\\d:\\d\\d:\\d\\d),(\\d{3}) .*\\] Ban ${addr.replace(/\./g, '\\.')}$`, 'gm'))].map((m) => Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`));
+  const ban = bans.find((t) => first !== undefined && t >= first);
+  return first !== undefined && ban !== undefined ? ban - first : null;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+test('svcrack, the weak password 30th in its list: never cracked in 10 runs; guesses and time to ban per run', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const words = Array.from({ length: 404 }, (_, i) => (i === 29 ? WEAK : `guess${i + 1}`));
+  writeFileSync(path.join(host!.tmp, 'words.txt'), `${words.join('\n')}\n`);
+  const guesses: number[] = [];
+  const delays: number[] = [];
+  const bursts: number[] = [];
+  for (let run = 1; run <= 10; run++) {
+    const before = events('ChallengeResponseFailed', PEERS.atk).length;
+    const t0 = Date.now();
+    // svcrack runs until it is banned (then nothing it sends is answered: it is stopped there).
+    const crack = host!.peer('atk', '/usr/bin/svcrack', ['-u', '1001', '-d', path.join(host!.tmp, 'words.txt'), '--maximumtime', '30', SERVER], 60000);
+    const isBanned = await waitFor(() => banned().includes(PEERS.atk), 20000, 100);
+    crack.stop();
+    const r = await crack;
+    assert.doesNotMatch(r.out, /letmein2024/, `run ${run}: the password was found:\n${r.out}`);
+    assert.ok(isBanned, `run ${run}: svcrack banned`);
+    assert.ok(inBanSet(PEERS.atk), `run ${run}: in the firewall's ban set`);
+    const answered = events('ChallengeResponseFailed', PEERS.atk).length - before;
+    const delay = banDelay(PEERS.atk, t0);
+    // The first burst: the guesses Asterisk answered before the guard's pause stopped svcrack.
+    const times = failureTimes(PEERS.atk, t0);
+    const burst = times.filter((x) => x - times[0]! < 1000);
+    guesses.push(answered);
+    bursts.push(burst.at(-1)! - burst[0]!);
+    if (delay !== null) delays.push(delay);
+    t.diagnostic(`run ${run}: ${answered} guesses answered (the right one is 30th); first failure to the pause ${bursts.at(-1)} ms (${burst.length} guesses in it); banned ${delay ?? '?'} ms after its first failure`);
+    assert.ok(answered < 30, `run ${run}: ${answered} guesses`);
+    // A fresh start for the next run: the admin unbans it with the CLI.
+    const u = host!.cli(['unban', PEERS.atk]);
+    assert.equal(u.status, 0, u.stderr);
+    assert.ok(await waitFor(() => !inBanSet(PEERS.atk), 5000), `run ${run}: out of the ban set after unban`);
+  }
+  t.diagnostic(`svcrack x10: guesses answered median ${median(guesses)}, worst ${Math.max(...guesses)}; first failure to the pause (no answer) median ${median(bursts)} ms, worst ${Math.max(...bursts)} ms; to the ban median ${median(delays)} ms, worst ${Math.max(...delays)} ms`);
+});
+
+test('a phone with one typo (baresip): its burst counts once, never banned; the fixed password registers', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const dir = path.join(host!.tmp, 'baresip');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.pho}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
+  writeFileSync(path.join(dir, 'contacts'), '');
+  const account = (pw: string) => writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${pw};regint=600\n`);
+  account('phone-Pass-2O26'); // an O for a 0
+  const typo = await host!.peer('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  assert.match(typo.out, /401 Unauthorized/, typo.out);
+  const failures = events('ChallengeResponseFailed', PEERS.pho).length;
+  assert.ok(failures >= 2, `baresip sent its burst: ${failures} failures logged`);
+  await sleep(2500); // past the pause
+  const status = f2b('status', 'voip-asterisk').stdout;
+  assert.ok(!banned().includes(PEERS.pho), `not banned: ${status}`);
+  account(ACCOUNTS['1002']!);
+  const fixed = await host!.peer('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  assert.match(fixed.out, /200 OK/, `the fixed password registers: ${fixed.out}`);
+  assert.ok(!banned().includes(PEERS.pho));
+  t.diagnostic(`phone: one typo, ${failures} failures logged in its burst, counted once; fixed password: 200 OK`);
+});
+
+test('guessing spread over 5 addresses x 3 guesses on one account (right password 15th): not cracked', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const list = Array.from({ length: 15 }, (_, i) => (i === 14 ? WEAK : `spread${i + 1}`));
+  const found: string[] = [];
+  let answered = 0;
+  for (const [i, p] of (['d1', 'd2', 'd3', 'd4', 'd5'] as const).entries()) {
+    writeFileSync(path.join(host!.tmp, `spread-${p}.txt`), `${list.slice(i * 3, i * 3 + 3).join('\n')}\n`);
+    const r = await host!.peer(p, '/usr/bin/svcrack', ['-u', '1003', '-d', path.join(host!.tmp, `spread-${p}.txt`), '--maximumtime', '3', SERVER], 30000);
+    if (/letmein2024/.test(r.out)) found.push(p);
+    answered += events('ChallengeResponseFailed', PEERS[p]).length;
+  }
+  assert.deepEqual(found, [], 'the password is never found');
+  const log = host!.read('/var/log/fail2ban.log') ?? '';
+  assert.match(log, /voip-f2b: account '1003' is under attack/, 'the account under attack is said in fail2ban\'s log');
+  const now = banned();
+  const bannedSpread = (['d1', 'd2', 'd3', 'd4', 'd5'] as const).filter((p) => now.includes(PEERS[p]));
+  assert.ok(bannedSpread.length >= 3, `the addresses guessing on it are banned: ${bannedSpread.join(', ')}`);
+  t.diagnostic(`5 addresses x 3: ${answered} guesses answered of 15, password not found; banned: ${bannedSpread.join(', ')}`);
+});
+
+test('a monitoring system sending OPTIONS every 2 s: answered, never counted, never banned', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const ping = `const d=require('node:dgram');const s=d.createSocket('udp4');let n=0,got=0;s.on('message',()=>got++);const m=(i)=>Buffer.from('OPTIONS sip:${SERVER} SIP/2.0\\r\\nVia: SIP/2.0/UDP ${PEERS.mon}:5070;branch=z9hG4bKmon'+i+';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:nagios@${PEERS.mon}>;tag=m'+i+'\\r\\nTo: <sip:${SERVER}>\\r\\nCall-ID: mon'+i+'\\r\\nCSeq: 1 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n');s.bind(5070,()=>{const t=setInterval(()=>{if(n>=10){clearInterval(t);setTimeout(()=>{console.log(got);s.close();},1500);return;}s.send(m(n++),5060,'${SERVER}');},2000);});`;
+  const r = await host!.peer('mon', process.execPath, ['-e', ping], 40000);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(Number(r.out.trim()), 10, `every OPTIONS answered: ${r.out}`);
+  assert.ok(!banned().includes(PEERS.mon));
+  assert.doesNotMatch(host!.read('/var/log/fail2ban.log') ?? '', new RegExp(`Found ${PEERS.mon.replace(/\./g, '\\.')}`), 'never counted');
+  t.diagnostic('monitoring: 10 OPTIONS over 20 s, all answered, none counted');
+});
+
+test('the whitelisted friend: 20 wrong passwords, every one answered, never paused or banned', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const r = await sip('fri', { user: '1004', password: 'wrong', failures: 20, timeoutMs: 2000 });
+  assert.deepEqual(r.attempts.filter((a) => a.kind === 'digest').map((a) => a.status), Array(20).fill(401));
+  assert.ok(!banned().includes(PEERS.fri));
+  const ok = await sip('fri', { user: '1004', password: ACCOUNTS['1004']!, failures: 1, timeoutMs: 2000 });
+  assert.deepEqual(ok.attempts.map((a) => a.status), [401, 200]);
+  t.diagnostic('friend: 20 wrong passwords answered (401), then 200 with the right one');
+});
+
+test('unban is a fresh start: an address unbanned by hand is not banned again by its next single failure', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  // Failures, each after the guard's pause (within it a request gets no answer at all), until
+  // banned: at most maxretry (the one of the setup may still count).
+  for (let i = 0; i < MAXRETRY && !banned().includes(PEERS.one); i++) {
+    await sleep(2100);
+    const r = await sip('one', { user: '1005', password: `wrong${i}`, failures: 1, timeoutMs: 1500 });
+    assert.deepEqual(r.attempts.map((a) => a.status), [401, 401], `failure ${i + 1} answered`);
+    await waitFor(() => banned().includes(PEERS.one), 300);
+  }
+  assert.ok(await waitFor(() => banned().includes(PEERS.one), 5000), `banned after ${MAXRETRY} failures: ${f2b('status', 'voip-asterisk').stdout}\n${f2bLines(PEERS.one)}`);
+  const u = host!.cli(['unban', PEERS.one]);
+  assert.equal(u.status, 0, u.stderr);
+  assert.ok(await waitFor(() => !inBanSet(PEERS.one), 5000));
+  const r = await sip('one', { user: '1005', password: 'wrong-again', failures: 1, timeoutMs: 2000 });
+  assert.deepEqual(r.attempts.map((a) => a.status), [401, 401], 'answered');
+  await sleep(1500);
+  assert.ok(!banned().includes(PEERS.one), `one line after the unban does not ban it again: ${f2b('status', 'voip-asterisk').stdout}`);
+  t.diagnostic('unbanned by hand, then one wrong password: counted as 1, not banned');
+});
+
+test('at the end: banned exactly the guessers; the friend, the phone and the monitoring system never', () => {
+  assert.ok(ready, 'setup succeeded');
+  const now = banned();
+  for (const p of ['fri', 'pho', 'mon'] as const) assert.ok(!now.includes(PEERS[p]), `${p} not banned`);
+  assert.equal(host!.read('/var/log/not-asterisk/security'), null, 'the template\'s astlogdir was never used');
 });

@@ -210,6 +210,7 @@ class GuardAction(ActionBase):
 			self._fm.delFailure(aInfo['ip'])
 		except Exception:
 			pass
+		self._enqueue(('unpause', ip))
 		with self._lock:
 			for key in [k for k in self._counted if k[0] == ip]:
 				del self._counted[key]
@@ -241,11 +242,12 @@ class GuardAction(ActionBase):
 				batch, self._queue = self._queue, []
 			pauses = [ip for op, ip in batch if op == 'pause']
 			bans = [ip for op, ip in batch if op == 'ban']
-			try:
-				if pauses and self._paused:
-					self._pause(pauses)
-			except Exception as e:  # keep the worker alive whatever happens
-				self._logSys.error('%s: guard: pausing %s failed: %s', self._jail.name, ', '.join(pauses), e)
+			for op, ips in (('pause', pauses), ('unpause', [ip for op, ip in batch if op == 'unpause'])):
+				try:
+					if ips and self._paused:
+						self._pause(ips, op == 'pause')
+				except Exception as e:  # keep the worker alive whatever happens
+					self._logSys.error('%s: guard: %s %s failed: %s', self._jail.name, op, ', '.join(ips), e)
 			for ip in bans:
 				try:
 					self._jail.actions.addBannedIP(ip)
@@ -291,18 +293,24 @@ class GuardAction(ActionBase):
 			for s in (self.set4, self.set6):
 				self._run(['ipset', 'destroy', s], check=False, quiet=True)
 
-	def _pause(self, ips):
+	def _pause(self, ips, on=True):
+		"""Pauses the addresses for the window (on), or ends their pause (an unban: a fresh start)."""
 		seconds = max(1, int(round(self.window)))
 		fams = {4: [], 6: []}
 		for ip in ips:
 			addr = ipaddress.ip_address(ip)  # raises on anything that is not one address
 			fams[addr.version].append(str(addr))
 		if self.backend == 'nft':
-			lines = ['add element inet %s p%d { %s }' % (self.table, fam, ', '.join('%s timeout %dms' % (a, int(self.window * 1000)) for a in addrs))
-				for fam, addrs in fams.items() if addrs]
-			self._run(['nft', '-f', '-'], data='\n'.join(lines) + '\n')
+			if on:
+				lines = ['add element inet %s p%d { %s timeout %dms }' % (self.table, fam, a, int(self.window * 1000)) for fam, addrs in fams.items() for a in addrs]
+				self._run(['nft', '-f', '-'], data='\n'.join(lines) + '\n')
+			else:  # one by one: deleting an element no longer there (its pause ended) fails
+				for fam, addrs in fams.items():
+					for a in addrs:
+						self._run(['nft', 'delete', 'element', 'inet', self.table, 'p%d' % fam, '{ %s }' % a], check=False, quiet=True)
 		else:
-			lines = ['add %s %s timeout %d' % (self.set4 if fam == 4 else self.set6, a, seconds) for fam, addrs in fams.items() for a in addrs]
+			verb = 'add %s %s timeout ' + str(seconds) if on else 'del %s %s'
+			lines = [verb % (self.set4 if fam == 4 else self.set6, a) for fam, addrs in fams.items() for a in addrs]
 			self._run(['ipset', 'restore', '-exist'], data='\n'.join(lines) + '\n')
 
 	def _run(self, argv, data=None, check=True, quiet=False):
