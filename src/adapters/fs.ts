@@ -574,7 +574,11 @@ export function nodeFileSystem(root: string): FileSystem {
       inParent(real(p), (dir, name) => removeQuietlyOrThrow(dir, name), () => undefined);
     },
     async rename(from, to) {
-      inParent(real(from), (d1, n1) => inParent(real(to), (d2, n2) => (renameSync(at(d1, n1), at(d2, n2)), fsyncSync(d2.fd)), () => noDir(real(to))), () => noDir(real(from)));
+      const move = (d1: Dir, n1: string) => (d2: Dir, n2: string): void => {
+        renameSync(at(d1, n1), at(d2, n2));
+        fsyncSync(d2.fd); // makes the rename itself durable
+      };
+      inParent(real(from), (d1, n1) => inParent(real(to), move(d1, n1), () => noDir(real(to))), () => noDir(real(from)));
     },
     async removeTree(p) {
       inParent(real(p), (dir, name) => rmSync(at(dir, name), { recursive: true, force: true }), () => undefined);
