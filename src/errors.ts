@@ -90,3 +90,17 @@ export class UninstallFailedError extends ToolError {
     super(message, ExitCode.failed, hint);
   }
 }
+
+/**
+ * A file the tool was about to read, write, chmod or chown is not what it must be: a symbolic
+ * link or a FIFO planted in a directory another account can write, a hard link, a file with an
+ * unexpected owner. Refused before acting on it (src/adapters/fs.ts). Exit 1.
+ */
+export class UnsafePathError extends ToolError {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
+    super(`refusing ${path}: ${why}`, ExitCode.failed, 'remove or fix that file (it is not one the tool made), then run again; nothing else was changed');
+  }
+}

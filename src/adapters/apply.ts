@@ -6,7 +6,7 @@ import { fail2banConfigFingerprint, recordConfigGood } from './config-verified.t
 import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
-import { RolledBackError } from '../errors.ts';
+import { RolledBackError, UnsafePathError } from '../errors.ts';
 import { formatCommand, runOrThrow, tail, type Command, type RunResult } from './runner.ts';
 import { backupPath, readManifest, removeTemps, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
 import { tempPathOf } from './fs.ts';
@@ -162,7 +162,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     for (const d of newDirs) await ctx.fs.mkdirp(d);
     for (const f of toWrite) {
       const st = stats.get(f.path);
-      await ctx.fs.writeAtomic(f.path, f.after, st ? { mode: st.mode, uid: st.uid, gid: st.gid } : { mode: f.mode });
+      await ctx.fs.writeAtomic(f.path, f.after, writeModeOf(f, st));
       written.push(f);
       result.filesChanged.push(f.path);
       if (!f.group) ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
@@ -180,7 +180,9 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
         touched.push(e.path);
         continue;
       }
-      if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) await ctx.fs.chmodChown(e.path, want);
+      // Through the file's descriptor, only a regular file with one link owned by root or the
+      // directory's owner (a link or FIFO planted there stops the run: UnsafePathError).
+      if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) await ctx.fs.chmodChown(e.path, want, [0, ...(want.uid === undefined ? [] : [want.uid])]);
     }
     // 6. Under --root the run is complete: the journal becomes the manifest again. On a live
     // host it stays open until fail2ban is verified and the reloads ran (step 8).
@@ -265,6 +267,16 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   return result;
 }
 
+/**
+ * Mode and owner a planned file is written with: those of the file it replaces (an admin's
+ * choice), except for a secret (a file planned root-only, 0600): that is always written with
+ * its planned mode and owned by the user running the tool, whatever the old file's were.
+ */
+function writeModeOf(f: { mode: number; secret?: boolean }, st: { mode: number; uid: number; gid: number } | null | undefined): { mode: number; uid?: number; gid?: number } {
+  if (f.secret || (f.mode & 0o077) === 0 || !st) return { mode: f.mode };
+  return { mode: st.mode, uid: st.uid, gid: st.gid };
+}
+
 /** Polls `pidFiles` (every 250 ms, at most `seconds`) until one names a live process. */
 async function runsWithin(ctx: Context, pidFiles: string[], seconds: number): Promise<boolean> {
   const deadline = Date.now() + seconds * 1000;
@@ -298,11 +310,16 @@ async function logOwnership(ctx: Context, p: string): Promise<{ mode: number; ui
   return { mode: 0o640, uid: dst?.uid, gid: dst?.gid };
 }
 
-/** Whether a log file the tool created has lost the owner or mode it was given. */
+/**
+ * Whether a log file the tool created has lost the owner or mode it was given. Something else
+ * in its place (a FIFO, a device, a link the service account planted) stops the run here,
+ * while planning, before anything is changed.
+ */
 async function logNeedsRepair(ctx: Context, p: string): Promise<boolean> {
   const st = await ctx.fs.stat(p);
+  if (st && !st.isFile) throw new UnsafePathError(ctx.fs.real(p), 'the tool created it as a log file and it is no longer a regular file');
   const want = await logOwnership(ctx, p);
-  return !!st && st.isFile && (st.mode !== want.mode || st.uid !== want.uid || st.gid !== want.gid);
+  return !!st && (st.mode !== want.mode || st.uid !== want.uid || st.gid !== want.gid);
 }
 
 /**

@@ -1,25 +1,24 @@
-import { promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, promises as fsp, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { openForRead, statSafe } from './fs.ts';
 
 /**
  * The last `n` lines of a file on this machine (a real path), reading only its end: a log of
- * gigabytes costs no more than its last lines. Null when it cannot be read.
+ * gigabytes costs no more than its last lines. Null when it does not exist. Opened safely
+ * (src/adapters/fs.ts): a link another account planted, or a FIFO, is refused, never followed
+ * or waited on.
  */
 export async function lastLines(realPath: string, n: number): Promise<string[] | null> {
-  let handle: fsp.FileHandle;
+  const fd = openForRead(realPath);
+  if (fd === null) return null;
   try {
-    handle = await fsp.open(realPath, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     let chunk = 64 * 1024;
     for (;;) {
       const start = Math.max(0, size - chunk);
       const buf = Buffer.alloc(size - start);
-      await handle.read(buf, 0, buf.length, start);
+      readSync(fd, buf, 0, buf.length, start);
       const lines = buf.toString('utf8').split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
       // The first piece may be a partial line unless we read from the start.
@@ -28,7 +27,7 @@ export async function lastLines(realPath: string, n: number): Promise<string[] |
       chunk *= 4;
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -49,7 +48,7 @@ export async function scratchDir(): Promise<{ dir: string; write: (name: string,
 /** The modification time of a file on this machine (a real path), or null. */
 export async function realMtime(realPath: string): Promise<number | null> {
   try {
-    return (await fsp.stat(realPath)).mtimeMs;
+    return statSafe(realPath)?.mtimeMs ?? null;
   } catch {
     return null;
   }

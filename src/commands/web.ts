@@ -1,4 +1,6 @@
 import { existsSync, promises as fsp } from 'node:fs';
+import { readSecretSafe, statSafe, type SecretRead } from '../adapters/fs.ts';
+import { isTerminal } from '../adapters/stdio.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,43 +70,45 @@ export function webAssetsDir(): string {
 
 /**
  * The token: read from the file, or created there on first start (256 random bits, directory
- * 0700, file 0600, both root's). A token file others may read is refused: that token is spent.
+ * 0700, file 0600, both root's). The file is trusted on more than its mode (readSecretSafe): a
+ * link, a file another user owns (that user chose the token), one others may read (that token is
+ * spent) or one in a directory others can write is refused, exit 2.
  */
 export async function loadOrCreateToken(ctx: Context, file: string): Promise<{ token: string; created: boolean }> {
   const real = realPath(ctx, file);
-  const st = await fsp.stat(real).catch(() => null);
-  if (st) {
-    if (!st.isFile()) throw new UsageError(`invalid --token-file '${file}': not a regular file`);
-    if ((st.mode & 0o077) !== 0) {
-      throw new UsageError(`the token file ${file} can be read by others (mode ${(st.mode & 0o777).toString(8)}): refusing to use it`, `delete it to have a new token made (mode 0600), or chmod 600 ${file} if nobody else read it`);
+  const read = (): SecretRead => {
+    const r = readSecretSafe(real);
+    if ('refused' in r && r.looseMode !== undefined) {
+      throw new UsageError(`the token file ${file} can be read by others (mode ${r.looseMode.toString(8)}): refusing to use it`, `delete it to have a new token made (mode 0600), or chmod 600 ${file} if nobody else read it`);
     }
-    const token = (await fsp.readFile(real, 'utf8')).trim();
+    if ('refused' in r) throw new UsageError(`refusing the token file ${file}: ${r.refused}`, `delete it to have a new token made (mode 0600), or ${r.fix}`);
+    return r;
+  };
+  let r = read();
+  if ('missing' in r) {
+    await ctx.fs.mkdirp(path.posix.dirname(file), 0o700);
+    r = read(); // the directory, now that it exists, is checked too
+  }
+  if ('text' in r) {
+    const token = r.text.trim();
     if (token.length < 22) throw new UsageError(`the token file ${file} holds a token shorter than 128 bits; delete it to have a new one made`);
     return { token, created: false };
   }
-  await fsp.mkdir(path.dirname(real), { recursive: true, mode: 0o700 });
   const token = newToken();
-  const fh = await fsp.open(real, 'wx', 0o600);
-  try {
-    await fh.writeFile(`${token}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.chmod(real, 0o600);
+  // Made whole (mode, owner, content) under a temp name, then linked: never replaces a file.
+  if (!(await ctx.fs.touch(file, { mode: 0o600 }, `${token}\n`))) return loadOrCreateToken(ctx, file);
   return { token, created: true };
 }
 
 /** Audit log: one JSON line per change (time, client, action, target, result), file 0600. */
 export function fileAuditLog(ctx: Context, file = AUDIT_LOG): AuditLog {
-  const real = realPath(ctx, file);
   return {
     async append(e: AuditEntry): Promise<void> {
-      await fsp.mkdir(path.dirname(real), { recursive: true, mode: 0o700 });
-      await fsp.appendFile(real, `${JSON.stringify(e)}\n`, { mode: 0o600 });
+      await ctx.fs.mkdirp(path.posix.dirname(file), 0o700);
+      await ctx.fs.append(file, `${JSON.stringify(e)}\n`);
     },
     async recent(n: number): Promise<AuditEntry[]> {
-      const text = await fsp.readFile(real, 'utf8').catch(() => '');
+      const text = (await ctx.fs.readText(file).catch(() => null)) ?? '';
       return text
         .split('\n')
         .filter(Boolean)
@@ -219,7 +223,13 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
       const jails = s.result.jails.map((j, i) => jailView(j, perJail(s, i, 0), perJail(s, i, 2), perJail(s, i, 3), perJail(s, i, 4), perJail(s, i, 5)));
       if (d) for (const j of jails) if (d.jails[j.jail]) j.doctor = d.jails[j.jail];
       const p = await paths();
-      const pidStat = await fsp.stat(p.pidfile).catch(() => null);
+      const pidStat = (() => {
+        try {
+          return statSafe(p.pidfile);
+        } catch {
+          return null;
+        }
+      })();
       const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
       const whitelist = (getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
       const doctor = d ? { checkedAt: d.checkedAt, running: d.running, error: d.error, verdict: d.verdict, everySeconds: o.doctorEverySeconds ?? DOCTOR_TTL_SECONDS } : null;
@@ -309,8 +319,27 @@ export async function addToWhitelist(ctx: Context, raw: string): Promise<{ chang
   return { changed: true, ignoreip };
 }
 
+/**
+ * The start notice. The login URL carries the token: it is printed only to a terminal (where
+ * only the admin reads it); stdout that is a pipe or a file (a service's journal, syslog, a CI
+ * log) gets the token file's path and the command that prints the URL on the server.
+ */
+function printLogin(ctx: Context, options: WebOptions, o: { url: string; token: string; created: boolean; tokenFile: string; terminal: boolean }): void {
+  const loginUrl = `${o.url}#token=${o.token}`;
+  const loginCommand = `echo "${o.url}#token=$(cat ${o.tokenFile})"`;
+  const info = { url: o.url, tokenFile: options.tokenFile, tokenCreated: o.created };
+  if (options.json) {
+    ctx.log.out(`${JSON.stringify({ command: 'web', listening: true, ...info, ...(o.created && o.terminal ? { loginUrl } : { loginCommand }) })}\n`);
+  } else if (o.created && o.terminal) {
+    ctx.log.out(`Listening on ${o.url}\nOpen this once to log in (the token is now in ${options.tokenFile}, mode 0600):\n  ${loginUrl}\n`);
+  } else {
+    const made = o.created ? ' (made now, mode 0600; not printed: this output is not a terminal)' : '';
+    ctx.log.out(`Listening on ${o.url}\nLog in with the token in ${options.tokenFile}${made}.\nThe login URL, on this server: ${loginCommand}\n`);
+  }
+}
+
 /** `web`: serves the page and the API until SIGINT/SIGTERM (then a clean exit 0). */
-export async function web(options: WebOptions, ctx: Context, hooks: { onListening?: (url: string) => void; signal?: AbortSignal } = {}): Promise<WebReport> {
+export async function web(options: WebOptions, ctx: Context, hooks: { onListening?: (url: string) => void; signal?: AbortSignal; stdoutIsTerminal?: boolean } = {}): Promise<WebReport> {
   const listen = checkListen(options);
   if (ctx.live && ctx.uid !== 0) throw new ToolError('must run as root: the web view talks to fail2ban, whose socket is root-only', 3, 'run it with sudo');
   const { token, created } = await loadOrCreateToken(ctx, options.tokenFile);
@@ -333,10 +362,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
     assetsDir: webAssetsDir(),
   });
   void verdicts.refresh();
-  const info = { url: srv.url, tokenFile: options.tokenFile, tokenCreated: created };
-  if (options.json) ctx.log.out(`${JSON.stringify({ command: 'web', listening: true, ...info, ...(created ? { loginUrl: `${srv.url}#token=${token}` } : {}) })}\n`);
-  else if (created) ctx.log.out(`Listening on ${srv.url}\nOpen this once to log in (the token is now in ${options.tokenFile}, mode 0600):\n  ${srv.url}#token=${token}\n`);
-  else ctx.log.out(`Listening on ${srv.url}\nLog in with the token in ${options.tokenFile}.\n`);
+  printLogin(ctx, options, { url: srv.url, token, created, tokenFile: realPath(ctx, options.tokenFile), terminal: hooks.stdoutIsTerminal ?? isTerminal(1) });
   hooks.onListening?.(srv.url);
 
   const stoppedBy = await new Promise<string>((resolve) => {

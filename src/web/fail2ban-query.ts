@@ -119,6 +119,16 @@ export async function fail2banPython(ctx: Context): Promise<string> {
   return '/usr/bin/python3';
 }
 
+/**
+ * Flags that keep a root Python from importing anything but the system's modules: `-I`
+ * (isolated: no current directory or script directory on sys.path, no PYTHON* variables, no
+ * user site-packages); an interpreter that may be Python 2, which has no `-I`, gets `-E -s`
+ * (the runner's children run in `/` anyway).
+ */
+export function pythonIsolation(python: string): string[] {
+  return /python3(\.\d+)?$/.test(path.posix.basename(python)) ? ['-I'] : ['-E', '-s'];
+}
+
 export interface Answer {
   ok: boolean;
   value: unknown;
@@ -153,7 +163,7 @@ export async function queryFail2ban(ctx: Context, paths: Fail2banPaths, python: 
     commands: req.commands ?? [],
     ...(req.db && paths.dbfile ? { db: { file: paths.dbfile, ...req.db } } : {}),
   });
-  const r = await ctx.run({ cmd: python, args: ['-c', QUERY_PY], input, timeoutMs: 30000 });
+  const r = await ctx.run({ cmd: python, args: [...pythonIsolation(python), '-c', QUERY_PY], input, timeoutMs: 30000 });
   if (r.exitCode !== 0) throw new Fail2banUnavailableError(`could not query fail2ban (${python} exited ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
   return JSON.parse(r.stdout) as QueryResult;
 }

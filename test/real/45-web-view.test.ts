@@ -165,12 +165,15 @@ before(async () => {
   webProc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   webProc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const first = await waitFor(() => (out.includes('\n') ? out.split('\n')[0]! : ''), 20000, `the web view to start (${err})`);
-  const notice = JSON.parse(first) as { url: string; loginUrl: string; tokenCreated: boolean };
+  const notice = JSON.parse(first) as { url: string; loginUrl?: string; loginCommand: string; tokenCreated: boolean };
   assert.equal(notice.tokenCreated, true);
   base = notice.url;
-  loginUrl = notice.loginUrl;
   token = readFileSync(path.join(root, 'etc/voip-f2b-install/web-token'), 'utf8').trim();
-  assert.equal(loginUrl, `${base}#token=${token}`);
+  // stdout is a pipe here: no token in it, the command that prints the login URL instead.
+  assert.equal(notice.loginUrl, undefined);
+  assert.ok(!first.includes(token), 'the token is not in output that is not a terminal');
+  assert.equal(sh('sh', ['-c', notice.loginCommand]).stdout.trim(), `${base}#token=${token}`);
+  loginUrl = `${base}#token=${token}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 

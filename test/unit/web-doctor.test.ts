@@ -146,7 +146,7 @@ function fakeFail2ban() {
     return null;
   };
   return recordingRunner((c: Command) => {
-    if (c.args[0] === '-c' && c.cmd.includes('python')) {
+    if (c.args.includes('-c') && c.cmd.includes('python')) {
       const req = JSON.parse(c.input ?? '{}') as { commands: string[][] };
       return { stdout: JSON.stringify({ answers: req.commands.map((x) => ({ ok: true, value: answer(x) })), db: { bans: [], bips: [] }, error: null, dbError: null }) };
     }
