@@ -171,7 +171,7 @@ test('doctor: ok while Asterisk writes the jail\'s logs; broken once the running
 
 /** Times (ms) of the failure events of `addr` in the security log (EventTV) since `since`. */
 const failureTimes = (addr: string, since: number): number[] =>
-  events('ChallengeResponseFailed', addr).map((l) => Date.parse(/EventTV="([^"]+)"/.exec(l)?.[1]?.replace(/\+0000$/, 'Z') ?? '')).filter((t) => t >= since - 1000);
+  events('ChallengeResponseFailed', addr).map((l) => Date.parse(/EventTV="([^"]+)"/.exec(l)?.[1]?.replace(/\+0000$/, 'Z') ?? '')).filter((t) => t >= since);
 
 /** ms from the first failure event of `addr` in the security log (EventTV) to fail2ban's Ban of it. */
 function banDelay(addr: string, since: number): number | null {
