@@ -4,6 +4,7 @@ import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
 import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts, type WebServerFacts } from '../core/facts.ts';
 import { asteriskDirectories } from '../core/asterisk-conf.ts';
+import { FREESWITCH_PID_FILES, freeswitchCommandLine, freeswitchEventSocket } from '../core/freeswitch-conf.ts';
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
@@ -137,15 +138,60 @@ async function livePid(ctx: Context, pidFiles: string[]): Promise<number | null>
 export function trustedProgram(pid: number, name: string): string | null {
   try {
     const exe = readlinkSync(`/proc/${pid}/exe`);
-    if (path.posix.basename(exe) !== name || !path.posix.isAbsolute(exe)) return null;
-    for (let p = exe; p !== '/'; p = path.posix.dirname(p)) {
-      const st = lstatSync(p);
-      if (st.uid !== 0 || (st.mode & 0o022) !== 0 || (p === exe && !st.isFile())) return null;
-    }
-    return exe;
+    return path.posix.basename(exe) === name ? rootsAlone(exe) : null;
   } catch {
     return null;
   }
+}
+
+/** `file` when it and every directory above it are root's and writable by root alone; else null. */
+export function rootsAlone(file: string): string | null {
+  if (!path.posix.isAbsolute(file)) return null;
+  try {
+    for (let p = file; p !== '/'; p = path.posix.dirname(p)) {
+      const st = lstatSync(p);
+      if (st.uid !== 0 || (st.mode & 0o022) !== 0 || (p === file && !st.isFile())) return null;
+    }
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+/** A live process's command line (its arguments; [] when unreadable). */
+function processArgs(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * FreeSWITCH as it runs: its pid file in its run directory (packaged: /run/freeswitch; source
+ * builds: <prefix>/run or <prefix>/var/run/freeswitch), then its command line (-conf, -log, -base)
+ * says where its configuration and log really are, its program gives fs_cli beside it, and
+ * event_socket.conf.xml how fs_cli reaches its console.
+ */
+async function freeswitchFacts(ctx: Context): Promise<ServiceFacts['freeswitch']> {
+  const pid = await livePid(ctx, FREESWITCH_PID_FILES);
+  const where = pid !== null ? freeswitchCommandLine(processArgs(pid)) : {};
+  const fsConfigDir = where.configDir ?? (await firstExisting(ctx, ['/etc/freeswitch', '/usr/local/freeswitch/conf', '/opt/freeswitch/etc/freeswitch'])) ?? '/etc/freeswitch';
+  const fsLogFile = where.logDir
+    ? `${where.logDir}/freeswitch.log`
+    : ((await firstExisting(ctx, ['/var/log/freeswitch/freeswitch.log', '/usr/local/freeswitch/log/freeswitch.log'])) ??
+      (fsConfigDir.startsWith('/usr/local') ? '/usr/local/freeswitch/log/freeswitch.log' : '/var/log/freeswitch/freeswitch.log'));
+  const profiles = (await ctx.fs.list(`${fsConfigDir}/sip_profiles`)).filter((n) => n.endsWith('.xml')).map((n) => `${fsConfigDir}/sip_profiles/${n}`);
+  const program = pid !== null ? trustedProgram(pid, 'freeswitch') : null;
+  const socket = freeswitchEventSocket(await ctx.fs.readText(`${fsConfigDir}/autoload_configs/event_socket.conf.xml`));
+  return {
+    present: pid !== null || (await firstExisting(ctx, [`${fsConfigDir}/freeswitch.xml`, '/usr/bin/freeswitch', '/usr/local/freeswitch/bin/freeswitch'])) !== null,
+    running: pid !== null,
+    configDir: fsConfigDir,
+    logFile: fsLogFile,
+    profiles,
+    console: pid !== null ? { fsCli: program ? rootsAlone(path.posix.join(path.posix.dirname(program), 'fs_cli')) : null, ...socket } : null,
+  };
 }
 
 /**
@@ -202,13 +248,6 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
   const astRunDir = astDirs.astrundir ?? '/var/run/asterisk';
   const astPid = await livePid(ctx, [`${astRunDir}/asterisk.pid`]);
   const astRunning = astPid !== null && (await ctx.fs.exists(`${astRunDir}/asterisk.ctl`));
-  const fsConfigDir = (await firstExisting(ctx, ['/etc/freeswitch', '/usr/local/freeswitch/conf'])) ?? '/etc/freeswitch';
-  const fsLogFile =
-    (await firstExisting(ctx, ['/var/log/freeswitch/freeswitch.log', '/usr/local/freeswitch/log/freeswitch.log'])) ??
-    (fsConfigDir.startsWith('/usr/local') ? '/usr/local/freeswitch/log/freeswitch.log' : '/var/log/freeswitch/freeswitch.log');
-  const profiles = (await ctx.fs.list(`${fsConfigDir}/sip_profiles`))
-    .filter((n) => n.endsWith('.xml'))
-    .map((n) => `${fsConfigDir}/sip_profiles/${n}`);
   /** A web server's logs: the files in its log directory that are current access/error logs (not rotated ones). */
   const webServer = async (present: boolean, logDir: string): Promise<WebServerFacts> => {
     const names = present ? (await ctx.fs.list(logDir)).sort() : [];
@@ -235,13 +274,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
       runDir: astRunDir,
       binary: astRunning ? trustedProgram(astPid!, 'asterisk') : null,
     },
-    freeswitch: {
-      present: (await firstExisting(ctx, [`${fsConfigDir}/freeswitch.xml`, '/usr/bin/freeswitch', '/usr/local/freeswitch/bin/freeswitch'])) !== null,
-      running: await pidAlive(ctx, ['/run/freeswitch/freeswitch.pid', '/var/run/freeswitch/freeswitch.pid', '/usr/local/freeswitch/run/freeswitch.pid']),
-      configDir: fsConfigDir,
-      logFile: fsLogFile,
-      profiles,
-    },
+    freeswitch: await freeswitchFacts(ctx),
     kamailio: {
       present: (await firstExisting(ctx, ['/etc/kamailio/kamailio.cfg', '/usr/sbin/kamailio'])) !== null,
       running: await pidAlive(ctx, ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid']),

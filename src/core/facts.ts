@@ -40,7 +40,19 @@ export interface ServiceFacts {
     /** The running Asterisk's program (from its process), to reach its console: null when none runs. */
     binary?: string | null;
   };
-  freeswitch: { present: boolean; running: boolean; configDir: string; logFile: string; profiles: string[] };
+  freeswitch: {
+    present: boolean;
+    running: boolean;
+    configDir: string;
+    logFile: string;
+    profiles: string[];
+    /**
+     * The running FreeSWITCH's console (absent in facts built by older tests; null when none runs):
+     * its fs_cli (beside its program, root's alone; null otherwise) and its event socket
+     * (event_socket.conf.xml: listen-ip, listen-port; the password only as "is it fs_cli's default").
+     */
+    console?: { fsCli: string | null; host: string; port: number; defaultPassword: boolean } | null;
+  };
   kamailio: { present: boolean; running: boolean; configFile: string };
 }
 

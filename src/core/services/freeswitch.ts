@@ -3,6 +3,48 @@ import { PlanError } from '../../errors.ts';
 import type { ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
+import { sofiaProfileName } from '../freeswitch-conf.ts';
+import { FREESWITCH_PROBE_JS, freeswitchProbeCheck } from '../freeswitch-probe.ts';
+import type { Command } from '../command.ts';
+import type { HostFacts } from '../facts.ts';
+
+type FsConsole = NonNullable<HostFacts['services']['freeswitch']['console']>;
+
+/**
+ * A command on the running FreeSWITCH's console: its own fs_cli, on the event socket of
+ * event_socket.conf.xml. Never with `-p`: fs_cli's own password (its default, or its configuration
+ * file) is used, so the event socket's password is on no command line, in no plan and no report.
+ */
+function fsCli(c: FsConsole & { fsCli: string }, command: string): Command {
+  return { cmd: c.fsCli, args: ['-H', c.host, '-P', String(c.port), '-x', command], timeoutMs: 15000 };
+}
+
+/**
+ * What makes the RUNNING profiles log auth failures once their XML says so (measured on
+ * FreeSWITCH 1.10.12): `reloadxml`, then `sofia profile <name> rescan` re-reads the profile's
+ * settings, log-auth-failures included, without a restart (no call is dropped, no registration
+ * lost). Where fs_cli cannot be run as root, the exact manual step and why.
+ */
+function applyToRunning(f: HostFacts['services']['freeswitch'], names: string[]): { after: Array<{ service: string; why: string; command: Command }>; manualSteps: string[]; warnings: string[] } {
+  const manual = `fs_cli -x reloadxml; ${names.map((n) => `fs_cli -x "sofia profile ${n} rescan"`).join('; ')}`;
+  if (!names.length) return { after: [], manualSteps: [], warnings: [] };
+  if (!f.running) return { after: [], manualSteps: [], warnings: [] }; // read when FreeSWITCH starts
+  const c = f.console;
+  if (!c?.fsCli) {
+    return { after: [], warnings: [], manualSteps: [`FreeSWITCH runs, but its fs_cli (beside its program) is not root's alone, or not found: not run as root; run yourself: ${manual} (no call is dropped); until then its profiles log no failed password`] };
+  }
+  const con = { ...c, fsCli: c.fsCli };
+  return {
+    after: [
+      { service: 'freeswitch', why: 'reload its XML', command: fsCli(con, 'reloadxml') },
+      ...names.map((n) => ({ service: 'freeswitch', why: `sofia profile ${n}: log auth failures (rescan, no call dropped)`, command: fsCli(con, `sofia profile ${n} rescan`) })),
+    ],
+    manualSteps: [],
+    warnings: c.defaultPassword
+      ? []
+      : [`FreeSWITCH: the event socket's password is not fs_cli's default; fs_cli must find it in its own configuration (~/.fs_cli_conf), as the tool never puts it on a command line. If the rescan below fails, run: fs_cli -p <password> -x reloadxml, then the rescans`],
+  };
+}
 
 /** FreeSWITCH: every sofia profile made to log auth failures; the jail reads freeswitch.log. */
 export const freeswitch: ServiceModule = {
@@ -15,6 +57,14 @@ export const freeswitch: ServiceModule = {
   jails: ['voip-freeswitch'],
   reads: (facts) => facts.services.freeswitch.profiles,
   doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],
+  // doctor, while FreeSWITCH runs: a wrong password to each running profile must reach the log the jail reads.
+  doctorLive: (facts) => {
+    const c = facts.services.freeswitch.console;
+    if (!facts.services.freeswitch.running || !c?.fsCli) return null;
+    // node runs the fixed probe script (data, not a shell string): the same runtime as this tool.
+    const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), facts.services.freeswitch.logFile], timeoutMs: 30000 };
+    return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles) };
+  },
   doctorSource({ facts, logFiles, files }) {
     const f = facts.services.freeswitch;
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));
@@ -42,21 +92,20 @@ export const freeswitch: ServiceModule = {
         throw new PlanError(`cannot edit ${p}: ${(err as Error).message}`, 'fix the XML, or leave FreeSWITCH out with --services');
       }
       files.push({ path: p, text: edited, why: 'FreeSWITCH: log-auth-failures = true', adminOwned: true });
-      if (edited !== current) changedProfiles.push(/([^/]+)\.xml$/.exec(p)?.[1] ?? p);
+      if (edited !== current) changedProfiles.push(sofiaProfileName(current, p));
     }
     if (f.profiles.length === 0) warnings.push(`FreeSWITCH: no sofia profiles under ${f.configDir}/sip_profiles; enable log-auth-failures by hand`);
     // log-auth-failures is on (set above), so count=once: an unknown user's request counts once.
     const filter = ctx.options.freeswitchMode === 'aggressive' ? 'voip-freeswitch[mode=aggressive, count=once]' : 'voip-freeswitch[count=once]';
-    const after = changedProfiles.length && f.running ? [{ service: 'freeswitch', why: 'reload XML', command: { cmd: 'fs_cli', args: ['-x', 'reloadxml'] } }] : [];
-    for (const prof of changedProfiles) {
-      manualSteps.push(`FreeSWITCH: restart the sofia profile to log auth failures (drops its calls): fs_cli -x "sofia profile ${prof} restart"`);
-    }
+    const live = applyToRunning(f, changedProfiles);
+    warnings.push(...live.warnings);
+    manualSteps.push(...live.manualSteps);
     return {
       files,
       ensureFiles: [{ path: f.logFile, why: 'FreeSWITCH log read by the voip-freeswitch jail' }],
       jail: [{ section: 'voip-freeswitch', keys: voipJailKeys(ctx.protocol, filter, [f.logFile]) }],
       jails: ['voip-freeswitch'],
-      after,
+      after: live.after,
       warnings,
       manualSteps,
       details: { profiles: f.profiles, log: f.logFile, mode: ctx.options.freeswitchMode },
