@@ -211,7 +211,8 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       checks.push(module.doctorSource({ facts, logFiles, files: { read: (p) => texts.get(p) ?? null } }));
     }
     const serviceNow = module?.doctorLive ? await runningFacts() : null;
-    const live = serviceNow ? module!.doctorLive!(serviceNow) : null;
+    const probe = serviceNow ? module!.doctorLive!(serviceNow) : null;
+    const live = probe && (probe.sends !== true || options.probes !== false) ? probe : null;
     if (live) {
       const r = await ctx.run(live.command);
       checks.push(

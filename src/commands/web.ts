@@ -350,7 +350,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const doctorEvery = options.doctorSeconds ?? DOCTOR_TTL_SECONDS;
   let stopping = false;
   const doctorCtx: Context = { ...ctx, run: (c) => (stopping ? Promise.resolve({ exitCode: 130, stdout: '', stderr: 'the web view is stopping' }) : ctx.run(c)) };
-  const verdicts = createDoctorCache(async () => doctor({ banTest: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: (await source.paths()).socket }, doctorCtx), { ttlMs: doctorEvery * 1000 });
+  const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: (await source.paths()).socket }, doctorCtx), { ttlMs: doctorEvery * 1000 });
   const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2, doctor: verdicts, doctorEverySeconds: doctorEvery });
   const srv = await startWebServer({
     host: listen.host,

@@ -66,6 +66,11 @@ export interface DoctorOptions {
   socket?: string;
   /** One line per jail (run at the end of install). */
   compact?: boolean;
+  /**
+   * Checks that send the service something (FreeSWITCH's wrong-password probe) run unless false:
+   * the web view's periodic doctor sets it false (no SIP traffic, no log lines every few minutes).
+   */
+  probes?: boolean;
 }
 
 export const DOCTOR_DEFAULT_LINES = DEFAULTS.doctorLines;

@@ -63,7 +63,7 @@ export const freeswitch: ServiceModule = {
     if (!facts.services.freeswitch.running || !c?.fsCli) return null;
     // node runs the fixed probe script (data, not a shell string): the same runtime as this tool.
     const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), facts.services.freeswitch.logFile], timeoutMs: 30000 };
-    return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles) };
+    return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles), sends: true };
   },
   doctorSource({ facts, logFiles, files }) {
     const f = facts.services.freeswitch;

@@ -160,7 +160,7 @@ export interface ServiceModule {
    * doctor on a live host, while the service runs: a command of its own that shows what the
    * RUNNING service logs, and the check of its output (`logFiles`: the files the jail reads).
    */
-  doctorLive?(facts: HostFacts): { command: Command; check(stdout: string, logFiles: string[]): DoctorCheck } | null;
+  doctorLive?(facts: HostFacts): { command: Command; check(stdout: string, logFiles: string[]): DoctorCheck; /** it sends the service a request (a probe) */ sends?: boolean } | null;
   /** doctor: the files {@link doctorSource} reads (target paths). */
   doctorReads?(facts: HostFacts): string[];
   /**
