@@ -5,7 +5,7 @@
 //
 // Env: BENCH_LINES (default 200000), BENCH_HOST=0 to skip the steps that change this machine
 // (real-host no-op re-run, package step: purge + fresh install), BENCH_ONLY=a,b to run only some
-// sections (throughput, worst, startup, noop, host, ban, fleet, sets, web); BENCH_FLEET_RUNS (default 3).
+// sections (throughput, worst, startup, noop, host, ban, fleet, sets, web, scanner); BENCH_FLEET_RUNS (default 3).
 // BENCH_SETS_REF_RESTORE (default 1000): bans in the database for the stock actions' restart
 // figure (10,000 takes them minutes). BENCH_WEB_BANS (default 1000), BENCH_WEB_N (default 9):
 // bans and requests per figure of the web view section.
@@ -21,6 +21,7 @@ import { fail2banRegex, fail2banRegexFailures, fmtInt, fmtMs, machine, median, R
 import { generateLog } from './bench/loggen.mjs';
 import { worstCases } from './bench/worst.mjs';
 import { webLatency } from './bench/web.mjs';
+import { scannerFigures } from './bench/scanner.mjs';
 
 $.verbose = false;
 const started = Date.now();
@@ -263,6 +264,25 @@ if (want('web')) {
   } catch (e) {
     log(`web: failed: ${e.message}`);
     row('9 web', 'all', 'failed', '', '', e.message.split('\n')[0]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. A real scanner against the real servers: guesses it gets, time to the pause and the ban
+if (want('scanner')) {
+  for (const [server, S] of [['asterisk', 'Asterisk 22'], ['freeswitch', 'FreeSWITCH 1.10']]) {
+    try {
+      log(`scanner: ${S} (its real test, 10 svcrack runs and 3 against a plain jail)`);
+      const { ours, plain } = scannerFigures(server, tmp);
+      const cracked = plain.filter((p) => p.cracked).length;
+      const plainRef = `plain jail (no guard): ${plain.map((p) => p.guesses).join(', ')} guesses, cracked in ${cracked} of ${plain.length} runs`;
+      row(`10 ${S}`, 'svcrack guesses answered (the right password 30th), median / worst of 10 runs', `${median(ours.guesses)} / ${Math.max(...ours.guesses)}`, plainRef, '< 30, never cracked', ok(Math.max(...ours.guesses) < 30));
+      if (ours.pauseMs) row(`10 ${S}`, 'first failure to the pause (the last answered guess of its first burst), median / worst', `${fmtMs(median(ours.pauseMs))} / ${fmtMs(Math.max(...ours.pauseMs))}`, "fail2ban's own read and ban: up to 0.2 s + 0.8 s", '', '');
+      row(`10 ${S}`, 'first failure to the ban (5 counted failures, one per 2 s pause), median / worst', `${fmtMs(median(ours.banMs))} / ${fmtMs(Math.max(...ours.banMs))}`, '', '', '');
+    } catch (e) {
+      log(`scanner ${server}: failed: ${e.message}`);
+      row(`10 ${S}`, 'all', 'failed', '', '', e.message.split('\n')[0]);
+    }
   }
 }
 

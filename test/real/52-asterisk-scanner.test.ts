@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/cli.ts';
+import { benchMode, benchOut, median, withoutGuard } from '../helpers/bench-out.ts';
 import { makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
 import { assertRealHost, sh, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
@@ -182,7 +183,6 @@ function banDelay(addr: string, since: number): number | null {
   return first !== undefined && ban !== undefined ? ban - first : null;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 test('svcrack, the weak password 30th in its list: never cracked in 10 runs; guesses and time to ban per run', async (t) => {
   assert.ok(ready, 'setup succeeded');
@@ -218,6 +218,7 @@ test('svcrack, the weak password 30th in its list: never cracked in 10 runs; gue
     assert.ok(await waitFor(() => !inBanSet(PEERS.atk), 5000), `run ${run}: out of the ban set after unban`);
   }
   t.diagnostic(`svcrack x10: guesses answered median ${median(guesses)}, worst ${Math.max(...guesses)}; first failure to the pause (no answer) median ${median(bursts)} ms, worst ${Math.max(...bursts)} ms; to the ban median ${median(delays)} ms, worst ${Math.max(...delays)} ms`);
+  benchOut('asterisk', { guesses, pauseMs: bursts, banMs: delays });
 });
 
 test('a phone with one typo (baresip): its burst counts once, never banned; the fixed password registers', async (t) => {
@@ -309,4 +310,24 @@ test('at the end: banned exactly the guessers; the friend, the phone and the mon
   const now = banned();
   for (const p of ['fri', 'pho', 'mon'] as const) assert.ok(!now.includes(PEERS[p]), `${p} not banned`);
   assert.equal(host!.read('/var/log/not-asterisk/security'), null, 'the template\'s astlogdir was never used');
+});
+
+test('reference for npm run bench: svcrack against the same jail without its guard', async (t) => {
+  if (!benchMode()) {
+    t.skip('a benchmark reference, measured by npm run bench (it cracks the password on purpose)');
+    return;
+  }
+  assert.ok(ready, 'setup succeeded');
+  host!.cli(['unban', PEERS.atk]);
+  withoutGuard(host!);
+  const runs: Array<{ guesses: number; cracked: boolean }> = [];
+  for (let run = 1; run <= 3; run++) {
+    const before = events('ChallengeResponseFailed', PEERS.atk).length;
+    const r = await host!.peer('atk', '/usr/bin/svcrack', ['-u', '1001', '-d', path.join(host!.tmp, 'words.txt'), '--maximumtime', '4', SERVER], 60000);
+    runs.push({ guesses: events('ChallengeResponseFailed', PEERS.atk).length - before, cracked: r.out.includes(WEAK) });
+    t.diagnostic(`plain jail, run ${run}: ${runs.at(-1)!.guesses} guesses answered, ${runs.at(-1)!.cracked ? 'CRACKED' : 'not cracked'}`);
+    host!.cli(['unban', PEERS.atk]);
+    await sleep(1000);
+  }
+  benchOut('asterisk-plain', runs);
 });

@@ -83,8 +83,13 @@ class GuardAction(ActionBase):
 		self._queue = []
 		self._worker = None
 		self._stopping = False
-		self._fm = jail.filter.failManager
-		self._wrap()
+		self._fm = None
+		try:
+			self._fm = jail.filter.failManager
+			self._wrap()
+		except Exception as e:  # a fail2ban without these internals: the jail works as before
+			self._fm = None
+			self._logSys.error('%s: guard: cannot hook the failure counter (%s): every failure counts, nothing is paused', jail.name, e)
 
 	# -- the failure manager's hook ---------------------------------------------------------
 
@@ -176,6 +181,8 @@ class GuardAction(ActionBase):
 	# -- fail2ban's interface ---------------------------------------------------------------
 
 	def start(self):
+		if self._fm is None:
+			return
 		# How fast fail2ban reads a failure. Its pyinotify (and systemd) loop blocks for an event
 		# up to the filter's sleep time, then SLEEPS a poll step (Utils.DEFAULT_SLEEP_INTERVAL,
 		# 0.2 s, growing) before it waits again: a line written then sat unread for up to 0.2 s,
@@ -205,6 +212,8 @@ class GuardAction(ActionBase):
 
 	def unban(self, aInfo):
 		"""A fresh start: the address's failures in this jail are forgotten."""
+		if self._fm is None:
+			return
 		ip = str(aInfo['ip'])
 		try:
 			self._fm.delFailure(aInfo['ip'])
@@ -218,6 +227,8 @@ class GuardAction(ActionBase):
 				self._accounts[user] = [f for f in self._accounts[user] if f[1] != ip]
 
 	def stop(self):
+		if self._fm is None:
+			return
 		with self._cond:
 			self._stopping = True
 			self._cond.notify_all()
