@@ -46,6 +46,25 @@ export interface PbxHost {
 
 const ipCmd = (args: string[]): void => void sh('ip', args, { check: true, timeoutMs: 10000 });
 
+/** Directories the PBX host sees empty, whatever this machine has there. */
+const FRESH_DIRS = [
+  '/etc/asterisk',
+  '/etc/freeswitch',
+  '/var/log/asterisk',
+  '/var/log/freeswitch',
+  '/var/lib/asterisk',
+  '/var/lib/fail2ban',
+  '/var/spool/asterisk',
+  '/var/cache/asterisk',
+  '/var/backups/voip-f2b-install',
+  '/var/cache/voip-f2b-install',
+];
+
+/** Marks an overlay upper directory opaque: the lower directory's entries are not shown through it. */
+function opaque(dir: string): void {
+  sh('/usr/bin/python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], "trusted.overlay.opaque", b"y")', dir], { check: true });
+}
+
 /**
  * Builds the host: `prefix` names the namespaces (`<prefix>-srv`, `<prefix>-<peer>`; at most 15
  * characters for interface names), `server` is `addr/len` on the bridge, `peers` maps a short name
@@ -112,6 +131,16 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
     }
 
     // 2. The host's files: overlays of /etc and /var, a private /run (and /var/run with it).
+    // What an earlier run on this machine left (a PBX's logs and configuration, fail2ban's
+    // database and settings, the tool's journal) is hidden: the PBX host starts as a fresh one.
+    for (const dir of FRESH_DIRS) {
+      const upper = path.join(dir.startsWith('/etc/') ? etcUpper : varUpper, dir.replace(/^\/(etc|var)\//, ''));
+      mkdirSync(upper, { recursive: true });
+      opaque(upper);
+    }
+    for (const file of ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local']) {
+      if (existsSync(file)) sh('mknod', [path.join(etcUpper, file.slice('/etc/'.length)), 'c', '0', '0'], { check: true }); // a whiteout
+    }
     prepare(etcUpper, varUpper);
     const script = [
       'set -e',

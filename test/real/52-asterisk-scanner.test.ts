@@ -24,7 +24,7 @@ import path from 'node:path';
 import { REPO } from '../helpers/cli.ts';
 import { benchMode, benchOut, median, withoutGuard } from '../helpers/bench-out.ts';
 import { makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
-import { assertRealHost, sh, sleep, waitFor } from '../helpers/system.ts';
+import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
 const SERVER = '203.0.113.1';
@@ -111,9 +111,6 @@ function prepare(etc: string, _var: string): void {
     .join('\n');
   writeFileSync(path.join(dir, 'pjsip.conf'), `[global]\ntype = global\n\n[transport-udp]\ntype = transport\nprotocol = udp\nbind = ${SERVER}:5060\n\n${endpoints}`);
   for (const d of ['log/asterisk', 'lib/asterisk', 'spool/asterisk', 'cache/asterisk']) mkdirSync(path.join(_var, d), { recursive: true });
-  // fail2ban as its package installs it: an admin's earlier jail.local on this machine is not the PBX's.
-  mkdirSync(path.join(etc, 'fail2ban'), { recursive: true });
-  if (existsSync('/etc/fail2ban/jail.local')) sh('mknod', [path.join(etc, 'fail2ban/jail.local'), 'c', '0', '0'], { check: true }); // overlay whiteout
 }
 
 test('setup: a running Asterisk 22 configured live by the CLI; protected when it returns', async (t) => {

@@ -113,9 +113,6 @@ function prepare(etc: string, v: string): void {
   );
   edit(path.join(c, 'autoload_configs/event_socket.conf.xml'), '<param name="listen-ip" value="::"/>', '<param name="listen-ip" value="127.0.0.1"/>');
   for (const d of ['log/freeswitch', 'lib/freeswitch/db', 'lib/freeswitch/storage', 'lib/freeswitch/recordings', 'cache/freeswitch']) mkdirSync(path.join(v, d), { recursive: true });
-  // fail2ban as its package installs it: an admin's earlier jail.local on this machine is not the PBX's.
-  mkdirSync(path.join(etc, 'fail2ban'), { recursive: true });
-  if (existsSync('/etc/fail2ban/jail.local')) sh('mknod', [path.join(etc, 'fail2ban/jail.local'), 'c', '0', '0'], { check: true }); // overlay whiteout
 }
 
 test('setup: a running FreeSWITCH 1.10 configured live by the CLI; protected when it returns', async (t) => {
