@@ -2,8 +2,7 @@
 // The command's shim. CommonJS on purpose (bin/package.json says so): Node starts a CommonJS
 // file without its ESM loader, so `--help` and `--version` cost no more than `node -e 0`. They
 // are answered from dist/help.json (commander's own text, rendered by the build); everything else
-// loads the bundle, dist/cli.cjs, CommonJS too (no ES module loader at all), with V8's code cache
-// when there is one (bin/code-cache.js).
+// loads the bundle, dist/cli.cjs, CommonJS too (no ES module loader at all).
 // Written for old Nodes to parse (no `??`, no top-level await): an old Node must reach the
 // version check and exit 3 with one clear line, not a SyntaxError.
 'use strict';
@@ -32,4 +31,4 @@ const wide = function () {
 };
 if (text && (arg === '--version' || arg === '-V')) process.stdout.write(`${text.version}\n`);
 else if (text && wide()) process.stdout.write(text.help);
-else require('./code-cache.js').run(require('path').join(__dirname, '..', 'dist', 'cli.cjs'), args);
+else require('../dist/cli.cjs');

@@ -11,7 +11,6 @@
 // script renders with commander itself after the build.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -40,24 +39,11 @@ await build({
   ...common,
   entryPoints: ['src/entry.ts'],
   outfile: new URL('cli.cjs', dist).pathname,
-  // import.meta.url: the bundle's file URL, made when first read (making it at load cost every
-  // run ~0.5 ms, and only the template and web commands read it).
-  define: { __VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__bundle.url' },
-  banner: { js: "'use strict';\nconst __bundle = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+  // import.meta.url: the bundle's own file URL (the sources find templates/ and the web view's
+  // files from it).
+  define: { __VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__bundle_url' },
+  banner: { js: "'use strict';\nconst __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [
-    {
-      // commander requires node:child_process at load for one feature we do not use (stand-alone
-      // executable subcommands); that require costs every run ~2 ms. It is required when used.
-      name: 'commander-lazy-child-process',
-      setup(b) {
-        b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (a) => {
-          const text = await readFile(a.path, 'utf8');
-          const line = "const childProcess = require('node:child_process');";
-          if (!text.includes(line)) throw new Error(`commander changed: ${a.path} no longer has \`${line}\``);
-          return { contents: text.replace(line, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
-        });
-      },
-    },
     {
       name: 'libs-on-demand',
       setup(b) {
@@ -70,18 +56,6 @@ await build({
     },
   ],
 });
-// The build's id in the bundle's first line: bin/code-cache.js names its cache by it, so the
-// bytecode cached for one build is never used for another.
-// The bundle is ASCII (esbuild escapes strings; comments are checked here), so the shim reads it
-// as latin1: a plain copy of the bytes, ~1 ms less than decoding 400 KB of UTF-8.
-{
-  const out = new URL('cli.cjs', dist);
-  const text = await readFile(out, 'utf8');
-  const wide = /[^\x00-\x7f]/.exec(text);
-  if (wide) throw new Error(`dist/cli.cjs must be ASCII (bin/code-cache.js reads it as latin1): ${JSON.stringify(text.slice(Math.max(0, wide.index - 40), wide.index + 10))}`);
-  const id = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  await writeFile(out, `// voip-f2b-install build ${id}\n${text}`);
-}
 for (const [name, file] of Object.entries(LIBS)) {
   await build({
     ...common,

@@ -7,8 +7,6 @@ import { nodeFileSystem } from './adapters/fs.ts';
 import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
 import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
-import { isTerminal, writeStd } from './adapters/stdio.ts';
-import { markReRun } from './adapters/code-cache-hint.ts';
 import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
@@ -31,7 +29,6 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
     case 'install': {
       const [{ install, formatInstallReport }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
-      if (r.nothingToDo && !r.dryRun) markReRun();
       print(r, formatInstallReport(r));
       return ExitCode.ok;
     }
@@ -83,7 +80,7 @@ function checkRoot(root: string): string {
 
 /** The one error boundary: maps typed errors to the documented exit codes. */
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  const tty = isTerminal(2);
+  const tty = Boolean(process.stderr.isTTY);
   const color = colorWanted(env, tty);
   const log: Logger = createLogger({ tty, color });
   try {
@@ -91,7 +88,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     // Usage errors before anything else (a refused --listen must not even read the root).
     if (inv.command === 'web') (await import('./commands/web.ts')).checkListen(inv.options);
     const root = checkRoot(inv.global.root);
-    const interactive = isInteractive(inv, env, () => isTerminal(0));
+    const interactive = isInteractive(inv, env, () => Boolean(process.stdin.isTTY));
     const ctx: Context = {
       root,
       live: root === '/',
@@ -113,15 +110,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       // Commander already printed its one-line message.
-      writeStd(2, "voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
+      process.stderr.write("voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
       return ExitCode.usage;
     }
     if (err instanceof ToolError) {
       const first = `voip-f2b-install: ${err.message}`;
-      writeStd(2, `${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      process.stderr.write(`${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
       return err.exitCode;
     }
-    writeStd(2, `voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return ExitCode.failed;
   }
 }

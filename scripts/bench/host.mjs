@@ -96,8 +96,9 @@ function fileOps(trace, keep) {
 const FLOOR_JS = `const fs=require('fs');for(const {path,op} of JSON.parse(fs.readFileSync(process.argv[1],'utf8'))){try{op==='read'?fs.readFileSync(path):op==='dir'?fs.readdirSync(path):fs.existsSync(path)}catch{}}`;
 
 /**
- * The re-run and its floor (node start-up plus the same file reads/checks), interleaved
- * (re-run, floor, re-run, …) so that load from other processes hits both alike; medians of n.
+ * The re-run, bare `node -e 0` (the target's reference) and the floor (node start-up plus the
+ * same file reads/checks), interleaved (re-run, bare, floor, re-run, …) so that load from other
+ * processes hits all alike; medians of n, ratios the median of each round's own.
  */
 function measureRerun(args, keepPath, n) {
   const ex = straceUntilExit(process.execPath, [CLI, ...args]);
@@ -107,11 +108,20 @@ function measureRerun(args, keepPath, n) {
   const dir = mkdtempSync(join(tmpdir(), 'voip-f2b-bench-floor-'));
   const list = join(dir, 'ops.json');
   writeFileSync(list, JSON.stringify(ops));
-  const pairs = repeat(n, () => [cli(args), timed(process.execPath, ['-e', FLOOR_JS, list])], 1);
+  const pairs = repeat(n, () => [cli(args), timed(process.execPath, ['-e', '0']), timed(process.execPath, ['-e', FLOOR_JS, list])], 1);
   rmSync(dir, { recursive: true, force: true });
   const bad = pairs.map((p) => p[0]).find((r) => r.status !== 0 || !/Nothing to do/.test(r.stdout + r.stderr));
   if (bad) throw new Error(`re-run was not a no-op (exit ${bad.status}):\n${bad.stdout}${bad.stderr}`);
-  return { ms: median(pairs.map((p) => p[0].ms)), ratio: median(pairs.map((p) => p[0].ms / p[1].ms)), procs: procs.length, progs: procs.map((p) => p.prog.split('/').pop()), files: ops.length, floorMs: median(pairs.map((p) => p[1].ms)) };
+  return {
+    ms: median(pairs.map((p) => p[0].ms)),
+    bareMs: median(pairs.map((p) => p[1].ms)),
+    ratio: median(pairs.map((p) => p[0].ms / p[1].ms)),
+    floorMs: median(pairs.map((p) => p[2].ms)),
+    floorRatio: median(pairs.map((p) => p[0].ms / p[2].ms)),
+    procs: procs.length,
+    progs: procs.map((p) => p.prog.split('/').pop()),
+    files: ops.length,
+  };
 }
 
 function writeTmp(text) {

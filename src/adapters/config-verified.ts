@@ -13,8 +13,7 @@ import { STATE_DIR } from './manifest.ts';
  * every write, rename, chmod or chown and no program can set it back short of changing the
  * system clock (tar, cp -p and touch set only the modification time), and a replaced file has
  * another inode; so equal status means the files were not touched since the test. It reads no
- * file and hashes nothing: the SHA-256 over the files' bytes it replaced cost a no-op re-run
- * ~5 ms (loading node:crypto alone ~3 ms).
+ * file and hashes nothing.
  * Python's byte-code caches (__pycache__, written by fail2ban itself when it loads an action)
  * are not configuration and are left out.
  */

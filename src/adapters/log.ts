@@ -1,5 +1,3 @@
-import { writeStd } from './stdio.ts';
-
 /**
  * Progress and diagnostics go to stderr; stdout is kept for the report (`--json`).
  *
@@ -49,7 +47,9 @@ function seconds(ms: number): string {
 }
 
 export function createLogger(o: LoggerOptions): Logger {
-  const write = o.write ?? ((s, t) => writeStd(s === 'stdout' ? 1 : 2, t));
+  const write = o.write ?? ((s, t) => {
+    process[s].write(t);
+  });
   const now = o.now ?? (() => new Date());
   const paint = (code: string, s: string): string => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const stamp = (): string => now().toISOString();

@@ -1,23 +1,10 @@
 import path from 'node:path';
 import { LEGACY_TEMP, tempPathOf, type FileSystem } from './fs.ts';
-import { builtin } from '../builtin.ts';
+import { createHash } from 'node:crypto';
 import type { Plan } from '../core/plan.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
-/**
- * The program's V8 code cache (bin/code-cache.js writes it; the two must name the same place):
- * compiled bytecode of this program, nothing of any configuration.
- */
-export const CODE_CACHE_DIR = '/var/cache/voip-f2b-install';
-export const CODE_CACHE_FILE = /^cli-.*\.bin(\.\d+\.tmp)?$/;
-
-/** Removes the code cache's files (only those) and its directory when that leaves it empty. */
-export async function removeCodeCache(fs: FileSystem): Promise<void> {
-  for (const name of await fs.list(CODE_CACHE_DIR)) if (CODE_CACHE_FILE.test(name)) await fs.remove(`${CODE_CACHE_DIR}/${name}`);
-  await fs.removeEmptyDir(CODE_CACHE_DIR);
-}
-
 /** The state of one file before the tool first touched it. */
 export interface ManifestFile {
   path: string;
@@ -66,7 +53,7 @@ export function emptyManifest(): Manifest {
 }
 
 export function sha256(text: string): string {
-  return builtin<typeof import('node:crypto')>('node:crypto').createHash('sha256').update(text).digest('hex');
+  return createHash('sha256').update(text).digest('hex');
 }
 
 export async function readManifest(fs: FileSystem): Promise<{ manifest: Manifest; text: string | null }> {

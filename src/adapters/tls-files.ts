@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { isIP } from '../core/ip.ts';
+import { isIP } from 'node:net';
 import { UsageError } from '../errors.ts';
 import { readSecretFile } from './secret-file.ts';
 

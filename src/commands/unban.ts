@@ -1,4 +1,4 @@
-import { isIP } from '../core/ip.ts';
+import { isIP } from 'node:net';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { fail2banClient } from './fail2ban-client.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
-import { readManifest, removeCodeCache, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
+import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
 import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
@@ -71,10 +71,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   };
   const { manifest, text } = await readManifest(ctx.fs);
   if (text === null) {
-    if (!options.dryRun) {
-      report.tempsRemoved = await removeTemps(ctx.fs, manifest);
-      await removeCodeCache(ctx.fs);
-    }
+    if (!options.dryRun) report.tempsRemoved = await removeTemps(ctx.fs, manifest);
     report.warnings.push('nothing to undo: no manifest of an earlier install was found');
     return report;
   }
@@ -186,8 +183,6 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);
-  // The program's code cache (bin/code-cache.js); an uninstall run never writes it.
-  await removeCodeCache(ctx.fs);
 
   // 5. fail2ban back on its original configuration; running before and not after is a failure.
   if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {

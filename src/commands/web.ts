@@ -1,6 +1,5 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { readSecretSafe, statSafe, type SecretRead } from '../adapters/fs.ts';
-import { isTerminal } from '../adapters/stdio.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -362,7 +361,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
     assetsDir: webAssetsDir(),
   });
   void verdicts.refresh();
-  printLogin(ctx, options, { url: srv.url, token, created, tokenFile: realPath(ctx, options.tokenFile), terminal: hooks.stdoutIsTerminal ?? isTerminal(1) });
+  printLogin(ctx, options, { url: srv.url, token, created, tokenFile: realPath(ctx, options.tokenFile), terminal: hooks.stdoutIsTerminal ?? Boolean(process.stdout.isTTY) });
   hooks.onListening?.(srv.url);
 
   const stoppedBy = await new Promise<string>((resolve) => {

@@ -9,8 +9,8 @@
  * first (so the whitelist wins over any fleet decision).
  */
 import path from 'node:path';
-import { builtin } from '../builtin.ts';
-import { isIP } from './ip.ts';
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Command } from './command.ts';
 import type { FileChange } from './plan.ts';
 import { render } from './render.ts';
@@ -97,7 +97,7 @@ export function checkLapiCa(lapiUrl: string, file: string, text: string): string
 /** True when a PEM certificate's subjectAltName covers `host` (an address or a name). */
 export function certCovers(certPem: string, host: string): boolean {
   try {
-    const x = new (builtin<typeof import('node:crypto')>('node:crypto').X509Certificate)(certPem);
+    const x = new X509Certificate(certPem);
     return isIP(host) ? x.checkIP(host) !== undefined : x.checkHost(host) !== undefined;
   } catch {
     return false;
@@ -353,8 +353,7 @@ function serverTls(input: ServerInputs, out: Fragment): { certFile: string; keyF
   if ('own' in input.tls) {
     const { certFile, keyFile, cert } = input.tls.own;
     // Members must reach the LAPI by a name or address its certificate holds.
-    const x509 = builtin<typeof import('node:crypto')>('node:crypto').X509Certificate;
-    const names = /DNS:([^,\s]+)/.exec(new x509(cert).subjectAltName ?? '');
+    const names = /DNS:([^,\s]+)/.exec(new X509Certificate(cert).subjectAltName ?? '');
     let url = `https://${input.listen}/`;
     if (!certCovers(cert, host)) {
       if (names) url = `https://${names[1]}:${port}/`;

@@ -9,8 +9,7 @@ import type { FleetStatus } from './crowdsec.ts';
  * never reaches the firewall); `warning` = it may work but something an admin should look at (a
  * log not written for a day, the admin's own address not whitelisted); `ok` otherwise.
  */
-import { builtin } from '../builtin.ts';
-import { isIP } from './ip.ts';
+import { BlockList, isIP } from 'node:net';
 import { DEFAULTS } from './options.ts';
 
 export type Verdict = 'ok' | 'warning' | 'broken';
@@ -185,7 +184,6 @@ export function countAddresses(stdout: string): Map<string, number> {
 export function isWhitelisted(ip: string, entries: string[]): boolean {
   const family = isIP(ip);
   if (!family) return false;
-  const { BlockList } = builtin<typeof import('node:net')>('node:net');
   const list = new BlockList();
   for (const e of entries) {
     const [addr, bits] = e.split('/');

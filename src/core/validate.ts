@@ -1,4 +1,4 @@
-import { isIP } from './ip.ts';
+import { isIP } from 'node:net';
 import { fail2banSeconds } from './duration.ts';
 import { UsageError } from '../errors.ts';
 
@@ -47,7 +47,7 @@ export function parseWhitelistEntry(raw: string): string {
   if (slash >= 0) {
     const addr = entry.slice(0, slash);
     const bits = entry.slice(slash + 1);
-    const family = isIP(addr);
+    const family = isIP(addr) as 0 | 4 | 6; // typed number; it is 0, 4 or 6
     if (!family) return bad('not an address before the /');
     if (!/^\d{1,3}$/.test(bits)) return bad('prefix length is not a number');
     const max = family === 4 ? 32 : 128;

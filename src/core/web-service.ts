@@ -9,7 +9,7 @@
  * like every other file (crash-safe, removed by uninstall), and the service runs it with the
  * node that ran the install (its absolute path).
  */
-import { isIP } from './ip.ts';
+import { isIP } from 'node:net';
 import type { Command } from './command.ts';
 import type { Family } from './distro.ts';
 import type { InitSystem } from './facts.ts';

@@ -28,9 +28,7 @@ const STATE = 'var/backups/voip-f2b-install';
 const WEB_TOKEN = 'etc/voip-f2b-install/web-token';
 const TEMP = /\.voip-f2b(?:\.tmp|-\d+-\d+\.tmp)$/;
 const FIX = new URL('../fixtures/', import.meta.url);
-// The code cache is off: its one write at exit is not part of an install (test/unit/code-cache
-// sweeps it on its own), and whether a run makes it would shift the kill points.
-const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', UV_THREADPOOL_SIZE: '1', HOME: '/nonexistent', VOIP_F2B_CODE_CACHE: 'off' };
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', UV_THREADPOOL_SIZE: '1', HOME: '/nonexistent' };
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
 const isRoot = process.getuid?.() === 0;
 

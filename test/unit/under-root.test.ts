@@ -1,7 +1,7 @@
 /**
- * Where a target path lands under --root: the fast mapping (no path.normalize for a path that is
- * already normal) gives exactly the string `path.join(root, path.normalize(p))` gives, for normal
- * and odd paths alike, and still refuses a relative path.
+ * Where a target path lands under --root: exactly the string `path.join(root, path.normalize(p))`
+ * gives, for normal and odd paths alike (`..` never climbs out of the root), and a relative path
+ * is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
