@@ -25,6 +25,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import path from 'node:path';
 import { REPO } from '../helpers/cli.ts';
 import { benchMode, benchOut, median, withoutGuard } from '../helpers/bench-out.ts';
+import { baresipPhone, optionsPings, spreadGuesses } from '../helpers/sip-peers.ts';
 import { makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
 import { assertRealHost, sh, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
@@ -224,20 +225,14 @@ test('svcrack, the weak password 30th in its list: never cracked in 10 runs; gue
 
 test('a phone with one typo (baresip): counted once, never banned; the fixed password registers', async (t) => {
   assert.ok(ready, 'setup succeeded');
-  const dir = path.join(host!.tmp, 'baresip');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.pho}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
-  writeFileSync(path.join(dir, 'contacts'), '');
-  const account = (pw: string) => writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${pw};regint=600\n`);
-  account('phone-Pass-2O26'); // an O for a 0
-  const typo = await host!.peer('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  const phone = baresipPhone(host!, 'pho', PEERS.pho, SERVER, '1002');
+  const typo = { out: await phone.register('phone-Pass-2O26') }; // an O for a 0
   assert.match(typo.out, /40[13] /, typo.out);
   const n = failures(PEERS.pho).length;
   assert.ok(n >= 1, `the typo was logged: ${n}`);
   await sleep(2500); // past the pause
   assert.ok(!banned().includes(PEERS.pho), `not banned: ${f2b('status', JAIL).stdout}`);
-  account(ACCOUNTS['1002']!);
-  const fixed = await host!.peer('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  const fixed = { out: await phone.register(ACCOUNTS['1002']!) };
   assert.match(fixed.out, /200 OK/, `the fixed password registers: ${fixed.out}`);
   assert.ok(!banned().includes(PEERS.pho));
   t.diagnostic(`phone: one typo, ${n} failure line(s) logged; fixed password: 200 OK`);
@@ -246,14 +241,9 @@ test('a phone with one typo (baresip): counted once, never banned; the fixed pas
 test('guessing spread over 5 addresses x 3 guesses on one account (right password 15th): not cracked', async (t) => {
   assert.ok(ready, 'setup succeeded');
   const list = Array.from({ length: 15 }, (_, i) => (i === 14 ? WEAK : `spread${i + 1}`));
-  const found: string[] = [];
-  let answered = 0;
-  for (const [i, p] of (['d1', 'd2', 'd3', 'd4', 'd5'] as const).entries()) {
-    writeFileSync(path.join(host!.tmp, `spread-${p}.txt`), `${list.slice(i * 3, i * 3 + 3).join('\n')}\n`);
-    const r = await host!.peer(p, '/usr/bin/svcrack', ['-u', '1003', '-d', path.join(host!.tmp, `spread-${p}.txt`), '--maximumtime', '3', SERVER], 30000);
-    if (new RegExp(WEAK).test(r.out)) found.push(p);
-    answered += failures(PEERS[p], '1003').length;
-  }
+  const spread = ['d1', 'd2', 'd3', 'd4', 'd5'] as const;
+  const found = await spreadGuesses(host!, [...spread], SERVER, '1003', list, WEAK);
+  const answered = spread.reduce((n, p) => n + failures(PEERS[p], '1003').length, 0);
   assert.deepEqual(found, [], 'the password is never found');
   const log = host!.read('/var/log/fail2ban.log') ?? '';
   assert.match(log, /voip-f2b: account '1003@203\.0\.113\.1' is under attack|voip-f2b: account '1003' is under attack/, "the account under attack is said in fail2ban's log");
@@ -265,10 +255,8 @@ test('guessing spread over 5 addresses x 3 guesses on one account (right passwor
 
 test('a monitoring system sending OPTIONS every 2 s: answered, never counted, never banned', async (t) => {
   assert.ok(ready, 'setup succeeded');
-  const ping = `const d=require('node:dgram');const s=d.createSocket('udp4');let n=0,got=0;s.on('message',()=>got++);const m=(i)=>Buffer.from('OPTIONS sip:${SERVER} SIP/2.0\\r\\nVia: SIP/2.0/UDP ${PEERS.mon}:5070;branch=z9hG4bKmon'+i+';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:nagios@${PEERS.mon}>;tag=m'+i+'\\r\\nTo: <sip:${SERVER}>\\r\\nCall-ID: mon'+i+'\\r\\nCSeq: 1 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n');s.bind(5070,()=>{const t=setInterval(()=>{if(n>=10){clearInterval(t);setTimeout(()=>{console.log(got);s.close();},1500);return;}s.send(m(n++),5060,'${SERVER}');},2000);});`;
-  const r = await host!.peer('mon', process.execPath, ['-e', ping], 40000);
-  assert.equal(r.code, 0, r.out);
-  assert.equal(Number(r.out.trim()), 10, `every OPTIONS answered: ${r.out}`);
+  const answered = await optionsPings(host!, 'mon', PEERS.mon, SERVER, 10);
+  assert.equal(answered, 10, 'every OPTIONS answered');
   assert.ok(!banned().includes(PEERS.mon));
   assert.doesNotMatch(host!.read('/var/log/fail2ban.log') ?? '', new RegExp(`Found ${PEERS.mon.replace(/\./g, '\\.')}`), 'never counted');
   t.diagnostic('monitoring: 10 OPTIONS over 20 s, all answered, none counted');

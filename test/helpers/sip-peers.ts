@@ -1,0 +1,48 @@
+/**
+ * The peers of the real scanner tests, as they behave against any PBX in a PBX host
+ * (test/helpers/pbx-host.ts): a phone (baresip), a monitoring system sending OPTIONS, and
+ * guessing spread over several addresses (svcrack, a few passwords each).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PbxHost } from './pbx-host.ts';
+
+/**
+ * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
+ * runs it once (3 s) with that password and returns its output.
+ */
+export function baresipPhone(host: PbxHost, peer: string, addr: string, server: string, user: string): { register(password: string): Promise<string> } {
+  const dir = path.join(host.tmp, `baresip-${peer}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${addr}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
+  writeFileSync(path.join(dir, 'contacts'), '');
+  return {
+    async register(password) {
+      writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
+      return (await host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000)).out;
+    },
+  };
+}
+
+/** A monitoring system at `addr` sending `count` OPTIONS, one every 2 s; how many were answered. */
+export async function optionsPings(host: PbxHost, peer: string, addr: string, server: string, count: number): Promise<number> {
+  const ping = `const d=require('node:dgram');const s=d.createSocket('udp4');let n=0,got=0;s.on('message',()=>got++);const m=(i)=>Buffer.from('OPTIONS sip:${server} SIP/2.0\\r\\nVia: SIP/2.0/UDP ${addr}:5070;branch=z9hG4bKmon'+i+';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:nagios@${addr}>;tag=m'+i+'\\r\\nTo: <sip:${server}>\\r\\nCall-ID: mon'+i+'\\r\\nCSeq: 1 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n');s.bind(5070,()=>{const t=setInterval(()=>{if(n>=${count}){clearInterval(t);setTimeout(()=>{console.log(got);s.close();},1500);return;}s.send(m(n++),5060,'${server}');},2000);});`;
+  const r = await host.peer(peer, process.execPath, ['-e', ping], count * 2000 + 20000);
+  if (r.code !== 0) throw new Error(`OPTIONS pinger: ${r.out}`);
+  return Number(r.out.trim());
+}
+
+/**
+ * svcrack from each of `peers` in turn, 3 passwords each from `list` (the right one last in it):
+ * the peers whose svcrack found the password.
+ */
+export async function spreadGuesses(host: PbxHost, peers: string[], server: string, account: string, list: string[], password: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const [i, p] of peers.entries()) {
+    const words = path.join(host.tmp, `spread-${p}.txt`);
+    writeFileSync(words, `${list.slice(i * 3, i * 3 + 3).join('\n')}\n`);
+    const r = await host.peer(p, '/usr/bin/svcrack', ['-u', account, '-d', words, '--maximumtime', '3', server], 30000);
+    if (r.out.includes(password)) found.push(p);
+  }
+  return found;
+}
