@@ -17,13 +17,23 @@ export function benchOut(key: string, value: unknown): void {
 
 export const median = (xs: number[]): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]! : NaN);
 
+type HostLike = { read(f: string): string | null; exec(cmd: string, args: string[], o?: { input?: string; timeoutMs?: number }): { status: number | null; stdout: string; stderr: string } };
+
 /**
- * The reference of the scanner figures: the same jail without its guard, in a fail2ban started
- * afresh (the guard's settings live in the running server), as stock fail2ban runs it.
+ * The reference of the scanner figures: the same jail without its guard, as stock fail2ban runs it.
+ * Each reference run starts from a fresh fail2ban (see {@link freshFail2ban}).
  */
-export function withoutGuard(host: { read(f: string): string | null; exec(cmd: string, args: string[], o?: { input?: string; timeoutMs?: number }): { status: number | null; stderr: string } }): void {
+export function withoutGuard(host: HostLike): void {
   const jail = host.read('/etc/fail2ban/jail.local') ?? '';
   host.exec('sh', ['-c', 'cat > /etc/fail2ban/jail.local'], { input: jail.replace(/^\s*voip-f2b-guard\.py\[[^\n]*\]\n/gm, '') });
-  const r = host.exec('fail2ban-client', ['restart'], { timeoutMs: 60000 });
-  if (r.status !== 0) throw new Error(`fail2ban-client restart: ${r.stderr}`);
+}
+
+/**
+ * fail2ban stopped and started afresh with no ban history (a plain jail has no "fresh start" on
+ * unban: an address banned before is banned again at its first failure, which would not measure
+ * a first attack), and without the guard's settings, which live in the running server.
+ */
+export function freshFail2ban(host: HostLike): void {
+  const r = host.exec('sh', ['-c', 'fail2ban-client stop >/dev/null; rm -f /var/lib/fail2ban/fail2ban.sqlite3; fail2ban-client -x start'], { timeoutMs: 60000 });
+  if (r.status !== 0) throw new Error(`fail2ban restart: ${r.stderr}${r.stdout}`);
 }

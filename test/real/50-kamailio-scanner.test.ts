@@ -45,11 +45,16 @@ const PEERS = {
   pho: '198.51.100.38', // baresip
   fri: '198.51.100.39', // the whitelisted friend
   qop: '198.51.100.40', // svcrack again, once the admin offers qop in the challenge
+  d1: '198.51.100.41', // five addresses, three guesses each, on one account
+  d2: '198.51.100.42',
+  d3: '198.51.100.43',
+  d4: '198.51.100.44',
+  d5: '198.51.100.45',
 } as const;
 type PeerName = keyof typeof PEERS;
 const ns = (p: PeerName): string => `h8k-${p}`;
 const MAXRETRY = 5; // the tool's default, which the run keeps
-const USERS = { alice: 'secret123', bob: 'bob-Pass-2026', carol: 'carol-Pass-2026' };
+const USERS = { alice: 'secret123', bob: 'bob-Pass-2026', carol: 'carol-Pass-2026', dave: 'dave-Pass-2026' };
 const STOCK_CFG = path.join(REPO, 'test/fixtures/upstream/kamailio/kamailio.cfg');
 const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const CLI_ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
@@ -438,6 +443,28 @@ test('svwar learns nothing; a flood is banned at once by the pike jail; svmap\'s
   await sleep(1500);
   assert.equal(firewallBans('voip-kamailio-pike', PEERS.map) || firewallBans('voip-kamailio', PEERS.map), false);
   t.diagnostic(`flood of 200 OPTIONS banned (pike) ${floodMs} ms after it started; svmap found the server and is not banned`);
+});
+
+test('guessing spread over 5 addresses x 3 guesses on one account (right password 15th): the account is locked, not cracked', async (t) => {
+  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  // Real digests (sip-client), each a checked guess (rc -2), 3 per address: under maxretry each.
+  const list = Array.from({ length: 15 }, (_, i) => (i === 14 ? USERS.dave : `spread${i + 1}`));
+  const statuses: Array<number | null> = [];
+  for (const [i, p] of (['d1', 'd2', 'd3', 'd4', 'd5'] as const).entries()) {
+    for (const pw of list.slice(i * 3, i * 3 + 3)) {
+      const r = await sip(p, { user: 'dave', password: pw, failures: 1, timeoutMs: 1000 });
+      const digest = r.attempts.find((a) => a.kind === 'digest');
+      statuses.push(digest ? digest.status : null); // null: no answer to the guess (or to its challenge)
+    }
+  }
+  assert.ok(!statuses.includes(200), `the right password (15th) is never accepted: ${statuses.join(',')}`);
+  const answered = statuses.filter((s) => s === 401).length;
+  assert.ok(answered <= MAXRETRY + 1, `guesses answered before the lock: ${answered}\n${kamLog().split('\n').filter((l) => l.includes('dave') || / src=198\.51\.100\.4[1-5] /.test(l)).slice(-20).join('\n')}`);
+  assert.match(kamLog(), /voip-f2b: account under attack user=dave: not checked for src=198\.51\.100\.4[3-5] /, 'the admin is told (Kamailio\'s log)');
+  // The account's own phone from a whitelisted address is still checked and registers.
+  const fri = await sip('fri', { user: 'dave', password: USERS.dave, failures: 1, timeoutMs: 2000 });
+  assert.deepEqual(fri.attempts.map((a) => a.status), [401, 200], 'from a whitelisted address the account still works');
+  t.diagnostic(`5 addresses x 3 on one account: ${answered} guesses answered of 15, then locked for every other address; statuses ${statuses.join(',')}`);
 });
 
 test('at the end: banned exactly the password guesser and the flood; the friend and the phone never', () => {

@@ -11,9 +11,14 @@
  *    `#!define`s holding maxretry and fail2ban's ignoreip (IP addresses and CIDR ranges; host
  *    names cannot be tested by Kamailio, fail2ban still ignores them):
  *      voipf2b   source address -> failures counted, kept findtime seconds after the last one;
- *      voipf2bb  source/auth user/Call-ID -> time of its last counted failure.
+ *      voipf2bb  source/auth user/Call-ID -> time of its last counted failure;
+ *      voipf2ba  per auth user: failures counted, sources that failed on it, those it locks out.
  * 2. Right before `if (!auth_check(...)) {`: a source (not whitelisted) that reached maxretry
- *    gets no answer at all (its first dropped request logs one `auth throttled` line); a request
+ *    gets no answer at all (its first dropped request logs one `auth throttled` line); an
+ *    account with maxretry failures from two or more sources within findtime (guessing spread
+ *    over many addresses, each under maxretry) is not checked for any source outside ignoreip
+ *    until findtime passes (its first request from each source logs one `account under attack`
+ *    line, the admin's alert); a request
  *    repeating, within 2 s, the source, auth user and Call-ID of a counted failure is challenged
  *    again (with the script's own auth_challenge() arguments) without its password being checked and is not counted: a phone that resends the same
  *    wrong credentials (baresip sends ~15 in 10 ms) counts once, and learns nothing more.
@@ -38,6 +43,12 @@ export const AUTH_FAILURE_XLOG =
   'xlog("L_WARN", "voip-f2b: auth failure src=$si port=$sp method=$rm user=$fU rc=$var(vf2b_rc)\\n");';
 /** Logged once when a source reaches maxretry and Kamailio stops answering it. */
 export const AUTH_THROTTLED_XLOG = 'xlog("L_WARN", "voip-f2b: auth throttled src=$si port=$sp method=$rm user=$fU\\n");';
+/**
+ * Logged once per source when an account under attack (maxretry failures from two or more
+ * sources within findtime) stops being checked for it: the admin's alert, in Kamailio's log.
+ */
+export const AUTH_LOCKED_XLOG =
+  'xlog("L_WARN", "voip-f2b: account under attack user=$au: not checked for src=$si port=$sp method=$rm until findtime passes\\n");';
 /** A -1 with well-formed credentials: the database or the server failed, not the caller. */
 export const AUTH_ERROR_XLOG =
   'xlog("L_ERR", "voip-f2b: auth error src=$si port=$sp method=$rm user=$fU rc=-1: database or server error, not counted\\n");';
@@ -195,6 +206,9 @@ function globalBlock(s: ThrottleSettings, htable: 'no' | 'always' | { ifdef: str
     ...(ipops === 'no' ? ['loadmodule "ipops.so"'] : []),
     `modparam("htable", "htable", "voipf2b=>size=10;autoexpire=${s.findtimeSeconds};")`,
     'modparam("htable", "htable", "voipf2bb=>size=10;autoexpire=60;")',
+    '# Per auth user (an account guessed from many addresses): n::<user> failures counted,',
+    '# s::<user> sources that failed on it, p::<user>::<source> that pair seen, l::<user>::<source> locked out.',
+    `modparam("htable", "htable", "voipf2ba=>size=10;autoexpire=${s.findtimeSeconds};")`,
     `#!define VOIPF2B_MAXRETRY ${s.maxretry}`,
     `#!define VOIPF2B_IGNOREIP "${subnets.join(',')}"`,
     GLOBAL_END,
@@ -212,6 +226,15 @@ function checkBlock(indent: string, step: string, challenge: string): string[] {
     `${j}if ($sht(voipf2b=>$si) >= VOIPF2B_MAXRETRY) {`,
     `${k}if ($shtinc(voipf2b=>$si) == VOIPF2B_MAXRETRY + 1) {`,
     `${k}${step}${AUTH_THROTTLED_XLOG}`,
+    `${k}}`,
+    `${k}exit;`,
+    `${j}}`,
+    `${j}# an account under attack (maxretry failures from two or more sources within findtime):`,
+    `${j}# its password is not checked for any source outside ignoreip until findtime passes`,
+    `${j}if ($au != $null && $sht(voipf2ba=>s::$au) >= 2 && $sht(voipf2ba=>n::$au) >= VOIPF2B_MAXRETRY) {`,
+    `${k}if ($sht(voipf2ba=>l::$au::$si) == $null) {`,
+    `${k}${step}$sht(voipf2ba=>l::$au::$si) = 1;`,
+    `${k}${step}${AUTH_LOCKED_XLOG}`,
     `${k}}`,
     `${k}exit;`,
     `${j}}`,
@@ -259,6 +282,19 @@ function failureBlock(indent: string, step: string): string[] {
     `${k}}`,
     `${k}if ($au != $null) {`,
     `${k}${step}$sht(voipf2bb=>$si::$au::$ci) = $TS;`,
+    `${k}${step}if ($sht(voipf2ba=>p::$au::$si) == $null) {`,
+    `${k}${step}${step}$sht(voipf2ba=>p::$au::$si) = 1;`,
+    `${k}${step}${step}if ($sht(voipf2ba=>s::$au) == $null) {`,
+    `${k}${step}${step}${step}$sht(voipf2ba=>s::$au) = 1;`,
+    `${k}${step}${step}} else {`,
+    `${k}${step}${step}${step}$var(vf2b_n) = $shtinc(voipf2ba=>s::$au);`,
+    `${k}${step}${step}}`,
+    `${k}${step}}`,
+    `${k}${step}if ($sht(voipf2ba=>n::$au) == $null) {`,
+    `${k}${step}${step}$sht(voipf2ba=>n::$au) = 1;`,
+    `${k}${step}} else {`,
+    `${k}${step}${step}$var(vf2b_n) = $shtinc(voipf2ba=>n::$au);`,
+    `${k}${step}}`,
     `${k}}`,
     `${j}}`,
     `${i}}`,
