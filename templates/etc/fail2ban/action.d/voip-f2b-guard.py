@@ -188,8 +188,8 @@ class GuardAction(ActionBase):
 		# 0.2 s, growing) before it waits again: a line written then sat unread for up to 0.2 s,
 		# a scanner's 30 guesses (measured: 1 to 175 ms after the write, 50 ms on average). The
 		# ban thread waits the same way (up to 0.8 s). With a 0.05 s loop and a 0.01 s step,
-		# fail2ban reads each line within ~10 ms of its write. Cost: ~20 wake-ups a second per
-		# jail thread, each a cheap check (see docs/BENCHMARKS.md).
+		# fail2ban reads each line within ~10 ms of its write. Cost, measured on an idle
+		# fail2ban-server with one such jail: 0.07 s of CPU per 30 s, against 0.02 s without.
 		if Utils.DEFAULT_SLEEP_INTERVAL > POLL_STEP:
 			Utils.DEFAULT_SLEEP_INTERVAL = POLL_STEP
 		if type(self._jail.filter).__name__ in ('FilterPyinotify', 'FilterSystemd') and self._jail.filter.sleeptime > READ_WAIT:
