@@ -132,14 +132,15 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
 
     // 2. The host's files: overlays of /etc and /var, a private /run (and /var/run with it).
     // What an earlier run on this machine left (a PBX's logs and configuration, fail2ban's
-    // database and settings, the tool's journal) is hidden: the PBX host starts as a fresh one.
+    // database, settings and log, the tool's journal) is hidden: the PBX host starts as a fresh one.
     for (const dir of FRESH_DIRS) {
       const upper = path.join(dir.startsWith('/etc/') ? etcUpper : varUpper, dir.replace(/^\/(etc|var)\//, ''));
       mkdirSync(upper, { recursive: true });
       opaque(upper);
     }
-    for (const file of ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local']) {
-      if (existsSync(file)) sh('mknod', [path.join(etcUpper, file.slice('/etc/'.length)), 'c', '0', '0'], { check: true }); // a whiteout
+    for (const file of ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/var/log/fail2ban.log']) {
+      const upper = file.startsWith('/etc/') ? path.join(etcUpper, file.slice('/etc/'.length)) : path.join(varUpper, file.slice('/var/'.length));
+      if (existsSync(file)) sh('mknod', [upper, 'c', '0', '0'], { check: true }); // a whiteout
     }
     prepare(etcUpper, varUpper);
     const script = [
@@ -209,4 +210,9 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
 export function upperText(upper: string, file: string): string | null {
   const p = path.join(upper, file);
   return existsSync(p) ? readFileSync(p, 'utf8') : null;
+}
+
+/** `addr` is an element of the set `nft list set` printed (exactly: 203.0.113.2 is not 203.0.113.21). */
+export function inNftSet(listing: string, addr: string): boolean {
+  return new RegExp(`(?:^|[\\s{,])${addr.replace(/\./g, '\\.')}(?:[\\s},]|$)`, 'm').test(listing);
 }
