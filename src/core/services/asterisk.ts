@@ -3,7 +3,6 @@ import type { ServiceFragment, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { asteriskSourceCheck, type DoctorCheck } from '../doctor.ts';
 import type { Command } from '../command.ts';
-import type { HostFacts } from '../facts.ts';
 
 /** File name of an Asterisk logger.conf channel (`messages` or `messages.log`, …) in [logfiles]. */
 function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'): string {
@@ -17,9 +16,9 @@ function asteriskChannelFile(loggerConf: string, base: 'messages' | 'security'):
   return base;
 }
 
-/** A command on the running Asterisk's console (`-C` names its asterisk.conf, so its astrundir). */
-function asteriskConsole(a: HostFacts['services']['asterisk'], command: string): Command {
-  return { cmd: a.binary ?? 'asterisk', args: ['-C', `${a.configDir}/asterisk.conf`, '-rx', command], timeoutMs: 15000 };
+/** A command on the running Asterisk's console through its own program (`-C`: its asterisk.conf, so its astrundir). */
+function asteriskConsole(binary: string, configDir: string, command: string): Command {
+  return { cmd: binary, args: ['-C', `${configDir}/asterisk.conf`, '-rx', command], timeoutMs: 15000 };
 }
 
 /**
@@ -51,10 +50,8 @@ export const asterisk: ServiceModule = {
   jails: ['voip-asterisk'],
   reads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
   doctorReads: (facts) => [`${facts.services.asterisk.configDir}/logger.conf`],
-  doctorLive: (facts) =>
-    facts.services.asterisk.running && facts.services.asterisk.binary
-      ? { command: asteriskConsole(facts.services.asterisk, 'logger show channels'), check: (out, logFiles) => asteriskLiveCheck(out, logFiles) }
-      : null,
+  doctorLive: ({ services: { asterisk: a } }) =>
+    a.running && a.binary ? { command: asteriskConsole(a.binary, a.configDir, 'logger show channels'), check: asteriskLiveCheck } : null,
   doctorSource: ({ facts, logFiles, files }) =>
     asteriskSourceCheck(logFiles, files.read(`${facts.services.asterisk.configDir}/logger.conf`), facts.services.asterisk.logDir),
   plan(ctx): ServiceFragment {
@@ -68,7 +65,7 @@ export const asterisk: ServiceModule = {
       // The running Asterisk (found by its astrundir's pid file and control socket) reloads its
       // logger through its own program: protected from the moment the tool says done.
       if (a.running && a.binary) {
-        f.after.push({ service: 'asterisk', why: 'apply logger.conf', command: asteriskConsole(a, 'logger reload') });
+        f.after.push({ service: 'asterisk', why: 'apply logger.conf', command: asteriskConsole(a.binary, a.configDir, 'logger reload') });
       } else if (a.running) {
         f.manualSteps.push(`Asterisk runs, but its program is not root's alone (or not found): not run as root; reload its logger yourself (asterisk -rx "logger reload"), until then failures reach no log the jail reads`);
       } else if (a.present) {
