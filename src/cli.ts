@@ -7,6 +7,8 @@ import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 import type { DoctorOptions } from './core/doctor.ts';
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from './web/options.ts';
 import { DEFAULT_WEB_LISTEN, parseWebListen } from './core/web-service.ts';
+import { DEFAULT_WATCH_INTERVAL, WATCH_LINES, parseWatchInterval } from './core/watch.ts';
+import type { WatchOptions } from './commands/watch.ts';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -18,7 +20,8 @@ export type Invocation =
   | { command: 'unban'; ip: string; jail?: string; global: GlobalOptions }
   | { command: 'uninstall'; purgePackages: boolean; dryRun: boolean; yes: boolean; global: GlobalOptions }
   | { command: 'doctor'; options: DoctorOptions; global: GlobalOptions }
-  | { command: 'web'; options: WebOptions; global: GlobalOptions };
+  | { command: 'web'; options: WebOptions; global: GlobalOptions }
+  | { command: 'watch'; options: WatchOptions; global: GlobalOptions };
 
 export interface GlobalOptions {
   root: string;
@@ -165,7 +168,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--crowdsec-tls-key <file>', 'the private key of --crowdsec-tls-cert (PEM, readable by root only)'))
       .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
-      .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
+      .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something'))
+      .addOption(opt('--no-watch', 'do not install the watch (a systemd timer, else a cron entry, that tells you when protection stops working)'))
+      .addOption(opt('--watch-interval <time>', 'how often the watch runs: 1m to 30m, or 1h to 24h, dividing an hour or a day').default(DEFAULT_WATCH_INTERVAL)),
   ).action((o: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     const options: InstallOptions = {
@@ -192,6 +197,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecTlsCert') ? { crowdsecTlsCert: str('crowdsecTlsCert')! } : {}),
       ...(str('crowdsecTlsKey') ? { crowdsecTlsKey: str('crowdsecTlsKey')! } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
+      watch: o.watch === false ? false : { interval: parseWatchInterval(str('watchInterval')!) },
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       dryRun: Boolean(o.dryRun),
@@ -262,6 +268,29 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       options: { listen: o.listen, tokenFile: o.tokenFile, json: Boolean(o.json), ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}), ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}) },
       global: { root: o.root, json: Boolean(o.json) },
     };
+  });
+
+  // The watch (issue 23): what the timer or cron runs; by hand, a round every --interval.
+  globals(
+    program
+      .command('watch')
+      .description('check, touching nothing, that fail2ban still protects this host; tell a change (syslog, --email, the web view)')
+      .addOption(opt('--once', 'one round of checks, then exit (what the timer and cron run)'))
+      .addOption(opt('--interval <time>', 'without --once: time between rounds (1m to 30m, 1h to 24h)').default(DEFAULT_WATCH_INTERVAL))
+      .addOption(opt('--email <addr>', 'also mail each change to this address (install --email sets it)'))
+      .addOption(opt('--sender <addr>', 'sender address of those mails (default: fail2ban@<mailname>)'))
+      .addOption(opt('--lines <n>', 'how many of the last lines of each log the filter check reads').default(String(WATCH_LINES))),
+  ).action((o: { root: string; json?: boolean; once?: boolean; interval: string; email?: string; sender?: string; lines: string }) => {
+    if (o.sender && !o.email) throw new UsageError('--sender is the sender of the watch\'s mails, sent with --email', 'add --email, or drop --sender');
+    const email = o.email ? parseEmail('--email', o.email) : undefined;
+    const options: WatchOptions = {
+      once: Boolean(o.once),
+      interval: parseWatchInterval(o.interval),
+      ...(email ? { mail: { dest: email, sender: o.sender ? parseEmail('--sender', o.sender) : '' } } : {}),
+      lines: parseCount('--lines', o.lines, 1, 100000),
+      json: Boolean(o.json),
+    };
+    result = { command: 'watch', options, global: { root: o.root, json: Boolean(o.json) } };
   });
 
   // Commander reads option environment twins from process.env; give it ours, less the yes/no

@@ -57,6 +57,12 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
       if (r.failures.length) throw new UninstallFailedError(r.failures.join('; '), r.fixes[0]);
       return ExitCode.ok;
     }
+    case 'watch': {
+      const { watch, formatWatchReport } = await import('./commands/watch.ts');
+      const r = await watch(inv.options, ctx);
+      print(r, formatWatchReport(r));
+      return ExitCode.ok;
+    }
     case 'doctor': {
       const [{ doctor }, { formatDoctor }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
       const r = await doctor(inv.options, ctx);

@@ -12,6 +12,7 @@ import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
 import { readProgram } from '../adapters/program.ts';
 import { WEB_TOKEN_FILE } from '../core/web-service.ts';
+import { cronPackage } from '../core/watch.ts';
 import { UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
@@ -50,6 +51,8 @@ export interface InstallReport {
   doctor?: DoctorReport;
   /** install --web: the service (unit or init script, or null), listen address, program, token file, tunnel. */
   web?: Record<string, unknown>;
+  /** The watch (issue 23): interval, timer or cron file, command, state file, mail address. */
+  watch?: Record<string, unknown>;
 }
 
 async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
@@ -60,7 +63,7 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
 
 /** Which of the packages the plan may want are installed: dpkg's status file where there is one, else the package manager's query. */
 async function installedPackages(ctx: Context, distro: Distro): Promise<Set<string>> {
-  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.ipset, distro.pkgs.conntrack, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE].filter(Boolean);
+  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.ipset, distro.pkgs.conntrack, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE, cronPackage(distro.family)].filter(Boolean);
   const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx, names) : null;
   if (dpkg) return new Set(names.filter((n) => dpkg.has(n)));
   return parseInstalled((await ctx.run(installedQuery(distro, names))).stdout);
@@ -181,8 +184,10 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
       );
     }
   }
+  // The watch (on unless --no-watch) runs the same copy of the program as the web view's service.
+  const watch = options.watch ? { program: web?.program ?? (await readProgram()), nodePath: process.execPath } : undefined;
   const files: Record<string, string | null> = {};
-  for (const p of filesToRead(options, facts, undefined, web)) files[p] = await ctx.fs.readText(p);
+  for (const p of filesToRead(options, facts, undefined, web, watch)) files[p] = await ctx.fs.readText(p);
   const plan = buildInstallPlan({
     options,
     facts,
@@ -195,6 +200,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     ...(crowdsecCa ? { crowdsecCa } : {}),
     ...(crowdsecTls ? { crowdsecTls } : {}),
     ...(web ? { web } : {}),
+    ...(watch ? { watch } : {}),
   });
   for (const w of plan.warnings) ctx.log.warn(w);
 
@@ -225,6 +231,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
     ...(plan.web ? { web: plan.web } : {}),
+    ...(plan.watch ? { watch: plan.watch } : {}),
   };
   const review = options.dryRun || (ctx.interactive && !options.yes && pending);
   if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review }));
@@ -316,6 +323,7 @@ export function formatInstallReport(r: InstallReport): string {
     if (r.jailsActive.length) lines.push(`Active jails: ${r.jailsActive.join(', ')}`);
   }
   lines.push(`Whitelisted (ignoreip): ${r.ignoreip.join(' ')}`);
+  if (r.watch) lines.push(`Watch: every ${String(r.watch.interval)} (${String(r.watch.runs)}); changes go to syslog (tag voip-f2b-watch)${r.watch.mail ? ` and by mail to ${String(r.watch.mail)}` : ''}`);
   for (const s of r.manualSteps) lines.push(`To do by hand: ${s}`);
   if (r.doctor) lines.push(formatDoctorCompact(r.doctor).trimEnd());
   return `${lines.join('\n')}\n`;

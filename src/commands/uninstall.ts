@@ -3,6 +3,7 @@ import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
+import { WATCH_STATE, watchUninstallCommands } from '../core/watch.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
 import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';
@@ -108,6 +109,9 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     // our program, gets SIGTERM, then SIGKILL after 10 s: its program is about to be removed.
     if (webService.before.length) await stopWebByPid(ctx, report);
   }
+  // 0c. The watch's timer (issue 23) stops before its unit goes (a cron entry just goes).
+  const watchService = watchUninstallCommands(manifest.files.filter((f) => !f.existed).map((f) => f.path));
+  if (facts.live) for (const c of watchService.before) if ((await ctx.run({ ...c, timeoutMs: 60000 })).exitCode === 0) report.services.push(`voip-f2b-watch (${formatCommand(c)})`);
 
   // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
   for (const f of manifest.files) {
@@ -147,6 +151,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     await ctx.fs.removeEmptyDir(path.posix.dirname(PUSH_SPOOL));
   }
 
+  if (facts.live) for (const c of watchService.after) await ctx.run({ ...c, timeoutMs: 60000 });
   if (webService.before.length) {
     if (facts.live) for (const c of webService.after) await ctx.run({ ...c, timeoutMs: 60000 });
     // Its own output and a pid file a killed service left: runtime files of the tool, gone with it.
@@ -180,6 +185,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
   await ctx.fs.remove(CONFIG_VERIFIED);
+  await ctx.fs.remove(WATCH_STATE);
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);

@@ -13,6 +13,7 @@ import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
+import { cronPackage, watchFragment, watchReads, type WatchFragment } from './watch.ts';
 import { PlanError } from '../errors.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
@@ -42,6 +43,19 @@ export interface PlanInputs {
   crowdsecTls?: ServerTls;
   /** --web: the running package's files, node's absolute path, a fresh token (the command makes them). */
   web?: WebInputs;
+  /** The watch (on unless --no-watch): the running package's files and node's absolute path (the command gathers them). */
+  watch?: WatchInputsOfCommand;
+}
+
+/** What the watch's plan needs from the world, gathered by the command. */
+export interface WatchInputsOfCommand {
+  program: ProgramFile[];
+  nodePath: string;
+}
+
+/** The watch is planned: asked for (the CLI's default), and its inputs given by the command. */
+function watchWanted(options: InstallOptions, watch: WatchInputsOfCommand | undefined): watch is WatchInputsOfCommand {
+  return Boolean(options.watch) && watch !== undefined;
 }
 
 /** What `install --web` needs from the world, gathered by the command. */
@@ -90,12 +104,13 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * Every file the planner may read, derived from the same module data the planner uses, so the
  * command reads them all up front and the planner can read nothing else.
  */
-export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>): string[] {
+export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>, watch?: WatchInputsOfCommand): string[] {
   const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
   if (options.web) paths.push(...webServiceReads(web?.program ?? []));
+  if (watchWanted(options, watch)) paths.push(...watchReads(watch.program));
   return [...new Set(paths)];
 }
 
@@ -128,7 +143,7 @@ function tidy(list: string[]): string[] {
 export function buildInstallPlan(input: PlanInputs): Plan {
   const { options, facts, distro, templates } = input;
   const modules = input.modules ?? SERVICE_MODULES;
-  const files = strictSnapshot(input.files, filesToRead(options, facts, modules, input.web));
+  const files = strictSnapshot(input.files, filesToRead(options, facts, modules, input.web, input.watch));
   const warnings: string[] = [];
   const manualSteps: string[] = [];
   const afterCommands: Plan['afterCommands'] = [];
@@ -159,6 +174,24 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   }
   if (server) wanted.push(...server.packages);
   if (options.crowdsecLapi) wanted.push('crowdsec-firewall-bouncer', 'nftables');
+  // The watch (issue 23): a systemd timer, else a cron entry (cron installed when missing). It
+  // runs the program's copy the web view's service also uses (copied once when both are on).
+  let watch: WatchFragment | null = null;
+  if (watchWanted(options, input.watch) && options.watch) {
+    watch = watchFragment({
+      interval: options.watch.interval,
+      init: facts.init,
+      family: distro.family,
+      live: facts.live,
+      nodePath: input.watch.nodePath,
+      program: options.web ? [] : input.watch.program,
+      mail: options.email ? mailSettings(options, facts) : null,
+      cronInstalled: !facts.live || input.installed.has(cronPackage(distro.family)),
+      templates,
+      read: (p) => files.read(p),
+    });
+    wanted.push(...watch.packages);
+  }
   const pkgCommands = facts.live
     ? packageCommands(distro, wanted, { installed: input.installed, aptListsFresh: facts.aptListsFresh, repoReady: input.repoReady })
     : [];
@@ -377,9 +410,20 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     web = { ...w.details, kind: webServiceKind(facts.init, distro.family) };
   }
 
+  // 8. The watch's files and follow-ups (after fail2ban and the web view: it checks them).
+  if (watch) {
+    const changedAny = watch.files.some((f) => f.before !== f.after);
+    changes.push(...watch.files);
+    afterCommands.push(...watch.afterCommands);
+    if (changedAny) for (const service of watch.start) after({ service, action: 'start', why: 'run the watch' });
+    manualSteps.push(...watch.manualSteps);
+    warnings.push(...watch.warnings);
+  }
+
   return {
     distro: distro.key,
     packages,
+    ...(watch ? { watch: watch.details } : {}),
     packageCommands: pkgCommands,
     files: changes,
     ensureFiles,

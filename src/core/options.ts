@@ -38,6 +38,11 @@ export interface InstallOptions {
   /** Install the web view as a boot service on loopback (--web), listening on `webListen`. */
   web?: boolean;
   webListen?: string;
+  /**
+   * The watch (issue 23): a systemd timer, else a cron entry, running `watch --once` every
+   * `interval` seconds; false with --no-watch. Absent (options built by hand): not planned.
+   */
+  watch?: { interval: number } | false;
   /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
   doctor?: boolean;
   dryRun: boolean;

@@ -76,6 +76,8 @@ export interface Plan {
   services: PlannedService[];
   /** install --web: how the web view's service runs and how to reach it (the --json `web` part). */
   web?: Record<string, unknown>;
+  /** The watch (issue 23): its interval, what runs it (timer or cron file), its command, state file. */
+  watch?: Record<string, unknown>;
 }
 
 /** One plan line: a file, or a group of files (FileChange.group) with one action for all. */

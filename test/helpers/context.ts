@@ -92,7 +92,7 @@ export async function liveDebian12Root(extra: Record<string, string> = {}): Prom
 }
 
 /**
- * A runner answering like that host: fail2ban, iptables, ipset and pyinotify installed, iptables
+ * A runner answering like that host: fail2ban, iptables, ipset, pyinotify and cron installed, iptables
  * on nf_tables, and `fail2ban-client status` listing `jails`. `respond` is asked first (failures,
  * other services).
  */
@@ -100,7 +100,7 @@ export function liveDebian12Runner(jails: string[], respond: (c: Command) => Par
   return recordingRunner((c) => {
     const answer = respond(c);
     if (answer) return answer;
-    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' };
+    if (c.cmd === 'dpkg-query') return { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\ncron installed\n' };
     if (c.cmd === 'iptables') return { stdout: 'iptables v1.8.9 (nf_tables)\n' };
     if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: `Status\n|- Number of jail:\t${jails.length}\n\`- Jail list:\t${jails.join(', ')}\n` };
     return undefined;

@@ -55,7 +55,8 @@ test('dpkg status: asking for some packages (in the text, as the facts do) finds
 async function host(variant: 'nft' | 'legacy'): Promise<string> {
   const root = await tempRoot({
     '/etc/os-release': DEBIAN12,
-    '/var/lib/dpkg/status': STATUS,
+    // cron too, as on a stock Debian server (the watch, on by default, would install it otherwise).
+    '/var/lib/dpkg/status': `${STATUS}\n${stanza('cron', 'install ok installed', '3.0pl1-162')}`,
     '/usr/bin/fail2ban-client': '',
     [`/usr/sbin/xtables-${variant}-multi`]: '',
     '/usr/sbin/service': '',

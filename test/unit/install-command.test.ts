@@ -51,6 +51,9 @@ test('--root: first run writes the config; second run changes nothing and runs n
         'CREATE /etc/fail2ban/action.d/voip-f2b-guard.py',
         'CREATE /etc/fail2ban/action.d/voip-f2b-ipset.py',
         'CREATE /etc/asterisk/logger.conf',
+        // The watch (on by default): the program's copy and, without systemd, a cron entry.
+        'CREATE /usr/local/lib/voip-f2b-install/',
+        'CREATE /etc/cron.d/voip-f2b-install-watch',
       ],
     );
     const jail = await readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8');

@@ -39,7 +39,10 @@ test('a fresh --yes --root run prints under 30 lines: one per file, the steps, t
     assert.match(r.stdout, /^  \(diffs with --diff\)$/m);
     assert.match(r.stdout, /^ {2}CREATE {4}\/etc\/fail2ban\/action\.d\/voip-f2b-ipset\.py {2}\(ban action /m);
     assert.match(r.stdout, /^ {2}CREATE {4}\/etc\/fail2ban\/fail2ban\.local {2}\(fail2ban keeps 30 days of ban history \(dbpurgeage\)\)$/m);
-    assert.match(r.stdout, /^Done: 6 file\(s\) written\.$/m);
+    // The watch (on by default): the program's copy (one line) and its cron entry.
+    assert.match(r.stdout, /^ {2}CREATE {4}\/usr\/local\/lib\/voip-f2b-install\/ {2}\(the tool's program, run by the watch \(\d+ files\)\)$/m);
+    assert.match(r.stdout, /^ {2}CREATE {4}\/etc\/cron\.d\/voip-f2b-install-watch {2}\(the watch: a cron entry, every 5m\)$/m);
+    assert.match(r.stdout, /^Done: 8 file\(s\) written\.$/m);
   } finally {
     await removeRoot(root);
   }
@@ -76,7 +79,7 @@ test('--diff shows the diff of every changed file, the tool\'s own filters inclu
   try {
     const r = runCli(['--yes', '--diff', '--root', root]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(diffed(r.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
+    assert.deepEqual(diffed(r.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf', '/etc/cron.d/voip-f2b-install-watch']);
     assert.match(r.stdout, /^\+bantime = 1h$/m);
     assert.match(r.stdout, /^-bantime = 600$/m);
     assert.doesNotMatch(r.stdout, /\(diffs with /);
@@ -96,7 +99,7 @@ test('--dry-run shows the diffs of the admin\'s files (jail.local, logger.conf),
     assert.match(r.stdout, /^  \(diffs with --diff\)$/m);
     assert.deepEqual(await snapshot(root), before);
     const all = runCli(['--dry-run', '--diff', '--root', root]);
-    assert.deepEqual(diffed(all.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf']);
+    assert.deepEqual(diffed(all.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf', '/etc/cron.d/voip-f2b-install-watch']);
   } finally {
     await removeRoot(root);
   }
@@ -109,7 +112,7 @@ test('a re-run prints the plan as UNCHANGED lines and "Nothing to do"', async ()
     const r = runCli(['--yes', '--root', root]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(diffed(r.stdout), []);
-    assert.ok(lines(r.stdout).filter((l) => /^ {2}UNCHANGED /.test(l)).length === 6);
+    assert.ok(lines(r.stdout).filter((l) => /^ {2}UNCHANGED /.test(l)).length === 8);
     assert.match(r.stdout, /^Nothing to do: the configuration is already in place\.$/m);
   } finally {
     await removeRoot(root);

@@ -1,0 +1,249 @@
+/**
+ * The watch (issue 23), its pure half and its plan: the interval, the timer/cron files (the unit
+ * through the real `systemd-analyze verify` where it exists), the ban-set and firewall-rule check
+ * on real listings' shapes, the guard's "account under attack" lines, what was last reported and
+ * what is told. test/real/55-watch.test.ts breaks a running setup for real.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { install } from '../../src/commands/install.ts';
+import { uninstall } from '../../src/commands/uninstall.ts';
+import { parseArgs } from '../../src/cli.ts';
+import { UsageError } from '../../src/errors.ts';
+import type { DoctorReport } from '../../src/core/doctor.ts';
+import {
+  WATCH_CRON,
+  WATCH_TIMER,
+  WATCH_UNIT,
+  attackProblems,
+  banSetProblems,
+  cronSchedule,
+  diffProblems,
+  formatAlert,
+  nextState,
+  parseWatchInterval,
+  parseWatchState,
+  problemsFromDoctor,
+  type WatchProblem,
+} from '../../src/core/watch.ts';
+import { WEB_PROGRAM_BIN, WEB_PROGRAM_DIR } from '../../src/core/web-service.ts';
+import { liveDebian12Root, liveDebian12Runner, removeRoot, testContext } from '../helpers/context.ts';
+import { installOptions } from '../helpers/options.ts';
+import { readFile } from 'node:fs/promises';
+import { runCli } from '../helpers/cli.ts';
+
+test('--watch-interval: divisors of an hour or a day; anything else is exit 2 naming the value and the accepted ones', () => {
+  assert.equal(parseWatchInterval('5m'), 300);
+  assert.equal(parseWatchInterval('300'), 300);
+  assert.equal(parseWatchInterval('1h'), 3600);
+  assert.equal(parseWatchInterval('24h'), 86400);
+  for (const bad of ['7m', '90m', '0', '30s', '2d', 'soon']) {
+    assert.throws(() => parseWatchInterval(bad), (e: unknown) => e instanceof UsageError && e.message.includes(`'${bad}'`) && /1m, 2m.*30m, 1h.*24h/.test(e.message), bad);
+  }
+  assert.equal(cronSchedule(60), '* * * * *');
+  assert.equal(cronSchedule(300), '*/5 * * * *');
+  assert.equal(cronSchedule(7200), '0 */2 * * *');
+  assert.equal(cronSchedule(86400), '0 0 * * *');
+  const r = runCli(['--watch-interval', '7m', '--dry-run', '--root', '/nonexistent']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^voip-f2b-install: invalid --watch-interval '7m': expected one of 1m/);
+});
+
+test('the CLI: install has the watch on by default (every 5m), --no-watch turns it off; `watch --once` parses', () => {
+  const d = parseArgs([], {});
+  assert.ok(d.command === 'install' && d.options.watch && d.options.watch.interval === 300);
+  const off = parseArgs(['--no-watch'], {});
+  assert.ok(off.command === 'install' && off.options.watch === false);
+  const w = parseArgs(['watch', '--once', '--email', 'root@localhost'], {});
+  assert.ok(w.command === 'watch' && w.options.once && w.options.mail?.dest === 'root@localhost');
+  assert.throws(() => parseArgs(['watch', '--sender', 'a@localhost'], {}), /--sender is the sender of the watch's mails/);
+});
+
+test('no systemd: a cron entry running the program\'s copy with node by its absolute path; cron installed and started; a re-run changes nothing', async () => {
+  const root = await liveDebian12Root({ '/etc/asterisk/asterisk.conf': '' });
+  try {
+    // This host has no cron yet.
+    const noCron = liveDebian12Runner(['voip-asterisk'], (c) => (c.cmd === 'dpkg-query' ? { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\n' } : undefined));
+    const r = await install(installOptions({ services: ['asterisk'], email: 'root@localhost', doctor: false }), testContext(root, { run: noCron, live: true }));
+    const cron = await readFile(path.join(root, WATCH_CRON), 'utf8');
+    assert.match(cron, new RegExp(`^\\*/5 \\* \\* \\* \\* root ${process.execPath.replace(/[.+]/g, '\\$&')} ${WEB_PROGRAM_BIN} watch --once --email root@localhost --sender fail2ban@\\S+ >/dev/null 2>&1$`, 'm'));
+    assert.match(cron, /^PATH=\/usr\/local\/sbin:\/usr\/local\/bin:\/usr\/sbin:\/usr\/bin:\/sbin:\/bin$/m);
+    assert.ok(r.files.some((f) => f.path === `${WEB_PROGRAM_DIR}/` && f.action === 'CREATE'));
+    const lines = noCron.lines();
+    assert.ok(lines.some((l) => / install cron$/.test(l) || / install .*\bcron\b/.test(l)), lines.join('\n'));
+    assert.ok(lines.indexOf('service cron start') > lines.indexOf('fail2ban-client status'), 'cron started once fail2ban runs');
+    assert.equal(r.watch?.runs, WATCH_CRON);
+
+    // Uninstall removes the entry and the program's copy (no timer to stop).
+    const un = await uninstall({ purgePackages: false, dryRun: false, yes: true }, testContext(root, { run: liveDebian12Runner([]), live: true }));
+    assert.ok(un.removed.includes(WATCH_CRON), JSON.stringify(un.removed));
+    assert.ok(un.removed.includes(`${WEB_PROGRAM_BIN}`));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('systemd: a oneshot unit and a timer (systemd-analyze verify), enabled with --now; a re-run runs nothing; uninstall stops it first', async () => {
+  const root = await liveDebian12Root({ '/run/systemd/system/.present': '', '/etc/asterisk/asterisk.conf': '' });
+  try {
+    const run = liveDebian12Runner(['voip-asterisk']);
+    await install(installOptions({ services: ['asterisk'], watch: { interval: 600 }, doctor: false }), testContext(root, { run, live: true }));
+    const unit = await readFile(path.join(root, WATCH_UNIT), 'utf8');
+    const timer = await readFile(path.join(root, WATCH_TIMER), 'utf8');
+    assert.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.+]/g, '\\$&')} ${WEB_PROGRAM_BIN} watch --once$`, 'm'));
+    assert.match(timer, /^OnUnitActiveSec=600s$/m);
+    const lines = run.lines();
+    const reload = lines.indexOf('systemctl daemon-reload');
+    assert.ok(reload >= 0 && lines.indexOf('systemctl enable --now voip-f2b-watch.timer') > reload, lines.join('\n'));
+    assert.ok(!lines.some((l) => /install .*\bcron\b/.test(l)), 'no cron where systemd runs');
+
+    // The real systemd-analyze, when this machine has it, accepts both (ExecStart's program must exist).
+    const verify = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+    if (verify.status === 0) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'watch-unit-'));
+      try {
+        const u = unit.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} --version`);
+        writeFileSync(path.join(dir, 'voip-f2b-watch.service'), u);
+        writeFileSync(path.join(dir, 'voip-f2b-watch.timer'), timer);
+        const v = spawnSync('systemd-analyze', ['verify', '--man=no', path.join(dir, 'voip-f2b-watch.service'), path.join(dir, 'voip-f2b-watch.timer')], { encoding: 'utf8' });
+        assert.equal(v.status, 0, v.stderr);
+        assert.doesNotMatch(v.stderr, /voip-f2b-watch/, v.stderr);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    // fail2ban now runs: a re-run plans and runs nothing for the watch.
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
+    const again = liveDebian12Runner(['voip-asterisk']);
+    const r2 = await install(installOptions({ services: ['asterisk'], watch: { interval: 600 }, doctor: false }), testContext(root, { run: again, live: true }));
+    assert.equal(r2.nothingToDo, true, JSON.stringify(r2.files.filter((f) => f.action !== 'UNCHANGED')));
+    assert.ok(!again.lines().some((l) => l.startsWith('systemctl')), again.lines().join('\n'));
+
+    const stop = liveDebian12Runner([]);
+    const un = await uninstall({ purgePackages: false, dryRun: false, yes: true }, testContext(root, { run: stop, live: true }));
+    const s = stop.lines();
+    assert.ok(s.indexOf('systemctl disable --now voip-f2b-watch.timer') >= 0, s.join('\n'));
+    assert.ok(un.removed.includes(WATCH_TIMER) && un.removed.includes(WATCH_UNIT));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('--no-watch: no program copy, no timer, no cron entry', async () => {
+  const root = await liveDebian12Root({ '/etc/asterisk/asterisk.conf': '' });
+  try {
+    const r = await install(installOptions({ services: ['asterisk'], watch: false, dryRun: true }), testContext(root, { run: liveDebian12Runner([]), live: true }));
+    assert.ok(!r.files.some((f) => f.path.startsWith(WEB_PROGRAM_DIR) || f.path === WATCH_CRON || f.path === WATCH_UNIT), JSON.stringify(r.files));
+    assert.equal(r.watch, undefined);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+// Listings in the shapes the tools print them (nft list ruleset; ipset list; iptables-save).
+const NFT = `table inet f2b-voip-asterisk {
+\tset a4 {
+\t\ttype ipv4_addr
+\t\telements = { 203.0.113.51 }
+\t}
+\tset a6 {
+\t\ttype ipv6_addr
+\t}
+
+\tchain input {
+\t\ttype filter hook input priority -1; policy accept;
+\t\tip saddr @a4 reject
+\t\tip6 saddr @a6 reject
+\t}
+}
+`;
+const IPSET = `Name: f2b-voip-asterisk4
+Type: hash:ip
+Revision: 6
+Header: family inet hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x5c3ba0a4
+Size in memory: 248
+References: 1
+Number of entries: 1
+Members:
+203.0.113.51
+`;
+const IPTABLES = `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -m set --match-set f2b-voip-asterisk4 src -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+`;
+
+test('ban sets: the table/set and its rule present, every ban fail2ban holds in the firewall; each loss named', () => {
+  const nft = [{ jail: 'voip-asterisk', actions: ['voip-f2b-nftset.py', 'voip-f2b-guard.py'], banned: ['203.0.113.51'] }];
+  assert.deepEqual(banSetProblems(nft, { nft: NFT, ipset: '', iptables: '' }), []);
+  // Another tool flushed the set: the ban is fail2ban's record only.
+  const flushed = banSetProblems(nft, { nft: NFT.replace(/\t\telements = .*\n/, ''), ipset: '', iptables: '' });
+  assert.equal(flushed.length, 1);
+  assert.equal(flushed[0]!.key, 'jail:voip-asterisk:bans in firewall');
+  assert.match(flushed[0]!.message, /1 of the 1 addresses fail2ban holds banned are not in the firewall \(203\.0\.113\.51\)/);
+  // 203.0.113.5 is not 203.0.113.51.
+  assert.equal(banSetProblems([{ ...nft[0]!, banned: ['203.0.113.5'] }], { nft: NFT, ipset: '', iptables: '' }).length, 1);
+  // `nft flush ruleset`: the table is gone.
+  assert.match(banSetProblems(nft, { nft: '', ipset: '', iptables: '' })[0]!.message, /table inet f2b-voip-asterisk is gone/);
+  // The chain flushed: the table stays, its rule is gone.
+  assert.equal(banSetProblems(nft, { nft: NFT.replace(/\t\tip6? saddr .*\n/g, ''), ipset: '', iptables: '' })[0]!.key, 'jail:voip-asterisk:ban rule');
+
+  const ips = [{ jail: 'voip-asterisk', actions: ['voip-f2b-ipset.py'], banned: ['203.0.113.51'] }];
+  assert.deepEqual(banSetProblems(ips, { nft: '', ipset: IPSET, iptables: IPTABLES }), []);
+  assert.match(banSetProblems(ips, { nft: '', ipset: IPSET, iptables: '*filter\nCOMMIT\n' })[0]!.message, /iptables rule that drops the addresses in f2b-voip-asterisk4 is gone/);
+  assert.match(banSetProblems(ips, { nft: '', ipset: '', iptables: IPTABLES })[0]!.message, /ipset f2b-voip-asterisk4 is gone/);
+  assert.match(banSetProblems(ips, { nft: '', ipset: IPSET.replace('203.0.113.51\n', ''), iptables: IPTABLES })[0]!.message, /not in the firewall/);
+});
+
+test('accounts under attack: the guard\'s WARNING within findtime is a problem; older is over; the account is cleaned attacker text', () => {
+  const now = new Date(2026, 11, 7, 5, 40, 0).getTime();
+  const line = (hh: number, mm: number, account: string) =>
+    `2026-12-07 ${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:02,120 fail2ban.actions.action [812]: WARNING [voip-asterisk] voip-f2b: account ${account} is under attack: 5 failures from 5 addresses within findtime; banning each address that fails on it`;
+  const p = attackProblems([line(5, 35, "'1001'"), line(5, 20, "'1002'"), 'noise'], now, () => 600);
+  assert.equal(p.length, 1);
+  assert.equal(p[0]!.key, 'attack:voip-asterisk:1001');
+  assert.match(p[0]!.message, /account 1001 is under attack from many addresses \(5 failures from 5 addresses/);
+  const hostile = attackProblems([line(5, 39, "'x\\x1b[31m\u0007evil'")], now, () => 600);
+  assert.doesNotMatch(hostile[0]!.message, /[\u0000-\u001f]/);
+});
+
+const P = (key: string, severity: WatchProblem['severity'] = 'broken'): WatchProblem => ({ key, severity, message: `m ${key}` });
+
+test('a change only: a new problem once, nothing on the second run, a recovery when it is gone; warning → broken is told again', () => {
+  const t0 = new Date('2026-12-07T05:00:00Z');
+  const first = diffProblems([], [P('fail2ban:running')]);
+  assert.deepEqual(first.raised.map((p) => p.key), ['fail2ban:running']);
+  const s1 = nextState(null, [P('fail2ban:running')], t0);
+  const again = diffProblems(s1.problems, [P('fail2ban:running')]);
+  assert.deepEqual([again.raised, again.cleared], [[], []]);
+  const s2 = nextState(s1, [P('fail2ban:running')], new Date('2026-12-07T05:05:00Z'));
+  assert.equal(s2.since['fail2ban:running'], t0.toISOString(), 'first reported when it began');
+  const fixed = diffProblems(s2.problems, []);
+  assert.deepEqual(fixed.cleared.map((p) => p.key), ['fail2ban:running']);
+  assert.deepEqual(diffProblems([P('a', 'warning')], [P('a', 'broken')]).raised.map((p) => p.key), ['a']);
+  assert.deepEqual(diffProblems([P('a', 'broken')], [P('a', 'warning')]).raised, []);
+  assert.equal(parseWatchState('{broken'), null);
+  assert.deepEqual(parseWatchState(JSON.stringify(s2))?.problems, s2.problems);
+
+  const alert = formatAlert('pbx1', first, [P('fail2ban:running')])!;
+  assert.match(alert.subject, /^\[voip-f2b-install\] pbx1: PROTECTION BROKEN: m fail2ban:running$/);
+  const rec = formatAlert('pbx1', fixed, [])!;
+  assert.match(rec.subject, /recovered: protection works again/);
+  assert.match(rec.body, /^RECOVERED: m fail2ban:running$/m);
+  assert.equal(formatAlert('pbx1', again, [P('fail2ban:running')]), null);
+});
+
+test("doctor's report as problems: fail2ban down, a jail not running, checks not ok (keys without counts)", () => {
+  const report = (o: Partial<DoctorReport>): DoctorReport => ({ command: 'doctor', verdict: 'ok', fail2banRunning: true, fail2banVersion: '1.0.2', uptimeSeconds: 1, adminAddress: null, adminWhitelisted: null, jails: [], warnings: [], ...o });
+  assert.deepEqual(problemsFromDoctor(report({ fail2banRunning: false, warnings: ['fail2ban is not running (x)'] }), ['voip-asterisk']).map((p) => p.key), ['fail2ban:running']);
+  const jails = [{ jail: 'voip-asterisk', verdict: 'broken' as const, logFiles: [], checks: [{ name: 'filter', verdict: 'broken' as const, detail: '48 of the last 150 lines look like failures, but the filter matched none' }, { name: 'log file', verdict: 'ok' as const, detail: '' }] }];
+  const p = problemsFromDoctor(report({ jails }), ['voip-asterisk', 'voip-freeswitch']);
+  assert.deepEqual(p.map((x) => x.key), ['jail:voip-freeswitch:running', 'jail:voip-asterisk:filter']);
+});
