@@ -17,6 +17,7 @@ import { isLoopback, startWebServer, type AuditEntry, type AuditLog, type WebSou
 import { newToken } from '../web/auth.ts';
 import { createDoctorCache, DOCTOR_TTL_SECONDS, type DoctorCache } from '../web/doctor-cache.ts';
 import { DOCTOR_DEFAULT_LINES } from '../core/doctor.ts';
+import { WATCH_STATE, parseWatchState } from '../core/watch.ts';
 import { doctor } from './doctor.ts';
 
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from '../web/options.ts';
@@ -232,7 +233,10 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
       const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
       const whitelist = (getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
       const doctor = d ? { checkedAt: d.checkedAt, running: d.running, error: d.error, verdict: d.verdict, everySeconds: o.doctorEverySeconds ?? DOCTOR_TTL_SECONDS } : null;
-      return { version: s.result.version, startedAt: pidStat ? Math.floor(pidStat.mtimeMs / 1000) : null, jails, whitelist, doctor };
+      // The watch's last finding (issue 23), as a banner while a problem lasts.
+      const w = parseWatchState(await ctx.fs.readText(WATCH_STATE));
+      const watch = w ? { checkedAt: w.checkedAt, problems: w.problems.map((p) => ({ severity: p.severity, message: p.message, ...(p.fix ? { fix: p.fix } : {}) })) } : null;
+      return { version: s.result.version, startedAt: pidStat ? Math.floor(pidStat.mtimeMs / 1000) : null, jails, whitelist, doctor, watch };
     },
     async bans() {
       const s = await snapshot();

@@ -17,6 +17,8 @@ export interface WebSource {
     whitelist: string[];
     /** The doctor runs behind the per-jail verdicts: when, whether one is under way, its error. */
     doctor?: { checkedAt: number | null; running: boolean; error: string | null; verdict: string | null; everySeconds: number } | null;
+    /** What the watch last found (its state file, issue 23): shown as a banner while a problem lasts. */
+    watch?: { checkedAt: string; problems: Array<{ severity: 'broken' | 'warning'; message: string; fix?: string }> } | null;
   }>;
   bans(): Promise<{ now: number; bans: BanView[] }>;
   history(): Promise<HistoryView>;

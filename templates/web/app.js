@@ -121,6 +121,7 @@ async function renderOverview() {
     if (r.ok) renderOverview();
   });
   v.replaceChildren(
+    watchBanner(d.watch),
     el('div', { class: 'cards' },
       el('div', { class: 'card' }, el('div', { class: 'k' }, 'fail2ban'), el('div', { class: 'v', id: 'f2b-version' }, d.version)),
       el('div', { class: 'card' }, el('div', { class: 'k' }, 'up for'), el('div', { class: 'v' }, uptime === null ? '?' : uptime < 60 ? '<1m' : fmtDuration(uptime - (uptime % 60)))),
@@ -158,6 +159,16 @@ function doctorCell(j, doctor) {
           el('strong', {}, c.name), `: ${c.detail}`,
           c.fix ? el('div', { class: 'fix' }, `Fix: ${c.fix}`) : null)))
       : null);
+}
+
+/** The watch's last finding (voip-f2b-install watch, its state file): a banner while a problem lasts. */
+function watchBanner(watch) {
+  if (!watch || !Array.isArray(watch.problems) || !watch.problems.length) return null;
+  const broken = watch.problems.some((p) => p.severity === 'broken');
+  return el('div', { id: 'watch-banner', class: `watch-banner ${broken ? 'broken' : 'warning'}`, role: 'alert' },
+    el('strong', { text: broken ? 'Protection is broken' : 'The watch found a problem' }),
+    el('span', { class: 'muted', text: ` (voip-f2b-install watch, ${watch.checkedAt})` }),
+    el('ul', {}, watch.problems.map((p) => el('li', { class: p.severity === 'broken' ? 'broken' : 'warning' }, p.message, p.fix ? el('div', { class: 'muted', text: `fix: ${p.fix}` }) : null))));
 }
 
 /** When the verdicts were computed, and how (doctor without its ban round trip). */

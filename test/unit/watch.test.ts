@@ -247,3 +247,37 @@ test("doctor's report as problems: fail2ban down, a jail not running, checks not
   const p = problemsFromDoctor(report({ jails }), ['voip-asterisk', 'voip-freeswitch']);
   assert.deepEqual(p.map((x) => x.key), ['jail:voip-freeswitch:running', 'jail:voip-asterisk:filter']);
 });
+
+test('watch --once over a root: fail2ban down is told once (logger, sendmail), nothing on the next run, the recovery once; the state file is root-only', async () => {
+  const { watch } = await import('../../src/commands/watch.ts');
+  const { tempRoot } = await import('../helpers/context.ts');
+  const { recordingRunner } = await import('../helpers/context.ts');
+  const { statSync } = await import('node:fs');
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': '[DEFAULT]\nbantime = 1h\n', '/etc/mailname': 'pbx1.example\n', '/var/backups/voip-f2b-install/manifest.json': '{}' });
+  try {
+    let down = true;
+    const round = async () => {
+      const run = recordingRunner((c) => (c.cmd === 'fail2ban-client' && c.args.includes('ping') && down ? { exitCode: 255, stderr: 'ERROR   Failed to access socket path: /run/fail2ban/fail2ban.sock. Is fail2ban running?' } : undefined));
+      const r = await watch({ once: true, interval: 300, lines: 100, json: true, mail: { dest: 'root@localhost', sender: '' } }, testContext(root, { run }));
+      return { r, told: run.calls.filter((c) => c.cmd === 'logger' || c.cmd === '/usr/sbin/sendmail') };
+    };
+    const first = await round();
+    assert.deepEqual(first.r.raised.map((p) => p.key), ['fail2ban:running']);
+    assert.deepEqual(first.r.alerted, ['syslog', 'mail to root@localhost']);
+    const [logger, mail] = first.told;
+    assert.deepEqual(logger!.args, ['-t', 'voip-f2b-watch', '-p', 'daemon.err', '--', 'BROKEN: fail2ban is not running: nothing is banned']);
+    assert.deepEqual(mail!.args, ['-f', 'fail2ban@pbx1.example', 'root@localhost']);
+    assert.match(mail!.input!, /^Subject: \[voip-f2b-install\] pbx1\.example: PROTECTION BROKEN: fail2ban is not running: nothing is banned$/m);
+    assert.equal(statSync(path.join(root, 'var/backups/voip-f2b-install/watch-state.json')).mode & 0o777, 0o600);
+    const second = await round();
+    assert.deepEqual([second.r.raised, second.r.cleared, second.told], [[], [], []]);
+    assert.equal(second.r.verdict, 'broken');
+    down = false;
+    const third = await round();
+    assert.deepEqual(third.r.cleared.map((p) => p.key), ['fail2ban:running']);
+    assert.equal(third.told.length, 2);
+    assert.match(third.told[0]!.args.at(-1)!, /^RECOVERED: fail2ban is not running/);
+  } finally {
+    await removeRoot(root);
+  }
+});
