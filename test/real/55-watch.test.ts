@@ -13,9 +13,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { runCli } from '../helpers/cli.ts';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { BIN, runCli } from '../helpers/cli.ts';
 import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, stopPid, waitFor as waitTrue } from '../helpers/system.ts';
 import { asteriskStamp } from '../helpers/private-fail2ban.ts';
 
@@ -28,7 +31,19 @@ const JAIL = 'voip-asterisk';
 // findtime 1m: an attack on an account is over (and its recovery told) within the test.
 const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--findtime', '1m', '--watch-interval', '24h', '--no-protect-admin', '--yes'];
 
+// (a): the admin's own jail on the stock `freeswitch` filter, reading a test-made log.
+const FS_JAIL_FILE = '/etc/fail2ban/jail.d/zz-voip-f2b-watch-test.local';
+const FS_FILTER_LOCAL = '/etc/fail2ban/filter.d/freeswitch.local';
+const FS_LOG_DIR = '/var/log/voip-f2b-watch-test';
+const FS_LOG = `${FS_LOG_DIR}/freeswitch.log`;
+const FS_FIXTURE = new URL('../fixtures/logs/freeswitch-1.10.12-svcrack.log', import.meta.url);
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WEB_LISTEN = '127.0.0.1:18555';
+
 let rsyslogStartedPid: number | null = null;
+let web: ChildProcess | null = null;
+let webDir: string | null = null;
 let rsyslogNewLogs: string[] = [];
 let cronWasInstalled = true;
 let cronWasRunning = false;
@@ -105,6 +120,34 @@ async function toldOnce(what: RegExp, subject: RegExp): Promise<{ mail: string; 
   return { mail, ms };
 }
 
+/** Starts the web view (its own token file) once, logs in with chromium, and reads the Overview's banner. */
+async function webBanner(expected: RegExp): Promise<void> {
+  if (!web) {
+    webDir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-watch-web-'));
+    web = spawn(process.execPath, [BIN, 'web', '--listen', WEB_LISTEN, '--token-file', path.join(webDir, 'token')], { stdio: 'ignore' });
+    await waitFor('the web view listening', () => existsSync(path.join(webDir!, 'token')) && sh('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${WEB_LISTEN}/`]).stdout === '200', 30);
+  }
+  const token = readFileSync(path.join(webDir!, 'token'), 'utf8').trim();
+  const api = JSON.parse(sh('curl', ['-s', '-H', `Authorization: Bearer ${token}`, `http://${WEB_LISTEN}/api/jails`]).stdout);
+  assert.ok(api.watch?.problems?.length, JSON.stringify(api.watch));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://${WEB_LISTEN}/`);
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#token', token);
+    await page.click('#login-form button');
+    await page.waitForSelector('body[data-loaded="overview"]');
+    const banner = (await page.textContent('#watch-banner')) ?? '';
+    assert.match(banner, expected);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
 after(async () => {
   const problems: string[] = [];
   const step = async (what: string, f: () => unknown): Promise<void> => {
@@ -116,6 +159,14 @@ after(async () => {
   };
   // Uninstall removes the cron entry and the program's copy; cron leaves with --purge-packages
   // when this test's install brought it (stopped first by its PID).
+  await step('the (a) jail, filter and log', () => {
+    const had = existsSync(FS_JAIL_FILE) || existsSync(FS_FILTER_LOCAL);
+    for (const f of [FS_JAIL_FILE, FS_FILTER_LOCAL]) rmSync(f, { force: true });
+    rmSync(FS_LOG_DIR, { recursive: true, force: true });
+    if (had && fail2banPid()) sh('fail2ban-client', ['stop', 'freeswitch']);
+  });
+  await step('stop the web view', () => (web?.pid ? stopPid(web.pid) : undefined));
+  await step('web view dir', () => webDir && rmSync(webDir, { recursive: true, force: true }));
   await step('stop cron', () => {
     if (cronWasInstalled || cronWasRunning) return;
     const pid = cronPid();
@@ -125,6 +176,10 @@ after(async () => {
     if (!existsSync(MANIFEST)) return;
     const r = runCli(['uninstall', ...(cronWasInstalled ? [] : ['--purge-packages'])]);
     if (r.status !== 0) throw new Error(r.stderr);
+  });
+  // cron's init script leaves its pid file when cron was purged while stopped by PID.
+  await step('cron pid file', () => {
+    if (!cronWasInstalled && !dpkgInstalled('cron') && cronPid() === null) rmSync('/run/crond.pid', { force: true });
   });
   await step('stop fail2ban', () => stopFail2ban());
   await step('asterisk logs', () => rmSync('/var/log/asterisk', { recursive: true, force: true }));
@@ -170,6 +225,42 @@ test('setup: rsyslog running, no earlier install; install with --email puts the 
   assert.deepEqual(first.problems.filter((p) => p.severity === 'broken'), [], JSON.stringify(first.problems));
 });
 
+test('(a) the log format changes under a filter that lacks it (FreeSWITCH 1.10.12 lines, idle-CPU field, into the stock filter): told once, and the recovery', async () => {
+  // The admin's own jail on Debian's stock `freeswitch` filter (fail2ban 1.0.2), reading the log
+  // of a FreeSWITCH still at a version whose lines it matched: nothing yet.
+  mkdirSync(FS_LOG_DIR, { recursive: true });
+  writeFileSync(FS_LOG, '');
+  writeFileSync(FS_JAIL_FILE, `[freeswitch]\nenabled = true\nfilter = freeswitch\nlogpath = ${FS_LOG}\nport = 5060,5061\n`);
+  // A restart loads it (a full `fail2ban-client reload` would also reload voip-asterisk, whose
+  // set action then loses its ipset and rule: the watch reports that too, but not in this case).
+  const restart = existsSync('/etc/init.d/fail2ban') ? sh('service', ['fail2ban', 'restart']) : sh('fail2ban-client', ['restart']);
+  assert.equal(restart.status, 0, restart.stderr);
+  await waitFor('the freeswitch jail running', () => sh('fail2ban-client', ['status', 'freeswitch']).status === 0);
+  runCronLine();
+  assert.ok(!state().problems.some((p) => p.key.startsWith('jail:freeswitch:')), JSON.stringify(state().problems));
+
+  // FreeSWITCH is upgraded: its real 1.10.12 lines (with the idle-CPU field, "98.13%") arrive.
+  const lines = readFileSync(FS_FIXTURE, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.ok(lines.filter((l) => /SIP auth failure/.test(l)).length >= 30);
+  const brokenAt = Date.now();
+  appendFileSync(FS_LOG, `${lines.join('\n')}\n`);
+  const { mail, ms } = await toldOnce(/jail freeswitch: filter freeswitch: \d+ of the last \d+ lines look like authentication failures, but the filter matched none/, /^Subject: \[voip-f2b-install\] .*: PROTECTION BROKEN: jail freeswitch: filter freeswitch/m);
+  console.log(`# (a) format change: told ${Date.now() - brokenAt} ms after the lines (the watch run: ${ms} ms)`);
+  assert.match(mail, /fix: /);
+
+  // The admin gives the filter the new format (here: our filter's definition as freeswitch.local).
+  copyFileSync(new URL('../../templates/etc/fail2ban/filter.d/voip-freeswitch.conf', import.meta.url), FS_FILTER_LOCAL);
+  sh('fail2ban-client', ['reload', 'freeswitch'], { check: true });
+  await toldOnce(/RECOVERED: jail freeswitch: filter freeswitch/, /^Subject: \[voip-f2b-install\] .*: recovered/m);
+
+  // Gone again (so the other cases start from the tool's jails only).
+  rmSync(FS_JAIL_FILE, { force: true });
+  rmSync(FS_FILTER_LOCAL, { force: true });
+  sh('fail2ban-client', ['stop', 'freeswitch'], { check: true });
+  await waitFor('the freeswitch jail gone', () => sh('fail2ban-client', ['status', 'freeswitch']).status !== 0);
+  runCronLine();
+});
+
 test('(c) the ban set flushed by another tool: told once (mail + syslog), and the recovery', async () => {
   // A real ban: 6 wrong passwords from 203.0.113.51, as Asterisk logs them.
   const ts = asteriskStamp();
@@ -193,6 +284,9 @@ test('(c) the ban set flushed by another tool: told once (mail + syslog), and th
   console.log(`# (c) flushed set: told ${Date.now() - brokenAt} ms after the flush (the watch run: ${ms} ms)`);
   assert.match(mail, /fix: restore the jail's firewall objects and its bans: fail2ban-client reload --restart voip-asterisk/);
   assert.ok(watchSyslog().some((l) => /BROKEN: jail voip-asterisk: 1 of the 1 addresses fail2ban holds banned are not in the firewall \(203\.0\.113\.51\)/.test(l)));
+
+  // The web view shows it as a banner while it lasts (it reads the watch's state file).
+  await webBanner(/Protection is broken[\s\S]*1 of the 1 addresses fail2ban holds banned are not in the firewall \(203\.0\.113\.51\)/);
 
   // The fix the mail names: the jail restarts, its bans come back from fail2ban's database.
   sh('fail2ban-client', ['reload', '--restart', JAIL], { check: true });
