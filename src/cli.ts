@@ -165,6 +165,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--crowdsec-tls-key <file>', 'the private key of --crowdsec-tls-cert (PEM, readable by root only)'))
       .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
+      .addOption(opt('--keep-existing-jails', "keep a jail already enabled that counts the same failures as one of ours (a PBX distribution's, an admin's) and do not enable ours; by default ours replaces it (switched off in jail.d/voip-f2b-install-adopted.local, its own file untouched)"))
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
   ).action((o: Record<string, string | boolean | undefined>) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -192,6 +193,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecTlsCert') ? { crowdsecTlsCert: str('crowdsecTlsCert')! } : {}),
       ...(str('crowdsecTlsKey') ? { crowdsecTlsKey: str('crowdsecTlsKey')! } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
+      ...(o.keepExistingJails ? { keepExistingJails: true } : {}),
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       dryRun: Boolean(o.dryRun),

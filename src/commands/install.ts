@@ -46,6 +46,8 @@ export interface InstallReport {
   protected: PlannedService[];
   manualSteps: string[];
   warnings: string[];
+  /** The PBX distribution found and the jails adopted (what the host had and what that changed). */
+  notes?: string[];
   /** The compact doctor run after an install that changed something on the live host. */
   doctor?: DoctorReport;
   /** install --web: the service (unit or init script, or null), listen address, program, token file, tunnel. */
@@ -74,6 +76,7 @@ async function installedPackages(ctx: Context, distro: Distro): Promise<Set<stri
  */
 export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): Promise<string> {
   const out: string[] = ['Plan:'];
+  for (const n of plan.notes ?? []) out.push(`  NOTE      ${n}`);
   for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
   for (const l of planLines(plan.files)) {
     const why = l.count === undefined ? l.why : l.action === 'UPDATE' ? `${l.why}; ${l.changed} of them change` : l.why;
@@ -224,6 +227,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     protected: plan.services,
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
+    ...(plan.notes?.length ? { notes: plan.notes } : {}),
     ...(plan.web ? { web: plan.web } : {}),
   };
   const review = options.dryRun || (ctx.interactive && !options.yes && pending);

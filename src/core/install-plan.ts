@@ -3,7 +3,7 @@ import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
 import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firewall.ts';
-import { getIniValue, setIniValues } from './ini-edit.ts';
+import { getIniValue, listIniSections, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
@@ -14,6 +14,8 @@ import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './ser
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
+import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
+import { pbxDistroNote } from './pbx-distro.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -91,12 +93,36 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * command reads them all up front and the planner can read nothing else.
  */
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>): string[] {
-  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
+  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...jailInventoryReads(facts), ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
   if (options.web) paths.push(...webServiceReads(web?.program ?? []));
   return [...new Set(paths)];
+}
+
+/** The files the jail inventory reads: fail2ban's jail files, the tool's override, jail.local's original. */
+function jailInventoryReads(facts: HostFacts): string[] {
+  const pbx = facts.pbx;
+  return [ADOPTED_JAILS, ...(pbx?.fail2banFiles ?? []), ...(pbx?.jailLocalOriginal ? [pbx.jailLocalOriginal] : [])];
+}
+
+/**
+ * The jails the host has before this run, without the tool's own: the sections of the modules'
+ * jails and the tool's override file are left out, except a section that was in jail.local
+ * before the tool's first run (the admin's, whatever its name).
+ */
+function jailInventory(facts: HostFacts, files: FileSnapshot, modules: ServiceModule[]): ExistingJail[] {
+  const pbx = facts.pbx;
+  if (!pbx) return [];
+  const original = pbx.jailLocalOriginal ? (files.read(pbx.jailLocalOriginal) ?? '') : '';
+  const admins = new Set(listIniSections(original));
+  const ours = modules.flatMap((m) => m.jails).filter((j) => !admins.has(j));
+  const texts = pbx.fail2banFiles.flatMap((path) => {
+    const text = files.read(path);
+    return text === null ? [] : [{ path, text }];
+  });
+  return existingJails(texts, { skipFiles: [ADOPTED_JAILS], skipJails: ours });
 }
 
 /**
@@ -213,10 +239,17 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   const jails: string[] = [...repeat.jails];
   const services: PlannedService[] = [];
   const onChange: AfterStep[] = [];
+  const notes: string[] = [];
+  const distroNote = facts.pbx ? pbxDistroNote(facts.pbx.distro) : null;
+  if (distroNote) notes.push(distroNote);
+  const existing = jailInventory(facts, files, modules);
+  const adoptions: Adoption[] = [];
   for (const module of modules) {
     const p = planned.find((x) => x.module === module);
     if (!p) {
       for (const section of module.jails) {
+        // A section the admin had before the tool is theirs: never switched off by us.
+        if (existing.some((e) => e.name === section && e.files.includes(JAIL_LOCAL))) continue;
         if (getIniValue(jail, section, 'enabled') !== undefined) jail = setIniValues(jail, section, [['enabled', 'false']]);
       }
       continue;
@@ -232,13 +265,40 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       mail,
       mailAction: (withLogpath) => mailAction(options.mailInterval, withLogpath),
       selected: p.selected,
+      existing,
     });
-    for (const e of fragment.jail ?? []) jail = setIniValues(jail, e.section, e.keys);
+    // Adopt the jails that already count this module's failures: never two enabled jails on one failure.
+    const kept = new Set<string>();
+    if (module.adopts && p.selected) {
+      for (const e of fragment.jail ?? []) {
+        const logs = (e.keys.find(([k]) => k === 'logpath')?.[1] ?? '').split('\n').filter(Boolean);
+        const theirs = existing.filter((j) => j.enabled && sameFailures(j, module.adopts!, logs));
+        for (const t of theirs) {
+          adoptions.push({ ours: e.section, theirs: t });
+          notes.push(
+            options.keepExistingJails
+              ? `[${t.name}] (${t.file}) already counts the failures of [${e.section}]: kept (--keep-existing-jails), [${e.section}] not enabled`
+              : `[${t.name}] (${t.file}) counts the same failures as [${e.section}]: adopted, switched off in ${ADOPTED_JAILS} (its file untouched; --keep-existing-jails keeps it instead)`,
+          );
+        }
+        if (theirs.length && options.keepExistingJails) kept.add(e.section);
+      }
+    }
+    for (const e of fragment.jail ?? []) {
+      if (kept.has(e.section)) {
+        // Theirs stays; ours is not added (one written by an earlier run is switched off).
+        if (getIniValue(jail, e.section, 'enabled') !== undefined) jail = setIniValues(jail, e.section, [['enabled', 'false']]);
+        continue;
+      }
+      jail = setIniValues(jail, e.section, e.keys);
+    }
+    if (kept.size) fragment.jails = (fragment.jails ?? []).filter((j) => !kept.has(j));
     for (const f of fragment.files ?? []) serviceChanges.push(change(f.path, f.text, f.why, f.adminOwned, f.mode));
     ensureFiles.push(...(fragment.ensureFiles ?? []));
     jails.push(...(fragment.jails ?? []));
     warnings.push(...(fragment.warnings ?? []));
     manualSteps.push(...(fragment.manualSteps ?? []));
+    notes.push(...(fragment.notes ?? []));
     for (const a of fragment.after ?? []) {
       if ('action' in a && a.onlyOnChange) onChange.push(a);
       else after(a);
@@ -298,6 +358,12 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     if (used(path, chosenBan)) tool.push(change(path, template(tpl), chosenBan ? `ban action (${ban.why})` : 'ban action of an earlier run', false));
   }
   const changes: FileChange[] = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }];
+  // The override that switches off the adopted jails (read after jail.local); kept up to date
+  // (emptied when nothing is adopted any more) until uninstall removes it.
+  const replaced = options.keepExistingJails ? [] : adoptions;
+  if (used(ADOPTED_JAILS, replaced.length > 0)) {
+    changes.push(change(ADOPTED_JAILS, renderAdoptedJails(replaced), replaced.length ? `switches off ${replaced.map((a) => `[${a.theirs.name}]`).join(', ')}, adopted by the tool's jails` : 'no jail adopted any more', false));
+  }
   // fail2ban.local: at least 30 days of ban history (dbpurgeage), for repeat offenders and the
   // web view; a longer value of the admin's is kept. Written only when something must change.
   const localOnDisk = files.read(FAIL2BAN_LOCAL);
@@ -391,6 +457,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     banactionAllports: ban.banactionAllports,
     ignoreip,
     services,
+    notes,
     ...(web ? { web } : {}),
   };
 }

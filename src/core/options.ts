@@ -38,6 +38,12 @@ export interface InstallOptions {
   /** Install the web view as a boot service on loopback (--web), listening on `webListen`. */
   web?: boolean;
   webListen?: string;
+  /**
+   * A jail already enabled that counts the same failures as one of ours (FusionPBX's
+   * [freeswitch], an admin's [asterisk]) is kept and ours is not enabled; by default ours
+   * replaces it through the tool's override file (theirs switched off, their file untouched).
+   */
+  keepExistingJails?: boolean;
   /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
   doctor?: boolean;
   dryRun: boolean;

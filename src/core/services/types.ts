@@ -6,6 +6,7 @@ import type { InstallOptions } from '../options.ts';
 import type { EnsureFile } from '../plan.ts';
 import type { Prompter } from '../prompter.ts';
 import type { ServiceAction } from '../service-control.ts';
+import type { ExistingJail } from '../pbx-distro-jails.ts';
 
 /**
  * The current text of the files the plan may read (null = absent). Reading a path that no
@@ -38,6 +39,12 @@ export interface ServicePlanContext {
   mail: MailSettings | null;
   /** The `action` value with our rate-limited mail (a journal jail has no logpath to grep). */
   mailAction(withLogpath: boolean): string;
+  /**
+   * The jails the host already has, as fail2ban composes them, without the tool's own sections
+   * (a section the admin had in jail.local before the tool's first run is theirs, whatever its
+   * name). Absent in contexts built by older tests.
+   */
+  existing?: ExistingJail[];
   /**
    * True when the service was chosen (--services, the checklist, or detected). False for an
    * `implicit` module planned only to keep the distro's own jail working.
@@ -92,6 +99,8 @@ export interface ServiceFragment {
   after?: AfterStep[];
   warnings?: string[];
   manualSteps?: string[];
+  /** What it found the host already had and left as it is (the plan's NOTE lines). */
+  notes?: string[];
   /** Its part of the --json report (`protected[].details`). */
   details?: Record<string, unknown>;
 }
@@ -146,6 +155,13 @@ export interface ServiceModule {
   guard?: { window: number };
   /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
   jails: string[];
+  /**
+   * Filters (by name) whose jails count the same failures as its jails when they read the same
+   * service's logs (FusionPBX's `freeswitch`, the stock `asterisk`): such a jail, enabled by the
+   * distribution or the admin, is adopted (switched off by the tool's override, or kept with
+   * --keep-existing-jails and this module's jail not enabled), never left counting beside ours.
+   */
+  adopts?: readonly string[];
   /** Every file its plan reads (target paths); reading any other path throws. */
   reads(facts: HostFacts): string[];
   /** Packages it needs on this host, beside fail2ban (installed in the same transaction). */
