@@ -108,8 +108,8 @@ function jailInventoryReads(facts: HostFacts): string[] {
 }
 
 /**
- * The jails the host has before this run, without the tool's own: the sections of the modules'
- * jails and the tool's override file are left out, except a section that was in jail.local
+ * The jails the host has before this run, without the tool's own: the modules' jail sections in
+ * jail.local and the tool's override file are left out, except a section that was in jail.local
  * before the tool's first run (the admin's, whatever its name).
  */
 function jailInventory(facts: HostFacts, files: FileSnapshot, modules: ServiceModule[]): ExistingJail[] {
@@ -122,7 +122,7 @@ function jailInventory(facts: HostFacts, files: FileSnapshot, modules: ServiceMo
     const text = files.read(path);
     return text === null ? [] : [{ path, text }];
   });
-  return existingJails(texts, { skipFiles: [ADOPTED_JAILS], skipJails: ours });
+  return existingJails(texts, { skipFiles: [ADOPTED_JAILS], skipJailLocal: ours });
 }
 
 /**

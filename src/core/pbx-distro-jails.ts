@@ -99,9 +99,10 @@ const TRUE = /^(?:true|yes|on|1)$/i;
 /**
  * The jails fail2ban would compose from `files` (its jail files and the paths-*.conf files, by
  * target path; absent files are left out), leaving out `skipFiles` (the tool's own override)
- * and the sections named in `skipJails` (the tool's own jails).
+ * and, in jail.local, the sections named in `skipJailLocal` (the tool's own jails there; a
+ * section of that name in another file, a distribution's, still counts).
  */
-export function existingJails(files: ConfigText[], o: { skipFiles?: string[]; skipJails?: string[] } = {}): ExistingJail[] {
+export function existingJails(files: ConfigText[], o: { skipFiles?: string[]; skipJailLocal?: string[] } = {}): ExistingJail[] {
   const byPath = new Map(files.map((f) => [f.path, f.text]));
   const jailConf = byPath.get('/etc/fail2ban/jail.conf') ?? null;
   const defaults = new Map<string, string>();
@@ -115,7 +116,7 @@ export function existingJails(files: ConfigText[], o: { skipFiles?: string[]; sk
     const text = byPath.get(p)!;
     for (const [k, v] of defaultsOf(text)) defaults.set(k, v);
     for (const section of listIniSections(text)) {
-      if (NOT_JAILS.has(section) || (o.skipJails ?? []).includes(section)) continue;
+      if (NOT_JAILS.has(section) || (p === '/etc/fail2ban/jail.local' && (o.skipJailLocal ?? []).includes(section))) continue;
       const j = jails.get(section) ?? { keys: new Map<string, string>(), file: p, files: [] };
       const keys = sectionKeys(text, section);
       for (const [k, v] of keys) j.keys.set(k, v);
