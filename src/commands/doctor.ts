@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { duplicateJailWarnings } from './doctor-duplicate-jails.ts';
 import { fleetStatus } from './status.ts';
 import { fleetWarnings } from '../core/crowdsec.ts';
 import type { Context } from '../context.ts';
@@ -138,6 +139,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     await scratch.remove();
   }
   const adminResults = out.map((j) => j.checks.find((c) => c.name === 'admin whitelisted')).filter(Boolean) as DoctorCheck[];
+  warnings.push(...(await duplicateJailWarnings(ctx)));
   // The CrowdSec fleet link (issue 13): where this host is a member, its state as `status` shows it.
   const fleet = await fleetStatus(ctx);
   if (fleet) warnings.push(...fleetWarnings(fleet));

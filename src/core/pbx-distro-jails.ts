@@ -182,24 +182,31 @@ export function renderAdoptedJails(adopted: Adoption[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Groups of enabled jails that count the same failures (same filter on a shared log), for doctor. */
+/**
+ * Groups of enabled jails that count the same failures, for doctor: filters of one kind (the
+ * same filter, or one of `equivalent`'s groups) on the same service's logs (a shared path or
+ * directory, as {@link sameFailures}).
+ */
 export function duplicateJails(jails: ExistingJail[], equivalent: ReadonlyArray<readonly string[]> = []): ExistingJail[][] {
   const kind = (f: string): string => equivalent.find((g) => g.includes(f))?.[0] ?? f;
   const groups: ExistingJail[][] = [];
   const enabled = jails.filter((j) => j.enabled);
   const seen = new Set<string>();
+  const shareLogs = (a: ExistingJail, b: ExistingJail): boolean =>
+    (a.logpaths.length === 0 && b.logpaths.length === 0) || a.logpaths.some((l) => b.logpaths.some((m) => m === l || dirOf(m) === dirOf(l)));
   for (const a of enabled) {
     if (seen.has(a.name)) continue;
-    const group = [a];
-    for (const b of enabled) {
-      if (b === a || seen.has(b.name) || kind(b.filter) !== kind(a.filter)) continue;
-      const shared = b.logpaths.some((l) => a.logpaths.includes(l)) || (a.logpaths.length === 0 && b.logpaths.length === 0);
-      if (shared) group.push(b);
-    }
+    const group = [a, ...enabled.filter((b) => b !== a && !seen.has(b.name) && kind(b.filter) === kind(a.filter) && shareLogs(a, b))];
     if (group.length > 1) {
       for (const j of group) seen.add(j.name);
       groups.push(group);
     }
   }
   return groups;
+}
+
+/** doctor's line for one group of duplicate jails. */
+export function duplicateJailsWarning(group: ExistingJail[]): string {
+  const logs = [...new Set(group.flatMap((j) => j.logpaths))];
+  return `duplicate jails: ${group.map((j) => `[${j.name}] (${j.file})`).join(' and ')} count the same failures on ${logs.join(', ') || 'the journal'}: each failure is counted ${group.length} times (${group.length} bans, ${group.length} mails); keep one (voip-f2b-install adopts such jails when it runs again; --keep-existing-jails keeps theirs)`;
 }

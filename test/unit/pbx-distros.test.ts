@@ -15,6 +15,7 @@ import { uninstall } from '../../src/commands/uninstall.ts';
 import { detectPbxDistro } from '../../src/core/pbx-distro.ts';
 import { ADOPTED_JAILS, duplicateJails, existingJails, sameFailures } from '../../src/core/pbx-distro-jails.ts';
 import { loggerChannels, pickLoggerLogs } from '../../src/core/editors/asterisk-logger.ts';
+import { duplicateJailWarnings } from '../../src/commands/doctor-duplicate-jails.ts';
 import { installOptions } from '../helpers/options.ts';
 import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 
@@ -240,6 +241,27 @@ test("Issabel: its messages channel (notice and security) is the one log, nothin
     assert.ok(!dump.jails.has('asterisk') && dump.jails.has('voip-asterisk') && dump.jails.has('apache-auth'), [...dump.jails.keys()].join(' '));
     assert.deepEqual(dump.jails.get('voip-asterisk'), ['/var/log/asterisk/messages']);
     assert.doesNotMatch(read(root, 'etc/fail2ban/jail.local'), /^\[apache-auth\]/m, 'Issabel\'s apache jails are not overridden from jail.local');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test("doctor's duplicate check on any host: FusionPBX's own [freeswitch] and [sip-auth-failure], its [ssh] beside Debian's [sshd]; after install only the two SSH jails it does not manage", async () => {
+  const root = await distroTree('fusionpbx5', ['/var/log/auth.log', '/var/log/syslog', '/var/log/nginx/access.log', '/var/log/nginx/error.log']);
+  try {
+    const before = await duplicateJailWarnings(testContext(root));
+    assert.deepEqual(
+      before.map((w) => /^duplicate jails: (.*?) count/.exec(w)?.[1]),
+      ['[sshd] (/etc/fail2ban/jail.d/defaults-debian.conf) and [ssh] (/etc/fail2ban/jail.local)', '[freeswitch] (/etc/fail2ban/jail.local) and [sip-auth-failure] (/etc/fail2ban/jail.local)'],
+    );
+    assert.match(before[1]!, /on \/var\/log\/freeswitch\/freeswitch\.log: each failure is counted 2 times/);
+    await install(opts(), testContext(root));
+    const after = await duplicateJailWarnings(testContext(root));
+    assert.deepEqual(after.map((w) => /^duplicate jails: (.*?) count/.exec(w)?.[1]), ['[sshd] (/etc/fail2ban/jail.d/defaults-debian.conf) and [ssh] (/etc/fail2ban/jail.local)']);
+    // An admin who enables FusionPBX's [freeswitch] again beside ours is told.
+    writeFileSync(path.join(root, 'etc/fail2ban/jail.d/zz-admin.local'), '[freeswitch]\nenabled = true\n');
+    const again = await duplicateJailWarnings(testContext(root));
+    assert.ok(again.some((w) => /\[freeswitch\] \(\/etc\/fail2ban\/jail\.d\/zz-admin\.local\) and \[voip-freeswitch\] \(\/etc\/fail2ban\/jail\.local\)/.test(w)), again.join('\n'));
   } finally {
     await removeRoot(root);
   }
