@@ -266,3 +266,17 @@ test("doctor's duplicate check on any host: FusionPBX's own [freeswitch] and [si
     await removeRoot(root);
   }
 });
+
+test("--keep-existing-jails is a flag of install; doctor reads the channels of logger.conf's includes (Issabel: messages has notice and security)", async () => {
+  const { parseArgs } = await import('../../src/cli.ts');
+  const inv = parseArgs(['--keep-existing-jails'], {});
+  assert.equal(inv.command === 'install' && inv.options.keepExistingJails, true);
+  const { asterisk } = await import('../../src/core/services/asterisk.ts');
+  const rd = (p: string): string | null => {
+    const f = path.join(FIXTURES, 'issabel', p);
+    return existsSync(f) ? readFileSync(f, 'utf8') : null;
+  };
+  const facts = { services: { asterisk: { configDir: '/etc/asterisk', logDir: '/var/log/asterisk' } } } as Parameters<NonNullable<typeof asterisk.doctorSource>>[0]['facts'];
+  const check = asterisk.doctorSource!({ facts, logFiles: ['/var/log/asterisk/messages'], files: { read: rd } });
+  assert.equal(check.verdict, 'ok', check.detail);
+});
