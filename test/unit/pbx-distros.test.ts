@@ -280,3 +280,17 @@ test("--keep-existing-jails is a flag of install; doctor reads the channels of l
   const check = asterisk.doctorSource!({ facts, logFiles: ['/var/log/asterisk/messages'], files: { read: rd } });
   assert.equal(check.verdict, 'ok', check.detail);
 });
+
+test('FreePBX with a date format of its own (set in its web interface): overridden in logger_general_custom.conf, with a warning', async () => {
+  const root = await distroTree('freepbx17', ['/var/log/auth.log']);
+  try {
+    const additional = 'etc/asterisk/logger_general_additional.conf';
+    writeFileSync(path.join(root, additional), read(root, additional).replace('dateformat=%F %T', 'dateformat=%b %d %T'));
+    const r = await install(opts(), testContext(root));
+    assert.equal(read(root, 'etc/asterisk/logger_general_custom.conf'), '; voip-f2b-install: a date fail2ban reads (logger.conf is generated: not edited)\ndateformat=%F %T\n');
+    assert.equal(read(root, additional), fixture('freepbx17', additional).replace('dateformat=%F %T', 'dateformat=%b %d %T'), 'the generated file untouched');
+    assert.ok(r.warnings.some((w) => /^Asterisk: the distribution's dateformat %b %d %T is overridden by dateformat=%F %T in logger_general_custom\.conf/.test(w)), r.warnings.join('\n'));
+  } finally {
+    await removeRoot(root);
+  }
+});

@@ -70,6 +70,9 @@ function generatedLoggerPlan(ctx: ServicePlanContext, loggerConf: string): Logge
   }
   const dateformat = loggerDateformat(loggerConf, a.configDir, read);
   if (dateformat !== DATEFORMAT) {
+    // A date format chosen in the distribution's web interface is overridden (the one written
+    // last wins): fail2ban cannot read another. Said, never done silently.
+    if (dateformat !== undefined) warnings.push(`Asterisk: the distribution's dateformat ${dateformat} is overridden by dateformat=${DATEFORMAT} in ${GENERAL_CUSTOM} (fail2ban needs a date it can read); set ${DATEFORMAT} in its web interface to make the two agree`);
     const before = read(generalCustom);
     files.push({ path: generalCustom, text: appendLines(before, [`dateformat=${DATEFORMAT}`], '; voip-f2b-install: a date fail2ban reads (logger.conf is generated: not edited)'), why: `Asterisk: dateformat ${DATEFORMAT} (logger.conf is generated: not edited)`, adminOwned: true });
     wrote.push(`${GENERAL_CUSTOM}: dateformat=${DATEFORMAT}`);
