@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type ManifestFile } from '../adapters/manifest.ts';
-import { iniOnUninstall } from '../core/admin-edits.ts';
+import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
@@ -389,8 +389,14 @@ async function undoOf(ctx: Context, f: ManifestFile): Promise<FileUndo> {
   const st = await ctx.fs.stat(f.path);
   const keepAs = async (): Promise<NonNullable<FileUndo['keep']>> => ({ path: await keptPathFor(ctx, f.path, current), text: current, mode: st?.mode, uid: st?.uid, gid: st?.gid });
 
-  if (f.path === JAIL_LOCAL && record?.sections) {
-    const o = iniOnUninstall(current, original, record.sections, known);
+  if (f.path === JAIL_LOCAL && (f.lastWritten?.sections || f.writing?.sections)) {
+    // Compared with what the tool wrote (and, for a run killed before it wrote jail.local, with
+    // the original, which is then what the admin edited): the reading that explains the file
+    // with the fewest edits is the admin's.
+    const bases = [record, f.lastWritten, f.writing].flatMap((r) => (r?.sections ? [{ rec: r.sections, known }] : []));
+    bases.push({ rec: iniRecord(original ?? ''), known: [sha256(original ?? '')] });
+    const cost = (x: IniUninstall): number => x.carriedSections.length + x.carriedKeys.length + x.notCarried.length + (x.otherChanges ? 1 : 0);
+    const o = bases.map((b) => iniOnUninstall(current, original, b.rec, b.known)).reduce((best, x) => (cost(x) < cost(best) ? x : best));
     const carried = [...o.carriedSections.map((s) => `[${s}]`), ...o.carriedKeys];
     if (!o.keep && !carried.length) return {};
     const keep = o.keep ? await keepAs() : undefined;
