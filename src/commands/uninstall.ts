@@ -12,6 +12,7 @@ import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
+import { UnsafePathError } from '../errors.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
 import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, webUninstallCommands } from '../core/web-service.ts';
 import { readFile } from 'node:fs/promises';
@@ -375,9 +376,16 @@ async function keptPathFor(ctx: Context, p: string, text: string): Promise<strin
 async function undoOf(ctx: Context, f: ManifestFile): Promise<FileUndo> {
   const original = f.existed && f.backup ? await ctx.fs.readText(f.backup) : null;
   if (f.existed && f.backup && original === null) return {}; // handled (and said) by the restore step
-  const current = await ctx.fs.readText(f.path);
   const name = f.path;
   const undone = f.existed ? 'its original is restored' : 'it is removed';
+  let current: string | null;
+  try {
+    current = await ctx.fs.readText(f.path);
+  } catch (err) {
+    // A link or FIFO a service account put in its place is not read (nor kept): replaced as before.
+    if (!(err instanceof UnsafePathError)) throw err;
+    return { edit: { path: name, carried: [], notCarried: [], message: `${name} is no longer a file the tool can read safely (${err.message}); not kept; ${undone}` } };
+  }
   if (current === null) {
     if (!f.existed) return {};
     return { edit: { path: name, carried: [], notCarried: [], message: `${name} was removed after voip-f2b-install wrote it; its original is restored` } };

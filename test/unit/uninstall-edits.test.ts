@@ -254,3 +254,21 @@ test('--json lists the edits; the CLI prints the same lines for uninstall and it
     await removeRoot(root);
   }
 });
+
+test('a link a service account put in place of a managed file is not read nor kept: replaced by the original as before, and said', { skip: process.getuid?.() !== 0 ? 'needs root (chown)' : false }, async () => {
+  const root = await installed();
+  try {
+    const { chown, rm, symlink } = await import('node:fs/promises');
+    await chown(path.join(root, 'etc/asterisk'), 2001, 2001);
+    await put(root, 'secret', 'not for asterisk\n');
+    await rm(path.join(root, 'etc/asterisk/logger.conf'));
+    await symlink(path.join(root, 'secret'), path.join(root, 'etc/asterisk/logger.conf'));
+    const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    assert.match(r.edits[0]!.message, /^\/etc\/asterisk\/logger\.conf is no longer a file the tool can read safely \(refusing .*\); not kept; its original is restored$/);
+    assert.equal(await read(root, 'etc/asterisk/logger.conf'), LOGGER);
+    assert.equal(await read(root, 'etc/asterisk/logger.conf.voip-f2b-install.kept'), null);
+    assert.equal(await read(root, 'secret'), 'not for asterisk\n');
+  } finally {
+    await removeRoot(root);
+  }
+});
