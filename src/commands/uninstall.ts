@@ -124,6 +124,8 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     const u = await undoOf(ctx, f);
     undos.set(f.path, u);
     if (u.edit) report.edits.push(u.edit);
+    // A jail.local the tool created that keeps the admin's sections is not removed.
+    if (typeof u.restored === 'string' && !f.existed) report.removed = report.removed.filter((p) => p !== f.path);
   }
   if (options.dryRun) return report;
   const wasRunning = facts.live && facts.fail2ban.running;
@@ -409,7 +411,8 @@ async function undoOf(ctx: Context, f: ManifestFile): Promise<FileUndo> {
     if (!o.keep && !carried.length) return {};
     const keep = o.keep ? await keepAs() : undefined;
     const parts: string[] = [];
-    if (carried.length) parts.push(`${carried.join(', ')} added or changed after voip-f2b-install wrote it ${carried.length > 1 ? 'are' : 'is'} carried into the restored file`);
+    const into = f.existed ? 'carried into the restored file' : `left in ${name}, which holds only ${carried.length > 1 ? 'them' : 'it'} now (there was none before)`;
+    if (carried.length) parts.push(`${carried.join(', ')} added or changed after voip-f2b-install wrote it ${carried.length > 1 ? 'are' : 'is'} ${into}`);
     if (o.notCarried.length) parts.push(`not carried: ${o.notCarried.join(', ')} (the tool's jails and settings go with it; the original's values come back)`);
     if (o.otherChanges) parts.push(`changed after voip-f2b-install wrote it outside any key (comments, layout): not carried`);
     if (keep) parts.push(`your whole version is kept as ${keep.path}`);

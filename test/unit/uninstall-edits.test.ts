@@ -107,7 +107,9 @@ test('jail.local: only a section added (no jail.local before install) → the re
     assert.equal(await read(root, JAIL), MY_JAIL);
     assert.equal((await stat(path.join(root, JAIL))).mode & 0o777, 0o644);
     assert.equal(await read(root, KEPT), null);
-    assert.match(formatUninstallReport(r), /^Edited: \/etc\/fail2ban\/jail\.local: \[my-sip\] added or changed after voip-f2b-install wrote it is carried into the restored file$/m);
+    const text = formatUninstallReport(r);
+    assert.match(text, /^Edited: \/etc\/fail2ban\/jail\.local: \[my-sip\] added or changed after voip-f2b-install wrote it is left in \/etc\/fail2ban\/jail\.local, which holds only it now \(there was none before\)$/m);
+    assert.doesNotMatch(text, /^REMOVE {2}\/etc\/fail2ban\/jail\.local$/m);
   } finally {
     await removeRoot(root);
   }
