@@ -91,7 +91,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       manifest.files.push(entry);
     }
     // What this run writes there, in the same journal: uninstall tells the admin's later edits by it.
-    recordWriting(entry, f.after, f.before);
+    recordWriting(entry, f.after, f.before, f.adminOwned);
   }
   const newDirs: string[] = [];
   const wantDir = async (dir: string): Promise<void> => {

@@ -37,6 +37,12 @@ export interface WrittenRecord {
   sha256: string;
   /** For jail.local: its sections and keys, the admin's later ones left out (see nextIniRecord). */
   sections?: IniRecord;
+  /**
+   * The text holds edits the tool did not make: the admin's file, edited in place, had changed
+   * since the tool last wrote it, and this write kept those changes (not for jail.local, whose
+   * sections tell). Uninstall keeps such a file beside the restored original.
+   */
+  foreign?: boolean;
 }
 
 /** Where uninstall keeps the admin's version of a file it restores or removes. */
@@ -92,9 +98,14 @@ export async function readManifest(fs: FileSystem): Promise<{ manifest: Manifest
  * the text there now). The record it builds on is the one that text is: `writing` of an
  * interrupted run that got to write it, else `lastWritten`.
  */
-export function recordWriting(f: ManifestFile, after: string, before: string | null): void {
+export function recordWriting(f: ManifestFile, after: string, before: string | null, editedInPlace = false): void {
   const prev = f.writing && before !== null && sha256(before) === f.writing.sha256 ? f.writing : f.lastWritten;
-  f.writing = { sha256: sha256(after), ...(f.path === JAIL_LOCAL ? { sections: nextIniRecord(after, before, prev?.sections) } : {}) };
+  if (f.path === JAIL_LOCAL) {
+    f.writing = { sha256: sha256(after), sections: nextIniRecord(after, before, prev?.sections) };
+    return;
+  }
+  const foreign = editedInPlace && !!prev && (prev.foreign || (before !== null && sha256(before) !== prev.sha256));
+  f.writing = { sha256: sha256(after), ...(foreign ? { foreign } : {}) };
 }
 
 /**

@@ -422,7 +422,15 @@ async function undoOf(ctx: Context, f: ManifestFile): Promise<FileUndo> {
       ...(carried.length ? { restored: o.text, original, admin: { text: current, mode: st?.mode, uid: st?.uid, gid: st?.gid } } : {}),
     };
   }
-  if (known.includes(h)) return {};
+  if (known.includes(h)) {
+    if (!record?.foreign || h !== record.sha256) return {};
+    // Edits made before a later run, which kept them in the file it wrote.
+    const keep = await keepAs();
+    return {
+      edit: { path: name, keptAs: keep.path, carried: [], notCarried: [], message: `${name} held changes made after voip-f2b-install wrote it, which a later run kept; ${undone}, the version with them is kept as ${keep.path}` },
+      keep,
+    };
+  }
   if (!known.length) {
     // A manifest of an older version, with no record of what it wrote: a file not modified since
     // the manifest was last written (the last step of every run) is the tool's; so is the web

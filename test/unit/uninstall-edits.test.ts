@@ -274,3 +274,24 @@ test('a link a service account put in place of a managed file is not read nor ke
     await removeRoot(root);
   }
 });
+
+test('the admin\'s file edited in place, changed by the admin and then rewritten by a later run that kept the change: kept beside at uninstall, and said', async () => {
+  const root = await installed();
+  try {
+    const ours = (await read(root, 'etc/asterisk/logger.conf'))!;
+    const security = ours.split('\n').find((l) => /security/.test(l) && /=>/.test(l))!;
+    assert.ok(security, ours);
+    // The admin adds a channel of their own and drops ours; the re-run puts ours back, keeping theirs.
+    await put(root, 'etc/asterisk/logger.conf', `${ours.replace(`${security}\n`, '')}debug.log => debug\n`);
+    await install(opts, testContext(root));
+    const rewritten = (await read(root, 'etc/asterisk/logger.conf'))!;
+    assert.ok(rewritten.includes(security) && rewritten.includes('debug.log => debug'), rewritten);
+    const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    assert.equal(await read(root, 'etc/asterisk/logger.conf'), LOGGER);
+    assert.equal(await read(root, 'etc/asterisk/logger.conf.voip-f2b-install.kept'), rewritten);
+    assert.match(formatUninstallReport(r), /^Edited: \/etc\/asterisk\/logger\.conf held changes made after voip-f2b-install wrote it, which a later run kept; its original is restored, the version with them is kept as \/etc\/asterisk\/logger\.conf\.voip-f2b-install\.kept$/m);
+    assert.deepEqual(r.edits.map((e) => e.path), ['/etc/asterisk/logger.conf']);
+  } finally {
+    await removeRoot(root);
+  }
+});
