@@ -295,3 +295,28 @@ test('the admin\'s file edited in place, changed by the admin and then rewritten
     await removeRoot(root);
   }
 });
+
+test('an uninstall killed after the files and run again: the same result, no second .kept', async () => {
+  const root = await installed();
+  try {
+    const ours = (await read(root, JAIL))!;
+    const admin = `${ours.replace(/^maxretry = 5$/m, 'maxretry = 3')}\n${MY_JAIL}`;
+    await put(root, JAIL, admin);
+    await put(root, 'etc/asterisk/logger.conf', 'mine now\n');
+    // The state a kill after step 1 leaves: files done, the manifest and backups still there.
+    const { cp, rm } = await import('node:fs/promises');
+    const saved = `${root}.state`;
+    await cp(path.join(root, 'var'), saved, { recursive: true });
+    await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    const once = await snapshot(root);
+    await cp(saved, path.join(root, 'var'), { recursive: true });
+    await rm(saved, { recursive: true });
+    const r = await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    assert.deepEqual(await snapshot(root), once);
+    assert.equal(await read(root, JAIL), `${ORIGINAL}\n${MY_JAIL}`);
+    assert.equal(await read(root, `${KEPT}.2`), null);
+    assert.deepEqual(r.edits.map((e) => e.carried), [['[my-sip]']], 'the carried jail is still said');
+  } finally {
+    await removeRoot(root);
+  }
+});
