@@ -3,6 +3,7 @@ import { DEFAULTS, type InstallOptions } from './core/options.ts';
 import { serviceNames } from './core/services/index.ts';
 import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
+import { SETTING_KEYS } from './core/settings.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 import type { DoctorOptions } from './core/doctor.ts';
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from './web/options.ts';
@@ -165,9 +166,13 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--crowdsec-tls-key <file>', 'the private key of --crowdsec-tls-cert (PEM, readable by root only)'))
       .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
-      .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something')),
-  ).action((o: Record<string, string | boolean | undefined>) => {
+      .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something'))
+      .addOption(opt('--reset-settings', 'start from the defaults, not from the settings of the last run (flags given still apply)')),
+  ).action((o: Record<string, string | boolean | undefined>, cmd: Command) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+    // Named on the command line or in the environment: the other settings keep the last run's value.
+    const named = (k: string): boolean => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '');
+    const given = SETTING_KEYS.filter((k) => named(k));
     const options: InstallOptions = {
       whitelist: parseWhitelist(str('whitelist')),
       ...(str('services') !== undefined ? { services: parseServices(str('services')!) } : {}),
@@ -180,7 +185,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       mailInterval: parseCount('--mail-interval', str('mailInterval')!, 0, 86400),
       bantime: parseDuration('--bantime', str('bantime')!, true),
       bantimeIncrement: o.bantimeIncrement !== false,
-      bantimeMax: parseBantimeMax(str('bantimeMax')!, str('bantime')!),
+      // Both named: checked here; else after the last run's settings apply (install).
+      bantimeMax: named('bantimeMax') && named('bantime') ? parseBantimeMax(str('bantimeMax')!, str('bantime')!) : parseDuration('--bantime-max', str('bantimeMax')!, false),
       findtime: parseDuration('--findtime', str('findtime')!, false),
       maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
       ...(str('banaction') ? { banaction: parseBanaction(str('banaction')!) } : {}),
@@ -194,6 +200,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(o.doctor === false ? { doctor: false } : {}),
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
+      given,
+      ...(o.resetSettings ? { resetSettings: true } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),

@@ -14,6 +14,7 @@ import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './ser
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
+import { keepEqualSpelling } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -205,8 +206,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // distro ships), a recidive jail on 0.10.
   const repeat = repeatOffenderKeys(options, facts.fail2ban.version ?? distro.shippedFail2ban, getIniValue(jail, 'recidive', 'enabled'));
   defaults.push(...repeat.defaults);
-  jail = setIniValues(jail, 'DEFAULT', defaults);
-  if (repeat.recidive) jail = setIniValues(jail, 'recidive', repeat.recidive);
+  // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
+  // stays as it is: equal settings leave the file UNCHANGED.
+  const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
+  jail = set(jail, 'DEFAULT', defaults);
+  if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
   // switched off, not deleted.
@@ -233,7 +237,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       mailAction: (withLogpath) => mailAction(options.mailInterval, withLogpath),
       selected: p.selected,
     });
-    for (const e of fragment.jail ?? []) jail = setIniValues(jail, e.section, e.keys);
+    for (const e of fragment.jail ?? []) jail = set(jail, e.section, e.keys);
     for (const f of fragment.files ?? []) serviceChanges.push(change(f.path, f.text, f.why, f.adminOwned, f.mode));
     ensureFiles.push(...(fragment.ensureFiles ?? []));
     jails.push(...(fragment.jails ?? []));

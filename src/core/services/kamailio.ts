@@ -1,4 +1,4 @@
-import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, removeOurBlocks } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
@@ -54,7 +54,14 @@ export const kamailio: ServiceModule = {
       // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
       const ignoreip = (getIniValue(ctx.jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
       const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
-      if (options.kamailioAuthLog) {
+      // Our blocks already there are kept in step with the settings on every run, with or
+      // without --kamailio-auth-log: they are a copy of maxretry, findtime and ignoreip.
+      const ours = removeOurBlocks(cfg) !== cfg;
+      if (options.kamailioAuthLog || ours) {
+        // Kamailio's is_in_subnet() takes addresses and ranges: a host name cannot be in its list.
+        for (const name of ignoreip.filter((e) => !/^[0-9a-fA-F:.]+(?:\/\d{1,3})?$/.test(e))) {
+          warnings.push(`Kamailio: the whitelist entry '${name}' is a host name and Kamailio's list (VOIPF2B_IGNOREIP in ${k.configFile}) takes only addresses and CIDR ranges, so Kamailio may still stop it past maxretry (fail2ban never bans it); whitelist its address to cover both`);
+        }
         if (r.status === 'no-auth-route') {
           warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
         } else if (r.status === 'unsupported') {
@@ -62,7 +69,7 @@ export const kamailio: ServiceModule = {
         }
         files.push({ path: k.configFile, text: r.text, why: 'Kamailio: log every failed digest attempt, stop a source past maxretry', adminOwned: true });
         if (r.text !== cfg && !options.restartKamailio) manualSteps.push('Kamailio: restart kamailio for the failed-login logging and throttle to take effect (or pass --restartkamailio)');
-      } else if (r.status === 'inserted' || r.status === 'updated') {
+      } else if (r.status === 'inserted') {
         manualSteps.push('Kamailio: failed logins are not all logged yet; re-run with --kamailio-auth-log to add the log and throttle blocks to kamailio.cfg');
       }
     }
@@ -96,7 +103,7 @@ export const kamailio: ServiceModule = {
       after,
       warnings,
       manualSteps,
-      details: { configFile: k.configFile, log: logpath ? KAMAILIO_LOG : 'journal', authLog: options.kamailioAuthLog },
+      details: { configFile: k.configFile, log: logpath ? KAMAILIO_LOG : 'journal', authLog: options.kamailioAuthLog || (cfg !== null && removeOurBlocks(cfg) !== cfg) },
     };
   },
   async question(q) {
