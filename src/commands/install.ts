@@ -175,7 +175,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     }
   }
   // Flags that would do nothing here are a usage error (the settings kept from the last run count).
-  checkSettings(options, { services: selectedServices(options, facts) });
+  checkSettings(options, { services: selectedServices(options, facts), stored: reset ? null : stored });
   // The questions are pre-filled with these options: what is installed, not the defaults.
   if (interview && ctx.interactive) options = await interview(ctx, options, facts);
   const kept = keptSettings(options, asParsed, stored, reset);

@@ -190,6 +190,8 @@ export function keepEqualSpelling(text: string, section: string, keys: Array<[st
 export interface SettingsHost {
   /** Service modules this run plans (selected or detected). */
   services: string[];
+  /** The settings of the last run this run started from (null: none, or --reset-settings). */
+  stored?: Settings | null;
 }
 
 /**
@@ -221,7 +223,7 @@ export function checkSettings(o: InstallOptions, host: SettingsHost): void {
   }
   // Kept and given values together: the longest ban is no shorter than a ban.
   if ((named('bantime') || named('bantimeMax')) && o.bantime !== '-1' && durationSeconds(o.bantimeMax) < durationSeconds(o.bantime)) {
-    const from = (k: SettingKey): string => (named(k) ? '' : ' (kept from the last run)');
+    const from = (k: SettingKey): string => (named(k) ? '' : host.stored?.[k] !== undefined ? ' (kept from the last run)' : ' (the default)');
     throw new UsageError(`invalid --bantime-max '${o.bantimeMax}'${from('bantimeMax')}: shorter than --bantime '${o.bantime}'${from('bantime')}; expected a duration of at least the ban time, e.g. 1w`);
   }
 }
