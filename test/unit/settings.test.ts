@@ -6,7 +6,8 @@
  * own parser, so "given" and "omitted" are told apart as for a person at the prompt; each run is
  * the install command over a temp root with the recording runner.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +20,8 @@ import { keepEqualSpelling, sameSetting, settingsFromJail } from '../../src/core
 import { ToolError, UsageError } from '../../src/errors.ts';
 import type { Prompter } from '../../src/adapters/prompt.ts';
 import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { BIN, runCli } from '../helpers/cli.ts';
+import { Terminal } from '../helpers/tty.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 const STOCK_CFG = await readFile(new URL('../fixtures/upstream/kamailio/kamailio.cfg', import.meta.url), 'utf8');
@@ -275,11 +278,51 @@ test('interactive re-run: every question is pre-filled with what is installed; E
     assert.equal(p.asked['--email'], 'ops@example.com');
     assert.ok(r.files.every((f) => f.action === 'UNCHANGED'), JSON.stringify(r.files));
     // Only the stored settings change: the services the person confirmed are now named.
-    const after = await snapshot(root);
-    assert.deepEqual({ ...after, [MANIFEST]: '' }, { ...before, [MANIFEST]: '' });
-    assert.match(after[MANIFEST]!, /"services": \[\s*"asterisk"\s*\]/);
+    const now = await snapshot(root);
+    assert.deepEqual({ ...now, [MANIFEST]: '' }, { ...before, [MANIFEST]: '' });
+    assert.match(now[MANIFEST]!, /"services": \[\s*"asterisk"\s*\]/);
     assert.ok(r.kept.includes('bantime 1d'), r.kept.join(', '));
   } finally {
     await removeRoot(root);
+  }
+});
+
+const HAS_TMUX = spawnSync('tmux', ['-V']).status === 0;
+const ADMIN = '203.0.113.9';
+const terminals: Terminal[] = [];
+after(() => terminals.forEach((t) => t.kill()));
+
+test('the built CLI in a terminal: a re-run asks with what is installed pre-filled; Enter through it changes nothing', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  const root = await asteriskHost();
+  const dir = await tempRoot();
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', SSH_CONNECTION: `${ADMIN} 50522 192.0.2.1 22` };
+  try {
+    const first = runCli(['--root', root, '--yes', '--whitelist', '198.51.100.4', '--bantime', '1d', '--maxretry', '3', '--email', 'ops@example.com'], { env });
+    assert.equal(first.status, 0, first.stderr);
+    const before = await snapshot(root);
+
+    const t = Terminal.start([process.execPath, BIN, '--root', root], { env, dir });
+    terminals.push(t);
+    const s = await t.waitFor('Which services should fail2ban protect?');
+    assert.match(s, /◉ Asterisk \(detected\)/);
+    t.keys('Enter');
+    for (const field of [`Addresses never to ban .*: ${ADMIN.replace(/\./g, '\\.')}, 198\\.51\\.100\\.4`, 'Ban time .*: 1d', 'Failures within 10m .*: 3', 'Mail ban alerts to .*: ops@example\\.com']) {
+      // the pre-filled, editable value (drawn first as a "(default)", then in the field)
+      await t.waitFor(new RegExp(`${field}\\s*$`, 'm'));
+      t.keys('Enter');
+    }
+    await t.waitFor('the web view of jails and bans as a boot service');
+    t.keys('Enter');
+    assert.equal(await t.exitCode(), 0, t.screen());
+    const history = t.history();
+    assert.match(history, /Kept from the last run: whitelist 198\.51\.100\.4, email ops@example\.com, bantime 1d, maxretry 3/);
+    assert.match(history, /UNCHANGED\s+\/etc\/fail2ban\/jail\.local/);
+    assert.match(history, /Nothing to do: the configuration is already in place\./);
+    assert.doesNotMatch(history, /Apply this plan\?/, 'nothing to apply, nothing asked');
+    const now = await snapshot(root);
+    for (const p of Object.keys(before)) if (p.startsWith('etc/')) assert.equal(now[p], before[p], `${p} byte for byte`);
+  } finally {
+    await removeRoot(root);
+    await removeRoot(dir);
   }
 });
