@@ -3,7 +3,7 @@ import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
 import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firewall.ts';
-import { getIniValue, setIniValues } from './ini-edit.ts';
+import { getIniValue, listIniSections, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
@@ -273,6 +273,16 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
       if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
+    }
+  }
+  // Alerts turned off (--email '', or the question left empty): our mail action leaves every jail
+  // (the ban stays), so no run keeps mailing an address the settings no longer name.
+  if (!mail) {
+    for (const section of listIniSections(jail)) {
+      const action = getIniValue(jail, section, 'action');
+      if (action === undefined || !/^\s*voip-f2b-mail\[/m.test(action)) continue;
+      const rest = action.split('\n').filter((l) => !/^\s*voip-f2b-mail\[/.test(l)).join('\n');
+      jail = setIniValues(jail, section, [['action', rest.trim() ? rest : '%(action_)s']]);
     }
   }
   if (!planned.some((p) => p.selected)) {

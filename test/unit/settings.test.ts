@@ -93,6 +93,23 @@ test('a plain re-run keeps every setting of the last run, says so, and changes n
   }
 });
 
+test("--email '' turns the alerts off: our mail action leaves jail.local, and stays off on the next run", async () => {
+  const root = await asteriskHost();
+  try {
+    await install(cli('--email', 'ops@example.com', '--bantime', '1d'), testContext(root));
+    assert.match((await value(root, 'action'))!, /voip-f2b-mail\[/);
+    const off = await install(cli('--email', ''), testContext(root));
+    assert.equal(await value(root, 'action'), '%(action_)s');
+    assert.doesNotMatch(await jailOf(root), /voip-f2b-mail\[/);
+    assert.deepEqual(off.kept, ['bantime 1d']);
+    const next = await install(cli(), testContext(root));
+    assert.equal(next.nothingToDo, true);
+    assert.deepEqual(next.kept, ['bantime 1d']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('settings are stored only by a run that completed: not by a dry run, not by a refused one', async () => {
   const root = await asteriskHost();
   try {
