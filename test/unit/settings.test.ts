@@ -259,13 +259,13 @@ test('Kamailio: a re-run without --kamailio-auth-log updates the blocks with the
 });
 
 /** A prompter that records each question's default and accepts it (Enter through the setup). */
-function enterThrough(): Prompter & { asked: Record<string, unknown> } {
+function enterThrough(answers: Record<string, string> = {}): Prompter & { asked: Record<string, unknown> } {
   const asked: Record<string, unknown> = {};
   return {
     asked,
     input: async (q) => {
       asked[q.flag!] = q.default;
-      return q.default ?? '';
+      return answers[q.flag!] ?? q.default ?? '';
     },
     confirm: async (q) => {
       if (q.flag) asked[q.flag] = q.default;
@@ -299,6 +299,23 @@ test('interactive re-run: every question is pre-filled with what is installed; E
     assert.deepEqual({ ...now, [MANIFEST]: '' }, { ...before, [MANIFEST]: '' });
     assert.match(now[MANIFEST]!, /"services": \[\s*"asterisk"\s*\]/);
     assert.ok(r.kept.includes('bantime 1d'), r.kept.join(', '));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('interactive: emptying the kept alert address drops its sender and delivery too; the next run has no mail', async () => {
+  const root = await asteriskHost();
+  try {
+    await install(cli('--email', 'ops@example.com', '--sender', 'f2b@example.com', '--mail-delivery', 'local'), testContext(root));
+    const ctx = testContext(root, { prompt: enterThrough({ '--email': '' }), interactive: true });
+    await install({ ...cli(), yes: false }, ctx, interview);
+    // the plan was applied (confirm defaults to yes): alerts off, and no mail setting is stored
+    assert.doesNotMatch(await jailOf(root), /voip-f2b-mail\[/);
+    const m = JSON.parse(await readFile(path.join(root, MANIFEST), 'utf8')) as { settings: Record<string, unknown> };
+    assert.deepEqual([m.settings.email, m.settings.sender, m.settings.mailDelivery], [undefined, undefined, undefined]);
+    const next = await install(cli(), testContext(root));
+    assert.equal(next.nothingToDo, true);
   } finally {
     await removeRoot(root);
   }

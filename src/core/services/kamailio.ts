@@ -1,4 +1,4 @@
-import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, removeOurBlocks } from '../editors/kamailio-cfg.ts';
+import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, removeOurBlocks } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
@@ -59,7 +59,7 @@ export const kamailio: ServiceModule = {
       const ours = removeOurBlocks(cfg) !== cfg;
       if (options.kamailioAuthLog || ours) {
         // Kamailio's is_in_subnet() takes addresses and ranges: a host name cannot be in its list.
-        for (const name of ignoreip.filter((e) => !/^[0-9a-fA-F:.]+(?:\/\d{1,3})?$/.test(e))) {
+        for (const name of ignoreip.filter((e) => kamailioSubnets([e]).length === 0)) {
           warnings.push(`Kamailio: the whitelist entry '${name}' is a host name and Kamailio's list (VOIPF2B_IGNOREIP in ${k.configFile}) takes only addresses and CIDR ranges, so Kamailio may still stop it past maxretry (fail2ban never bans it); whitelist its address to cover both`);
         }
         if (r.status === 'no-auth-route') {
