@@ -293,13 +293,15 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 }
 
 /**
- * The settings of the last completed run: the manifest's, else (an install by an older version,
- * which stored none) what jail.local's managed keys say; null before the first install.
+ * The settings of the last completed run: the manifest's, else (a completed install by an older
+ * version, which stored none) what jail.local's managed keys say; null before the first install.
  */
 async function storedSettings(ctx: Context): Promise<Settings | null> {
   const { manifest, text } = await readManifest(ctx.fs);
   if (manifest.settings) return manifest.settings;
-  if (text === null) return null;
+  // No manifest: a first install. A journal (`pending`) without settings: a first run was
+  // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
+  if (text === null || manifest.pending) return null;
   return settingsFromJail(await ctx.fs.readText(JAIL_LOCAL));
 }
 

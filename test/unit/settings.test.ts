@@ -147,6 +147,23 @@ test('an install by an older version (no stored settings): jail.local\'s managed
   }
 });
 
+test("an interrupted first run (a journal, no settings) is no baseline: the admin's own jail.local values are not taken for ours", async () => {
+  const root = await tempRoot({
+    '/etc/os-release': DEBIAN12,
+    '/etc/asterisk/asterisk.conf': '[directories]\n',
+    '/etc/fail2ban/jail.local': '[DEFAULT]\nbantime = 600\nmaxretry = 9\n',
+    [`/${MANIFEST}`]: `${JSON.stringify({ version: 1, files: [], dirs: [], logs: [], packages: [], pending: { startedAt: '2026-11-22T11:00:00Z', pid: 1, temps: [] } })}\n`,
+  });
+  try {
+    const r = await install(cli(), testContext(root));
+    assert.deepEqual(r.kept, []);
+    assert.equal(await value(root, 'bantime'), '1h');
+    assert.equal(await value(root, 'maxretry'), '5');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('equal values in another spelling are UNCHANGED: 24h after 1d, 600 after 10m, the whitelist in another order', async () => {
   const root = await asteriskHost();
   try {
