@@ -20,7 +20,7 @@ import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type Crow
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 import { readManifest, writeManifest } from '../adapters/manifest.ts';
-import { checkSettings, keptSettings, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { checkSettings, keptSettings, parseStoredSettings, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
@@ -298,7 +298,11 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
  */
 async function storedSettings(ctx: Context): Promise<Settings | null> {
   const { manifest, text } = await readManifest(ctx.fs);
-  if (manifest.settings) return manifest.settings;
+  if (manifest.settings) {
+    const { settings, problems } = parseStoredSettings(manifest.settings);
+    for (const p of problems) ctx.log.warn(p);
+    return settings;
+  }
   // No manifest: a first install. A journal (`pending`) without settings: a first run was
   // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
   if (text === null || manifest.pending) return null;

@@ -7,7 +7,10 @@
 import type { InstallOptions } from './options.ts';
 import { fail2banSeconds } from './duration.ts';
 import { getIniValue } from './ini-edit.ts';
-import { durationSeconds, parseCount, parseDuration, parseEmail } from './validate.ts';
+import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './validate.ts';
+import { parseLapiUrl, parseListen } from './crowdsec.ts';
+import { parseWebListen } from './web-service.ts';
+import { serviceNames } from './services/index.ts';
 import { UsageError } from '../errors.ts';
 
 /**
@@ -53,11 +56,6 @@ export function settingsOf(options: InstallOptions): Settings {
   return out as Settings;
 }
 
-/** Whether the option `key` was named by the person (flag or environment twin) in this run. */
-export function isGiven(options: InstallOptions, key: SettingKey): boolean {
-  return options.given ? options.given.includes(key) : false;
-}
-
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -98,6 +96,74 @@ export function keptSettings(final: InstallOptions, asParsed: InstallOptions, st
     if (same(final[k], stored[k]) && !same(stored[k], asParsed[k])) out.push(show(k, stored[k]));
   }
   return out;
+}
+
+/**
+ * The stored settings, each checked by its flag's own parser (the manifest is root's, but what
+ * goes into jail.local is checked whatever its source): a value that does not pass is dropped
+ * (the default applies) and named in `problems`.
+ */
+export function parseStoredSettings(raw: unknown): { settings: Settings; problems: string[] } {
+  const settings: Record<string, unknown> = {};
+  const problems: string[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { settings, problems: raw === undefined ? [] : ['the stored settings are not an object'] };
+  const str = (v: unknown): string => {
+    if (typeof v !== 'string') throw new Error('not a string');
+    return v;
+  };
+  const bool = (v: unknown): boolean => {
+    if (typeof v !== 'boolean') throw new Error('not true or false');
+    return v;
+  };
+  const list = (v: unknown): string[] => {
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw new Error('not a list of strings');
+    return v as string[];
+  };
+  const known = serviceNames();
+  const parsers: Record<SettingKey, (v: unknown) => unknown> = {
+    whitelist: (v) => parseWhitelist(list(v).join(',')),
+    services: (v) => list(v).map((n) => {
+      if (!known.includes(n)) throw new Error(`unknown service '${n}'`);
+      return n;
+    }),
+    kamailioAuthLog: bool,
+    freeswitchMode: (v) => {
+      if (v !== 'normal' && v !== 'aggressive') throw new Error('not normal or aggressive');
+      return v;
+    },
+    email: (v) => parseEmail('--email', str(v)),
+    sender: (v) => parseEmail('--sender', str(v)),
+    mailDelivery: (v) => {
+      if (v !== 'local' && v !== 'send-only') throw new Error('not local or send-only');
+      return v;
+    },
+    mailInterval: (v) => parseCount('--mail-interval', String(v), 0, 86400),
+    bantime: (v) => parseDuration('--bantime', str(v), true),
+    bantimeIncrement: bool,
+    bantimeMax: (v) => parseDuration('--bantime-max', str(v), false),
+    findtime: (v) => parseDuration('--findtime', str(v), false),
+    maxretry: (v) => parseCount('--maxretry', String(v), 1, 1000),
+    banaction: (v) => parseBanaction(str(v)),
+    protectAdmin: bool,
+    crowdsecLapi: (v) => parseLapiUrl(str(v)),
+    crowdsecCredentials: str,
+    crowdsecCa: str,
+    crowdsecLapiServer: (v) => parseListen(str(v)),
+    crowdsecTlsCert: str,
+    crowdsecTlsKey: str,
+    web: bool,
+    webListen: (v) => parseWebListen(str(v)),
+  };
+  const given = raw as Record<string, unknown>;
+  for (const k of SETTING_KEYS) {
+    if (given[k] === undefined) continue;
+    try {
+      settings[k] = parsers[k](given[k]);
+    } catch (err) {
+      problems.push(`the stored setting ${SETTING_FLAGS[k]} (${JSON.stringify(given[k]).slice(0, 80)}) is not valid (${(err as Error).message.split('\n')[0]}): not used`);
+    }
+  }
+  return { settings: settings as Settings, problems };
 }
 
 /**

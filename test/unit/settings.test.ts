@@ -147,6 +147,28 @@ test('an install by an older version (no stored settings): jail.local\'s managed
   }
 });
 
+test('stored settings pass their flag\'s own check: a bad one is named in a warning and not used', async () => {
+  const root = await asteriskHost();
+  try {
+    await install(cli('--bantime', '1d', '--maxretry', '3'), testContext(root));
+    const m = JSON.parse(await readFile(path.join(root, MANIFEST), 'utf8')) as { settings: Record<string, unknown> };
+    m.settings.bantime = '1h\naction = evil';
+    m.settings.whitelist = ['0.0.0.0/0'];
+    await writeFile(path.join(root, MANIFEST), JSON.stringify(m));
+    const ctx = testContext(root);
+    const r = await install(cli(), ctx);
+    assert.equal(await value(root, 'bantime'), '1h');
+    assert.equal(await value(root, 'maxretry'), '3');
+    assert.doesNotMatch(await jailOf(root), /evil|0\.0\.0\.0\/0/);
+    const warned = ctx.log.lines.join('\n');
+    assert.match(warned, /the stored setting --bantime \("1h\\naction = evil"\) is not valid \(invalid --bantime/);
+    assert.match(warned, /the stored setting --whitelist \(\["0\.0\.0\.0\/0"\]\) is not valid/);
+    assert.deepEqual(r.kept, ['maxretry 3']);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test("an interrupted first run (a journal, no settings) is no baseline: the admin's own jail.local values are not taken for ours", async () => {
   const root = await tempRoot({
     '/etc/os-release': DEBIAN12,
