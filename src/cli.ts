@@ -29,7 +29,6 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0    done, or nothing to do
   1    a step failed, every file restored (the command and fail2ban's error are shown); doctor: a jail is broken
-       (doctor --nagios: 0 ok, 1 warning, 2 broken, 3 could not check)
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
   4    install done, but its doctor check found a jail broken (the report says which and the fix)

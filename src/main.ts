@@ -61,7 +61,7 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
     case 'doctor': {
       const [{ doctor }, { doctorExitCode, formatDoctor, nagiosStatusLine }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
       const r = await doctor(inv.options, ctx);
-      print(r, inv.options.nagios ? `${nagiosStatusLine(r)}\n${formatDoctor(r)}` : formatDoctor(r));
+      print(r, inv.options.nagios ? `${nagiosStatusLine(r)}\n${formatDoctor(r, { nagios: true })}` : formatDoctor(r));
       return doctorExitCode(r.verdict, inv.options.nagios);
     }
   }
@@ -86,7 +86,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const log: Logger = createLogger({ tty, color });
   // doctor --nagios: a doctor that could not check is UNKNOWN (3), whatever stopped it.
   const nagios = argv.includes('doctor') && (argv.includes('--nagios') || /^(1|true|yes|on)$/i.test(env.VOIP_F2B_NAGIOS ?? ''));
-  const unknown = (code: number): number => (nagios && code !== ExitCode.ok ? NAGIOS_UNKNOWN : code);
+  // The plugin's status line goes to stdout (what Nagios reads); the message stays on stderr too.
+  const unknown = (code: number, why: string): number => {
+    if (!nagios || code === ExitCode.ok) return code;
+    process.stdout.write(`VOIP-F2B UNKNOWN - ${why.split('\n')[0]}\n`);
+    return NAGIOS_UNKNOWN;
+  };
   try {
     const inv = parseArgs(argv, env);
     // Usage errors before anything else (a refused --listen must not even read the root).
@@ -114,15 +119,16 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       // Commander already printed its one-line message.
-      process.stderr.write(`voip-f2b-install: see 'voip-f2b-install --help' (exit ${unknown(ExitCode.usage)})\n`);
-      return unknown(ExitCode.usage);
+      const code = unknown(ExitCode.usage, `bad usage: ${err.message.replace(/^error: /, '')}`);
+      process.stderr.write(`voip-f2b-install: see 'voip-f2b-install --help' (exit ${code})\n`);
+      return code;
     }
     if (err instanceof ToolError) {
       const first = `voip-f2b-install: ${err.message}`;
-      process.stderr.write(`${nagios ? 'VOIP-F2B UNKNOWN - ' : ''}${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-      return unknown(err.exitCode);
+      process.stderr.write(`${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      return unknown(err.exitCode, err.message);
     }
-    process.stderr.write(`${nagios ? 'VOIP-F2B UNKNOWN - ' : ''}voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return unknown(ExitCode.failed);
+    process.stderr.write(`voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return unknown(ExitCode.failed, `unexpected error: ${(err as Error)?.message ?? String(err)}`);
   }
 }

@@ -218,12 +218,13 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     }
     const serviceNow = module?.doctorLive || module?.doctorWriter ? await runningFacts() : null;
     // The running service holds the logs it writes open: a channel not reloaded is not.
-    const writer = serviceNow && logFiles.length ? module!.doctorWriter?.(serviceNow) : null;
-    if (writer) {
+    const writer = serviceNow ? module!.doctorWriter?.(serviceNow) : null;
+    const written = writer ? logFiles.filter((f) => writer.writes?.(f) ?? true) : [];
+    if (writer && written.length) {
       const pid = await firstLivePid(writer.pidFiles);
       const open = pid === null ? null : openFiles(pid);
       if (pid !== null && open !== null) {
-        checks.push(openLogCheck(module!.label, pid, logFiles.map((f) => ctx.fs.real(f)), open, `make ${module!.label} reopen its logs (Asterisk: asterisk -rx "logger reload"), then run doctor again`));
+        checks.push(openLogCheck(module!.label, pid, written.map((f) => ctx.fs.real(f)), open, `make ${module!.label} reopen its logs (Asterisk: asterisk -rx "logger reload"), then run doctor again`));
       }
     }
     const probe = serviceNow ? module!.doctorLive!(serviceNow) : null;

@@ -580,8 +580,8 @@ export function formatDoctorCompact(r: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The full text report. */
-export function formatDoctor(r: DoctorReport): string {
+/** The full text report (`nagios`: the exit code it names is the plugin's). */
+export function formatDoctor(r: DoctorReport, o: { nagios?: boolean } = {}): string {
   const out: string[] = [];
   out.push(
     r.fail2banRunning
@@ -605,7 +605,8 @@ export function formatDoctor(r: DoctorReport): string {
   }
   if (!r.jails.length) out.push('', 'no jail to check');
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  out.push('', `Verdict: ${MARK[r.verdict]}${r.verdict === 'broken' ? ' (exit 1)' : ''}`);
+  const code = doctorExitCode(r.verdict, o.nagios);
+  out.push('', `Verdict: ${MARK[r.verdict]}${code ? ` (exit ${code})` : ''}`);
   return `${out.join('\n')}\n`;
 }
 

@@ -657,3 +657,32 @@ test('openLogCheck: a rotated-away file still open is not the log', () => {
   assert.equal(rotated.verdict, 'broken');
   assert.match(rotated.detail, /still writes the rotated-away \/l\/a/);
 });
+
+test('issue 23: the built CLI: doctor exits 1 when broken, --nagios 2 with its status line first, 3 (UNKNOWN) when it could not check', async () => {
+  const { runCli } = await import('../helpers/cli.ts');
+  // A tree whose fail2ban does not run (no socket there): broken. Nothing on this machine changes.
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': '[voip-asterisk]\nenabled = true\nfilter = voip-asterisk\nlogpath = /var/log/asterisk/messages\n' });
+  try {
+    const plain = runCli(['doctor', '--root', root, '--no-ban-test']);
+    assert.equal(plain.status, 1, plain.stderr);
+    assert.match(plain.stdout, /Verdict: BROKEN \(exit 1\)/);
+    const n = runCli(['doctor', '--root', root, '--no-ban-test', '--nagios']);
+    assert.equal(n.status, 2, n.stderr);
+    assert.match(n.stdout, /^VOIP-F2B CRITICAL - fail2ban is not running \| jails=1 ok=0 warning=0 broken=1\n/);
+    assert.match(n.stdout, /Verdict: BROKEN \(exit 2\)/);
+    const env = runCli(['doctor', '--root', root, '--no-ban-test'], { env: { VOIP_F2B_NAGIOS: '1' } });
+    assert.equal(env.status, 2);
+    // Could not check: UNKNOWN, the reason on stdout (what the monitoring system shows) and stderr.
+    const bad = runCli(['doctor', '--root', root, '--nagios', '--lines', '0']);
+    assert.equal(bad.status, 3);
+    assert.match(bad.stdout, /^VOIP-F2B UNKNOWN - invalid --lines '0'/);
+    assert.match(bad.stderr, /invalid --lines '0'/);
+    const unknownFlag = runCli(['doctor', '--nagios', '--bogus']);
+    assert.equal(unknownFlag.status, 3);
+    assert.match(unknownFlag.stdout, /^VOIP-F2B UNKNOWN - bad usage: unknown option '--bogus'/);
+    // Without --nagios the documented codes stay: 2 for usage.
+    assert.equal(runCli(['doctor', '--root', root, '--lines', '0']).status, 2);
+  } finally {
+    await removeRoot(root);
+  }
+});

@@ -77,7 +77,8 @@ export const asterisk: ServiceModule = {
     asteriskSourceCheck(logFiles, files.read(`${facts.services.asterisk.configDir}/logger.conf`), facts.services.asterisk.logDir),
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
   // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
-  doctorWriter: ({ services: { asterisk: a } }) => (a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`] } : null),
+  doctorWriter: ({ services: { asterisk: a } }) =>
+    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
   plan(ctx): ServiceFragment {
     const a = ctx.facts.services.asterisk;
     const path = `${a.configDir}/logger.conf`;

@@ -193,5 +193,5 @@ export interface ServiceModule {
    * the jail reads that it WRITES ITSELF (not through syslog) must be open in that process: a
    * log channel not yet reloaded, or a log rotated without telling it, is not.
    */
-  doctorWriter?(facts: HostFacts): { pidFiles: string[] } | null;
+  doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
 }
