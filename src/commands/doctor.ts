@@ -227,7 +227,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
         checks.push(openLogCheck(module!.label, pid, written.map((f) => ctx.fs.real(f)), open, `make ${module!.label} reopen its logs (Asterisk: asterisk -rx "logger reload"), then run doctor again`));
       }
     }
-    const probe = serviceNow ? module!.doctorLive!(serviceNow) : null;
+    const probe = serviceNow ? (module?.doctorLive?.(serviceNow) ?? null) : null;
     const live = probe && (probe.sends !== true || options.probes !== false) ? probe : null;
     if (live) {
       const r = await ctx.run(live.command);
