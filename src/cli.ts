@@ -32,6 +32,7 @@ Exit codes:
   1    a step failed, every file restored (the command and fail2ban's error are shown); doctor: a jail is broken
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
+  4    install done, but its doctor check found a jail broken (the report says which and the fix)
   130  interrupted at a prompt (Ctrl-C); nothing was changed
 
 Every option has an environment twin: --whitelist is VOIP_F2B_WHITELIST, --dry-run is
@@ -240,18 +241,20 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   globals(
     program
       .command('doctor')
-      .description('check that each active jail reads the live log, matches its failures, and bans in the firewall (exit 1 when a jail is broken)')
+      .description('check that each active jail reads the live log, matches its failures, and bans in the firewall (exit 1 when a jail is broken; --nagios: 0/1/2/3)')
       .argument('[jail]', 'one jail (default: every active jail)')
       .addOption(opt('--no-ban-test', 'skip the ban round trip (ban and unban a 203.0.113.0/24 test address, seen in the firewall)'))
       .addOption(opt('--lines <n>', 'how many of the last lines of each log the filter is run over').default(String(DEFAULTS.doctorLines)))
-      .addOption(opt('--socket <path>', "fail2ban server socket (default: fail2ban's own; with --root, <root>/run/fail2ban/fail2ban.sock)")),
-  ).action((jail: string | undefined, o: { root: string; json?: boolean; banTest?: boolean; lines: string; socket?: string }) => {
+      .addOption(opt('--socket <path>', "fail2ban server socket (default: fail2ban's own; with --root, <root>/run/fail2ban/fail2ban.sock)"))
+      .addOption(opt('--nagios', 'exit as a Nagios/Icinga plugin: 0 ok, 1 warning, 2 broken, 3 could not check; a status line first')),
+  ).action((jail: string | undefined, o: { root: string; json?: boolean; banTest?: boolean; lines: string; socket?: string; nagios?: boolean }) => {
     const options: DoctorOptions = {
       ...(jail ? { jail } : {}),
       banTest: o.banTest !== false,
       lines: parseCount('--lines', o.lines, 1, 100000),
       json: Boolean(o.json),
       ...(o.socket ? { socket: o.socket } : {}),
+      ...(o.nagios ? { nagios: true } : {}),
     };
     result = { command: 'doctor', options, global: { root: o.root, json: Boolean(o.json) } };
   });

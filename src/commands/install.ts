@@ -12,7 +12,7 @@ import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
 import { readProgram } from '../adapters/program.ts';
 import { WEB_TOKEN_FILE } from '../core/web-service.ts';
-import { UsageError } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
@@ -276,7 +276,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   for (const w of r.warnings) ctx.log.warn(w);
 
   // 6. Prove it: each jail reads its live log, its filter matches, a test ban reaches the firewall.
-  // A doctor that cannot run never fails the install: the configuration is already verified.
+  // A doctor that cannot run never fails the install: the configuration is already verified. A
+  // broken verdict leaves the install done and is its exit code (4, main.ts).
   if (facts.live && options.doctor !== false) {
     ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
     try {
@@ -352,6 +353,14 @@ async function runningJails(ctx: Context): Promise<string[] | null> {
   return s.exitCode === 0 ? parseJailList(s.stdout) : null;
 }
 
+/**
+ * install's exit code once it returned: 4 when its doctor check found a jail broken (the files
+ * are written and fail2ban runs, but an attacker would not be banned there), else 0.
+ */
+export function installExitCode(r: InstallReport): number {
+  return r.doctor?.verdict === 'broken' ? ExitCode.doctorBroken : ExitCode.ok;
+}
+
 /** Human-readable summary printed after the plan. */
 export function formatInstallReport(r: InstallReport): string {
   const lines: string[] = [];
@@ -369,5 +378,8 @@ export function formatInstallReport(r: InstallReport): string {
   lines.push(`Whitelisted (ignoreip): ${r.ignoreip.join(' ')}`);
   for (const s of r.manualSteps) lines.push(`To do by hand: ${s}`);
   if (r.doctor) lines.push(formatDoctorCompact(r.doctor).trimEnd());
+  if (r.doctor?.verdict === 'broken') {
+    lines.push('The install is done, but doctor found a jail that would not ban: fix what it says, then run: voip-f2b-install doctor (exit 4)');
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, removeOurBlocks } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
-import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
+import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
 
@@ -25,6 +25,21 @@ export function kamailioRunEnabled(defaults: string | null): boolean {
   return v === 'yes';
 }
 
+/** Kamailio's pike block (stock kamailio.cfg, VoipNow) and the auth lines of our kamailio.cfg blocks. */
+const KAMAILIO_PIKE_LINE = /pike blocking|Pike block from/;
+const KAMAILIO_AUTH_LINE = /voip-f2b: auth (?:failure|throttled) /;
+
+/**
+ * What a Kamailio jail is meant to match, by its filter's mode: the pike jail (mode=pike) counts
+ * pike blocks and leaves the auth failures to the auth jail (mode=auth), and the other way round.
+ */
+export function kamailioExpects(filter: string): JailExpectation {
+  const mode = /mode\s*=\s*(\w+)/.exec(filter)?.[1] ?? 'all';
+  if (mode === 'pike') return { failures: KAMAILIO_PIKE_LINE, skips: [{ why: 'auth failures, counted by the auth jail', line: KAMAILIO_AUTH_LINE }] };
+  if (mode === 'auth') return { failures: KAMAILIO_AUTH_LINE, skips: [{ why: 'pike blocks, counted by the pike jail', line: KAMAILIO_PIKE_LINE }] };
+  return { failures: new RegExp(`${KAMAILIO_PIKE_LINE.source}|${KAMAILIO_AUTH_LINE.source}`) };
+}
+
 /**
  * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
  * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
@@ -42,6 +57,7 @@ export const kamailio: ServiceModule = {
   doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorSource: ({ facts, logFiles, files }) =>
     kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
+  doctorExpects: (_jail, filter) => kamailioExpects(filter),
   plan(ctx) {
     const { options, facts } = ctx;
     const k = facts.services.kamailio;
