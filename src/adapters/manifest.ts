@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Plan } from '../core/plan.ts';
 import { nextIniRecord, type IniRecord } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
+import type { Settings } from '../core/settings.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
@@ -76,6 +77,8 @@ export interface Manifest {
   /** Packages the tool installed (removed only by uninstall --purge-packages). */
   packages: string[];
   pending?: PendingRun;
+  /** The install settings of the last completed run: the baseline of the next (src/core/settings.ts). */
+  settings?: Settings;
 }
 
 export function emptyManifest(): Manifest {

@@ -3,7 +3,7 @@ import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
 import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firewall.ts';
-import { getIniValue, setIniValues } from './ini-edit.ts';
+import { getIniValue, listIniSections, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
@@ -14,6 +14,7 @@ import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './ser
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
+import { keepEqualSpelling } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -205,8 +206,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // distro ships), a recidive jail on 0.10.
   const repeat = repeatOffenderKeys(options, facts.fail2ban.version ?? distro.shippedFail2ban, getIniValue(jail, 'recidive', 'enabled'));
   defaults.push(...repeat.defaults);
-  jail = setIniValues(jail, 'DEFAULT', defaults);
-  if (repeat.recidive) jail = setIniValues(jail, 'recidive', repeat.recidive);
+  // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
+  // stays as it is: equal settings leave the file UNCHANGED.
+  const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
+  jail = set(jail, 'DEFAULT', defaults);
+  if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
   // switched off, not deleted.
@@ -233,7 +237,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       mailAction: (withLogpath) => mailAction(options.mailInterval, withLogpath),
       selected: p.selected,
     });
-    for (const e of fragment.jail ?? []) jail = setIniValues(jail, e.section, e.keys);
+    for (const e of fragment.jail ?? []) jail = set(jail, e.section, e.keys);
     for (const f of fragment.files ?? []) serviceChanges.push(change(f.path, f.text, f.why, f.adminOwned, f.mode));
     ensureFiles.push(...(fragment.ensureFiles ?? []));
     jails.push(...(fragment.jails ?? []));
@@ -269,6 +273,16 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
       if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
+    }
+  }
+  // Alerts turned off (--email '', or the question left empty): our mail action leaves every jail
+  // (the ban stays), so no run keeps mailing an address the settings no longer name.
+  if (!mail) {
+    for (const section of listIniSections(jail)) {
+      const action = getIniValue(jail, section, 'action');
+      if (action === undefined || !/^\s*voip-f2b-mail\[/m.test(action)) continue;
+      const rest = action.split('\n').filter((l) => !/^\s*voip-f2b-mail\[/.test(l)).join('\n');
+      jail = setIniValues(jail, section, [['action', rest.trim() ? rest : '%(action_)s']]);
     }
   }
   if (!planned.some((p) => p.selected)) {

@@ -1,7 +1,7 @@
 import { editAsteriskLogger } from '../editors/asterisk-logger.ts';
-import type { ServiceFragment, ServiceModule } from './types.ts';
+import type { JailExpectation, ServiceFragment, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { asteriskSourceCheck, type DoctorCheck } from '../doctor.ts';
+import { asteriskSourceCheck, asteriskTwinned, type DoctorCheck } from '../doctor.ts';
 import type { Command } from '../command.ts';
 
 /** File name of an Asterisk logger.conf channel (`messages` or `messages.log`, …) in [logfiles]. */
@@ -39,6 +39,27 @@ export function asteriskLiveCheck(out: string, logFiles: string[]): DoctorCheck 
   };
 }
 
+/** Asterisk's own words for a failed login or a refused request (doctor: what its jails should match). */
+const ASTERISK_FAILURES =
+  /Wrong password|No matching peer found|Username\/auth name mismatch|failed to authenticate|tried to authenticate with nonexistent user|failed MD5 authentication|failed to pass IP ACL|No matching endpoint found|Failed to authenticate|SecurityEvent="(?:InvalidPassword|ChallengeResponseFailed|InvalidAccountID|FailedACL)"|rejected because extension not found/;
+
+/**
+ * What an Asterisk jail is meant to match. With count=once (both logs, as the tool sets it up) a
+ * failed request is counted once, so the filter skips on purpose the messages-log twin of a
+ * security event, and PJSIP's InvalidAccountID (written for every request naming no endpoint,
+ * an OPTIONS ping or a first REGISTER: no password was tried).
+ */
+export function asteriskExpects(filter: string): JailExpectation {
+  if (!/count\s*=\s*once/.test(filter)) return { failures: ASTERISK_FAILURES };
+  return {
+    failures: ASTERISK_FAILURES,
+    skips: [
+      { why: 'messages-log twin of a security event, counted once from the security log', line: asteriskTwinned },
+      { why: 'PJSIP InvalidAccountID, no password tried', line: (l) => l.includes('SecurityEvent="InvalidAccountID"') && l.includes('Service="PJSIP"') },
+    ],
+  };
+}
+
 /** Asterisk: logger.conf made to log what the filter needs (dateformat, security channel). */
 export const asterisk: ServiceModule = {
   name: 'asterisk',
@@ -54,6 +75,10 @@ export const asterisk: ServiceModule = {
     a.running && a.binary ? { command: asteriskConsole(a.binary, a.configDir, 'logger show channels'), check: asteriskLiveCheck } : null,
   doctorSource: ({ facts, logFiles, files }) =>
     asteriskSourceCheck(logFiles, files.read(`${facts.services.asterisk.configDir}/logger.conf`), facts.services.asterisk.logDir),
+  doctorExpects: (_jail, filter) => asteriskExpects(filter),
+  // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
+  doctorWriter: ({ services: { asterisk: a } }) =>
+    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
   plan(ctx): ServiceFragment {
     const a = ctx.facts.services.asterisk;
     const path = `${a.configDir}/logger.conf`;
