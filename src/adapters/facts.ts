@@ -207,21 +207,24 @@ async function freeswitchFacts(ctx: Context): Promise<ServiceFacts['freeswitch']
 export async function pbxFacts(ctx: Context, asteriskConfigDir: string): Promise<PbxFacts> {
   const present = new Set<string>();
   for (const p of pbxMarkerPaths()) if (await ctx.fs.exists(p)) present.add(p);
-  const loggerConf = await ctx.fs.readText(`${asteriskConfigDir}/logger.conf`);
+  // Facts only: a file the safe reader refuses (a link a service account planted) tells nothing
+  // here; whatever must read it later refuses it there, with the reason.
+  const readText = (p: string): Promise<string | null> => ctx.fs.readText(p).catch(() => null);
+  const loggerConf = await readText(`${asteriskConfigDir}/logger.conf`);
   const includes: string[] = [];
   const follow = async (text: string | null, depth: number): Promise<void> => {
     if (text === null || depth > 3) return;
     for (const inc of loggerIncludes(text, asteriskConfigDir)) {
       if (includes.includes(inc.path)) continue;
       includes.push(inc.path);
-      await follow(await ctx.fs.readText(inc.path), depth + 1);
+      await follow(await readText(inc.path), depth + 1);
     }
   };
   await follow(loggerConf, 0);
   const f2b = '/etc/fail2ban';
   const fail2banFiles = [
-    ...(await ctx.fs.list(f2b)).filter((n) => /^(?:jail\.(?:conf|local)|paths-[\w-]+\.conf)$/.test(n)).map((n) => `${f2b}/${n}`),
-    ...(await ctx.fs.list(JAIL_DIR)).filter((n) => /\.(?:conf|local)$/.test(n)).map((n) => `${JAIL_DIR}/${n}`),
+    ...(await ctx.fs.list(f2b).catch(() => [] as string[])).filter((n) => /^(?:jail\.(?:conf|local)|paths-[\w-]+\.conf)$/.test(n)).map((n) => `${f2b}/${n}`),
+    ...(await ctx.fs.list(JAIL_DIR).catch(() => [] as string[])).filter((n) => /\.(?:conf|local)$/.test(n)).map((n) => `${JAIL_DIR}/${n}`),
   ].sort();
   // A manifest that cannot be read (install reports it itself) leaves jail.local as the original.
   const manifest = await readManifest(ctx.fs).then((m) => m.manifest, () => null);

@@ -16,6 +16,7 @@ import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind
 import { PlanError } from '../errors.ts';
 import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
 import { pbxDistroNote } from './pbx-distro.ts';
+import { keepEqualSpelling } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -231,8 +232,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // distro ships), a recidive jail on 0.10.
   const repeat = repeatOffenderKeys(options, facts.fail2ban.version ?? distro.shippedFail2ban, getIniValue(jail, 'recidive', 'enabled'));
   defaults.push(...repeat.defaults);
-  jail = setIniValues(jail, 'DEFAULT', defaults);
-  if (repeat.recidive) jail = setIniValues(jail, 'recidive', repeat.recidive);
+  // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
+  // stays as it is: equal settings leave the file UNCHANGED.
+  const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
+  jail = set(jail, 'DEFAULT', defaults);
+  if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
   // switched off, not deleted.
@@ -287,10 +291,10 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     for (const e of fragment.jail ?? []) {
       if (kept.has(e.section)) {
         // Theirs stays; ours is not added (one written by an earlier run is switched off).
-        if (getIniValue(jail, e.section, 'enabled') !== undefined) jail = setIniValues(jail, e.section, [['enabled', 'false']]);
+        if (getIniValue(jail, e.section, 'enabled') !== undefined) jail = set(jail, e.section, [['enabled', 'false']]);
         continue;
       }
-      jail = setIniValues(jail, e.section, e.keys);
+      jail = set(jail, e.section, e.keys);
     }
     if (kept.size) fragment.jails = (fragment.jails ?? []).filter((j) => !kept.has(j));
     for (const f of fragment.files ?? []) serviceChanges.push(change(f.path, f.text, f.why, f.adminOwned, f.mode));
@@ -329,6 +333,16 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
       if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
+    }
+  }
+  // Alerts turned off (--email '', or the question left empty): our mail action leaves every jail
+  // (the ban stays), so no run keeps mailing an address the settings no longer name.
+  if (!mail) {
+    for (const section of listIniSections(jail)) {
+      const action = getIniValue(jail, section, 'action');
+      if (action === undefined || !/^\s*voip-f2b-mail\[/m.test(action)) continue;
+      const rest = action.split('\n').filter((l) => !/^\s*voip-f2b-mail\[/.test(l)).join('\n');
+      jail = setIniValues(jail, section, [['action', rest.trim() ? rest : '%(action_)s']]);
     }
   }
   if (!planned.some((p) => p.selected)) {

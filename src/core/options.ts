@@ -46,6 +46,14 @@ export interface InstallOptions {
   keepExistingJails?: boolean;
   /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
   doctor?: boolean;
+  /**
+   * The settings named in this run (flag or environment twin); the others keep their value from
+   * the last successful run (src/core/settings.ts). Undefined: every setting is as passed (the
+   * API and tests that build whole options).
+   */
+  given?: Array<keyof InstallOptions>;
+  /** --reset-settings: the settings of the last run are not the baseline; defaults and flags only. */
+  resetSettings?: boolean;
   dryRun: boolean;
   /** Show every changed file's unified diff (--dry-run shows those of the admin's files anyway). */
   diff: boolean;

@@ -1,9 +1,9 @@
 import { channelFile, editAsteriskLogger, flattenLogger, loggerChannels, loggerDateformat, pickLoggerLogs, type LoggerChannel } from '../editors/asterisk-logger.ts';
 import { loggerConfGenerated } from '../pbx-distro.ts';
 import type { HostFacts } from '../facts.ts';
-import type { ServiceFile, ServiceFragment, ServiceModule, ServicePlanContext } from './types.ts';
+import type { JailExpectation, ServiceFile, ServiceFragment, ServiceModule, ServicePlanContext } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { asteriskSourceCheck, type DoctorCheck } from '../doctor.ts';
+import { asteriskSourceCheck, asteriskTwinned, type DoctorCheck } from '../doctor.ts';
 import type { Command } from '../command.ts';
 
 /** The files logger.conf is made of: itself, what it includes, and FreePBX's custom files (written when needed). */
@@ -123,6 +123,27 @@ export function asteriskLiveCheck(out: string, logFiles: string[]): DoctorCheck 
   };
 }
 
+/** Asterisk's own words for a failed login or a refused request (doctor: what its jails should match). */
+const ASTERISK_FAILURES =
+  /Wrong password|No matching peer found|Username\/auth name mismatch|failed to authenticate|tried to authenticate with nonexistent user|failed MD5 authentication|failed to pass IP ACL|No matching endpoint found|Failed to authenticate|SecurityEvent="(?:InvalidPassword|ChallengeResponseFailed|InvalidAccountID|FailedACL)"|rejected because extension not found/;
+
+/**
+ * What an Asterisk jail is meant to match. With count=once (both logs, as the tool sets it up) a
+ * failed request is counted once, so the filter skips on purpose the messages-log twin of a
+ * security event, and PJSIP's InvalidAccountID (written for every request naming no endpoint,
+ * an OPTIONS ping or a first REGISTER: no password was tried).
+ */
+export function asteriskExpects(filter: string): JailExpectation {
+  if (!/count\s*=\s*once/.test(filter)) return { failures: ASTERISK_FAILURES };
+  return {
+    failures: ASTERISK_FAILURES,
+    skips: [
+      { why: 'messages-log twin of a security event, counted once from the security log', line: asteriskTwinned },
+      { why: 'PJSIP InvalidAccountID, no password tried', line: (l) => l.includes('SecurityEvent="InvalidAccountID"') && l.includes('Service="PJSIP"') },
+    ],
+  };
+}
+
 /** Asterisk: logger.conf made to log what the filter needs (dateformat, security channel). */
 export const asterisk: ServiceModule = {
   name: 'asterisk',
@@ -144,6 +165,10 @@ export const asterisk: ServiceModule = {
     // The channels of the files logger.conf includes count too (FreePBX defines them all there).
     return asteriskSourceCheck(logFiles, text === null ? null : flattenLogger(text, a.configDir, (p) => files.read(p)), a.logDir);
   },
+  doctorExpects: (_jail, filter) => asteriskExpects(filter),
+  // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
+  doctorWriter: ({ services: { asterisk: a } }) =>
+    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
   plan(ctx): ServiceFragment {
     const a = ctx.facts.services.asterisk;
     const path = `${a.configDir}/logger.conf`;
@@ -152,15 +177,16 @@ export const asterisk: ServiceModule = {
     const written = current !== null && loggerConfGenerated(current) ? generatedLoggerPlan(ctx, current) : plainLoggerPlan(ctx, current);
     const { files, logs, warnings } = written;
     const f: Required<Pick<ServiceFragment, 'after' | 'manualSteps'>> = { after: [], manualSteps: [] };
-    if (files.some((x) => x.text !== read(x.path))) {
+    const names = files.filter((x) => x.text !== read(x.path)).map((x) => x.path.slice(x.path.lastIndexOf('/') + 1)).join(', ');
+    if (names) {
       // The running Asterisk (found by its astrundir's pid file and control socket) reloads its
       // logger through its own program: protected from the moment the tool says done.
       if (a.running && a.binary) {
-        f.after.push({ service: 'asterisk', why: `apply ${files.map((x) => x.path.slice(x.path.lastIndexOf('/') + 1)).join(', ')}`, command: asteriskConsole(a.binary, a.configDir, 'logger reload') });
+        f.after.push({ service: 'asterisk', why: `apply ${names}`, command: asteriskConsole(a.binary, a.configDir, 'logger reload') });
       } else if (a.running) {
         f.manualSteps.push(`Asterisk runs, but its program is not root's alone (or not found): not run as root; reload its logger yourself (asterisk -rx "logger reload"), until then failures reach no log the jail reads`);
       } else if (a.present) {
-        f.manualSteps.push('Asterisk: its logging changed; it takes effect when Asterisk next starts (or run: asterisk -rx "logger reload")');
+        f.manualSteps.push(`Asterisk: ${names} changed; it takes effect when Asterisk next starts (or run: asterisk -rx "logger reload")`);
       }
     }
     return {

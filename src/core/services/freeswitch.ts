@@ -77,6 +77,8 @@ export const freeswitch: ServiceModule = {
     const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), facts.services.freeswitch.logFile], timeoutMs: 30000 };
     return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles), sends: true };
   },
+  // A failed digest in FreeSWITCH's words (normal and aggressive mode both match it).
+  doctorExpects: () => ({ failures: /SIP auth failure/ }),
   doctorSource({ facts, logFiles, files }) {
     const f = facts.services.freeswitch;
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));

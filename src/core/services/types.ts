@@ -124,6 +124,20 @@ export interface UninstallStep {
 }
 
 /**
+ * What one jail is meant to count, for doctor's filter check: the lines of the service that
+ * look like failures (in the server's own words, not by our filter) which this jail's filter
+ * should match, and the failure-like lines it skips on purpose (another jail counts them, a
+ * twin line is counted instead, no password was tried). Doctor warns only when the filter
+ * misses lines it is meant to match.
+ */
+export interface JailExpectation {
+  /** A line this jail's filter is meant to match. */
+  failures: RegExp;
+  /** Failure-like lines skipped on purpose, each with why (shown in doctor's detail). */
+  skips?: Array<{ why: string; line: RegExp | ((line: string) => boolean) }>;
+}
+
+/**
  * A protected service: everything about it in one object, registered once in
  * src/core/services/index.ts. The planner composes modules; it never names one.
  */
@@ -184,4 +198,16 @@ export interface ServiceModule {
    * service really writes, and does it log the failures there? Pure.
    */
   doctorSource?(d: { facts: HostFacts; logFiles: string[]; files: FileSnapshot }): DoctorCheck;
+  /**
+   * doctor: what the jail `jail` with filter `filter` (as jail.local names it, with its
+   * arguments: `voip-asterisk[count=once]`) is meant to match and what it skips on purpose. Also
+   * asked for jails of the service this module does not own (a stock `asterisk` jail). Pure.
+   */
+  doctorExpects?(jail: string, filter: string): JailExpectation | null;
+  /**
+   * doctor, while the service runs: the pid files of its process (target paths). Each log file
+   * the jail reads that it WRITES ITSELF (not through syslog) must be open in that process: a
+   * log channel not yet reloaded, or a log rotated without telling it, is not.
+   */
+  doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
 }
