@@ -200,7 +200,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecTlsCert') ? { crowdsecTlsCert: str('crowdsecTlsCert')! } : {}),
       ...(str('crowdsecTlsKey') ? { crowdsecTlsKey: str('crowdsecTlsKey')! } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
-      ...(o.keepExistingJails ? { keepExistingJails: true } : {}),
+      keepExistingJails: Boolean(o.keepExistingJails),
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       given,

@@ -41,6 +41,7 @@ export const SETTING_FLAGS = {
   crowdsecTlsKey: '--crowdsec-tls-key',
   web: '--web',
   webListen: '--web-listen',
+  keepExistingJails: '--keep-existing-jails',
 } as const satisfies Partial<Record<keyof InstallOptions, string>>;
 
 export type SettingKey = keyof typeof SETTING_FLAGS;
@@ -153,6 +154,7 @@ export function parseStoredSettings(raw: unknown): { settings: Settings; problem
     crowdsecTlsKey: str,
     web: bool,
     webListen: (v) => parseWebListen(str(v)),
+    keepExistingJails: bool,
   };
   const given = raw as Record<string, unknown>;
   for (const k of SETTING_KEYS) {

@@ -294,3 +294,25 @@ test('FreePBX with a date format of its own (set in its web interface): overridd
     await removeRoot(root);
   }
 });
+
+test('--keep-existing-jails is a setting: a plain re-run keeps it; --reset-settings goes back to adopting', async () => {
+  const { parseArgs } = await import('../../src/cli.ts');
+  const parsed = (argv: string[]) => {
+    const inv = parseArgs([...argv, '--yes', '--whitelist', '203.0.113.7'], {});
+    if (inv.command !== 'install') throw new Error('install expected');
+    return inv.options;
+  };
+  const root = await distroTree('fusionpbx5', ['/var/log/auth.log', '/var/log/syslog', '/var/log/nginx/access.log', '/var/log/nginx/error.log']);
+  try {
+    await install(parsed(['--keep-existing-jails']), testContext(root));
+    const again = await install(parsed([]), testContext(root));
+    assert.ok(again.kept.includes('keep-existing-jails on'), again.kept.join(', '));
+    assert.ok(!again.jails.includes('voip-freeswitch') && f2bDump(root).jails.has('freeswitch'));
+    const reset = await install(parsed(['--reset-settings']), testContext(root));
+    assert.ok(reset.jails.includes('voip-freeswitch'));
+    const dump = f2bDump(root);
+    assert.ok(dump.jails.has('voip-freeswitch') && !dump.jails.has('freeswitch'), [...dump.jails.keys()].join(' '));
+  } finally {
+    await removeRoot(root);
+  }
+});
