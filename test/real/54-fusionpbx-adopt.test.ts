@@ -56,6 +56,7 @@ function prepare(etc: string, v: string): void {
   for (const f of ['internal-ipv6.xml', 'external-ipv6.xml', 'external-ipv6']) rmSync(path.join(c, 'sip_profiles', f), { recursive: true, force: true });
   // As the FusionPBX admin set it (Advanced > SIP Profiles): the profile logs failed passwords.
   edit(path.join(c, 'sip_profiles/internal.xml'), '<param name="log-auth-failures" value="false"/>', '<param name="log-auth-failures" value="true"/>');
+  edit(path.join(c, 'sip_profiles/external.xml'), '  <settings>\n', '  <settings>\n    <param name="log-auth-failures" value="true"/>\n');
   const users = path.join(c, 'directory/default');
   for (const f of readdirSync(users)) if (!Object.keys(ACCOUNTS).some((id) => f === `${id}.xml`)) rmSync(path.join(users, f), { recursive: true, force: true });
   for (const [id, pw] of Object.entries(ACCOUNTS)) edit(path.join(users, `${id}.xml`), '<param name="password" value="$${default_password}"/>', `<param name="password" value="${pw}"/>`);
@@ -92,6 +93,7 @@ test('FusionPBX-style [freeswitch] already enabled: the CLI adopts it; each atta
   const fsCli = (cmd: string) => h.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', cmd], { timeoutMs: 20000 });
   assert.ok(await waitFor(() => /internal\s+profile\s+\S+\s+RUNNING/.test(fsCli('sofia status').stdout) || fs.exitCode !== null, 30000, 250), `FreeSWITCH starts: ${fs.output()}`);
   const profileBefore = h.read('/etc/freeswitch/sip_profiles/internal.xml');
+  const externalBefore = h.read('/etc/freeswitch/sip_profiles/external.xml');
   const jailBefore = h.read('/etc/fail2ban/jail.local');
 
   const t0 = Date.now();
@@ -101,9 +103,9 @@ test('FusionPBX-style [freeswitch] already enabled: the CLI adopts it; each atta
   t.diagnostic(`CLI ${Date.now() - t0} ms; notes: ${JSON.stringify(report.notes)}`);
   assert.match(report.notes?.[0] ?? '', /^FusionPBX found/);
   assert.ok(report.notes?.some((n) => /^\[freeswitch\] \(\/etc\/fail2ban\/jail\.local\) counts the same failures as \[voip-freeswitch\]: adopted/.test(n)), JSON.stringify(report.notes));
-  // internal logs auth failures already; vanilla's external (the carrier profile) does not: a step by hand, not an edit.
-  assert.deepEqual(report.manualSteps.map((m) => /SIP Profiles > (\w+):/.exec(m)?.[1]), ['external'], JSON.stringify(report.manualSteps));
-  assert.equal(h.read('/etc/freeswitch/sip_profiles/internal.xml'), profileBefore, 'the profile FusionPBX regenerates is not edited');
+  assert.deepEqual(report.manualSteps, [], 'both profiles log auth failures already: nothing by hand');
+  assert.equal(h.read('/etc/freeswitch/sip_profiles/internal.xml'), profileBefore, 'the profiles FusionPBX regenerates are not edited');
+  assert.equal(h.read('/etc/freeswitch/sip_profiles/external.xml'), externalBefore);
   assert.ok(h.read('/etc/fail2ban/jail.local')!.startsWith(jailBefore!.trimEnd()), "FusionPBX's section kept byte for byte");
   const status = h.exec('fail2ban-client', ['status'], { timeoutMs: 30000 }).stdout;
   const running = /Jail list:\s*(.*)$/m.exec(status)?.[1]?.split(/[\s,]+/).filter(Boolean) ?? [];
