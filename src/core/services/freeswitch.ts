@@ -54,6 +54,8 @@ export const freeswitch: ServiceModule = {
   filters: ['voip-freeswitch.conf'],
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2 },
+  // network_ip of each registration: the address its REGISTER came from.
+  registrations: ({ services: { freeswitch: f } }) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
   jails: ['voip-freeswitch'],
   reads: (facts) => facts.services.freeswitch.profiles,
   doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],
