@@ -130,7 +130,7 @@ test('the guard reads registered addresses from real console answers (Asterisk c
     '  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>',
     '==========================================================================================',
     '',
-    '  Contact:  1002/sip:1002@203.0.113.5:5060                 5e4c7c7c2a Avail        12.345',
+    '  Contact:  1002/sip:1002-0x561cd35015c0@203.0.113.5:5060  f6449b16be NonQual         nan', // baresip, Asterisk 22.10.1
     '  Contact:  1003/sip:1003@[2001:db8::5]:5060;ob             0a1b2c3d4e NonQual       nan',
     '  Contact:  1004/sips:1004@198.51.100.7:5061;transport=tls  0a1b2c3d4f Unknown       nan',
     '  Contact:  1005/sip:pbx.example.com                        0a1b2c3d50 Unknown       nan',
@@ -237,5 +237,46 @@ print('state', json.dumps(doc, sort_keys=True))
     });
   } finally {
     rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('a console that cannot be run: said once in the jail\'s log, no office from it, the jail works as before; said again when it answers', (t) => {
+  if (spawnSync('/usr/bin/python3', ['-c', 'import fail2ban']).status !== 0) {
+    t.skip('fail2ban (Python) is not installed');
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-office-console-'));
+  try {
+    const answer = path.join(dir, 'contacts.txt');
+    writeFileSync(answer, '  Contact:  1002/sip:1002@203.0.113.5:5060  5e4c7c7c2a Avail  12.3\n');
+    const r = python(`
+import logging, time
+from fail2ban.server.failmanager import FailManager
+from fail2ban.server.ticket import FailTicket
+logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s', stream=sys.stdout)
+fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
+class Filter: failManager = fm
+class Jail:
+  name = 'voip-asterisk'; filter = Filter()
+a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/nonexistent/asterisk -rx "pjsip show contacts"', office_state=${JSON.stringify(path.join(dir, 'office.json'))})
+a._enqueue = lambda item: None
+a._refresh(time.time()); a._refresh(time.time())
+print('offices', a._offices, a._console[:8])
+print('counts', [fm.addFailure(FailTicket('203.0.113.5', time.time(), data={'user': '1002', 'callid': str(i)})) for i in range(5)])
+a.officeCmd = ['/bin/cat', ${JSON.stringify(answer)}]
+a._refresh(time.time()); a._refresh(time.time())
+print('offices', sorted(a._offices), a._console)
+`);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout.trim().split('\n');
+    assert.deepEqual(out, [
+      "WARNING [voip-asterisk] voip-f2b-guard: office detection: /nonexistent/asterisk -rx pjsip show contacts cannot be run ([Errno 2] No such file or directory: '/nonexistent/asterisk'): registered devices make no office until it can; the jail works as before",
+      'offices {} failing:',
+      'counts [1, 2, 3, 4, 5]',
+      'WARNING [voip-asterisk] voip-f2b-guard: office detection: the console answers again',
+      "offices ['203.0.113.5'] ok",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,225 @@
+/**
+ * An office behind one address against a real Asterisk 22 (PJSIP), configured live by the CLI
+ * with every setting its default (maxretry 5, findtime 10m): a registered phone (baresip, the
+ * right password) and a misconfigured phone (a wrong password, retrying) share ONE address (one
+ * network namespace). The guard learns the office from the running Asterisk's console (`pjsip
+ * show contacts`, refreshed every 30 s by its own thread) and the security log's logins; the
+ * office is not banned, fail2ban's log and the guard's state file say which account keeps
+ * failing; a scanner from another address is still banned at maxretry; a flood from the office
+ * is banned at its own threshold (10 x maxretry).
+ *
+ * Built like test/real/52-asterisk-scanner.test.ts: a PBX host (test/helpers/pbx-host.ts), its
+ * own namespaces (prefix vof), overlays of /etc and /var; 203.0.113.0/24 on links made here only.
+ * Every process started is stopped by its PID; the namespaces and overlays are removed.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from '../helpers/cli.ts';
+import { makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
+import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
+import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
+
+const SERVER = '203.0.113.1';
+const PEERS = {
+  off: '203.0.113.5', // the office: a registered phone and a misconfigured one
+  atk: '203.0.113.2', // a scanner (svcrack)
+} as const;
+type PeerName = keyof typeof PEERS;
+const MAXRETRY = 5;
+const OFFICE_MAXRETRY = 10 * MAXRETRY;
+const WEAK = 'letmein2024';
+const ACCOUNTS: Record<string, string> = { '1001': WEAK, '1002': 'desk-Pass-2026', '1003': 'lobby-Pass-2026' };
+const SHARED = path.join(REPO, '..', 'shared', 'asterisk');
+const AST = '/opt/asterisk/sbin/asterisk';
+const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
+const SECURITY = '/var/log/asterisk/security';
+const STATE = '/var/lib/voip-f2b-install/office-voip-asterisk.json';
+
+let host: PbxHost | null = null;
+let ready = false;
+let officeKnown = false;
+/** The registered phone: baresip running (registered) until the end. */
+let deskPhone: (Promise<{ code: number | null; out: string; ms: number }> & { stop(): void }) | null = null;
+after(async () => {
+  if (deskPhone) {
+    deskPhone.stop();
+    await deskPhone;
+  }
+  if (host) await host.close();
+});
+
+const astConsole = (cmd: string) => host!.exec(AST, ['-C', '/etc/asterisk/asterisk.conf', '-rx', cmd], { timeoutMs: 20000 });
+const f2b = (...args: string[]) => host!.exec('fail2ban-client', args, { timeoutMs: 30000 });
+const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', 'voip-asterisk').stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+const failures = (addr: string): number =>
+  (host!.read(SECURITY) ?? '').split('\n').filter((l) => l.includes('SecurityEvent="ChallengeResponseFailed"') && l.includes(`RemoteAddress="IPV4/UDP/${addr}/`)).length;
+const f2bLog = (): string => host!.read('/var/log/fail2ban.log') ?? '';
+
+interface OfficeState {
+  version: number;
+  console: string;
+  maxretry: number;
+  officeMaxretry: number;
+  offices: Array<{ address: string; registered: boolean; lastLogin: number | null; failures: number; accounts: Array<{ account: string; failures: number; last: number }> }>;
+}
+const state = (): OfficeState | null => {
+  const t = host!.read(STATE);
+  return t ? (JSON.parse(t) as OfficeState) : null;
+};
+const office = (addr: string) => state()?.offices.find((o) => o.address === addr);
+
+async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
+  const r = await host!.peer(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs);
+  assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
+  return JSON.parse(r.out) as SipRunResult;
+}
+
+/** The admin's Asterisk: the shared example configuration moved to the real paths (as in 52). */
+function prepare(etc: string, _var: string): void {
+  const dir = path.join(etc, 'asterisk');
+  cpSync(path.join(SHARED, 'example-etc'), dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'asterisk.conf'),
+    [
+      '[directories]',
+      'astetcdir => /etc/asterisk',
+      'astmoddir => /opt/asterisk/lib/asterisk/modules',
+      'astvarlibdir => /opt/asterisk/var/lib/asterisk',
+      'astdatadir => /opt/asterisk/var/lib/asterisk',
+      'astkeydir => /opt/asterisk/var/lib/asterisk',
+      'astagidir => /opt/asterisk/var/lib/asterisk/agi-bin',
+      'astdbdir => /var/lib/asterisk',
+      'astspooldir => /var/spool/asterisk',
+      'astcachedir => /var/cache/asterisk',
+      'astrundir => /var/run/asterisk',
+      'astlogdir => /var/log/asterisk',
+      'astsbindir => /opt/asterisk/sbin',
+      '',
+      '[options]',
+      'verbose = 0',
+      'documentation_language = en_US',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(dir, 'logger.conf'), '[general]\n\n[logfiles]\nmessages => notice,warning,error\n');
+  const endpoints = Object.entries(ACCOUNTS)
+    .map(([id, pw]) => `[${id}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\nauth = ${id}-auth\naors = ${id}\ntransport = transport-udp\n\n[${id}-auth]\ntype = auth\nauth_type = userpass\nusername = ${id}\npassword = ${pw}\n\n[${id}]\ntype = aor\nmax_contacts = 5\nremove_existing = yes\n`)
+    .join('\n');
+  writeFileSync(path.join(dir, 'pjsip.conf'), `[global]\ntype = global\n\n[transport-udp]\ntype = transport\nprotocol = udp\nbind = ${SERVER}:5060\n\n${endpoints}`);
+  for (const d of ['log/asterisk', 'lib/asterisk', 'spool/asterisk', 'cache/asterisk']) mkdirSync(path.join(_var, d), { recursive: true });
+}
+
+test('setup: a running Asterisk 22 configured live by the CLI; the guard gets its console and its logins', async (t) => {
+  assertRealHost();
+  for (const bin of [AST, '/usr/bin/svcrack', '/usr/bin/baresip', '/usr/bin/fail2ban-server', '/usr/sbin/nft', '/usr/bin/nsenter']) {
+    assert.ok(existsSync(bin), `${bin} is missing: run scripts/install-test-deps.sh`);
+  }
+  host = await makePbxHost('vof', `${SERVER}/24`, PEERS, prepare);
+  host.exec('mkdir', ['-p', '/var/run/asterisk']);
+  const ast = host.start('asterisk', AST, ['-C', '/etc/asterisk/asterisk.conf', '-f']);
+  assert.ok(await waitFor(() => astConsole('core waitfullybooted').stdout.includes('fully booted') || ast.exitCode !== null, 20000, 250), `Asterisk boots: ${ast.output()}`);
+  assert.equal(ast.exitCode, null, ast.output());
+
+  const r = host.cli(['--yes', '--services', 'asterisk', '--json']);
+  assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
+  const jail = host.read('/etc/fail2ban/jail.local') ?? '';
+  assert.match(
+    jail,
+    /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/asterisk\/sbin\/asterisk -C \/etc\/asterisk\/asterisk\.conf -rx 'pjsip show contacts'", office_logins=1\]$/m,
+    'the guard has the running Asterisk\'s console and its logins',
+  );
+  assert.match(f2b('status', 'voip-asterisk').stdout, /Currently failed:\s*0/);
+  ready = true;
+  t.diagnostic('installed live: the guard runs the console of the running Asterisk (its own program) for registered devices');
+});
+
+test('the registered phone (baresip, right password) makes its address an office within one refresh', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  // baresip as baresipPhone() configures it, left running (it unregisters when it quits).
+  const dir = path.join(host!.tmp, 'baresip-desk');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.off}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
+  writeFileSync(path.join(dir, 'contacts'), '');
+  writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${ACCOUNTS['1002']};regint=600\n`);
+  deskPhone = host!.peer('off', '/usr/bin/baresip', ['-f', dir, '-t', '900'], 960000);
+  const contact = new RegExp(`1002/sip:1002[^@\\s]*@${PEERS.off.replace(/\./g, '\\.')}:5060`);
+  assert.ok(await waitFor(() => contact.test(astConsole('pjsip show contacts').stdout), 10000, 250), `registered: ${astConsole('pjsip show contacts').stdout}`);
+  const t0 = Date.now();
+  officeKnown = await waitFor(() => office(PEERS.off) !== undefined, 40000, 500);
+  assert.ok(officeKnown, `the state file lists the office within one refresh (30 s): ${host!.read(STATE)}\n${f2bLog().split('\n').filter((l) => l.includes('guard')).join('\n')}`);
+  const o = office(PEERS.off)!;
+  assert.equal(o.registered, true, 'registered: pjsip show contacts');
+  assert.ok(o.lastLogin !== null && Math.abs(o.lastLogin * 1000 - Date.now()) < 120000, `its login seen in the security log: ${JSON.stringify(o)}`);
+  assert.equal(state()!.console, 'ok');
+  assert.equal(state()!.officeMaxretry, OFFICE_MAXRETRY);
+  t.diagnostic(`office known ${Date.now() - t0} ms after the phone registered (refresh every 30 s)`);
+});
+
+test('a misconfigured phone behind the same address (12 wrong passwords, retrying): not banned; fail2ban\'s log and the state file name its account', async (t) => {
+  assert.ok(officeKnown, 'the office is known');
+  const t0 = Date.now();
+  const before = failures(PEERS.off);
+  for (let i = 0; i < 12; i++) {
+    await sleep(2100); // past the pause of its last failure, as a phone retrying later
+    const r = await sip('off', { user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 });
+    assert.deepEqual(r.attempts.map((a) => a.status), [401, 401], `attempt ${i + 1} answered: the office is not banned`);
+  }
+  await sleep(1500);
+  const n = failures(PEERS.off) - before;
+  assert.ok(n >= 12, `12 failures logged: ${n}`);
+  assert.ok(!banned().includes(PEERS.off), `the office is not banned: ${f2b('status', 'voip-asterisk').stdout}`);
+  const log = f2bLog();
+  assert.match(log, new RegExp(`WARNING \\[voip-asterisk\\] voip-f2b-guard: office ${PEERS.off.replace(/\./g, '\\.')} has a registered device; account '1003' keeps failing \\(10 of 50 failures that ban the address\\)`), log.split('\n').filter((l) => l.includes('guard')).join('\n'));
+  assert.ok(await waitFor(() => (office(PEERS.off)?.accounts.find((a) => a.account === '1003')?.failures ?? 0) >= 12, 5000), `the state file: ${host!.read(STATE)}`);
+  assert.deepEqual(office(PEERS.off)!.accounts.map((a) => a.account), ['1003'], 'only the misconfigured phone\'s account fails');
+  // The registered phone is still registered from the office.
+  assert.match(astConsole('pjsip show contacts').stdout, new RegExp(`1002/sip:1002[^@\\s]*@${PEERS.off.replace(/\./g, '\\.')}:5060`));
+  t.diagnostic(`misconfigured phone: ${n} failures over ${Math.round((Date.now() - t0) / 1000)} s, not banned; warned at 5 and 10; state: ${JSON.stringify(office(PEERS.off))}`);
+});
+
+test('a scanner from another address is still banned at maxretry', async (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const words = Array.from({ length: 404 }, (_, i) => (i === 29 ? WEAK : `guess${i + 1}`));
+  writeFileSync(path.join(host!.tmp, 'words.txt'), `${words.join('\n')}\n`);
+  const t0 = Date.now();
+  const crack = host!.peer('atk', '/usr/bin/svcrack', ['-u', '1001', '-d', path.join(host!.tmp, 'words.txt'), '--maximumtime', '30', SERVER], 60000);
+  const isBanned = await waitFor(() => banned().includes(PEERS.atk), 20000, 100);
+  crack.stop();
+  const r = await crack;
+  assert.ok(isBanned, `svcrack banned: ${f2b('status', 'voip-asterisk').stdout}`);
+  assert.doesNotMatch(r.out, new RegExp(WEAK), 'never cracked');
+  const guesses = failures(PEERS.atk);
+  assert.ok(guesses < 30, `${guesses} guesses answered`);
+  assert.match(f2bLog(), new RegExp(`\\] Ban ${PEERS.atk.replace(/\./g, '\\.')}$`, 'm'));
+  assert.ok(!banned().includes(PEERS.off), 'the office still not banned');
+  t.diagnostic(`scanner: ${guesses} guesses answered, banned ${Date.now() - t0} ms after it started (maxretry ${MAXRETRY})`);
+});
+
+test('a flood from the office address is still banned, at its own threshold (10 x maxretry)', async (t) => {
+  assert.ok(officeKnown, 'the office is known');
+  // A scanner behind the office's address: a fresh REGISTER and a wrong password as fast as it is
+  // answered, resent (a new request) when no answer came within 700 ms, until 20 s pass unanswered.
+  const flood = `
+    import { runSipClient } from ${JSON.stringify(SIP_CLIENT)};
+    let answered = 0, quiet = Date.now();
+    const end = Date.now() + 240000;
+    while (Date.now() < end && Date.now() - quiet < 20000) {
+      const r = await runSipClient({ server: ${JSON.stringify(SERVER)}, user: '1002', password: 'flood' + answered, failures: 1, timeoutMs: 700 });
+      if (r.attempts.some((a) => a.kind === 'digest' && a.status === 401)) { answered++; quiet = Date.now(); }
+    }
+    console.log(answered);`;
+  const t0 = Date.now();
+  const before = failures(PEERS.off);
+  const counted = office(PEERS.off)?.failures ?? 0;
+  const run = host!.peer('off', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', flood], 300000);
+  const isBanned = await waitFor(() => banned().includes(PEERS.off), 240000, 250);
+  const r = await run;
+  const n = failures(PEERS.off) - before;
+  assert.ok(isBanned, `the office is banned: ${f2b('status', 'voip-asterisk').stdout}\n${r.out}`);
+  const log = f2bLog();
+  assert.match(log, new RegExp(`voip-f2b-guard: office ${PEERS.off.replace(/\./g, '\\.')} banned: ${OFFICE_MAXRETRY} failures within findtime \\(its threshold: ${OFFICE_MAXRETRY}, has a registered device\\)`), log.split('\n').filter((l) => l.includes('guard')).join('\n'));
+  assert.ok(counted + n >= OFFICE_MAXRETRY - 1, `banned at the office's threshold, not before: ${counted} counted before the flood, ${n} in it`);
+  t.diagnostic(`flood from the office: ${n} wrong passwords answered in ${Math.round((Date.now() - t0) / 1000)} s (${counted} already counted), banned at ${OFFICE_MAXRETRY}`);
+});
