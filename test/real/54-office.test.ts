@@ -1,12 +1,13 @@
 /**
- * An office behind one address against a real Asterisk 22 (PJSIP), configured live by the CLI
+ * An office behind one address against a real Asterisk 22 (PJSIP), then a real FreeSWITCH 1.10, configured live by the CLI
  * with every setting its default (maxretry 5, findtime 10m): a registered phone (baresip, the
  * right password) and a misconfigured phone (a wrong password, retrying) share ONE address (one
  * network namespace). The guard learns the office from the running Asterisk's console (`pjsip
  * show contacts`, refreshed every 30 s by its own thread) and the security log's logins; the
  * office is not banned, fail2ban's log and the guard's state file say which account keeps
  * failing; a scanner from another address is still banned at maxretry; a flood from the office
- * is banned at its own threshold (10 x maxretry).
+ * is banned at its own threshold (10 x maxretry). FreeSWITCH the same way, its office learnt from
+ * `fs_cli -x "show registrations as json"` (the address each REGISTER came from).
  *
  * Built like test/real/52-asterisk-scanner.test.ts: a PBX host (test/helpers/pbx-host.ts), its
  * own namespaces (prefix vof), overlays of /etc and /var; 203.0.113.0/24 on links made here only.
@@ -14,10 +15,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/cli.ts';
-import { makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
+import { inNftSet, makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
 import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
@@ -48,6 +49,10 @@ after(async () => {
     await deskPhone;
   }
   if (host) await host.close();
+  if (fsHost) {
+    fsHost.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', 'shutdown'], { timeoutMs: 20000 });
+    await fsHost.close();
+  }
 });
 
 const astConsole = (cmd: string) => host!.exec(AST, ['-C', '/etc/asterisk/asterisk.conf', '-rx', cmd], { timeoutMs: 20000 });
@@ -56,6 +61,11 @@ const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', 'vo
 const failures = (addr: string): number =>
   (host!.read(SECURITY) ?? '').split('\n').filter((l) => l.includes('SecurityEvent="ChallengeResponseFailed"') && l.includes(`RemoteAddress="IPV4/UDP/${addr}/`)).length;
 const f2bLog = (): string => host!.read('/var/log/fail2ban.log') ?? '';
+/** The guard holds `addr` paused (its nftables set, or its ipset). */
+const paused = (addr: string): boolean =>
+  inNftSet(host!.exec('nft', ['list', 'set', 'inet', 'f2bg-voip-asterisk', 'p4']).stdout, addr) || host!.exec('ipset', ['test', 'f2bg-voip-asterisk4', addr]).status === 0;
+/** fail2ban counted a failure of `addr` (its "Found" lines). */
+const found = (addr: string): number => f2bLog().split('\n').filter((l) => l.includes(`[voip-asterisk] Found ${addr} `)).length;
 
 interface OfficeState {
   version: number;
@@ -213,13 +223,134 @@ test('a flood from the office address is still banned, at its own threshold (10 
   const t0 = Date.now();
   const before = failures(PEERS.off);
   const counted = office(PEERS.off)?.failures ?? 0;
+  const foundBefore = found(PEERS.off);
   const run = host!.peer('off', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', flood], 300000);
-  const isBanned = await waitFor(() => banned().includes(PEERS.off), 240000, 250);
+  let samples = 0;
+  let held = 0;
+  const isBanned = await waitFor(() => {
+    samples++;
+    if (paused(PEERS.off)) held++;
+    return banned().includes(PEERS.off);
+  }, 240000, 250);
   const r = await run;
   const n = failures(PEERS.off) - before;
+  t.diagnostic(`flood: ${found(PEERS.off) - foundBefore} failures read by fail2ban; the office paused in ${held} of ${samples} looks`);
   assert.ok(isBanned, `the office is banned: ${f2b('status', 'voip-asterisk').stdout}\n${r.out}`);
   const log = f2bLog();
   assert.match(log, new RegExp(`voip-f2b-guard: office ${PEERS.off.replace(/\./g, '\\.')} banned: ${OFFICE_MAXRETRY} failures within findtime \\(its threshold: ${OFFICE_MAXRETRY}, has a registered device\\)`), log.split('\n').filter((l) => l.includes('guard')).join('\n'));
   assert.ok(counted + n >= OFFICE_MAXRETRY - 1, `banned at the office's threshold, not before: ${counted} counted before the flood, ${n} in it`);
   t.diagnostic(`flood from the office: ${n} wrong passwords answered in ${Math.round((Date.now() - t0) / 1000)} s (${counted} already counted), banned at ${OFFICE_MAXRETRY}`);
+});
+
+// -- FreeSWITCH ------------------------------------------------------------------------------
+
+const FS = '/opt/freeswitch/bin/freeswitch';
+const FS_CLI = '/opt/freeswitch/bin/fs_cli';
+const VANILLA = existsSync('/opt/freeswitch/etc/freeswitch.vanilla') ? '/opt/freeswitch/etc/freeswitch.vanilla' : '/opt/freeswitch/etc/freeswitch';
+const FS_JAIL = 'voip-freeswitch';
+const FS_STATE = '/var/lib/voip-f2b-install/office-voip-freeswitch.json';
+let fsHost: PbxHost | null = null;
+let fsReady = false;
+let fsPhone: (Promise<{ code: number | null; out: string; ms: number }> & { stop(): void }) | null = null;
+const fsCli = (cmd: string) => fsHost!.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', cmd], { timeoutMs: 20000 });
+const fsBanned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(fsHost!.exec('fail2ban-client', ['status', FS_JAIL], { timeoutMs: 30000 }).stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+const fsOffice = (addr: string) => {
+  const t = fsHost!.read(FS_STATE);
+  return t ? (JSON.parse(t) as OfficeState).offices.find((o) => o.address === addr) : undefined;
+};
+
+/** `text` with `from` replaced; fails when `from` is not there (the vanilla file changed). */
+function edit(file: string, from: string | RegExp, to: string): void {
+  const text = readFileSync(file, 'utf8');
+  assert.ok(typeof from === 'string' ? text.includes(from) : from.test(text), `${file}: ${String(from)} not found`);
+  writeFileSync(file, text.replace(from, to));
+}
+
+/** The admin's FreeSWITCH: vanilla with the minimal edits of 53-freeswitch-scanner (users 1001-1003). */
+function prepareFs(etc: string, v: string): void {
+  const c = path.join(etc, 'freeswitch');
+  cpSync(VANILLA, c, { recursive: true });
+  edit(path.join(c, 'vars.xml'), '<X-PRE-PROCESS cmd="set" data="default_password=1234"/>', `<X-PRE-PROCESS cmd="set" data="default_password=unused-not-1234"/>\n  <X-PRE-PROCESS cmd="set" data="local_ip_v4=${SERVER}"/>`);
+  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_rtp_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_rtp_ip=${SERVER}"`);
+  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_sip_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_sip_ip=${SERVER}"`);
+  for (const f of ['internal-ipv6.xml', 'external-ipv6.xml', 'external-ipv6']) rmSync(path.join(c, 'sip_profiles', f), { recursive: true, force: true });
+  const users = path.join(c, 'directory/default');
+  for (const f of readdirSync(users)) if (!Object.keys(ACCOUNTS).some((id) => f === `${id}.xml`)) rmSync(path.join(users, f), { recursive: true, force: true });
+  for (const [id, pw] of Object.entries(ACCOUNTS)) edit(path.join(users, `${id}.xml`), '<param name="password" value="$${default_password}"/>', `<param name="password" value="${pw}"/>`);
+  const dir = path.join(c, 'directory/default.xml');
+  writeFileSync(dir, readFileSync(dir, 'utf8').replace(/^.*<user id="([^"]+)" type="pointer"\/>.*\n/gm, (line, id: string) => (id in ACCOUNTS ? line : '')));
+  writeFileSync(
+    path.join(c, 'autoload_configs/modules.conf.xml'),
+    `<configuration name="modules.conf" description="Modules">\n  <modules>\n${['console', 'logfile', 'event_socket', 'sofia', 'loopback', 'commands', 'dptools', 'dialplan_xml'].map((m) => `    <load module="mod_${m}"/>\n`).join('')}  </modules>\n</configuration>\n`,
+  );
+  edit(path.join(c, 'autoload_configs/event_socket.conf.xml'), '<param name="listen-ip" value="::"/>', '<param name="listen-ip" value="127.0.0.1"/>');
+  for (const d of ['log/freeswitch', 'lib/freeswitch/db', 'lib/freeswitch/storage', 'lib/freeswitch/recordings', 'cache/freeswitch']) mkdirSync(path.join(v, d), { recursive: true });
+}
+
+test('FreeSWITCH: the guard learns the office from show registrations; the misconfigured phone is not banned, its account named; a scanner is banned at maxretry', async (t) => {
+  assert.ok(existsSync(FS) && existsSync(FS_CLI), `${FS} is missing: run scripts/install-test-deps.sh`);
+  if (host) {
+    // One PBX host at a time: the Asterisk one is done.
+    if (deskPhone) {
+      deskPhone.stop();
+      await deskPhone;
+      deskPhone = null;
+    }
+    await host.close();
+    host = null;
+  }
+  fsHost = await makePbxHost('vofs', `${SERVER}/24`, PEERS, prepareFs);
+  fsHost.exec('mkdir', ['-p', '/run/freeswitch']);
+  const fs = fsHost.start('freeswitch', FS, [
+    '-nf', '-nc', '-nonat', '-lp',
+    '-conf', '/etc/freeswitch', '-log', '/var/log/freeswitch', '-run', '/run/freeswitch', '-db', '/var/lib/freeswitch/db',
+    '-storage', '/var/lib/freeswitch/storage', '-recordings', '/var/lib/freeswitch/recordings', '-cache', '/var/cache/freeswitch', '-temp', '/tmp',
+  ]);
+  assert.ok(await waitFor(() => /internal\s+profile\s+\S+\s+RUNNING/.test(fsCli('sofia status').stdout) || fs.exitCode !== null, 30000, 250), `FreeSWITCH starts: ${fs.output()}`);
+  const r = fsHost.cli(['--yes', '--services', 'freeswitch', '--json']);
+  assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
+  assert.match(fsHost.read('/etc/fail2ban/jail.local') ?? '', /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/freeswitch\/bin\/fs_cli -H 127\.0\.0\.1 -P 8021 -x 'show registrations as json'"\]$/m);
+  fsReady = true;
+
+  // The registered phone, left running.
+  const dir = path.join(fsHost.tmp, 'baresip-desk');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.off}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
+  writeFileSync(path.join(dir, 'contacts'), '');
+  writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${ACCOUNTS['1002']};regint=600\n`);
+  fsPhone = fsHost.peer('off', '/usr/bin/baresip', ['-f', dir, '-t', '300'], 360000);
+  try {
+    assert.ok(await waitFor(() => fsCli('show registrations as json').stdout.includes(`"network_ip":"${PEERS.off}"`), 10000, 250), `registered: ${fsCli('show registrations as json').stdout}`);
+    const t0 = Date.now();
+    assert.ok(await waitFor(() => fsOffice(PEERS.off)?.registered === true, 40000, 500), `the state file lists the office: ${fsHost.read(FS_STATE)}`);
+    const known = Date.now() - t0;
+
+    // The misconfigured phone: 12 wrong passwords, each after the pause.
+    for (let i = 0; i < 12; i++) {
+      await sleep(2100);
+      const res: { out: string } = await fsHost!.peer('off', process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 })], 30000);
+      assert.deepEqual((JSON.parse(res.out) as SipRunResult).attempts.map((a) => a.status), [401, 403], `attempt ${i + 1} answered: ${res.out}`);
+    }
+    await sleep(1500);
+    assert.ok(!fsBanned().includes(PEERS.off), 'the office is not banned');
+    const log = fsHost.read('/var/log/fail2ban.log') ?? '';
+    assert.match(log, new RegExp(`WARNING \\[${FS_JAIL}\\] voip-f2b-guard: office ${PEERS.off.replace(/\./g, '\\.')} has a registered device; account '1003' keeps failing \\(10 of 50 failures that ban the address\\)`), log.split('\n').filter((l) => l.includes('guard')).join('\n'));
+    assert.ok(await waitFor(() => (fsOffice(PEERS.off)?.accounts.find((a) => a.account === '1003')?.failures ?? 0) >= 12, 5000), `state: ${fsHost.read(FS_STATE)}`);
+
+    // A scanner from another address: banned at maxretry.
+    const words = Array.from({ length: 404 }, (_, i) => (i === 29 ? WEAK : `guess${i + 1}`));
+    writeFileSync(path.join(fsHost.tmp, 'words.txt'), `${words.join('\n')}\n`);
+    const crack = fsHost.peer('atk', '/usr/bin/svcrack', ['-u', '1001', '-d', path.join(fsHost.tmp, 'words.txt'), '--maximumtime', '30', SERVER], 60000);
+    const isBanned = await waitFor(() => fsBanned().includes(PEERS.atk), 20000, 100);
+    crack.stop();
+    const c = await crack;
+    assert.ok(isBanned, 'the scanner is banned');
+    assert.doesNotMatch(c.out, new RegExp(WEAK), 'never cracked');
+    assert.ok(!fsBanned().includes(PEERS.off), 'the office still not banned');
+    t.diagnostic(`FreeSWITCH: office known ${known} ms after the phone registered; 12 failures of the misconfigured phone, not banned, warned; scanner banned`);
+  } finally {
+    fsPhone.stop();
+    await fsPhone;
+    fsPhone = null;
+  }
 });

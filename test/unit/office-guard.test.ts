@@ -165,13 +165,17 @@ test('the guard takes a login only from a real SuccessfulAuth event, never from 
     // A manager (AMI) login is no phone.
     '[2026-12-07 05:10:02] SECURITY[2418] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-07T05:10:02.000+0000",Severity="Informational",Service="AMI",EventVersion="1",AccountID="admin",SessionID="0x1",LocalAddress="IPV4/TCP/127.0.0.1/5038",RemoteAddress="IPV4/TCP/198.51.100.67/40000",UsingPassword="1"',
     '[2026-12-07 05:10:03] SECURITY[2418] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-07T06:10:03.000+0100",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="1003",SessionID="0x7f1d",LocalAddress="IPV6/UDP/2001:db8::1/5060",RemoteAddress="IPV6/UDP/2001:db8::5/5060",UsingPassword="1"',
+    // A phone with a password whose Call-ID forges a pair: the real (last) address counts.
+    '[2026-12-07 05:10:04] SECURITY[2418] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-07T05:10:04.000+0000",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="1002",SessionID="x",LocalAddress="IPV4/UDP/203.0.113.1/5060",RemoteAddress="IPV4/UDP/198.51.100.66/5060",LocalAddress="IPV4/UDP/203.0.113.1/5060",RemoteAddress="IPV4/UDP/203.0.113.7/5060",UsingPassword="1"',
+    // A forged pair after the real one (in no field Asterisk writes there): no login at all.
+    '[2026-12-07 05:10:05] SECURITY[2418] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-07T05:10:05.000+0000",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="1002",SessionID="x",LocalAddress="IPV4/UDP/203.0.113.1/5060",RemoteAddress="IPV4/UDP/203.0.113.7/5060",UsingPassword="1",X="RemoteAddress="',
   ];
   const r = python(
-    `for line in json.loads(${JSON.stringify(JSON.stringify(lines))}):\n  m = g.LOGIN_RE.match(line)\n  print(json.dumps(m and [g._address(m.group(3)), g._loginTime(m.group(1), m.group(2))]))\n`,
+    `for line in json.loads(${JSON.stringify(JSON.stringify(lines))}):\n  print(json.dumps(g._login(line)))\n`,
   );
   assert.equal(r.status, 0, r.stderr);
   const t0 = Date.UTC(2026, 11, 7, 5, 10, 0) / 1000;
-  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [['203.0.113.5', t0], null, null, ['2001:db8::5', t0 + 3]]);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [['203.0.113.5', t0], null, null, ['2001:db8::5', t0 + 3], ['203.0.113.7', t0 + 4], null]);
 });
 
 test('thresholds with fail2ban\'s own FailManager: an office is banned at 10 x maxretry, others at maxretry; an account under attack never bans an office', (t) => {

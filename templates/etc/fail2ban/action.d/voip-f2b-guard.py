@@ -69,13 +69,27 @@ TAIL_FIRST = 16 << 20  # bytes: how much of a log's end the first look reads (th
 TAIL_STEP = 16 << 20  # bytes: at most this much read per log per refresh
 STATE_DIR = '/var/lib/voip-f2b-install'
 # Asterisk's security log: a SuccessfulAuth event of a SIP service, anchored at the start of the
-# event (AccountID is the only text a peer chooses, and it comes after what is matched up to it;
-# the address is the one the request came from, RemoteAddress).
-LOGIN_RE = re.compile(
+# event. AccountID and SessionID (the Call-ID) are peer text and may hold a forged
+# LocalAddress/RemoteAddress pair; what follows the real pair (UsingPassword, SessionTV) cannot,
+# so the address the request came from is the one of the LAST pair (as filter.d/voip-asterisk).
+LOGIN_HEAD = re.compile(
 	r'^\[[^\]]+\]\s+SECURITY\[\d+\](?:\[[^\]]*\])?:?\s+res_security_log\.c:\s+'
 	r'SecurityEvent="SuccessfulAuth",EventTV="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?([+-]\d{4})?",'
-	r'Severity="[A-Za-z]*",Service="(?:PJSIP|SIP)",EventVersion="\d+",AccountID="[^"]*",SessionID="[^"]*",'
-	r'LocalAddress="[^"]*",RemoteAddress="IPV[46]/[A-Z]+/([0-9A-Fa-f.:]+)/\d+"')
+	r'Severity="[A-Za-z]*",Service="(?:PJSIP|SIP)",EventVersion="\d+",AccountID=')
+LOGIN_PAIR = re.compile(r',LocalAddress="IPV[46]/[A-Za-z]{2,5}/[^"/]*/\d+",RemoteAddress="IPV[46]/[A-Za-z]{2,5}/([0-9A-Fa-f.:]+)/\d+"')
+
+
+def _login(line):
+	"""(address, epoch seconds) of a SuccessfulAuth line, or None."""
+	m = LOGIN_HEAD.match(line)
+	pairs = list(LOGIN_PAIR.finditer(line)) if m else []
+	if not pairs or 'RemoteAddress=' in line[pairs[-1].end():]:
+		return None
+	ip = _address(pairs[-1].group(1))
+	try:
+		return (ip, _loginTime(m.group(1), m.group(2))) if ip else None
+	except ValueError:
+		return None
 
 
 def _address(text):
@@ -534,14 +548,10 @@ class GuardAction(ActionBase):
 			for line in data[:end].split(b'\n'):
 				if b'SuccessfulAuth' not in line:
 					continue
-				m = LOGIN_RE.match(line.decode('utf-8', 'replace'))
-				ip = _address(m.group(3)) if m else None
-				if not ip:
+				login = _login(line.decode('utf-8', 'replace'))
+				if not login:
 					continue
-				try:
-					t = _loginTime(m.group(1), m.group(2))
-				except ValueError:
-					continue
+				ip, t = login
 				with self._lock:
 					if t > self._logins.get(ip, 0):
 						self._logins[ip] = t
