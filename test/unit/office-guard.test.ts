@@ -284,3 +284,48 @@ print('offices', sorted(a._offices), a._console)
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a flood of office failures writes the state file at most once a second (the refresh thread, never the filter\'s)', (t) => {
+  if (spawnSync('/usr/bin/python3', ['-c', 'import fail2ban']).status !== 0) {
+    t.skip('fail2ban (Python) is not installed');
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-office-flood-'));
+  try {
+    const r = python(`
+import threading, time
+from fail2ban.server.failmanager import FailManager
+from fail2ban.server.ticket import FailTicket
+fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
+class Filter: failManager = fm
+class Jail:
+  name = 'voip-asterisk'; filter = Filter()
+a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/true', office_maxretry=100000, office_state=${JSON.stringify(path.join(dir, 'office.json'))})
+a._enqueue = lambda item: None
+writes = []
+real = a._writeState
+a._writeState = lambda: (writes.append(time.time()), real())
+a._refresh = lambda now: setattr(a, '_offices', {'203.0.113.5': {'registered': True, 'login': None}})
+th = threading.Thread(target=a._officeLoop); th.daemon = True; th.start()
+time.sleep(0.2)
+end = time.time() + 2.5; n = 0
+while time.time() < end:
+  fm.addFailure(FailTicket('203.0.113.5', time.time(), data={'user': '1003', 'callid': str(n)})); n += 1
+  time.sleep(0.002)
+time.sleep(1.2)
+with a._officeWake:
+  a._officeStop = True; a._officeWake.notify_all()
+th.join(5)
+gaps = [b - a for a, b in zip(writes, writes[1:])]
+print(n, len(writes), min(gaps) if gaps else None, json.load(open(${JSON.stringify(path.join(dir, 'office.json'))}))['offices'][0]['failures'])
+`);
+    assert.equal(r.status, 0, r.stderr);
+    const [n, writes, minGap, failures] = r.stdout.trim().split(' ');
+    assert.ok(Number(n) > 300, `a flood: ${n} failures`);
+    assert.ok(Number(writes) >= 2 && Number(writes) <= 5, `${writes} writes in ~3.9 s`);
+    assert.ok(Number(minGap) >= 0.99, `at most once a second: ${minGap}`);
+    assert.equal(failures, n, 'the last write holds every failure');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -458,6 +458,7 @@ class GuardAction(ActionBase):
 	def _officeLoop(self):
 		"""Refreshes the offices every office_refresh seconds; writes the state file when it changed (at most once a second)."""
 		due = 0
+		written = 0  # when the state file was last written: a flood of failures writes it once a second
 		while True:
 			now = time.time()
 			if now >= due:
@@ -466,15 +467,19 @@ class GuardAction(ActionBase):
 					self._refresh(now)
 				except Exception as e:  # keep the thread alive whatever happens
 					self._logSys.error('[%s] voip-f2b-guard: office refresh failed: %s', self._jail.name, e)
-			try:
-				if self._stateDirty:
+			if self._stateDirty and now - written >= 1.0:
+				written = now
+				try:
 					self._writeState()
-			except Exception as e:
-				self._logSys.error('[%s] voip-f2b-guard: office state %s: %s', self._jail.name, self.officeState, e)
+				except Exception as e:
+					self._logSys.error('[%s] voip-f2b-guard: office state %s: %s', self._jail.name, self.officeState, e)
 			with self._officeWake:
 				if self._officeStop:
 					return
-				self._officeWake.wait(max(1.0, min(due - time.time(), self.officeRefresh)))
+				wait = due - time.time()
+				if self._stateDirty:
+					wait = min(wait, written + 1.0 - time.time())
+				self._officeWake.wait(max(0.05, wait))
 				if self._officeStop:
 					return
 
