@@ -11,6 +11,7 @@ import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, GUARD_ACTION, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
+import type { Command } from './command.ts';
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { PlanError } from '../errors.ts';
@@ -70,9 +71,28 @@ function mailAction(interval: number, withLogpath: boolean): string {
 /** An action line the tool adds to a service's jail (and takes out when no longer wanted). */
 const OUR_ACTION_LINE = /^\s*(?:voip-f2b-crowdsec\[|voip-f2b-guard\.py\[)/;
 
-/** The guard's action line: its pause covers the jail's own ports (`%(port)s`). */
-function guardActionLine(window: number): string {
-  return `voip-f2b-guard.py[port="%(port)s", window=${window}]`;
+/**
+ * A command as one word list in an action argument (the guard splits it with Python's shlex, no
+ * shell): words of plain characters, single-quoted where they hold a space. Null for anything
+ * else (a quote, `%` that fail2ban's interpolation would take, a bracket): then no console.
+ */
+export function officeCommandArg(c: Command): string | null {
+  const words = [c.cmd, ...c.args];
+  if (!c.cmd.startsWith('/') || words.some((w) => !/^[\w@+=:,./ -]+$/.test(w))) return null;
+  return words.map((w) => (w.includes(' ') ? `'${w}'` : w)).join(' ');
+}
+
+/**
+ * The guard's action line: its pause covers the jail's own ports (`%(port)s`); offices behind
+ * one address from the service's console (`office`) and its logins (`office_logins`).
+ */
+export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts): string {
+  const args = ['port="%(port)s"', `window=${module.guard!.window}`];
+  const console = module.registrations?.(facts);
+  const office = console ? officeCommandArg(console) : null;
+  if (office) args.push(`office="${office}"`);
+  if (module.guard!.logins) args.push('office_logins=1');
+  return `voip-f2b-guard.py[${args.join(', ')}]`;
 }
 
 /** The services to protect: the named ones, else the detected ones. */
@@ -323,7 +343,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   for (const { module, selected } of planned) {
     if (!selected) continue;
     const extra = [
-      ...(module.guard ? [guardActionLine(module.guard.window)] : []),
+      ...(module.guard ? [guardActionLine(module, facts)] : []),
       ...(options.crowdsecLapi && module.sharedBanReason ? [pushActionLine(module.sharedBanReason)] : []),
     ];
     for (const section of module.jails) {

@@ -137,7 +137,7 @@ test('setup: a running Asterisk 22 configured live by the CLI; protected when it
   assert.deepEqual(report.jails.filter((j: string) => j.startsWith('voip-')), ['voip-asterisk']);
   assert.deepEqual(report.manualSteps ?? [], [], 'nothing left to do by hand');
   const jail = host.read('/etc/fail2ban/jail.local') ?? '';
-  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2\]$/m, 'the jail has the guard');
+  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/asterisk\/sbin\/asterisk -C \/etc\/asterisk\/asterisk\.conf -rx 'pjsip show contacts'", office_logins=1\]$/m, 'the jail has the guard (offices: the running Asterisk\'s console, its logins)');
   // The running logger writes the security log the jail reads: reloaded by the CLI itself.
   assert.match(astConsole('logger show channels').stdout, /^\/var\/log\/asterisk\/security\s+File\s+\S+\s+Enabled\s+- SECURITY/m);
   // The first wrong password right after the CLI returned is a counted failure.

@@ -151,7 +151,10 @@ export const asterisk: ServiceModule = {
   detect: (facts) => facts.services.asterisk.present,
   filters: ['voip-asterisk.conf'],
   sharedBanReason: 'sip-auth-failure',
-  guard: { window: 2 },
+  guard: { window: 2, logins: true },
+  // The source address of a contact where rewrite_contact is on (FreePBX's default); without it
+  // the URI the phone claims. Logins (SuccessfulAuth's RemoteAddress) cover phones behind NAT.
+  registrations: ({ services: { asterisk: a } }) => (a.running && a.binary ? asteriskConsole(a.binary, a.configDir, 'pjsip show contacts') : null),
   jails: ['voip-asterisk'],
   // fail2ban's stock filter for Asterisk (Debian's jail.conf [asterisk], Issabel's jail.d, an admin's).
   adopts: ['asterisk'],

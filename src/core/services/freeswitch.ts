@@ -64,6 +64,8 @@ export const freeswitch: ServiceModule = {
   filters: ['voip-freeswitch.conf'],
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2 },
+  // network_ip of each registration: the address its REGISTER came from.
+  registrations: ({ services: { freeswitch: f } }) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
   jails: ['voip-freeswitch'],
   // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
   adopts: ['freeswitch', 'sip-auth-failure'],

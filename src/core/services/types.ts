@@ -165,8 +165,17 @@ export interface ServiceModule {
    * `window` seconds after each counted failure, a failure repeating the source, account and
    * Call-ID of one counted within that window counts once, accounts failing from several
    * addresses are defended. For servers that check every guess themselves (Asterisk, FreeSWITCH).
+   * `logins`: its jail's logs carry successful logins (Asterisk's SuccessfulAuth events): an
+   * address with one in the last day is an office (a higher threshold, see {@link registrations}).
    */
-  guard?: { window: number };
+  guard?: { window: number; logins?: boolean };
+  /**
+   * Offices behind one address: the console command (run by the guard every 30 s, never per log
+   * line) whose answer lists the addresses with a device registered right now; such an address is
+   * banned at 10 x maxretry instead of maxretry. Null when it cannot be run as root (the service
+   * does not run, or its program is not root's alone): offices then come from logins only.
+   */
+  registrations?(facts: HostFacts): Command | null;
   /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
   jails: string[];
   /**
