@@ -3,6 +3,7 @@ import { DEFAULTS, type InstallOptions } from './core/options.ts';
 import { serviceNames } from './core/services/index.ts';
 import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './core/validate.ts';
 import { UsageError } from './errors.ts';
+import { SETTING_KEYS } from './core/settings.ts';
 import { parseLapiUrl, parseListen } from './core/crowdsec.ts';
 import type { DoctorOptions } from './core/doctor.ts';
 import { DEFAULT_LISTEN, DEFAULT_TOKEN_FILE, type WebOptions } from './web/options.ts';
@@ -34,6 +35,7 @@ Exit codes:
   1    a step failed, every file restored (the command and fail2ban's error are shown); doctor: a jail is broken
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
+  4    install done, but its doctor check found a jail broken (the report says which and the fix)
   130  interrupted at a prompt (Ctrl-C); nothing was changed
 
 Every option has an environment twin: --whitelist is VOIP_F2B_WHITELIST, --dry-run is
@@ -168,11 +170,17 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--crowdsec-tls-key <file>', 'the private key of --crowdsec-tls-cert (PEM, readable by root only)'))
       .addOption(opt('--web', 'also install the web view of jails and bans as a boot service on loopback (systemd unit, else an init script)'))
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
+      .addOption(opt('--keep-existing-jails', "keep a jail already enabled that counts the same failures as one of ours (a PBX distribution's, an admin's) and do not enable ours; by default ours replaces it (switched off in jail.d/voip-f2b-install-adopted.local, its own file untouched)"))
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something'))
       .addOption(opt('--no-watch', 'do not install the watch (a systemd timer, else a cron entry, that tells you when protection stops working)'))
-      .addOption(opt('--watch-interval <time>', 'how often the watch runs: 1m to 30m, or 1h to 24h, dividing an hour or a day').default(DEFAULT_WATCH_INTERVAL)),
-  ).action((o: Record<string, string | boolean | undefined>) => {
+      .addOption(opt('--watch-interval <time>', 'how often the watch runs: 1m to 30m, or 1h to 24h, dividing an hour or a day').default(DEFAULT_WATCH_INTERVAL))
+      .addOption(opt('--reset-settings', 'start from the defaults, not from the settings of the last run (flags given still apply)')),
+  ).action((o: Record<string, string | boolean | undefined>, cmd: Command) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+    // Named on the command line or in the environment: the other settings keep the last run's value.
+    const named = (k: string): boolean => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '');
+    // The watch is one setting with two flags (--no-watch, --watch-interval).
+    const given = SETTING_KEYS.filter((k) => named(k) || (k === 'watch' && named('watchInterval')));
     const options: InstallOptions = {
       whitelist: parseWhitelist(str('whitelist')),
       ...(str('services') !== undefined ? { services: parseServices(str('services')!) } : {}),
@@ -185,7 +193,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       mailInterval: parseCount('--mail-interval', str('mailInterval')!, 0, 86400),
       bantime: parseDuration('--bantime', str('bantime')!, true),
       bantimeIncrement: o.bantimeIncrement !== false,
-      bantimeMax: parseBantimeMax(str('bantimeMax')!, str('bantime')!),
+      // Both named: checked here; else after the last run's settings apply (install).
+      bantimeMax: named('bantimeMax') && named('bantime') ? parseBantimeMax(str('bantimeMax')!, str('bantime')!) : parseDuration('--bantime-max', str('bantimeMax')!, false),
       findtime: parseDuration('--findtime', str('findtime')!, false),
       maxretry: parseCount('--maxretry', str('maxretry')!, 1, 1000),
       ...(str('banaction') ? { banaction: parseBanaction(str('banaction')!) } : {}),
@@ -198,8 +207,11 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('crowdsecTlsKey') ? { crowdsecTlsKey: str('crowdsecTlsKey')! } : {}),
       ...(o.doctor === false ? { doctor: false } : {}),
       watch: o.watch === false ? false : { interval: parseWatchInterval(str('watchInterval')!) },
+      keepExistingJails: Boolean(o.keepExistingJails),
       ...(o.web === true ? { web: true } : {}),
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
+      given,
+      ...(o.resetSettings ? { resetSettings: true } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),
@@ -238,18 +250,20 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   globals(
     program
       .command('doctor')
-      .description('check that each active jail reads the live log, matches its failures, and bans in the firewall (exit 1 when a jail is broken)')
+      .description('check that each active jail reads the live log, matches its failures, and bans in the firewall (exit 1 when a jail is broken; --nagios: 0/1/2/3)')
       .argument('[jail]', 'one jail (default: every active jail)')
       .addOption(opt('--no-ban-test', 'skip the ban round trip (ban and unban a 203.0.113.0/24 test address, seen in the firewall)'))
       .addOption(opt('--lines <n>', 'how many of the last lines of each log the filter is run over').default(String(DEFAULTS.doctorLines)))
-      .addOption(opt('--socket <path>', "fail2ban server socket (default: fail2ban's own; with --root, <root>/run/fail2ban/fail2ban.sock)")),
-  ).action((jail: string | undefined, o: { root: string; json?: boolean; banTest?: boolean; lines: string; socket?: string }) => {
+      .addOption(opt('--socket <path>', "fail2ban server socket (default: fail2ban's own; with --root, <root>/run/fail2ban/fail2ban.sock)"))
+      .addOption(opt('--nagios', 'exit as a Nagios/Icinga plugin: 0 ok, 1 warning, 2 broken, 3 could not check; a status line first')),
+  ).action((jail: string | undefined, o: { root: string; json?: boolean; banTest?: boolean; lines: string; socket?: string; nagios?: boolean }) => {
     const options: DoctorOptions = {
       ...(jail ? { jail } : {}),
       banTest: o.banTest !== false,
       lines: parseCount('--lines', o.lines, 1, 100000),
       json: Boolean(o.json),
       ...(o.socket ? { socket: o.socket } : {}),
+      ...(o.nagios ? { nagios: true } : {}),
     };
     result = { command: 'doctor', options, global: { root: o.root, json: Boolean(o.json) } };
   });

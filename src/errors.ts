@@ -12,9 +12,14 @@ export const ExitCode = {
   usage: 2,
   /** Unsupported environment (distro, not root); nothing was changed. */
   unsupported: 3,
+  /** install: done (every file written, fail2ban running), but its doctor check found a jail broken. */
+  doctorBroken: 4,
   /** Interrupted at a prompt (Ctrl-C); nothing was changed. */
   interrupted: 130,
 } as const;
+
+/** doctor --nagios: the plugin's UNKNOWN, for a doctor that could not check (bad argument, not root, an error). */
+export const NAGIOS_UNKNOWN = 3;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -7,7 +7,7 @@ import { nodeFileSystem } from './adapters/fs.ts';
 import { execaRunner } from './adapters/runner.ts';
 import { inquirerPrompter, noPrompter } from './adapters/prompt.ts';
 import { colorWanted, createLogger, type Logger } from './adapters/log.ts';
-import { ExitCode, ToolError, UninstallFailedError, UsageError } from './errors.ts';
+import { ExitCode, NAGIOS_UNKNOWN, ToolError, UninstallFailedError, UsageError } from './errors.ts';
 
 /** interactive = flag ?? (stdin is a terminal and CI is not set); never with --yes or --json. */
 export function isInteractive(inv: Invocation, env: Record<string, string | undefined>, stdinTTY: () => boolean): boolean {
@@ -27,10 +27,11 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
   const print = (json: unknown, text: string): void => ctx.log.out(inv.global.json ? JSON.stringify(json, null, 2) : text);
   switch (inv.command) {
     case 'install': {
-      const [{ install, formatInstallReport }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
+      const [{ install, formatInstallReport, installExitCode }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
       print(r, formatInstallReport(r));
-      return ExitCode.ok;
+      // Installed, but not protecting: a script (Ansible, cloud-init) must see it.
+      return installExitCode(r);
     }
     case 'status': {
       const { status, formatStatus } = await import('./commands/status.ts');
@@ -64,10 +65,10 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
       return ExitCode.ok;
     }
     case 'doctor': {
-      const [{ doctor }, { formatDoctor }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
+      const [{ doctor }, { doctorExitCode, formatDoctor, nagiosStatusLine }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
       const r = await doctor(inv.options, ctx);
-      print(r, formatDoctor(r));
-      return r.verdict === 'broken' ? ExitCode.failed : ExitCode.ok;
+      print(r, inv.options.nagios ? `${nagiosStatusLine(r)}\n${formatDoctor(r, { nagios: true })}` : formatDoctor(r));
+      return doctorExitCode(r.verdict, inv.options.nagios);
     }
   }
 }
@@ -89,6 +90,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const tty = Boolean(process.stderr.isTTY);
   const color = colorWanted(env, tty);
   const log: Logger = createLogger({ tty, color });
+  // doctor --nagios: a doctor that could not check is UNKNOWN (3), whatever stopped it.
+  const nagios = argv.includes('doctor') && (argv.includes('--nagios') || /^(1|true|yes|on)$/i.test(env.VOIP_F2B_NAGIOS ?? ''));
+  // The plugin's status line goes to stdout (what Nagios reads); the message stays on stderr too.
+  const unknown = (code: number, why: string): number => {
+    if (!nagios || code === ExitCode.ok) return code;
+    process.stdout.write(`VOIP-F2B UNKNOWN - ${why.split('\n')[0]}\n`);
+    return NAGIOS_UNKNOWN;
+  };
   try {
     const inv = parseArgs(argv, env);
     // Usage errors before anything else (a refused --listen must not even read the root).
@@ -116,15 +125,16 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
       // Commander already printed its one-line message.
-      process.stderr.write("voip-f2b-install: see 'voip-f2b-install --help' (exit 2)\n");
-      return ExitCode.usage;
+      const code = unknown(ExitCode.usage, `bad usage: ${err.message.replace(/^error: /, '')}`);
+      process.stderr.write(`voip-f2b-install: see 'voip-f2b-install --help' (exit ${code})\n`);
+      return code;
     }
     if (err instanceof ToolError) {
       const first = `voip-f2b-install: ${err.message}`;
       process.stderr.write(`${first}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-      return err.exitCode;
+      return unknown(err.exitCode, err.message);
     }
     process.stderr.write(`voip-f2b-install: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failed;
+    return unknown(ExitCode.failed, `unexpected error: ${(err as Error)?.message ?? String(err)}`);
   }
 }

@@ -8,7 +8,7 @@ import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
 import { RolledBackError, UnsafePathError } from '../errors.ts';
 import { formatCommand, runOrThrow, tail, type Command, type RunResult } from './runner.ts';
-import { backupPath, readManifest, removeTemps, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
+import { backupPath, readManifest, recordWriting, removeTemps, settleWriting, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
 import { tempPathOf } from './fs.ts';
 
 export interface ApplyResult {
@@ -78,15 +78,20 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     const st = await ctx.fs.stat(f.path);
     stats.set(f.path, st);
     temps.push(tempPathOf(f.path));
-    if (manifest.files.some((m) => m.path === f.path)) continue;
-    if (f.before !== null && st) {
-      const b = backupPath(f.path);
-      backups.push({ path: b, text: f.before });
-      temps.push(tempPathOf(b));
-      manifest.files.push({ path: f.path, existed: true, backup: b, mode: st.mode, uid: st.uid, gid: st.gid, sha256: sha256(f.before), firstTouched: now });
-    } else {
-      manifest.files.push({ path: f.path, existed: false, firstTouched: now });
+    let entry = manifest.files.find((m) => m.path === f.path);
+    if (!entry) {
+      if (f.before !== null && st) {
+        const b = backupPath(f.path);
+        backups.push({ path: b, text: f.before });
+        temps.push(tempPathOf(b));
+        entry = { path: f.path, existed: true, backup: b, mode: st.mode, uid: st.uid, gid: st.gid, sha256: sha256(f.before), firstTouched: now };
+      } else {
+        entry = { path: f.path, existed: false, firstTouched: now };
+      }
+      manifest.files.push(entry);
     }
+    // What this run writes there, in the same journal: uninstall tells the admin's later edits by it.
+    recordWriting(entry, f.after, f.before, f.adminOwned);
   }
   const newDirs: string[] = [];
   const wantDir = async (dir: string): Promise<void> => {
@@ -126,6 +131,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     }
   };
   const closeJournal = async (): Promise<void> => {
+    await settleWriting(ctx.fs, manifest);
     delete manifest.pending;
     await writeManifest(ctx.fs, manifest);
   };

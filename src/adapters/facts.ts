@@ -8,6 +8,11 @@ import { FREESWITCH_PID_FILES, freeswitchCommandLine, freeswitchEventSocket } fr
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
+import { detectPbxDistro, pbxMarkerPaths } from '../core/pbx-distro.ts';
+import { JAIL_DIR } from '../core/pbx-distro-jails.ts';
+import { loggerIncludes } from '../core/editors/asterisk-logger.ts';
+import type { PbxFacts } from '../core/facts.ts';
+import { backupPath, readManifest } from './manifest.ts';
 
 export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts, WebServerFacts } from '../core/facts.ts';
 export { adminAddressFromEnv } from '../core/facts.ts';
@@ -195,6 +200,40 @@ async function freeswitchFacts(ctx: Context): Promise<ServiceFacts['freeswitch']
 }
 
 /**
+ * The PBX distribution (its marker files, logger.conf's header), the files logger.conf includes
+ * (followed through includes of includes), fail2ban's jail files, and where jail.local's text
+ * from before the tool's first run is (the manifest says whether it existed and keeps its backup).
+ */
+export async function pbxFacts(ctx: Context, asteriskConfigDir: string): Promise<PbxFacts> {
+  const present = new Set<string>();
+  for (const p of pbxMarkerPaths()) if (await ctx.fs.exists(p)) present.add(p);
+  // Facts only: a file the safe reader refuses (a link a service account planted) tells nothing
+  // here; whatever must read it later refuses it there, with the reason.
+  const readText = (p: string): Promise<string | null> => ctx.fs.readText(p).catch(() => null);
+  const loggerConf = await readText(`${asteriskConfigDir}/logger.conf`);
+  const includes: string[] = [];
+  const follow = async (text: string | null, depth: number): Promise<void> => {
+    if (text === null || depth > 3) return;
+    for (const inc of loggerIncludes(text, asteriskConfigDir)) {
+      if (includes.includes(inc.path)) continue;
+      includes.push(inc.path);
+      await follow(await readText(inc.path), depth + 1);
+    }
+  };
+  await follow(loggerConf, 0);
+  const f2b = '/etc/fail2ban';
+  const fail2banFiles = [
+    ...(await ctx.fs.list(f2b).catch(() => [] as string[])).filter((n) => /^(?:jail\.(?:conf|local)|paths-[\w-]+\.conf)$/.test(n)).map((n) => `${f2b}/${n}`),
+    ...(await ctx.fs.list(JAIL_DIR).catch(() => [] as string[])).filter((n) => /\.(?:conf|local)$/.test(n)).map((n) => `${JAIL_DIR}/${n}`),
+  ].sort();
+  // A manifest that cannot be read (install reports it itself) leaves jail.local as the original.
+  const manifest = await readManifest(ctx.fs).then((m) => m.manifest, () => null);
+  const entry = manifest?.files.find((x) => x.path === `${f2b}/jail.local`);
+  const jailLocalOriginal = !entry ? `${f2b}/jail.local` : entry.existed ? (entry.backup ?? backupPath(`${f2b}/jail.local`)) : null;
+  return { distro: detectPbxDistro(present, loggerConf), fail2banFiles, jailLocalOriginal, loggerIncludes: includes };
+}
+
+/**
  * Reads the facts the plan needs. On the live host it asks a few commands (bounded); under
  * --root it only reads files below the root and assumes no service runs.
  */
@@ -305,6 +344,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
           ? live && ((await ctx.fs.readText(WEB_CGROUP_PROCS)) ?? '').trim() !== ''
           : await pidAlive(ctx, [WEB_PIDFILE]),
     },
+    pbx: await pbxFacts(ctx, services.asterisk.configDir),
     mailname: ((await ctx.fs.readText('/etc/mailname')) ?? (await ctx.fs.readText('/etc/hostname')) ?? 'localhost').trim().split(/\s+/)[0] || 'localhost',
   };
 }

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { LEGACY_TEMP, tempPathOf, type FileSystem } from './fs.ts';
 import { createHash } from 'node:crypto';
 import type { Plan } from '../core/plan.ts';
+import { nextIniRecord, type IniRecord } from '../core/admin-edits.ts';
+import { JAIL_LOCAL } from '../core/paths.ts';
+import type { Settings } from '../core/settings.ts';
 
 export const STATE_DIR = '/var/backups/voip-f2b-install';
 export const MANIFEST = `${STATE_DIR}/manifest.json`;
@@ -14,9 +17,37 @@ export interface ManifestFile {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** sha256 of the original (when it existed). */
   sha256?: string;
   firstTouched: string;
+  /**
+   * What the tool last wrote here (a completed run): uninstall compares the file with it to find
+   * the admin's later edits. Absent in manifests of older versions ("cannot tell").
+   */
+  lastWritten?: WrittenRecord;
+  /**
+   * What the open journal's run is writing here, recorded before the write: a kill at any point
+   * leaves the file as `lastWritten` (or the original) or as this. Becomes `lastWritten` when the
+   * journal closes with the file holding it.
+   */
+  writing?: WrittenRecord;
 }
+
+/** One text the tool wrote to a managed file. */
+export interface WrittenRecord {
+  sha256: string;
+  /** For jail.local: its sections and keys, the admin's later ones left out (see nextIniRecord). */
+  sections?: IniRecord;
+  /**
+   * The text holds edits the tool did not make: the admin's file, edited in place, had changed
+   * since the tool last wrote it, and this write kept those changes (not for jail.local, whose
+   * sections tell). Uninstall keeps such a file beside the restored original.
+   */
+  foreign?: boolean;
+}
+
+/** Where uninstall keeps the admin's version of a file it restores or removes. */
+export const KEPT_SUFFIX = '.voip-f2b-install.kept';
 
 /**
  * A run that has started changing the host and not finished. Written (with every file, dir and
@@ -46,6 +77,8 @@ export interface Manifest {
   /** Packages the tool installed (removed only by uninstall --purge-packages). */
   packages: string[];
   pending?: PendingRun;
+  /** The install settings of the last completed run: the baseline of the next (src/core/settings.ts). */
+  settings?: Settings;
 }
 
 export function emptyManifest(): Manifest {
@@ -61,6 +94,39 @@ export async function readManifest(fs: FileSystem): Promise<{ manifest: Manifest
   if (text === null) return { manifest: emptyManifest(), text: null };
   const parsed = JSON.parse(text) as Manifest;
   return { manifest: { ...emptyManifest(), ...parsed }, text };
+}
+
+/**
+ * Records, in the journal about to be written, the text a run will write to `f` (`before` is
+ * the text there now). The record it builds on is the one that text is: `writing` of an
+ * interrupted run that got to write it, else `lastWritten`.
+ */
+export function recordWriting(f: ManifestFile, after: string, before: string | null, editedInPlace = false): void {
+  const prev = f.writing && before !== null && sha256(before) === f.writing.sha256 ? f.writing : f.lastWritten;
+  if (f.path === JAIL_LOCAL) {
+    f.writing = { sha256: sha256(after), sections: nextIniRecord(after, before, prev?.sections) };
+    return;
+  }
+  const foreign = editedInPlace && !!prev && (prev.foreign || (before !== null && sha256(before) !== prev.sha256));
+  f.writing = { sha256: sha256(after), ...(foreign ? { foreign } : {}) };
+}
+
+/**
+ * When the journal closes: each `writing` the file now holds becomes `lastWritten`; one the file
+ * does not hold (its run was killed before writing it) is dropped.
+ */
+export async function settleWriting(fs: FileSystem, m: Manifest): Promise<void> {
+  for (const f of m.files) {
+    if (!f.writing) continue;
+    const now = await fs.readText(f.path);
+    if (now !== null && sha256(now) === f.writing.sha256) f.lastWritten = f.writing;
+    delete f.writing;
+  }
+}
+
+/** The sha256 of every text the tool wrote (or is writing) to `f`. */
+export function writtenShas(f: ManifestFile): string[] {
+  return [f.lastWritten?.sha256, f.writing?.sha256].filter((x): x is string => !!x);
 }
 
 /** Where the original of `path` is kept. */
@@ -111,6 +177,7 @@ export function tempsOf(m: Manifest): string[] {
   const out = new Set<string>([tempPathOf(MANIFEST), ...(m.pending?.temps ?? [])]);
   for (const f of m.files) {
     out.add(tempPathOf(f.path));
+    out.add(tempPathOf(`${f.path}${KEPT_SUFFIX}`));
     if (f.backup) out.add(tempPathOf(f.backup));
   }
   for (const l of m.logs) out.add(tempPathOf(l));

@@ -1,4 +1,6 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import { duplicateJailWarnings } from './doctor-duplicate-jails.ts';
 import { fleetStatus } from './status.ts';
 import { fleetWarnings } from '../core/crowdsec.ts';
 import type { Context } from '../context.ts';
@@ -12,8 +14,11 @@ import { getIniValue, listIniSections } from '../core/ini-edit.ts';
 import {
   adminCheck,
   countAddresses,
-  failureLikeLines,
+  countFailureLines,
   filterCheck,
+  logSourceCheck,
+  openLogCheck,
+  parseJailLogpaths,
   firewallHas,
   jailService,
   jailVerdict,
@@ -30,6 +35,8 @@ import {
   type JailDoctor,
 } from '../core/doctor.ts';
 import { UnsupportedError, UsageError } from '../errors.ts';
+import { readManifest } from '../adapters/manifest.ts';
+import type { ServiceModule } from '../core/services/types.ts';
 import { parseJailName } from './status.ts';
 
 export type { DoctorCheck, DoctorOptions, DoctorReport, JailDoctor, Verdict } from '../core/doctor.ts';
@@ -82,14 +89,20 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     return r.exitCode === 0 ? r.stdout : null;
   };
 
-  // Each jail's configured backend, from fail2ban's own reading of its configuration (asked once).
-  let backendMap: Map<string, string> | null = null;
-  const backends = async (): Promise<Map<string, string>> => {
-    if (backendMap) return backendMap;
+  // Each jail's configured backend and log files, from fail2ban's own reading of its
+  // configuration (asked once; it needs no running server).
+  let dump: { backends: Map<string, string>; logpaths: Map<string, string[]>; error: string | null } | null = null;
+  const configDump = async (): Promise<NonNullable<typeof dump>> => {
+    if (dump) return dump;
     const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), '-d'], timeoutMs: 60000 });
-    backendMap = r.exitCode === 0 ? parseJailBackends(r.stdout) : new Map();
-    return backendMap;
+    dump =
+      r.exitCode === 0
+        ? { backends: parseJailBackends(r.stdout), logpaths: parseJailLogpaths(r.stdout), error: null }
+        : { backends: new Map(), logpaths: new Map(), error: (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.exitCode}` };
+    return dump;
   };
+  // Logs the tool created for its jails: a re-run creates them again (the fix may say so).
+  const toolLogs = new Set((await readManifest(ctx.fs).catch(() => null))?.manifest.logs ?? []);
 
   const warnings: string[] = [];
   const ping = await client(['ping']);
@@ -138,6 +151,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     await scratch.remove();
   }
   const adminResults = out.map((j) => j.checks.find((c) => c.name === 'admin whitelisted')).filter(Boolean) as DoctorCheck[];
+  warnings.push(...(await duplicateJailWarnings(ctx)));
   // The CrowdSec fleet link (issue 13): where this host is a member, its state as `status` shows it.
   const fleet = await fleetStatus(ctx);
   if (fleet) warnings.push(...fleetWarnings(fleet));
@@ -173,45 +187,49 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       maxretry = Number((await get(jail, 'maxretry'))?.trim()) || maxretry;
       actions = parseClientList((await get(jail, 'actions')) ?? '');
     } else {
+      // What fail2ban would read: its own reading of the configuration, else jail.local's logpath.
       const lp = getIniValue(jailLocal, jail, 'logpath');
-      logFiles = lp && !lp.includes('%(') ? lp.split(/\s+/).filter(Boolean) : [];
+      logFiles = (await configDump()).logpaths.get(jail) ?? (lp && !lp.includes('%(') ? lp.split(/\s+/).filter(Boolean) : []);
       ignoreip = defaultIgnore;
     }
 
     // 3a. The log files: present, written lately.
     const present: string[] = [];
     if (!logFiles.length) {
-      // No log file: the journal, unless the jail's backend reads files. fail2ban drops a file
-      // it can no longer open from a polling jail's list (after ~50 failed reads): then the jail
-      // reads nothing at all, and only its configured backend tells (fail2ban-client -d).
-      const backend = running ? (await backends()).get(jail) : undefined;
-      if (backend === undefined || backend.startsWith('systemd')) {
-        checks.push({ name: 'log source', verdict: 'ok', detail: 'the jail reads the systemd journal (no log file to check)' });
-      } else {
-        checks.push({
-          name: 'log source',
-          verdict: 'broken',
-          detail: `fail2ban reads no log file for this jail (backend ${backend}): its log file was removed or never there, so nothing is banned`,
-          fix: `make ${serviceLabel} write its log again (see the jail's logpath), then: fail2ban-client reload ${jail}`,
-        });
-      }
+      // No log file: the journal when the jail's backend is systemd and a journald runs here.
+      // fail2ban drops a file it can no longer open from a polling jail's list (after ~50 failed
+      // reads): then the jail reads nothing at all, and only its configured backend tells.
+      const d = await configDump();
+      checks.push(logSourceCheck(jail, d.backends.get(jail), await ctx.fs.exists(JOURNALD_SOCKET), serviceLabel, d.error));
     }
     for (const f of logFiles) {
       const st = await ctx.fs.stat(f);
-      checks.push(logFileCheck(f, st ? { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile } : null, ctx.now().getTime(), serviceLabel));
+      checks.push(logFileCheck(f, st ? { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile } : null, ctx.now().getTime(), serviceLabel, toolLogs.has(f)));
       if (st?.isFile) present.push(f);
     }
 
-    // 3b. The files the service really writes (its module knows where it logs).
+    // 3b. The files the service really writes (its module knows where it logs). A jail no module
+    // owns (a stock `asterisk` jail) is still checked with its service's expectations.
     const module = SERVICE_MODULES.find((m) => m.jails.includes(jail));
+    const serviceModule: ServiceModule | undefined = module ?? SERVICE_MODULES.find((m) => m.name === service);
     if (module?.doctorSource) {
       const facts = await hostFacts();
       const texts = new Map<string, string | null>();
       for (const p of module.doctorReads?.(facts) ?? []) texts.set(p, await ctx.fs.readText(p));
       checks.push(module.doctorSource({ facts, logFiles, files: { read: (p) => texts.get(p) ?? null } }));
     }
-    const serviceNow = module?.doctorLive ? await runningFacts() : null;
-    const probe = serviceNow ? module!.doctorLive!(serviceNow) : null;
+    const serviceNow = module?.doctorLive || module?.doctorWriter ? await runningFacts() : null;
+    // The running service holds the logs it writes open: a channel not reloaded is not.
+    const writer = serviceNow ? module!.doctorWriter?.(serviceNow) : null;
+    const written = writer ? logFiles.filter((f) => writer.writes?.(f) ?? true) : [];
+    if (writer && written.length) {
+      const pid = await firstLivePid(writer.pidFiles);
+      const open = pid === null ? null : openFiles(pid);
+      if (pid !== null && open !== null) {
+        checks.push(openLogCheck(module!.label, pid, written.map((f) => ctx.fs.real(f)), open, `make ${module!.label} reopen its logs (Asterisk: asterisk -rx "logger reload"), then run doctor again`));
+      }
+    }
+    const probe = serviceNow ? (module?.doctorLive?.(serviceNow) ?? null) : null;
     const live = probe && (probe.sends !== true || options.probes !== false) ? probe : null;
     if (live) {
       const r = await ctx.run(live.command);
@@ -233,7 +251,9 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
       const summaryRun = await ctx.run({ cmd: 'fail2ban-regex', args: [...base, '--print-no-missed', '--print-no-ignored', sample, filter], env, timeoutMs: 120000 });
       const summary = summaryRun.exitCode === 0 ? parseRegexSummary(summaryRun.stdout) : null;
       const error = summaryRun.exitCode !== 0 ? ((summaryRun.stderr || summaryRun.stdout).trim().split('\n').filter(Boolean).pop() ?? `exit ${summaryRun.exitCode}`) : null;
-      checks.push(filterCheck(summary, error, failureLikeLines(service, lines, filter), filter));
+      const failures = countFailureLines(serviceModule?.doctorExpects?.(jail, filter), lines);
+      result.failureLines = failures;
+      checks.push(filterCheck(summary, error, failures.expected, filter, failures.skipped));
       if (summary) {
         result.matches = summary.regexes;
         if (summary.matched > 0) {
@@ -253,6 +273,15 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
 
     result.verdict = jailVerdict(checks);
     return result;
+  }
+
+  /** The first pid file (target path) naming a live process; null when none does. */
+  async function firstLivePid(pidFiles: string[]): Promise<number | null> {
+    for (const f of pidFiles) {
+      const pid = Number.parseInt((await ctx.fs.readText(f))?.trim() ?? '', 10);
+      if (Number.isInteger(pid) && pid > 0 && openFiles(pid) !== null) return pid;
+    }
+    return null;
   }
 
   /** Everything the firewall shows now, with the tool that showed it. */
@@ -351,4 +380,30 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
     }
     return { name, verdict: 'ok', detail: `banned ${ip}: seen in ${seen.join(', ')}; unbanned: gone (${ms} ms)` };
   }
+}
+
+/** The socket journald listens on: where it runs, it exists. */
+const JOURNALD_SOCKET = '/run/systemd/journal/socket';
+
+/**
+ * The paths a process has open (the targets of /proc/<pid>/fd/*), or null when the process is
+ * gone or not readable. Links only read, never followed.
+ */
+function openFiles(pid: number): string[] | null {
+  const dir = `/proc/${pid}/fd`;
+  let fds: string[];
+  try {
+    fds = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const out: string[] = [];
+  for (const fd of fds) {
+    try {
+      out.push(readlinkSync(`${dir}/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
 }

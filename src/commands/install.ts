@@ -5,7 +5,7 @@ import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
-import { buildInstallPlan, filesToRead } from '../core/install-plan.ts';
+import { buildInstallPlan, filesToRead, selectedServices } from '../core/install-plan.ts';
 import { kamailioRunEnabled } from '../core/services/kamailio.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
@@ -13,13 +13,16 @@ import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type 
 import { readProgram } from '../adapters/program.ts';
 import { WEB_TOKEN_FILE } from '../core/web-service.ts';
 import { cronPackage } from '../core/watch.ts';
-import { UsageError } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from './require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
+import { readManifest, writeManifest } from '../adapters/manifest.ts';
+import { checkSettings, keptSettings, parseStoredSettings, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { JAIL_LOCAL } from '../core/paths.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
 export interface InstallReport {
@@ -47,6 +50,12 @@ export interface InstallReport {
   protected: PlannedService[];
   manualSteps: string[];
   warnings: string[];
+  /** The PBX distribution found and the jails adopted (what the host had and what that changed). */
+  notes?: string[];
+  /** Settings not given in this run that keep the last run's value ("kept from the last run: bantime 1d"). */
+  kept: string[];
+  /** --reset-settings: the last run's settings were not used. */
+  settingsReset?: boolean;
   /** The compact doctor run after an install that changed something on the live host. */
   doctor?: DoctorReport;
   /** install --web: the service (unit or init script, or null), listen address, program, token file, tunnel. */
@@ -75,8 +84,12 @@ async function installedPackages(ctx: Context, distro: Distro): Promise<Set<stri
  * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local,
  * logger.conf, sip profiles, kamailio.cfg); a hint says how to see the others.
  */
-export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean } = {}): Promise<string> {
-  const out: string[] = ['Plan:'];
+export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean; kept?: string[]; reset?: boolean } = {}): Promise<string> {
+  const out: string[] = [];
+  if (o.reset) out.push('Settings: the defaults and the flags given (--reset-settings: the last run\'s settings are not used)');
+  else if (o.kept?.length) out.push(`Kept from the last run: ${o.kept.join(', ')}`);
+  out.push('Plan:');
+  for (const n of plan.notes ?? []) out.push(`  NOTE      ${n}`);
   for (const p of plan.packageCommands) out.push(`  RUN       ${formatCommand(p)}`);
   for (const l of planLines(plan.files)) {
     const why = l.count === undefined ? l.why : l.action === 'UPDATE' ? `${l.why}; ${l.changed} of them change` : l.why;
@@ -131,6 +144,12 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 1. Rights: acting on the live host needs root; a dry run or --root does not.
   requireRoot(ctx, options.dryRun, 'install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
 
+  // The last completed run's settings are the baseline: a flag changes one, an omitted one keeps it.
+  const asParsed = options;
+  const stored = await storedSettings(ctx);
+  const reset = Boolean(options.resetSettings);
+  options = withStoredSettings(options, stored, reset);
+
   // CrowdSec: both options or neither; the credentials file is root-only (checked before anything).
   if (Boolean(options.crowdsecLapi) !== Boolean(options.crowdsecCredentials)) {
     throw new UsageError(
@@ -161,7 +180,11 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
       );
     }
   }
+  // Flags that would do nothing here are a usage error (the settings kept from the last run count).
+  checkSettings(options, { services: selectedServices(options, facts), stored: reset ? null : stored });
+  // The questions are pre-filled with these options: what is installed, not the defaults.
   if (interview && ctx.interactive) options = await interview(ctx, options, facts);
+  const kept = keptSettings(options, asParsed, stored, reset);
 
   // A run killed earlier left a journal: finish it (temp files out, promised backups in) before
   // planning; the plan made from what is on disk then rolls the rest forward.
@@ -230,11 +253,14 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     protected: plan.services,
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
+    ...(plan.notes?.length ? { notes: plan.notes } : {}),
+    kept,
+    ...(reset ? { settingsReset: true } : {}),
     ...(plan.web ? { web: plan.web } : {}),
     ...(plan.watch ? { watch: plan.watch } : {}),
   };
   const review = options.dryRun || (ctx.interactive && !options.yes && pending);
-  if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review }));
+  if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review, kept, reset }));
   if (options.dryRun) return report;
 
   // 4. Ask before applying in the interactive setup.
@@ -247,8 +273,13 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
 
   // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
   // Nothing to write and fail2ban running (known from its pid file): a re-run starts nothing.
-  if (report.nothingToDo) return report;
+  if (report.nothingToDo) {
+    await saveSettings(ctx, settingsOf(options));
+    return report;
+  }
   const r = await applyPlan(ctx, plan, facts, distro, { restart: repaired.length > 0 || recovery.interrupted });
+  // The run completed: its settings are the next run's baseline.
+  await saveSettings(ctx, settingsOf(options));
   report.packagesInstalled = r.packagesInstalled;
   report.services = r.services;
   report.jailsActive = r.jailsActive;
@@ -256,7 +287,8 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   for (const w of r.warnings) ctx.log.warn(w);
 
   // 6. Prove it: each jail reads its live log, its filter matches, a test ban reaches the firewall.
-  // A doctor that cannot run never fails the install: the configuration is already verified.
+  // A doctor that cannot run never fails the install: the configuration is already verified. A
+  // broken verdict leaves the install done and is its exit code (4, main.ts).
   if (facts.live && options.doctor !== false) {
     ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
     try {
@@ -270,6 +302,30 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     }
   }
   return report;
+}
+
+/**
+ * The settings of the last completed run: the manifest's, else (a completed install by an older
+ * version, which stored none) what jail.local's managed keys say; null before the first install.
+ */
+async function storedSettings(ctx: Context): Promise<Settings | null> {
+  const { manifest, text } = await readManifest(ctx.fs);
+  if (manifest.settings) {
+    const { settings, problems } = parseStoredSettings(manifest.settings);
+    for (const p of problems) ctx.log.warn(p);
+    return settings;
+  }
+  // No manifest: a first install. A journal (`pending`) without settings: a first run was
+  // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
+  if (text === null || manifest.pending) return null;
+  return settingsFromJail(await ctx.fs.readText(JAIL_LOCAL));
+}
+
+/** Stores `settings` in the manifest when they differ from the stored ones (never creates one). */
+async function saveSettings(ctx: Context, settings: Settings): Promise<void> {
+  const { manifest, text } = await readManifest(ctx.fs);
+  if (text === null || JSON.stringify(manifest.settings) === JSON.stringify(settings)) return;
+  await writeManifest(ctx.fs, { ...manifest, settings });
 }
 
 /**
@@ -308,6 +364,14 @@ async function runningJails(ctx: Context): Promise<string[] | null> {
   return s.exitCode === 0 ? parseJailList(s.stdout) : null;
 }
 
+/**
+ * install's exit code once it returned: 4 when its doctor check found a jail broken (the files
+ * are written and fail2ban runs, but an attacker would not be banned there), else 0.
+ */
+export function installExitCode(r: InstallReport): number {
+  return r.doctor?.verdict === 'broken' ? ExitCode.doctorBroken : ExitCode.ok;
+}
+
 /** Human-readable summary printed after the plan. */
 export function formatInstallReport(r: InstallReport): string {
   const lines: string[] = [];
@@ -326,5 +390,8 @@ export function formatInstallReport(r: InstallReport): string {
   if (r.watch) lines.push(`Watch: every ${String(r.watch.interval)} (${String(r.watch.runs)}); changes go to syslog (tag voip-f2b-watch)${r.watch.mail ? ` and by mail to ${String(r.watch.mail)}` : ''}`);
   for (const s of r.manualSteps) lines.push(`To do by hand: ${s}`);
   if (r.doctor) lines.push(formatDoctorCompact(r.doctor).trimEnd());
+  if (r.doctor?.verdict === 'broken') {
+    lines.push('The install is done, but doctor found a jail that would not ban: fix what it says, then run: voip-f2b-install doctor (exit 4)');
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -20,8 +20,9 @@ function check(parse: (v: string) => unknown): (v: string) => string | true {
 }
 
 /**
- * The interactive first-time setup: each question pre-filled from what was detected (or from the
- * flags given), each answer validated by the same functions as its flag, so an unattended run
+ * The interactive setup: each question pre-filled from what was detected, the flags given and, on
+ * a re-run, the settings of the last run (install.ts applies them before asking: Enter through
+ * every question changes nothing), each answer validated by the same functions as its flag, so an unattended run
  * with those flags gives the same result. Questions and their flags:
  *
  * 1. services to protect (`--services`): every registered service module, the detected ones checked;
@@ -114,8 +115,14 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
   // Keeping the offered address is the same as the default --protect-admin (it is added after
   // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
   const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
-  const { email: _dropped, ...rest } = options;
+  // No address: the mail options go too (a sender without alerts would be kept for nothing).
+  const { email: _dropped, ...kept } = options;
   void _dropped;
+  const rest: Omit<InstallOptions, 'email'> = { ...kept };
+  if (!emailText) {
+    delete rest.sender;
+    delete rest.mailDelivery;
+  }
   return {
     ...rest,
     services,

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
-import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
+import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type ManifestFile } from '../adapters/manifest.ts';
+import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
+import { JAIL_LOCAL } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { WATCH_STATE, watchUninstallCommands } from '../core/watch.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
@@ -11,6 +13,7 @@ import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { requireRoot } from './require-root.ts';
+import { UnsafePathError } from '../errors.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
 import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, webUninstallCommands } from '../core/web-service.ts';
 import { readFile } from 'node:fs/promises';
@@ -26,11 +29,43 @@ export interface UninstallReport {
   services: string[];
   /** Files uninstall left on purpose, with the admin's consent (the sshd override). */
   kept: string[];
+  /**
+   * Managed files that changed after the tool last wrote them (the admin's edits, or a program's):
+   * what was carried into the restored file and where the admin's version is kept. Listed by
+   * --dry-run too.
+   */
+  edits: AdminEdit[];
   warnings: string[];
   /** Why the host is not back where it was (exit 1); empty when it is. */
   failures: string[];
   /** What the admin can run to fix a failure. */
   fixes: string[];
+}
+
+/** One managed file the admin changed after the tool wrote it, and what uninstall does with the change. */
+export interface AdminEdit {
+  path: string;
+  /** The admin's whole version, kept beside the file (absent when everything was carried). */
+  keptAs?: string;
+  /** jail.local: `[section]` added, or `[section] key` changed in a section of the original, carried into the restored file. */
+  carried: string[];
+  /** jail.local: edits not carried (`[asterisk] maxretry changed`), found in `keptAs` only. */
+  notCarried: string[];
+  /** One sentence for the admin. */
+  message: string;
+}
+
+/** What uninstall does with one managed file beyond restoring its original or removing it. */
+interface FileUndo {
+  edit?: AdminEdit;
+  /** The admin's version to keep, and its name. */
+  keep?: { path: string; text: string; mode?: number; uid?: number; gid?: number };
+  /** jail.local with the admin's sections carried: written instead of the original (null: no file). */
+  restored?: string | null;
+  /** The original (null: none), when `restored` is set: written instead if fail2ban rejects `restored`. */
+  original?: string | null;
+  /** The admin's version, when `restored` is set: kept beside then, if it was not already. */
+  admin?: { text: string; mode?: number; uid?: number; gid?: number };
 }
 
 /** Left with consent when the restored stock config cannot start (the Debian sshd trap). */
@@ -66,6 +101,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     packagesRemoved: [],
     services: [],
     kept: [],
+    edits: [],
     warnings: [],
     failures: [],
     fixes: [],
@@ -81,6 +117,16 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   for (const f of manifest.files) {
     if (f.existed) report.restored.push(f.path);
     else report.removed.push(f.path);
+  }
+  // What the admin changed after the tool wrote each file, decided before anything is touched,
+  // so that --dry-run lists the same.
+  const undos = new Map<string, FileUndo>();
+  for (const f of manifest.files) {
+    const u = await undoOf(ctx, f);
+    undos.set(f.path, u);
+    if (u.edit) report.edits.push(u.edit);
+    // A jail.local the tool created that keeps the admin's sections is not removed.
+    if (typeof u.restored === 'string' && !f.existed) report.removed = report.removed.filter((p) => p !== f.path);
   }
   if (options.dryRun) return report;
   const wasRunning = facts.live && facts.fail2ban.running;
@@ -113,8 +159,16 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   const watchService = watchUninstallCommands(manifest.files.filter((f) => !f.existed).map((f) => f.path));
   if (facts.live) for (const c of watchService.before) if ((await ctx.run({ ...c, timeoutMs: 60000 })).exitCode === 0) report.services.push(`voip-f2b-watch (${formatCommand(c)})`);
 
-  // 1. Files: restore originals byte for byte (with their mode and owner), remove ours.
+  // 1. Files: the admin's later version kept beside first, then originals restored byte for byte
+  // (with their mode and owner) and ours removed; jail.local gets the admin's own sections.
   for (const f of manifest.files) {
+    const u = undos.get(f.path)!;
+    if (u.keep) await ctx.fs.writeAtomic(u.keep.path, u.keep.text, { mode: u.keep.mode, uid: u.keep.uid, gid: u.keep.gid });
+    if (u.restored !== undefined) {
+      if (u.restored === null) await ctx.fs.remove(f.path);
+      else await ctx.fs.writeAtomic(f.path, u.restored, f.existed ? { mode: f.mode, uid: f.uid, gid: f.gid } : { mode: 0o644 });
+      continue;
+    }
     if (f.existed && f.backup) {
       const original = await ctx.fs.readText(f.backup);
       if (original === null) {
@@ -194,7 +248,29 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
     const distro = detectDistro(facts.os);
     const control = fail2banControl(facts.init, distro.family);
-    const test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    let test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    // Sections the admin added that fail2ban cannot load without the tool (a jail on one of its
+    // filters): not carried after all; the original goes back and the admin's version is kept.
+    const carriedFiles = manifest.files.filter((f) => undos.get(f.path)?.restored !== undefined);
+    if (test.exitCode !== 0 && carriedFiles.length && !isSshdTrap(test)) {
+      for (const f of carriedFiles) {
+        const u = undos.get(f.path)!;
+        const edit = u.edit!;
+        if (!u.keep && u.admin) {
+          const kept = await keptPathFor(ctx, f.path, u.admin.text);
+          await ctx.fs.writeAtomic(kept, u.admin.text, { mode: u.admin.mode, uid: u.admin.uid, gid: u.admin.gid });
+          edit.keptAs = kept;
+        }
+        if (u.original === undefined || u.original === null) await ctx.fs.remove(f.path);
+        else await ctx.fs.writeAtomic(f.path, u.original, { mode: f.mode, uid: f.uid, gid: f.gid });
+        report.warnings.push(
+          `fail2ban rejected the restored configuration with what you added carried into ${f.path} (${errorLines(test)}); not carried after all: ${f.existed ? 'its original is restored' : 'it is removed'}, your version is in ${edit.keptAs}`,
+        );
+        edit.notCarried.push(...edit.carried.map((c) => `${c} (fail2ban rejected it)`));
+        edit.carried = [];
+      }
+      test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    }
     if (test.exitCode !== 0 && isSshdTrap(test)) {
       const fix = facts.journald ? 'backend = systemd' : 'enabled = false';
       const why = `the restored stock configuration enables the sshd jail, which cannot start here (${errorLines(test)})`;
@@ -238,7 +314,9 @@ export function formatUninstallReport(r: UninstallReport): string {
     ...r.restored.map((p) => `RESTORE ${p}`),
     ...removed,
     ...r.tempsRemoved.map((p) => `REMOVE  ${p} (temp file of an interrupted run)`),
+    ...r.edits.flatMap((e) => [...e.carried.map((c) => `CARRY   ${c} into ${e.path}`), ...(e.keptAs ? [`KEEP    ${e.keptAs} (your version of ${e.path})`] : [])]),
     ...r.kept.map((p) => `KEEP    ${p}`),
+    ...r.edits.map((e) => `Edited: ${e.message}`),
     ...(r.packagesRemoved.length ? [`Removed packages: ${r.packagesRemoved.join(' ')}`] : []),
     ...(r.services.length ? [`Services: ${r.services.join(', ')}`] : []),
     ...r.warnings.map((w) => `Warning: ${w}`),
@@ -284,4 +362,91 @@ async function removeBytecode(ctx: Context, file: string): Promise<void> {
     if (name.startsWith(`${stem}.`) && name.endsWith('.pyc')) await ctx.fs.remove(path.posix.join(cache, name));
   }
   await ctx.fs.removeEmptyDir(cache);
+}
+
+/** Where the admin's version of `p` is kept: `<name>.voip-f2b-install.kept` (then `.2`, `.3`… beside an older one that differs). */
+async function keptPathFor(ctx: Context, p: string, text: string): Promise<string> {
+  for (let i = 1; i <= 99; i++) {
+    const k = `${p}${KEPT_SUFFIX}${i === 1 ? '' : `.${i}`}`;
+    const st = await ctx.fs.stat(k);
+    if (!st) return k;
+    if (st.isFile && (await ctx.fs.readText(k)) === text) return k;
+  }
+  throw new Error(`${p}${KEPT_SUFFIX}: 99 kept versions are there already; move them away and run uninstall again`);
+}
+
+/**
+ * Compares a managed file with what the tool last wrote there (its record in the manifest) and
+ * decides what uninstall does with the difference: nothing (still the tool's text or the
+ * original), carry the admin's sections and keys (jail.local), keep the admin's version beside
+ * the file, or say that the admin removed it. Reads only.
+ */
+async function undoOf(ctx: Context, f: ManifestFile): Promise<FileUndo> {
+  const original = f.existed && f.backup ? await ctx.fs.readText(f.backup) : null;
+  if (f.existed && f.backup && original === null) return {}; // handled (and said) by the restore step
+  const name = f.path;
+  const undone = f.existed ? 'its original is restored' : 'it is removed';
+  let current: string | null;
+  try {
+    current = await ctx.fs.readText(f.path);
+  } catch (err) {
+    // A link or FIFO a service account put in its place is not read (nor kept): replaced as before.
+    if (!(err instanceof UnsafePathError)) throw err;
+    return { edit: { path: name, carried: [], notCarried: [], message: `${name} is no longer a file the tool can read safely (${err.message}); not kept; ${undone}` } };
+  }
+  if (current === null) {
+    if (!f.existed) return {};
+    return { edit: { path: name, carried: [], notCarried: [], message: `${name} was removed after voip-f2b-install wrote it; its original is restored` } };
+  }
+  const h = sha256(current);
+  if (f.existed && h === f.sha256) return {}; // still (or again) the original
+  const known = writtenShas(f);
+  const record = f.writing && h === f.writing.sha256 ? f.writing : (f.lastWritten ?? f.writing);
+  const st = await ctx.fs.stat(f.path);
+  const keepAs = async (): Promise<NonNullable<FileUndo['keep']>> => ({ path: await keptPathFor(ctx, f.path, current), text: current, mode: st?.mode, uid: st?.uid, gid: st?.gid });
+
+  if (f.path === JAIL_LOCAL && (f.lastWritten?.sections || f.writing?.sections)) {
+    // Compared with what the tool wrote (and, for a run killed before it wrote jail.local, with
+    // the original, which is then what the admin edited): the reading that explains the file
+    // with the fewest edits is the admin's.
+    const bases = [record, f.lastWritten, f.writing].flatMap((r) => (r?.sections ? [{ rec: r.sections, known }] : []));
+    bases.push({ rec: iniRecord(original ?? ''), known: [sha256(original ?? '')] });
+    const cost = (x: IniUninstall): number => x.carriedSections.length + x.carriedKeys.length + x.notCarried.length + (x.otherChanges ? 1 : 0);
+    const o = bases.map((b) => iniOnUninstall(current, original, b.rec, b.known)).reduce((best, x) => (cost(x) < cost(best) ? x : best));
+    const carried = [...o.carriedSections.map((s) => `[${s}]`), ...o.carriedKeys];
+    if (!o.keep && !carried.length) return {};
+    const keep = o.keep ? await keepAs() : undefined;
+    const parts: string[] = [];
+    const into = f.existed ? 'carried into the restored file' : `left in ${name}, which holds only ${carried.length > 1 ? 'them' : 'it'} now (there was none before)`;
+    if (carried.length) parts.push(`${carried.join(', ')} added or changed after voip-f2b-install wrote it ${carried.length > 1 ? 'are' : 'is'} ${into}`);
+    if (o.notCarried.length) parts.push(`not carried: ${o.notCarried.join(', ')} (the tool's jails and settings go with it; the original's values come back)`);
+    if (o.otherChanges) parts.push(`changed after voip-f2b-install wrote it outside any key (comments, layout): not carried`);
+    if (keep) parts.push(`your whole version is kept as ${keep.path}`);
+    return {
+      edit: { path: name, ...(keep ? { keptAs: keep.path } : {}), carried, notCarried: o.notCarried, message: `${name}: ${parts.join('; ')}` },
+      keep,
+      ...(carried.length ? { restored: o.text, original, admin: { text: current, mode: st?.mode, uid: st?.uid, gid: st?.gid } } : {}),
+    };
+  }
+  if (known.includes(h)) {
+    if (!record?.foreign || h !== record.sha256) return {};
+    // Edits made before a later run, which kept them in the file it wrote.
+    const keep = await keepAs();
+    return {
+      edit: { path: name, keptAs: keep.path, carried: [], notCarried: [], message: `${name} held changes made after voip-f2b-install wrote it, which a later run kept; ${undone}, the version with them is kept as ${keep.path}` },
+      keep,
+    };
+  }
+  if (!known.length) {
+    // A manifest of an older version, with no record of what it wrote: a file not modified since
+    // the manifest was last written (the last step of every run) is the tool's; so is the web
+    // view's program (the tool's code).
+    const m = await ctx.fs.stat(MANIFEST);
+    if ((st && m && st.mtimeMs <= m.mtimeMs) || f.path.startsWith(`${WEB_PROGRAM_DIR}/`)) return {};
+  }
+  const keep = await keepAs();
+  const message = known.length
+    ? `${name} changed after voip-f2b-install last wrote it; ${undone}, your version is kept as ${keep.path}`
+    : `cannot tell whether you edited ${name} (an older version of voip-f2b-install kept no record of what it wrote); ${undone}, your version is kept as ${keep.path}`;
+  return { edit: { path: name, keptAs: keep.path, carried: [], notCarried: [], message }, keep };
 }

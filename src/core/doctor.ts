@@ -11,6 +11,7 @@ import type { FleetStatus } from './crowdsec.ts';
  */
 import { BlockList, isIP } from 'node:net';
 import { DEFAULTS } from './options.ts';
+import type { JailExpectation } from './services/types.ts';
 
 export type Verdict = 'ok' | 'warning' | 'broken';
 
@@ -33,7 +34,18 @@ export interface JailDoctor {
    * most failures first; whitelisted ones are marked (fail2ban never bans them).
    */
   wouldBan?: { ip: string; whitelisted: boolean; failures: number }[];
+  /**
+   * The lines of the sample that look like failures this jail is meant to match (by its service
+   * module's words), and those it skips on purpose, with why.
+   */
+  failureLines?: FailureLines;
   checks: DoctorCheck[];
+}
+
+/** What {@link countFailureLines} found in a sample. */
+export interface FailureLines {
+  expected: number;
+  skipped: Array<{ why: string; count: number }>;
 }
 
 export interface DoctorReport {
@@ -70,6 +82,12 @@ export interface DoctorOptions {
    * the web view's periodic doctor sets it false (no SIP traffic, no log lines every few minutes).
    */
   probes?: boolean;
+  /**
+   * Exit codes of a Nagios/Icinga plugin (monitoring-plugins guidelines): 0 ok, 1 warning,
+   * 2 broken (CRITICAL), 3 doctor could not check (UNKNOWN); the text output starts with one
+   * status line. Without it: 0 ok or warning, 1 broken.
+   */
+  nagios?: boolean;
 }
 
 export const DOCTOR_DEFAULT_LINES = DEFAULTS.doctorLines;
@@ -85,6 +103,37 @@ const RANK: Record<Verdict, number> = { ok: 0, warning: 1, broken: 2 };
 /** The worse of all verdicts (ok for none). */
 export function worst(verdicts: Verdict[]): Verdict {
   return verdicts.reduce<Verdict>((a, v) => (RANK[v] > RANK[a] ? v : a), 'ok');
+}
+
+/**
+ * doctor's exit code for a verdict. Default (kept from the first release): 1 when broken, else 0.
+ * `nagios`: the plugin convention, 0 ok, 1 warning, 2 broken (3, UNKNOWN, is the error boundary's
+ * for a doctor that could not check).
+ */
+export function doctorExitCode(verdict: Verdict, nagios = false): number {
+  if (nagios) return RANK[verdict];
+  return verdict === 'broken' ? 1 : 0;
+}
+
+/**
+ * The one status line a Nagios/Icinga plugin prints first: `VOIP-F2B CRITICAL - <what> | <perfdata>`.
+ * The perfdata counts jails per verdict (label=value pairs, no unit).
+ */
+export function nagiosStatusLine(r: DoctorReport): string {
+  const state = { ok: 'OK', warning: 'WARNING', broken: 'CRITICAL' }[r.verdict];
+  const bad = r.jails.filter((j) => j.verdict !== 'ok');
+  let what: string;
+  if (!r.fail2banRunning) what = 'fail2ban is not running';
+  else if (!bad.length) what = `${r.jails.length} jail(s) ok`;
+  else {
+    const first = bad.find((j) => j.verdict === r.verdict) ?? bad[0]!;
+    const check = first.checks.find((c) => c.verdict === first.verdict);
+    what = `${bad.map((j) => `${j.jail} ${j.verdict}`).join(', ')}${check ? `: ${check.detail}` : ''}`;
+  }
+  // Plugin output: one line, and "|" starts the performance data.
+  what = what.replace(/[\s|]+/g, ' ').slice(0, 300);
+  const n = (v: Verdict): number => r.jails.filter((j) => j.verdict === v).length;
+  return `VOIP-F2B ${state} - ${what} | jails=${r.jails.length} ok=${n('ok')} warning=${n('warning')} broken=${n('broken')}`;
 }
 
 /** A jail's verdict: its worst check. */
@@ -225,15 +274,19 @@ export function ago(seconds: number): string {
   return `${Math.round(s / 86400)} days`;
 }
 
-/** The check of one log file's presence and freshness. `stat` null = the file does not exist. */
-export function logFileCheck(file: string, stat: { size: number; mtimeMs: number; isFile: boolean } | null, nowMs: number, service: string): DoctorCheck {
+/**
+ * The check of one log file's presence and freshness. `stat` null = the file does not exist.
+ * `toolCreates`: a re-run of voip-f2b-install creates this file (one it made for a jail), so the
+ * fix may say so; never for a log only the service or syslog writes (auth.log).
+ */
+export function logFileCheck(file: string, stat: { size: number; mtimeMs: number; isFile: boolean } | null, nowMs: number, service: string, toolCreates = false): DoctorCheck {
   const name = `log ${file}`;
   if (!stat) {
     return {
       name,
       verdict: 'broken',
       detail: `${file} does not exist: the jail reads nothing from it, so no failure there is ever counted`,
-      fix: `make ${service} write it again (or run voip-f2b-install again, which creates it), then: fail2ban-client reload`,
+      fix: `make ${service} write it again${toolCreates ? ' (or run voip-f2b-install again, which creates it)' : ''}, then: fail2ban-client reload`,
     };
   }
   if (!stat.isFile) return { name, verdict: 'broken', detail: `${file} is not a regular file`, fix: `point the jail's logpath at the file ${service} writes` };
@@ -350,6 +403,26 @@ export function kamailioSourceCheck(logFiles: string[], rulePath: string, rule: 
   return { name, verdict: 'ok', detail: `rsyslog (${rulePath}) writes Kamailio's lines to ${target}` };
 }
 
+/**
+ * The check that the running service (pid `pid`) has each log it writes itself open: `open` is
+ * what its /proc/<pid>/fd links name (a rotated-away file reads "<path> (deleted)", which is not
+ * the file). A log channel added to the configuration but not reloaded is not open, and nothing
+ * the service logs reaches it.
+ */
+export function openLogCheck(service: string, pid: number, logFiles: string[], open: string[], reload: string): DoctorCheck {
+  const name = `${service} has its logs open`;
+  const held = new Set(open);
+  const missing = logFiles.filter((f) => !held.has(f));
+  if (!missing.length) return { name, verdict: 'ok', detail: `${service} (pid ${pid}) writes ${logFiles.join(', ')}` };
+  const deleted = missing.filter((f) => held.has(`${f} (deleted)`));
+  return {
+    name,
+    verdict: 'broken',
+    detail: `${service} runs (pid ${pid}) but does not have ${missing.join(', ')} open: it does not write ${missing.length > 1 ? 'them' : 'it'}, so no failure there reaches the jail${deleted.length ? ` (it still writes the rotated-away ${deleted.join(', ')})` : ''}`,
+    fix: reload,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The filter on the live log
 
@@ -381,13 +454,18 @@ const ASTERISK_TWINNED: Array<[RegExp, string]> = [
 /** Lines are attacker text: the doctor looks at no more than this much of each. */
 export const MAX_HINT_LINE = 4096;
 
-function asteriskTwinned(line: string): boolean {
+/** An Asterisk messages-log line that has a twin in the security log (count=once counts the twin). */
+export function asteriskTwinned(line: string): boolean {
   return ASTERISK_TWINNED.some(([head, tail]) => {
     const m = head.exec(line);
     return m !== null && line.indexOf(tail, m.index + m[0].length) >= 0;
   });
 }
 
+/**
+ * Lines that look like failures of `service` by the generic words above (kept for callers that
+ * know no service module; doctor itself asks the module: {@link countFailureLines}).
+ */
 export function failureLikeLines(service: string | null, lines: string[], filter = ''): number {
   const re = service ? FAILURE_HINTS[service] : undefined;
   if (!re) return 0;
@@ -395,8 +473,37 @@ export function failureLikeLines(service: string | null, lines: string[], filter
   return lines.map((l) => l.slice(0, MAX_HINT_LINE)).filter((l) => re.test(l) && !(once && asteriskTwinned(l))).length;
 }
 
-/** The check of the filter over the last lines of the jail's logs. */
-export function filterCheck(summary: RegexSummary | null, error: string | null, failureLike: number, filter: string): DoctorCheck {
+/**
+ * The lines a jail is meant to match, and those it skips on purpose (by why), in `lines`: its
+ * service module's {@link JailExpectation}. Each line is looked at up to MAX_HINT_LINE characters.
+ */
+export function countFailureLines(exp: JailExpectation | null | undefined, lines: string[]): FailureLines {
+  const out: FailureLines = { expected: 0, skipped: [] };
+  if (!exp) return out;
+  const counts = new Map<string, number>();
+  for (const raw of lines) {
+    const line = raw.slice(0, MAX_HINT_LINE);
+    const skip = exp.skips?.find((s) => (typeof s.line === 'function' ? s.line(line) : s.line.test(line)));
+    if (skip) counts.set(skip.why, (counts.get(skip.why) ?? 0) + 1);
+    else if (exp.failures.test(line)) out.expected++;
+  }
+  out.skipped = [...counts].map(([why, count]) => ({ why, count }));
+  return out;
+}
+
+/** "35 skipped on purpose (…: 30; …: 5)", or '' when none. */
+function skippedText(skipped: FailureLines['skipped'] | undefined): string {
+  const n = (skipped ?? []).reduce((a, s) => a + s.count, 0);
+  if (!n) return '';
+  return `; ${n} other failure-like line(s) this jail skips on purpose (${skipped!.map((s) => `${s.why}: ${s.count}`).join('; ')})`;
+}
+
+/**
+ * The check of the filter over the last lines of the jail's logs. `failureLike`: the lines it is
+ * meant to match; `skipped`: failure-like lines it skips on purpose (named in the detail, never a
+ * warning).
+ */
+export function filterCheck(summary: RegexSummary | null, error: string | null, failureLike: number, filter: string, skipped?: FailureLines['skipped']): DoctorCheck {
   const name = `filter ${filter}`;
   if (error !== null || !summary) {
     return { name, verdict: 'broken', detail: `fail2ban-regex could not run the filter: ${error ?? 'no summary'}`, fix: `fix /etc/fail2ban/filter.d/${filter.replace(/\[.*$/, '')}.conf (or run voip-f2b-install again)` };
@@ -415,7 +522,7 @@ export function filterCheck(summary: RegexSummary | null, error: string | null, 
     return {
       name,
       verdict: 'broken',
-      detail: `${failureLike} of the last ${summary.lines} lines look like authentication failures, but the filter matched none of them`,
+      detail: `${failureLike} of the last ${summary.lines} lines look like authentication failures, but the filter matched none of them${skippedText(skipped)}`,
       fix: `restore the filter (run voip-f2b-install again), then: fail2ban-client reload; check with: fail2ban-regex <log> ${filter}`,
     };
   }
@@ -423,11 +530,11 @@ export function filterCheck(summary: RegexSummary | null, error: string | null, 
     return {
       name,
       verdict: 'warning',
-      detail: `matched ${summary.matched} of ${failureLike} lines that look like authentication failures (last ${summary.lines} lines)`,
+      detail: `matched ${summary.matched} of ${failureLike} lines that look like authentication failures (last ${summary.lines} lines)${skippedText(skipped)}`,
       fix: `see which lines it misses: fail2ban-regex --print-all-missed <log> ${filter}`,
     };
   }
-  return { name, verdict: 'ok', detail: `matched ${summary.matched} of the last ${summary.lines} lines` };
+  return { name, verdict: 'ok', detail: `matched ${summary.matched} of the last ${summary.lines} lines${skippedText(skipped)}` };
 }
 
 /** The addresses with at least `maxretry` failures, most first, whitelisted ones marked. */
@@ -473,8 +580,8 @@ export function formatDoctorCompact(r: DoctorReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The full text report. */
-export function formatDoctor(r: DoctorReport): string {
+/** The full text report (`nagios`: the exit code it names is the plugin's). */
+export function formatDoctor(r: DoctorReport, o: { nagios?: boolean } = {}): string {
   const out: string[] = [];
   out.push(
     r.fail2banRunning
@@ -498,7 +605,8 @@ export function formatDoctor(r: DoctorReport): string {
   }
   if (!r.jails.length) out.push('', 'no jail to check');
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  out.push('', `Verdict: ${MARK[r.verdict]}${r.verdict === 'broken' ? ' (exit 1)' : ''}`);
+  const code = doctorExitCode(r.verdict, o.nagios);
+  out.push('', `Verdict: ${MARK[r.verdict]}${code ? ` (exit ${code})` : ''}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -507,4 +615,37 @@ export function parseJailBackends(dump: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of dump.matchAll(/^\['add', '([^'\n]+)', '([^'\n]+)'\]$/gm)) out.set(m[1]!, m[2]!);
   return out;
+}
+
+/** Each jail's log files from `fail2ban-client -d` (its lines `['set', '<jail>', 'addlogpath', '<file>', …]`). */
+export function parseJailLogpaths(dump: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of dump.matchAll(/^\['set', '([^'\n]+)', 'addlogpath', '([^'\n]+)'/gm)) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+  return out;
+}
+
+/**
+ * The check of a jail that reads no log file: what its backend reads. `backend` undefined = not
+ * known (fail2ban-client -d failed); `journald` = a journald runs here (its socket).
+ */
+export function logSourceCheck(jail: string, backend: string | undefined, journald: boolean, service: string, dumpError: string | null): DoctorCheck {
+  const name = 'log source';
+  if (backend === undefined) {
+    return { name, verdict: 'warning', detail: `fail2ban lists no log file for this jail, and its backend could not be read (fail2ban-client -d: ${dumpError ?? 'no answer'})`, fix: `check the jail's configuration: fail2ban-client -d | grep "'${jail}'"` };
+  }
+  if (backend.startsWith('systemd')) {
+    if (journald) return { name, verdict: 'ok', detail: 'the jail reads the systemd journal (no log file to check)' };
+    return {
+      name,
+      verdict: 'broken',
+      detail: `the jail reads the systemd journal (backend ${backend}), but no journald runs on this host: it never sees a line`,
+      fix: `read the file ${service} logs to instead: set backend = auto and its logpath in [${jail}] of jail.local (for sshd: the auth log), then: fail2ban-client reload ${jail}`,
+    };
+  }
+  return {
+    name,
+    verdict: 'broken',
+    detail: `fail2ban reads no log file for this jail (backend ${backend}): its log file was removed or never there, so nothing is banned`,
+    fix: `make ${service} write its log again (see the jail's logpath), then: fail2ban-client reload ${jail}`,
+  };
 }

@@ -1,4 +1,5 @@
 import type { OsRelease } from './os-release.ts';
+import type { PbxDistro } from './pbx-distro.ts';
 
 /** The init system that runs (PID 1), which decides how services are started. */
 export type InitSystem = 'systemd' | 'sysv' | 'openrc' | 'none';
@@ -77,6 +78,22 @@ export interface HostFacts {
   mailname: string;
   /** The web view's boot service (install --web) runs: its pid file, or its systemd cgroup. */
   webView?: { running: boolean };
+  /** The PBX distribution and what is already there (absent in facts built by older tests). */
+  pbx?: PbxFacts;
+}
+
+/** The PBX distribution found, and the files that say what the host already has. Target paths. */
+export interface PbxFacts {
+  distro: PbxDistro;
+  /** fail2ban's jail files and the paths-*.conf files that exist (jail.conf, jail.d/*, jail.local). */
+  fail2banFiles: string[];
+  /**
+   * Where jail.local's text from before the tool first touched it is: jail.local itself on a
+   * first run, its backup afterwards; null when there was none (every section in it is the tool's).
+   */
+  jailLocalOriginal: string | null;
+  /** The files Asterisk's logger.conf pulls in (#include / #tryinclude), resolved, in order. */
+  loggerIncludes: string[];
 }
 
 /**

@@ -172,3 +172,25 @@ export function setIniValue(text: string, section: string, key: string, value: s
 export function setIniValues(text: string, section: string, values: Array<[string, string]>): string {
   return values.reduce((t, [k, v]) => setIniValue(t, section, k, v), text);
 }
+
+/** One section of a text as the editor sees it (read-only). */
+export interface IniSection {
+  name: string;
+  /** Line index of its `[name]` header. */
+  header: number;
+  /** Line index after its last line (the next header, or the end). */
+  end: number;
+  /** Its keys (lower-cased) and values as fail2ban reads them, in file order. */
+  keys: Array<{ key: string; value: string }>;
+}
+
+/** The sections of `text` (repeated names listed each time) and its lines, for comparisons. */
+export function iniSections(text: string): { lines: TextLine[]; sections: IniSection[] } {
+  const { lines, sections } = parse(text);
+  return {
+    lines,
+    sections: sections
+      .filter((s) => s.header >= 0)
+      .map((s) => ({ name: s.name, header: s.header, end: s.end, keys: s.keys.map((k) => ({ key: k.key, value: valueOf(lines, k) })) })),
+  };
+}

@@ -3,7 +3,7 @@ import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
 import { BAN_ACTION_FILES, BAN_ACTION_TEMPLATES, chooseBanaction } from './firewall.ts';
-import { getIniValue, setIniValues } from './ini-edit.ts';
+import { getIniValue, listIniSections, setIniValues } from './ini-edit.ts';
 import { packageCommands } from './packages.ts';
 import { repeatOffenderKeys } from './repeat-offenders.ts';
 import { FAIL2BAN_CONF, FAIL2BAN_LOCAL, dbPurgeAgeLocal } from './db-purge-age.ts';
@@ -11,10 +11,14 @@ import { serviceCommandIfPossible } from './service-control.ts';
 import { FILTER_DIR, GUARD_ACTION, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 import { SERVICE_MODULES } from './services/index.ts';
 import type { AfterStep, FileSnapshot, MailSettings, ServiceModule } from './services/types.ts';
+import type { Command } from './command.ts';
 import { MEMBER_FILES, SERVER_FILES, memberFragment, pushActionLine, serverFragment, type CrowdsecCredentials, type Fragment, type ServerTls } from './crowdsec.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind, type ProgramFile } from './web-service.ts';
 import { cronPackage, watchFragment, watchReads, type WatchFragment } from './watch.ts';
 import { PlanError } from '../errors.ts';
+import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
+import { pbxDistroNote } from './pbx-distro.ts';
+import { keepEqualSpelling } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -81,9 +85,28 @@ function mailAction(interval: number, withLogpath: boolean): string {
 /** An action line the tool adds to a service's jail (and takes out when no longer wanted). */
 const OUR_ACTION_LINE = /^\s*(?:voip-f2b-crowdsec\[|voip-f2b-guard\.py\[)/;
 
-/** The guard's action line: its pause covers the jail's own ports (`%(port)s`). */
-function guardActionLine(window: number): string {
-  return `voip-f2b-guard.py[port="%(port)s", window=${window}]`;
+/**
+ * A command as one word list in an action argument (the guard splits it with Python's shlex, no
+ * shell): words of plain characters, single-quoted where they hold a space. Null for anything
+ * else (a quote, `%` that fail2ban's interpolation would take, a bracket): then no console.
+ */
+export function officeCommandArg(c: Command): string | null {
+  const words = [c.cmd, ...c.args];
+  if (!c.cmd.startsWith('/') || words.some((w) => !/^[\w@+=:,./ -]+$/.test(w))) return null;
+  return words.map((w) => (w.includes(' ') ? `'${w}'` : w)).join(' ');
+}
+
+/**
+ * The guard's action line: its pause covers the jail's own ports (`%(port)s`); offices behind
+ * one address from the service's console (`office`) and its logins (`office_logins`).
+ */
+export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts): string {
+  const args = ['port="%(port)s"', `window=${module.guard!.window}`];
+  const console = module.registrations?.(facts);
+  const office = console ? officeCommandArg(console) : null;
+  if (office) args.push(`office="${office}"`);
+  if (module.guard!.logins) args.push('office_logins=1');
+  return `voip-f2b-guard.py[${args.join(', ')}]`;
 }
 
 /** The services to protect: the named ones, else the detected ones. */
@@ -105,13 +128,37 @@ function plannedModules(options: InstallOptions, facts: HostFacts, modules: Serv
  * command reads them all up front and the planner can read nothing else.
  */
 export function filesToRead(options: InstallOptions, facts: HostFacts, modules: ServiceModule[] = SERVICE_MODULES, web?: Pick<WebInputs, 'program'>, watch?: WatchInputsOfCommand): string[] {
-  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
+  const paths = [JAIL_LOCAL, FAIL2BAN_CONF, FAIL2BAN_LOCAL, ...jailInventoryReads(facts), ...modules.flatMap((m) => m.filters.map((f) => `${FILTER_DIR}/${f}`)), MAIL_ACTION, GUARD_ACTION, ...BAN_ACTION_FILES];
   for (const { module } of plannedModules(options, facts, modules)) paths.push(...module.reads(facts));
   if (options.crowdsecLapi) paths.push(...MEMBER_FILES);
   if (options.crowdsecLapiServer) paths.push(...SERVER_FILES);
   if (options.web) paths.push(...webServiceReads(web?.program ?? []));
   if (watchWanted(options, watch)) paths.push(...watchReads(watch.program));
   return [...new Set(paths)];
+}
+
+/** The files the jail inventory reads: fail2ban's jail files, the tool's override, jail.local's original. */
+function jailInventoryReads(facts: HostFacts): string[] {
+  const pbx = facts.pbx;
+  return [ADOPTED_JAILS, ...(pbx?.fail2banFiles ?? []), ...(pbx?.jailLocalOriginal ? [pbx.jailLocalOriginal] : [])];
+}
+
+/**
+ * The jails the host has before this run, without the tool's own: the modules' jail sections in
+ * jail.local and the tool's override file are left out, except a section that was in jail.local
+ * before the tool's first run (the admin's, whatever its name).
+ */
+function jailInventory(facts: HostFacts, files: FileSnapshot, modules: ServiceModule[]): ExistingJail[] {
+  const pbx = facts.pbx;
+  if (!pbx) return [];
+  const original = pbx.jailLocalOriginal ? (files.read(pbx.jailLocalOriginal) ?? '') : '';
+  const admins = new Set(listIniSections(original));
+  const ours = modules.flatMap((m) => m.jails).filter((j) => !admins.has(j));
+  const texts = pbx.fail2banFiles.flatMap((path) => {
+    const text = files.read(path);
+    return text === null ? [] : [{ path, text }];
+  });
+  return existingJails(texts, { skipFiles: [ADOPTED_JAILS], skipJailLocal: ours });
 }
 
 /**
@@ -238,18 +285,28 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // distro ships), a recidive jail on 0.10.
   const repeat = repeatOffenderKeys(options, facts.fail2ban.version ?? distro.shippedFail2ban, getIniValue(jail, 'recidive', 'enabled'));
   defaults.push(...repeat.defaults);
-  jail = setIniValues(jail, 'DEFAULT', defaults);
-  if (repeat.recidive) jail = setIniValues(jail, 'recidive', repeat.recidive);
+  // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
+  // stays as it is: equal settings leave the file UNCHANGED.
+  const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
+  jail = set(jail, 'DEFAULT', defaults);
+  if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
   // switched off, not deleted.
   const jails: string[] = [...repeat.jails];
   const services: PlannedService[] = [];
   const onChange: AfterStep[] = [];
+  const notes: string[] = [];
+  const distroNote = facts.pbx ? pbxDistroNote(facts.pbx.distro) : null;
+  if (distroNote) notes.push(distroNote);
+  const existing = jailInventory(facts, files, modules);
+  const adoptions: Adoption[] = [];
   for (const module of modules) {
     const p = planned.find((x) => x.module === module);
     if (!p) {
       for (const section of module.jails) {
+        // A section the admin had before the tool is theirs: never switched off by us.
+        if (existing.some((e) => e.name === section && e.files.includes(JAIL_LOCAL))) continue;
         if (getIniValue(jail, section, 'enabled') !== undefined) jail = setIniValues(jail, section, [['enabled', 'false']]);
       }
       continue;
@@ -265,13 +322,40 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       mail,
       mailAction: (withLogpath) => mailAction(options.mailInterval, withLogpath),
       selected: p.selected,
+      existing,
     });
-    for (const e of fragment.jail ?? []) jail = setIniValues(jail, e.section, e.keys);
+    // Adopt the jails that already count this module's failures: never two enabled jails on one failure.
+    const kept = new Set<string>();
+    if (module.adopts && p.selected) {
+      for (const e of fragment.jail ?? []) {
+        const logs = (e.keys.find(([k]) => k === 'logpath')?.[1] ?? '').split('\n').filter(Boolean);
+        const theirs = existing.filter((j) => j.enabled && sameFailures(j, module.adopts!, logs));
+        for (const t of theirs) {
+          adoptions.push({ ours: e.section, theirs: t });
+          notes.push(
+            options.keepExistingJails
+              ? `[${t.name}] (${t.file}) already counts the failures of [${e.section}]: kept (--keep-existing-jails), [${e.section}] not enabled`
+              : `[${t.name}] (${t.file}) counts the same failures as [${e.section}]: adopted, switched off in ${ADOPTED_JAILS} (its file untouched; --keep-existing-jails keeps it instead)`,
+          );
+        }
+        if (theirs.length && options.keepExistingJails) kept.add(e.section);
+      }
+    }
+    for (const e of fragment.jail ?? []) {
+      if (kept.has(e.section)) {
+        // Theirs stays; ours is not added (one written by an earlier run is switched off).
+        if (getIniValue(jail, e.section, 'enabled') !== undefined) jail = set(jail, e.section, [['enabled', 'false']]);
+        continue;
+      }
+      jail = set(jail, e.section, e.keys);
+    }
+    if (kept.size) fragment.jails = (fragment.jails ?? []).filter((j) => !kept.has(j));
     for (const f of fragment.files ?? []) serviceChanges.push(change(f.path, f.text, f.why, f.adminOwned, f.mode));
     ensureFiles.push(...(fragment.ensureFiles ?? []));
     jails.push(...(fragment.jails ?? []));
     warnings.push(...(fragment.warnings ?? []));
     manualSteps.push(...(fragment.manualSteps ?? []));
+    notes.push(...(fragment.notes ?? []));
     for (const a of fragment.after ?? []) {
       if ('action' in a && a.onlyOnChange) onChange.push(a);
       else after(a);
@@ -292,7 +376,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   for (const { module, selected } of planned) {
     if (!selected) continue;
     const extra = [
-      ...(module.guard ? [guardActionLine(module.guard.window)] : []),
+      ...(module.guard ? [guardActionLine(module, facts)] : []),
       ...(options.crowdsecLapi && module.sharedBanReason ? [pushActionLine(module.sharedBanReason)] : []),
     ];
     for (const section of module.jails) {
@@ -302,6 +386,16 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
       if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
+    }
+  }
+  // Alerts turned off (--email '', or the question left empty): our mail action leaves every jail
+  // (the ban stays), so no run keeps mailing an address the settings no longer name.
+  if (!mail) {
+    for (const section of listIniSections(jail)) {
+      const action = getIniValue(jail, section, 'action');
+      if (action === undefined || !/^\s*voip-f2b-mail\[/m.test(action)) continue;
+      const rest = action.split('\n').filter((l) => !/^\s*voip-f2b-mail\[/.test(l)).join('\n');
+      jail = setIniValues(jail, section, [['action', rest.trim() ? rest : '%(action_)s']]);
     }
   }
   if (!planned.some((p) => p.selected)) {
@@ -331,6 +425,12 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     if (used(path, chosenBan)) tool.push(change(path, template(tpl), chosenBan ? `ban action (${ban.why})` : 'ban action of an earlier run', false));
   }
   const changes: FileChange[] = [{ path: JAIL_LOCAL, before: jailOnDisk, after: jail, mode: 0o644, why: 'fail2ban settings and jails', adminOwned: true }];
+  // The override that switches off the adopted jails (read after jail.local); kept up to date
+  // (emptied when nothing is adopted any more) until uninstall removes it.
+  const replaced = options.keepExistingJails ? [] : adoptions;
+  if (used(ADOPTED_JAILS, replaced.length > 0)) {
+    changes.push(change(ADOPTED_JAILS, renderAdoptedJails(replaced), replaced.length ? `switches off ${replaced.map((a) => `[${a.theirs.name}]`).join(', ')}, adopted by the tool's jails` : 'no jail adopted any more', false));
+  }
   // fail2ban.local: at least 30 days of ban history (dbpurgeage), for repeat offenders and the
   // web view; a longer value of the admin's is kept. Written only when something must change.
   const localOnDisk = files.read(FAIL2BAN_LOCAL);
@@ -435,6 +535,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
     banactionAllports: ban.banactionAllports,
     ignoreip,
     services,
+    notes,
     ...(web ? { web } : {}),
   };
 }

@@ -43,8 +43,22 @@ export interface InstallOptions {
    * `interval` seconds; false with --no-watch. Absent (options built by hand): not planned.
    */
   watch?: { interval: number } | false;
+  /**
+   * A jail already enabled that counts the same failures as one of ours (FusionPBX's
+   * [freeswitch], an admin's [asterisk]) is kept and ours is not enabled; by default ours
+   * replaces it through the tool's override file (theirs switched off, their file untouched).
+   */
+  keepExistingJails?: boolean;
   /** Run the compact doctor after an install that changed something (default true; --no-doctor). */
   doctor?: boolean;
+  /**
+   * The settings named in this run (flag or environment twin); the others keep their value from
+   * the last successful run (src/core/settings.ts). Undefined: every setting is as passed (the
+   * API and tests that build whole options).
+   */
+  given?: Array<keyof InstallOptions>;
+  /** --reset-settings: the settings of the last run are not the baseline; defaults and flags only. */
+  resetSettings?: boolean;
   dryRun: boolean;
   /** Show every changed file's unified diff (--dry-run shows those of the admin's files anyway). */
   diff: boolean;

@@ -74,6 +74,8 @@ export interface Plan {
   ignoreip: string[];
   /** Each planned service module, in registry order. */
   services: PlannedService[];
+  /** What the host already had and what that changes: the PBX distribution found, the jails adopted. */
+  notes?: string[];
   /** install --web: how the web view's service runs and how to reach it (the --json `web` part). */
   web?: Record<string, unknown>;
   /** The watch (issue 23): its interval, what runs it (timer or cron file), its command, state file. */

@@ -5,7 +5,11 @@ import type { InstallOptions } from '../../src/core/options.ts';
 export const DEFAULT_INSTALL: InstallOptions = (() => {
   const inv = parseArgs([], {});
   if (inv.command !== 'install') throw new Error('internal: install is the default command');
-  return inv.options;
+  // Whole options, every setting as passed: no `given`, so the last run's settings are not
+  // merged in (tests of that pass `given`, the settings named in the run, themselves).
+  const { given: _given, ...options } = inv.options;
+  void _given;
+  return options;
 })();
 
 /** Default options with some changed. */

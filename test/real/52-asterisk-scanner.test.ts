@@ -137,7 +137,7 @@ test('setup: a running Asterisk 22 configured live by the CLI; protected when it
   assert.deepEqual(report.jails.filter((j: string) => j.startsWith('voip-')), ['voip-asterisk']);
   assert.deepEqual(report.manualSteps ?? [], [], 'nothing left to do by hand');
   const jail = host.read('/etc/fail2ban/jail.local') ?? '';
-  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2\]$/m, 'the jail has the guard');
+  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/asterisk\/sbin\/asterisk -C \/etc\/asterisk\/asterisk\.conf -rx 'pjsip show contacts'", office_logins=1\]$/m, 'the jail has the guard (offices: the running Asterisk\'s console, its logins)');
   // The running logger writes the security log the jail reads: reloaded by the CLI itself.
   assert.match(astConsole('logger show channels').stdout, /^\/var\/log\/asterisk\/security\s+File\s+\S+\s+Enabled\s+- SECURITY/m);
   // The first wrong password right after the CLI returned is a counted failure.
@@ -291,6 +291,46 @@ test('unban is a fresh start: an address unbanned by hand is not banned again by
   await sleep(1500);
   assert.ok(!banned().includes(PEERS.one), `one line after the unban does not ban it again: ${f2b('status', 'voip-asterisk').stdout}`);
   t.diagnostic('unbanned by hand, then one wrong password: counted as 1, not banned');
+});
+
+test('doctor after the attack: ok, no warning for the failure lines count=once skips on purpose', (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const r = host!.cli(['doctor', 'voip-asterisk', '--no-ban-test', '--json']);
+  const report = JSON.parse(r.stdout);
+  const filter = report.jails[0].checks.find((c: { name: string }) => c.name.startsWith('filter '));
+  assert.deepEqual(report.jails[0].checks.filter((c: { verdict: string }) => c.verdict !== 'ok'), [], r.stdout);
+  assert.equal(report.verdict, 'ok', r.stdout);
+  assert.equal(r.status, 0);
+  t.diagnostic(`doctor after the attack: ${filter.detail}`);
+});
+
+test('doctor: Asterisk running but its logger not reloaded (logger.conf has the security channel, the running logger does not): not ok, exit 1 (--nagios: 2); ok once reloaded', (t) => {
+  assert.ok(ready, 'setup succeeded');
+  const conf = host!.read('/etc/asterisk/logger.conf')!;
+  assert.match(conf, /^security\s*=>/m);
+  // The running logger drops the security channel (and closes the file) ...
+  host!.exec('sh', ['-c', 'cat > /etc/asterisk/logger.conf'], { input: conf.replace(/^security\s*=>.*$/m, '') });
+  assert.equal(astConsole('logger reload').status, 0);
+  // ... and logger.conf gets it back, not reloaded: what the tool leaves when it cannot reload.
+  host!.exec('sh', ['-c', 'cat > /etc/asterisk/logger.conf'], { input: conf });
+  try {
+    const r = host!.cli(['doctor', 'voip-asterisk', '--no-ban-test', '--json']);
+    assert.equal(r.status, 1, `${r.stderr}\n${r.stdout}`);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.verdict, 'broken');
+    const open = report.jails[0].checks.find((c: { name: string }) => c.name === 'Asterisk has its logs open');
+    assert.equal(open?.verdict, 'broken', r.stdout);
+    assert.match(open.detail, /does not have \/var\/log\/asterisk\/security open/);
+    const n = host!.cli(['doctor', 'voip-asterisk', '--no-ban-test', '--nagios']);
+    assert.equal(n.status, 2, n.stdout);
+    assert.match(n.stdout, /^VOIP-F2B CRITICAL - voip-asterisk broken: /);
+    t.diagnostic(`logger not reloaded: ${open.detail}`);
+  } finally {
+    assert.equal(astConsole('logger reload').status, 0);
+  }
+  const ok = host!.cli(['doctor', 'voip-asterisk', '--no-ban-test', '--json']);
+  assert.equal(ok.status, 0, ok.stdout);
+  assert.equal(JSON.parse(ok.stdout).jails[0].checks.find((c: { name: string }) => c.name === 'Asterisk has its logs open')?.verdict, 'ok', ok.stdout);
 });
 
 test('at the end: banned exactly the guessers; the friend, the phone and the monitoring system never', () => {

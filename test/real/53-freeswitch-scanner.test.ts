@@ -149,7 +149,7 @@ test('setup: a running FreeSWITCH 1.10 configured live by the CLI; protected whe
   assert.match(r.stdout + r.stderr, /sofia profile internal rescan/, 'the running profile was rescanned');
   assert.doesNotMatch(r.stdout + r.stderr, /ClueCon/, 'the event socket password is printed nowhere');
   const jail = host.read('/etc/fail2ban/jail.local') ?? '';
-  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2\]$/m, 'the jail has the guard');
+  assert.match(jail, /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/freeswitch\/bin\/fs_cli -H 127\.0\.0\.1 -P 8021 -x 'show registrations as json'"\]$/m, 'the jail has the guard (offices: the running FreeSWITCH\'s registrations)');
   assert.match(jail, new RegExp(`^logpath\\s*=\\s*${LOG.replace(/\//g, '\\/')}$`, 'm'));
   // The first wrong password right after the CLI returned is logged and counted: no manual step.
   const one = await sip('one', { user: '1005', password: 'wrong', failures: 1, timeoutMs: 2000 });

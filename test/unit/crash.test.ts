@@ -11,6 +11,11 @@
  *  2. `uninstall` right after the kill restores the original tree exactly;
  *  3. the re-run exits 0, leaves no temp file, and its tree equals an uninterrupted run's;
  *  4. `uninstall` after the re-run restores the original tree exactly.
+ * And for the record of what the tool last wrote (issue 21): uninstall right after the kill
+ * reports no edit of the admin's; a section the admin adds to jail.local right after the kill is
+ * carried by uninstall into the restored jail.local (and nothing else differs, no .kept); after
+ * the re-run every managed file's `lastWritten` is the sha256 of its text and nothing is left
+ * `writing`.
  * The points of the fresh tree all run; the other two by a stride unless VOIP_F2B_CRASH_FULL=1.
  * Results are printed (and recorded in docs/RELIABILITY.md).
  */
@@ -19,6 +24,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { BIN, ensureBuilt } from '../helpers/cli.ts';
 
@@ -53,7 +59,11 @@ async function tree(root: string, normalizeManifest = false): Promise<Tree> {
         if (r === WEB_TOKEN) text = '<a fresh token>';
         if (normalizeManifest && r === `${STATE}/manifest.json`) {
           const m = JSON.parse(text);
-          for (const f of m.files) f.firstTouched = '';
+          for (const f of m.files) {
+            f.firstTouched = '';
+            // The record of what was written there: the sha256 of that run's own token.
+            if (f.path === `/${WEB_TOKEN}` && f.lastWritten) f.lastWritten.sha256 = '<a fresh token>';
+          }
           text = JSON.stringify(m);
         }
         out.set(r, `f ${meta} ${text}`);
@@ -150,6 +160,32 @@ interface Outcome {
 }
 
 const BASE = ['install', '--yes', '--whitelist', '203.0.113.7', '--services', 'asterisk,freeswitch,kamailio'];
+const JAIL = 'etc/fail2ban/jail.local';
+/** A jail the admin adds to jail.local (in the tests of the record of what the tool wrote). */
+const ADMIN_JAIL = '# added by the admin\n[admin-jail]\nenabled = false\nfilter = sshd\n';
+
+/** Managed files whose `lastWritten` is not the sha256 of their text, or that are left `writing`. */
+async function recordProblems(root: string): Promise<string[]> {
+  const m = JSON.parse(await readFile(path.join(root, STATE, 'manifest.json'), 'utf8'));
+  const out: string[] = [];
+  for (const f of m.files as Array<{ path: string; lastWritten?: { sha256: string }; writing?: unknown }>) {
+    const text = await readFile(path.join(root, f.path), 'utf8').catch(() => null);
+    if (f.writing) out.push(`${f.path}: still "writing"`);
+    if (text !== null && f.lastWritten?.sha256 !== createHash('sha256').update(text).digest('hex')) out.push(`${f.path}: lastWritten is not its text`);
+  }
+  return out;
+}
+
+/** The original tree as uninstall must leave it when the admin added ADMIN_JAIL to jail.local. */
+function withAdminJail(original: Tree): Tree {
+  const t = new Map(original);
+  const o = t.get(JAIL);
+  if (o === undefined) {
+    if (!t.has('etc/fail2ban/')) t.set('etc/fail2ban/', 'd 755 0:0');
+    t.set(JAIL, `f 644 0:0 ${ADMIN_JAIL}`);
+  } else t.set(JAIL, `${o}\n${ADMIN_JAIL}`);
+  return t;
+}
 
 async function sweep(work: string, sc: Scenario, stride: number): Promise<Outcome> {
   // The uninterrupted run, traced: how many of each mutating syscall it makes, and its result.
@@ -158,6 +194,7 @@ async function sweep(work: string, sc: Scenario, stride: number): Promise<Outcom
   const trace = path.join(work, `${sc.name}.trace`);
   const r0 = await run('strace', ['-f', '-qq', '-o', trace, '-e', `trace=${MUTATING.join(',')}`, process.execPath, BIN, ...sc.args, '--root', ref]);
   assert.equal(r0.status, 0, r0.stderr);
+  assert.deepEqual(await recordProblems(ref), [], 'the uninterrupted run records what it wrote');
   const counts = new Map<string, number>();
   for (const line of (await readFile(trace, 'utf8')).split('\n')) {
     const m = /^\d+\s+(\w+)\(/.exec(line);
@@ -177,6 +214,7 @@ async function sweep(work: string, sc: Scenario, stride: number): Promise<Outcom
     const label = `${sc.name} ${sys}#${n}`;
     const w = path.join(work, `${sc.name}-${sys}-${n}`);
     const u = `${w}-u`;
+    const e = `${w}-e`;
     try {
       await run('cp', ['-a', sc.start, w]);
       const k = await run('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${sys}`, '-e', `inject=${sys}:signal=SIGKILL:when=${n}`, process.execPath, BIN, ...sc.args, '--root', w]);
@@ -193,15 +231,25 @@ async function sweep(work: string, sc: Scenario, stride: number): Promise<Outcom
       }
       // 2. Uninstall right after the kill.
       await run('cp', ['-a', w, u]);
+      await run('cp', ['-a', w, e]);
       const u1 = await cli(u, ['uninstall']);
       if (u1.status !== 0) failures.push(`${label}: uninstall after the kill exited ${u1.status}: ${u1.stderr.trim().split('\n').pop()}`);
       for (const d of diffTrees(await tree(u), original)) failures.push(`${label}: uninstall after the kill: ${d}`);
+      for (const l of u1.stdout.split('\n')) if (/^(CARRY|KEEP|Edited:)/.test(l)) failures.push(`${label}: uninstall after the kill reports an edit nobody made: ${l}`);
+      // 2b. The admin adds a jail right after the kill: uninstall carries it, nothing else differs.
+      await mkdir(path.join(e, 'etc/fail2ban'), { recursive: true });
+      const j = await readFile(path.join(e, JAIL), 'utf8').catch(() => null);
+      await writeFile(path.join(e, JAIL), `${j === null ? '' : `${j}\n`}${ADMIN_JAIL}`);
+      const u3 = await cli(e, ['uninstall']);
+      if (u3.status !== 0) failures.push(`${label}: uninstall of an admin-edited tree exited ${u3.status}: ${u3.stderr.trim().split('\n').pop()}`);
+      for (const d of diffTrees(await tree(e), withAdminJail(original))) failures.push(`${label}: uninstall after the kill and the admin's jail: ${d}`);
       // 3. The re-run heals.
       const r = await cli(w, sc.args);
       if (r.status !== 0) failures.push(`${label}: re-run exited ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
       const healed = await tree(w, true);
       for (const p of healed.keys()) if (p.split('/').some((c) => TEMP.test(c))) failures.push(`${label}: temp file left after the re-run: ${p}`);
       for (const d of diffTrees(healed, fin)) failures.push(`${label}: re-run tree differs from an uninterrupted run: ${d}`);
+      for (const p of await recordProblems(w)) failures.push(`${label}: after the re-run, ${p}`);
       // 4. Uninstall after the re-run.
       const u2 = await cli(w, ['uninstall']);
       if (u2.status !== 0) failures.push(`${label}: uninstall after the re-run exited ${u2.status}`);
@@ -209,6 +257,7 @@ async function sweep(work: string, sc: Scenario, stride: number): Promise<Outcom
     } finally {
       await rm(w, { recursive: true, force: true });
       await rm(u, { recursive: true, force: true });
+      await rm(e, { recursive: true, force: true });
     }
   };
   const queue = [...chosen];

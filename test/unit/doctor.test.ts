@@ -13,6 +13,8 @@ import {
   asteriskLogChannels,
   asteriskSourceCheck,
   countAddresses,
+  countFailureLines,
+  doctorExitCode,
   failureLikeLines,
   filterCheck,
   firewallHas,
@@ -22,6 +24,8 @@ import {
   jailVerdict,
   kamailioSourceCheck,
   logFileCheck,
+  nagiosStatusLine,
+  openLogCheck,
   parseClientList,
   parseJailBackends,
   parseRegexSummary,
@@ -31,6 +35,11 @@ import {
   wouldBan,
 } from '../../src/core/doctor.ts';
 import { doctor } from '../../src/commands/doctor.ts';
+import { asteriskExpects } from '../../src/core/services/asterisk.ts';
+import { installExitCode, type InstallReport } from '../../src/commands/install.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { FAIL2BAN_REGEX, fail2banConfigDir } from '../helpers/fail2ban-regex.ts';
 import { BEGIN_MARKER } from '../../src/core/editors/kamailio-cfg.ts';
 import { UnsupportedError, UsageError } from '../../src/errors.ts';
 import type { Command } from '../../src/adapters/runner.ts';
@@ -123,7 +132,7 @@ test('firewallHas finds the whole address only', () => {
 test('log file verdicts: missing is broken, stale or long empty is a warning, fresh is ok', () => {
   const now = Date.parse('2026-11-22T12:00:00Z');
   assert.equal(logFileCheck('/l', null, now, 'asterisk').verdict, 'broken');
-  assert.match(logFileCheck('/l', null, now, 'asterisk').fix!, /voip-f2b-install again/);
+  assert.match(logFileCheck('/l', null, now, 'asterisk', true).fix!, /voip-f2b-install again/);
   assert.equal(logFileCheck('/l', { size: 10, mtimeMs: now, isFile: false }, now, 'x').verdict, 'broken');
   assert.equal(logFileCheck('/l', { size: 0, mtimeMs: now - 60_000, isFile: true }, now, 'x').verdict, 'ok');
   assert.equal(logFileCheck('/l', { size: 0, mtimeMs: now - 2 * 3600_000, isFile: true }, now, 'x').verdict, 'warning');
@@ -384,7 +393,9 @@ test('a file-backend jail that reads no log file (fail2ban dropped the removed o
     assert.equal(source.verdict, 'broken');
     assert.match(source.detail, /reads no log file for this jail \(backend polling\)/);
     assert.match(source.fix!, /fail2ban-client reload voip-asterisk/);
-    // The same with the journal as its backend: nothing to check, ok.
+    // The same with the journal as its backend (and a journald here): nothing to check, ok.
+    await mkdir(path.join(root, 'run/systemd/journal'), { recursive: true });
+    await writeFile(path.join(root, 'run/systemd/journal/socket'), '');
     r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost({ logFiles: [], backend: 'systemd[journalflags=1]' }).run, live: true }));
     assert.equal(r.jails[0]!.checks.find((c) => c.name === 'log source')!.verdict, 'ok');
   } finally {
@@ -423,6 +434,254 @@ test('bad input and no rights: exit 2 or 3 before anything runs', async () => {
     await assert.rejects(doctor(OPTS, testContext(root, { run: h.run, live: true, uid: 1000 })), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3);
     assert.equal(h.run.calls.length, 0);
     await assert.rejects(doctor({ ...OPTS, jail: 'voip-kamailio' }, testContext(root, { run: h.run, live: true })), (e: unknown) => e instanceof UsageError && /jail 'voip-kamailio' is not active; active jails: voip-asterisk/.test(e.message));
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 23: a doctor you can trust. The jails' filters run by the REAL fail2ban-regex (this
+// repository's filters over fail2ban's own common.conf) over real log lines; fail2ban and the
+// firewall are played by the script.
+
+/** Real fixture lines (annotations dropped). */
+async function fixtureLines(name: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile(new URL(`../fixtures/logs/${name}`, import.meta.url), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+/** fail2ban (running, these jails and log files) with the real fail2ban-regex. */
+function realFilterHost(jails: Record<string, string[]>, o: { backend?: string; dumpFails?: boolean; running?: boolean } = {}) {
+  return recordingRunner((c: Command) => {
+    if (c.cmd === 'fail2ban-regex') {
+      const args = [...c.args];
+      args[args.indexOf('-c') + 1] = fail2banConfigDir();
+      const r = spawnSync(FAIL2BAN_REGEX, args, { encoding: 'utf8', env: { ...process.env, ...c.env }, maxBuffer: 64 << 20 });
+      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+    }
+    if (c.cmd !== 'fail2ban-client') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
+    const a = [...c.args];
+    while (a[0] === '-c' || a[0] === '-s') a.splice(0, 2);
+    const key = a.join(' ');
+    if (key === '-d') {
+      if (o.dumpFails) return { exitCode: 255, stderr: 'ERROR  Failed during configuration: boom\n' };
+      return { stdout: Object.entries(jails).map(([j, files]) => `['add', '${j}', '${o.backend ?? 'pyinotify'}']\n${files.map((f) => `['set', '${j}', 'addlogpath', '${f}', 'head']\n`).join('')}`).join('') };
+    }
+    if (o.running === false) return { exitCode: 255, stderr: 'ERROR   Failed to access socket path: /run/fail2ban/fail2ban.sock. Is fail2ban running?\n' };
+    if (key === 'ping') return { stdout: 'Server replied: pong\n' };
+    if (key === 'version') return { stdout: '1.0.2\n' };
+    if (key === 'status') return { stdout: `Status\n|- Number of jail:\t${Object.keys(jails).length}\n\`- Jail list:\t${Object.keys(jails).join(', ')}\n` };
+    if (a[0] === 'get' && a[2] === 'logpath') {
+      const l = jails[a[1]!] ?? [];
+      return { stdout: l.length ? `Current monitored log file(s):\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` : 'No file is currently monitored\n' };
+    }
+    if (a[0] === 'get' && a[2] === 'ignoreip') return { stdout: 'These IP addresses/networks are ignored:\n`- 127.0.0.0/8\n' };
+    if (a[0] === 'get' && a[2] === 'maxretry') return { stdout: '5\n' };
+    if (a[0] === 'get' && a[2] === 'actions') return { stdout: `The jail ${a[1]} has the following actions:\nnftables-allports\n` };
+    return { exitCode: 255, stderr: `unexpected ${key}` };
+  });
+}
+
+const KAMAILIO_JAILS = '[DEFAULT]\nmaxretry = 5\n\n[voip-kamailio]\nenabled = true\nfilter = voip-kamailio[mode=auth]\nlogpath = /var/log/kamailio.log\n\n[voip-kamailio-pike]\nenabled = true\nfilter = voip-kamailio[mode=pike]\nlogpath = /var/log/kamailio.log\nmaxretry = 1\n';
+
+test('issue 23: after auth-failure logging is added to kamailio.cfg, the pike jail is not BROKEN for auth-failure lines it is not meant to match', async () => {
+  // 150 lines: 48 real voip-f2b auth-failure lines (kamailio-real.log), the rest Kamailio's own
+  // benign lines (kamailio-benign.log), no pike block.
+  const real = (await fixtureLines('kamailio-real.log')).filter((l) => l.includes('voip-f2b: auth failure'));
+  const benign = (await fixtureLines('kamailio-benign.log')).filter((l) => /kamailio\[\d+\]: (INFO|NOTICE|ERROR)/.test(l) && !/pike/.test(l));
+  const lines = Array.from({ length: 150 }, (_, i) => (i % 25 < 8 ? real[i % real.length]! : benign[i % benign.length]!));
+  assert.equal(lines.filter((l) => l.includes('auth failure')).length, 48);
+  // What the verdict was built on before: every failure-like line, for the pike jail too.
+  assert.equal(failureLikeLines('kamailio', lines, 'voip-kamailio[mode=pike]'), 48);
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': KAMAILIO_JAILS, '/var/log/kamailio.log': lines.map((l) => `${l}\n`).join('') });
+  try {
+    utimesSync(path.join(root, 'var/log/kamailio.log'), new Date('2026-11-22T11:59:00Z'), new Date('2026-11-22T11:59:00Z'));
+    const run = realFilterHost({ 'voip-kamailio': ['/var/log/kamailio.log'], 'voip-kamailio-pike': ['/var/log/kamailio.log'] });
+    const r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const filter = (jail: string) => r.jails.find((j) => j.jail === jail)!.checks.find((c) => c.name.startsWith('filter '))!;
+    const pike = filter('voip-kamailio-pike');
+    assert.equal(pike.verdict, 'ok', formatDoctor(r));
+    assert.doesNotMatch(pike.detail, /look like authentication failures/);
+    assert.match(pike.detail, /48 other failure-like line\(s\) this jail skips on purpose \(auth failures, counted by the auth jail: 48\)/);
+    assert.deepEqual(r.jails.find((j) => j.jail === 'voip-kamailio-pike')!.failureLines, { expected: 0, skipped: [{ why: 'auth failures, counted by the auth jail', count: 48 }] });
+    // The auth jail, meant to match them, matched all 48.
+    assert.equal(filter('voip-kamailio').verdict, 'ok');
+    assert.match(filter('voip-kamailio').detail, /^matched 48 of the last 150 lines/);
+    // The same log with the auth lines rewritten so the auth jail's filter no longer matches them
+    // (a changed format): that jail, and only that one, is broken.
+    const changed = lines.map((l) => l.replace('voip-f2b: auth failure src=', 'voip-f2b: auth failure from='));
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(root, 'var/log/kamailio.log'), changed.map((l) => `${l}\n`).join(''));
+    utimesSync(path.join(root, 'var/log/kamailio.log'), new Date('2026-11-22T11:59:00Z'), new Date('2026-11-22T11:59:00Z'));
+    const r2 = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const filter2 = (jail: string) => r2.jails.find((j) => j.jail === jail)!.checks.find((c) => c.name.startsWith('filter '))!;
+    assert.equal(filter2('voip-kamailio').verdict, 'broken');
+    assert.match(filter2('voip-kamailio').detail, /48 of the last 150 lines look like authentication failures, but the filter matched none/);
+    assert.equal(filter2('voip-kamailio-pike').verdict, 'ok');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('issue 23: a missing log the tool never creates (auth.log) gets no "run voip-f2b-install again, which creates it"', () => {
+  const now = Date.parse('2026-11-22T12:00:00Z');
+  assert.doesNotMatch(logFileCheck('/var/log/auth.log', null, now, 'sshd').fix!, /voip-f2b-install/);
+  assert.match(logFileCheck('/var/log/asterisk/security', null, now, 'asterisk', true).fix!, /run voip-f2b-install again, which creates it/);
+});
+
+test('issue 23: a journal jail on a host without journald is broken, not "reads the journal"; an unknown backend is not claimed', async () => {
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': '[sshd]\nenabled = true\n', '/var/log/auth.log': 'x\n' });
+  try {
+    // fail2ban runs the sshd jail on the journal, and this host has no journald (its socket).
+    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { backend: 'systemd' }), live: true }));
+    let source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
+    assert.equal(source.verdict, 'broken', formatDoctor(r));
+    assert.match(source.detail, /no journald runs on this host/);
+    // With journald: the journal it is.
+    await mkdir(path.join(root, 'run/systemd/journal'), { recursive: true });
+    await writeFile(path.join(root, 'run/systemd/journal/socket'), '');
+    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { backend: 'systemd' }), live: true }));
+    assert.equal(r.jails[0]!.checks.find((c) => c.name === 'log source')!.verdict, 'ok');
+    // fail2ban not running: the log files are fail2ban's own reading of its configuration (-d),
+    // not "the journal": here the auth log.
+    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: ['/var/log/auth.log'] }, { running: false, backend: 'auto' }), live: true }));
+    assert.deepEqual(r.jails[0]!.logFiles, ['/var/log/auth.log']);
+    assert.ok(!r.jails[0]!.checks.some((c) => /journal/.test(c.detail)), formatDoctor(r));
+    // And when that reading fails, doctor says it does not know (a warning), never "the journal".
+    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { running: false, dumpFails: true }), live: true }));
+    source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
+    assert.equal(source.verdict, 'warning');
+    assert.doesNotMatch(source.detail, /reads the systemd journal/);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('issue 23: exit codes: doctor 1 when broken (0 with warnings); --nagios 0/1/2 with a status line; install 4 when its doctor is broken', async () => {
+  assert.deepEqual((['ok', 'warning', 'broken'] as const).map((v) => doctorExitCode(v)), [0, 0, 1]);
+  assert.deepEqual((['ok', 'warning', 'broken'] as const).map((v) => doctorExitCode(v, true)), [0, 1, 2]);
+  const j = (jail: string, verdict: 'ok' | 'warning' | 'broken', detail = 'x') => ({ jail, verdict, logFiles: [], checks: [{ name: 'c', verdict, detail }] });
+  const base = { command: 'doctor' as const, fail2banRunning: true, fail2banVersion: '1.0.2', uptimeSeconds: 1, adminAddress: null, adminWhitelisted: null, warnings: [] };
+  assert.equal(nagiosStatusLine({ ...base, verdict: 'ok', jails: [j('a', 'ok'), j('b', 'ok')] }), 'VOIP-F2B OK - 2 jail(s) ok | jails=2 ok=2 warning=0 broken=0');
+  assert.equal(
+    nagiosStatusLine({ ...base, verdict: 'broken', jails: [j('a', 'warning', 'stale'), j('b', 'broken', 'no log | here\nnow')] }),
+    'VOIP-F2B CRITICAL - a warning, b broken: no log here now | jails=2 ok=0 warning=1 broken=1',
+  );
+  assert.match(nagiosStatusLine({ ...base, fail2banRunning: false, verdict: 'broken', jails: [] }), /^VOIP-F2B CRITICAL - fail2ban is not running \|/);
+  // install: done, the doctor's broken verdict is its exit code, and the text says the install is done.
+  const report = { doctor: { ...base, verdict: 'broken' as const, jails: [j('voip-kamailio', 'broken', 'no log')] } } as unknown as InstallReport;
+  assert.equal(installExitCode(report), 4);
+  assert.equal(installExitCode({ ...report, doctor: { ...report.doctor!, verdict: 'warning' } }), 0);
+  assert.equal(installExitCode({ ...report, doctor: undefined } as unknown as InstallReport), 0);
+});
+
+const ASTERISK_ONCE = '[DEFAULT]\nmaxretry = 5\n\n[voip-asterisk]\nenabled = true\nfilter = voip-asterisk[count=once]\nlogpath = /var/log/asterisk/messages\n          /var/log/asterisk/security\n';
+
+/** A temp root holding the logs of the real svcrack attack on Asterisk 22 (test/real/52), written a minute ago. */
+async function attackedAsteriskRoot(extra: Record<string, string> = {}): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const root = await tempRoot({
+    '/etc/fail2ban/jail.local': ASTERISK_ONCE,
+    '/etc/asterisk/logger.conf': LOGGER,
+    '/var/log/asterisk/messages': await readFile(new URL('../fixtures/logs/asterisk-attack-messages.log', import.meta.url), 'utf8'),
+    '/var/log/asterisk/security': await readFile(new URL('../fixtures/logs/asterisk-attack-security.log', import.meta.url), 'utf8'),
+    ...extra,
+  });
+  const t = new Date('2026-11-22T11:59:00Z');
+  for (const f of ['var/log/asterisk/messages', 'var/log/asterisk/security']) utimesSync(path.join(root, f), t, t);
+  return root;
+}
+
+test('issue 23: after a real attack on Asterisk, count=once is not a WARNING for the twins and PJSIP InvalidAccountID it skips on purpose', async () => {
+  const root = await attackedAsteriskRoot();
+  try {
+    const run = realFilterHost({ 'voip-asterisk': ['/var/log/asterisk/messages', '/var/log/asterisk/security'] });
+    const r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const j = r.jails[0]!;
+    const filter = j.checks.find((c) => c.name.startsWith('filter '))!;
+    // Before: "matched 150 of 160 lines that look like authentication failures" (WARNING).
+    assert.equal(filter.verdict, 'ok', formatDoctor(r));
+    assert.equal(r.verdict, 'ok');
+    assert.match(filter.detail, /^matched 150 of the last 418 lines; 170 other failure-like line\(s\) this jail skips on purpose/);
+    assert.deepEqual(j.failureLines, {
+      expected: 150,
+      skipped: [
+        { why: 'messages-log twin of a security event, counted once from the security log', count: 160 },
+        { why: 'PJSIP InvalidAccountID, no password tried', count: 10 },
+      ],
+    });
+    // The attacker: the guessing address with its 150 counted failures' share, would be banned.
+    assert.ok(j.wouldBan!.some((w) => w.ip === '203.0.113.2'), JSON.stringify(j.wouldBan));
+    // A jail reading the security log with the plain filter (count=lines) is meant to match every
+    // failure line, twins and InvalidAccountID included: its filter misses none.
+    const plain = countFailureLines(asteriskExpects('voip-asterisk'), await fixtureLines('asterisk-attack-security.log'));
+    assert.deepEqual(plain, { expected: 160, skipped: [] });
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('issue 23: Asterisk runs but its logger was not reloaded (the security log is not open in it): not ok, even when its console cannot be asked', async () => {
+  // The running "Asterisk" is this test process (its pid file and control socket); its program
+  // is not an asterisk binary, so doctor cannot use the console: only the open logs tell.
+  const root = await attackedAsteriskRoot({ '/var/run/asterisk/asterisk.pid': `${process.pid}\n`, '/var/run/asterisk/asterisk.ctl': '', '/etc/asterisk/asterisk.conf': '[directories]\nastrundir => /var/run/asterisk\n' });
+  const { openSync, closeSync } = await import('node:fs');
+  const fds: number[] = [];
+  try {
+    const run = realFilterHost({ 'voip-asterisk': ['/var/log/asterisk/messages', '/var/log/asterisk/security'] });
+    fds.push(openSync(path.join(root, 'var/log/asterisk/messages'), 'a'));
+    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: true }));
+    let open = r.jails[0]!.checks.find((c) => c.name === 'Asterisk has its logs open')!;
+    assert.ok(open, formatDoctor(r));
+    assert.equal(open.verdict, 'broken');
+    assert.match(open.detail, new RegExp(`Asterisk runs \\(pid ${process.pid}\\) but does not have ${root}/var/log/asterisk/security open`));
+    assert.match(open.fix!, /logger reload/);
+    assert.equal(r.verdict, 'broken');
+    assert.equal(doctorExitCode(r.verdict), 1);
+    assert.ok(!run.lines().some((l) => /-rx/.test(l)), 'no console command through an untrusted program');
+    // Reloaded: it holds both open.
+    fds.push(openSync(path.join(root, 'var/log/asterisk/security'), 'a'));
+    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: true }));
+    open = r.jails[0]!.checks.find((c) => c.name === 'Asterisk has its logs open')!;
+    assert.equal(open.verdict, 'ok', formatDoctor(r));
+    assert.equal(r.verdict, 'ok', formatDoctor(r));
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    await removeRoot(root);
+  }
+});
+
+test('openLogCheck: a rotated-away file still open is not the log', () => {
+  assert.equal(openLogCheck('Asterisk', 7, ['/l/a', '/l/b'], ['/l/a', '/l/b', 'socket:[1]'], 'r').verdict, 'ok');
+  const rotated = openLogCheck('Asterisk', 7, ['/l/a'], ['/l/a (deleted)'], 'r');
+  assert.equal(rotated.verdict, 'broken');
+  assert.match(rotated.detail, /still writes the rotated-away \/l\/a/);
+});
+
+test('issue 23: the built CLI: doctor exits 1 when broken, --nagios 2 with its status line first, 3 (UNKNOWN) when it could not check', async () => {
+  const { runCli } = await import('../helpers/cli.ts');
+  // A tree whose fail2ban does not run (no socket there): broken. Nothing on this machine changes.
+  const root = await tempRoot({ '/etc/fail2ban/jail.local': '[voip-asterisk]\nenabled = true\nfilter = voip-asterisk\nlogpath = /var/log/asterisk/messages\n' });
+  try {
+    const plain = runCli(['doctor', '--root', root, '--no-ban-test']);
+    assert.equal(plain.status, 1, plain.stderr);
+    assert.match(plain.stdout, /Verdict: BROKEN \(exit 1\)/);
+    const n = runCli(['doctor', '--root', root, '--no-ban-test', '--nagios']);
+    assert.equal(n.status, 2, n.stderr);
+    assert.match(n.stdout, /^VOIP-F2B CRITICAL - fail2ban is not running \| jails=1 ok=0 warning=0 broken=1\n/);
+    assert.match(n.stdout, /Verdict: BROKEN \(exit 2\)/);
+    const env = runCli(['doctor', '--root', root, '--no-ban-test'], { env: { VOIP_F2B_NAGIOS: '1' } });
+    assert.equal(env.status, 2);
+    // Could not check: UNKNOWN, the reason on stdout (what the monitoring system shows) and stderr.
+    const bad = runCli(['doctor', '--root', root, '--nagios', '--lines', '0']);
+    assert.equal(bad.status, 3);
+    assert.match(bad.stdout, /^VOIP-F2B UNKNOWN - invalid --lines '0'/);
+    assert.match(bad.stderr, /invalid --lines '0'/);
+    const unknownFlag = runCli(['doctor', '--nagios', '--bogus']);
+    assert.equal(unknownFlag.status, 3);
+    assert.match(unknownFlag.stdout, /^VOIP-F2B UNKNOWN - bad usage: unknown option '--bogus'/);
+    // Without --nagios the documented codes stay: 2 for usage.
+    assert.equal(runCli(['doctor', '--root', root, '--lines', '0']).status, 2);
   } finally {
     await removeRoot(root);
   }

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { KINDS, MAX_CONTEXT_LINE, UA_PATTERNS, USER_PATTERNS, voipContext } from '../../src/core/web-view.ts';
-import { failureLikeLines } from '../../src/core/doctor.ts';
+import { countFailureLines, failureLikeLines } from '../../src/core/doctor.ts';
+import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 
 /** The markers the patterns look for, and the characters their quantifiers range over. */
 const SEEDS = [
@@ -68,6 +69,15 @@ test('the VoIP context of a ban and the doctor hints stay fast on crafted lines 
     for (const service of ['asterisk', 'freeswitch', 'kamailio', 'sshd']) {
       const d = slowest((l) => failureLikeLines(service, [l], 'voip-asterisk[count=once]'), size);
       assert.ok(d.ms < BOUND_MS, `doctor hints (${service}) took ${d.ms.toFixed(0)} ms on ${show(d.line)}`);
+    }
+    // What each service module says its jails should match and skip (issue 23).
+    for (const m of SERVICE_MODULES) {
+      for (const filter of ['voip-asterisk[count=once]', 'voip-asterisk', 'voip-kamailio[mode=pike]', 'voip-kamailio[mode=auth]', 'voip-kamailio']) {
+        const exp = m.doctorExpects?.(m.jails[0] ?? m.name, filter);
+        if (!exp) continue;
+        const d = slowest((l) => countFailureLines(exp, [l]), size);
+        assert.ok(d.ms < BOUND_MS, `doctor expectations (${m.name}, ${filter}) took ${d.ms.toFixed(0)} ms on ${show(d.line)}`);
+      }
     }
   }
 });

@@ -281,3 +281,21 @@ test('watch --once over a root: fail2ban down is told once (logger, sendmail), n
     await removeRoot(root);
   }
 });
+
+test('the watch is a setting that persists: --no-watch or --watch-interval stays for a plain re-run; a bad stored value is dropped', async () => {
+  const { settingsOf, withStoredSettings, parseStoredSettings } = await import('../../src/core/settings.ts');
+  const first = parseArgs(['--no-watch'], {});
+  assert.ok(first.command === 'install');
+  const stored = parseStoredSettings(JSON.parse(JSON.stringify(settingsOf(first.options)))).settings;
+  assert.equal(stored.watch, false);
+  const plain = parseArgs([], {});
+  assert.ok(plain.command === 'install');
+  assert.equal(withStoredSettings(plain.options, stored, false).watch, false, 'a plain re-run keeps --no-watch');
+  const hourly = parseArgs(['--watch-interval', '1h'], {});
+  assert.ok(hourly.command === 'install');
+  assert.deepEqual(withStoredSettings(hourly.options, stored, false).watch, { interval: 3600 }, 'a flag given wins');
+  assert.deepEqual(parseStoredSettings({ watch: { interval: 3600 } }).settings.watch, { interval: 3600 });
+  const bad = parseStoredSettings({ watch: { interval: 420 } });
+  assert.equal(bad.settings.watch, undefined);
+  assert.match(bad.problems[0]!, /--watch-interval/);
+});

@@ -19,6 +19,9 @@ import { newToken } from '../../src/web/auth.ts';
 import { startWebServer } from '../../src/web/server.ts';
 import type { Command } from '../../src/adapters/runner.ts';
 import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { spawnSync } from 'node:child_process';
+import { FAIL2BAN_REGEX, fail2banConfigDir } from '../helpers/fail2ban-regex.ts';
+import { BEGIN_MARKER } from '../../src/core/editors/kamailio-cfg.ts';
 
 const report = (verdict: 'ok' | 'broken', n = 1): DoctorReport => ({
   command: 'doctor',
@@ -211,6 +214,64 @@ test('GET /api/jails: each jail with its doctor verdict and failing checks (name
     assert.ok(lines.some((l) => l.startsWith('fail2ban-client') && l.includes(`-s ${SOCK} ping`)), lines.join('\n'));
     assert.ok(!lines.some((l) => /\bbanip\b|\bunbanip\b/.test(l) && l.startsWith('fail2ban-client')), 'no ban round trip');
     assert.ok(!lines.some((l) => /^(iptables-save|nft|ipset|firewall-cmd)\b/.test(l)), 'no firewall command');
+  } finally {
+    await srv.close();
+    await removeRoot(root);
+  }
+});
+
+test('issue 23: the web view shows no false verdict for the Kamailio pike jail (auth-failure lines it is not meant to match), real fail2ban-regex over real lines', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const fixture = async (n: string) => (await readFile(new URL(`../fixtures/logs/${n}`, import.meta.url), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+  const auth = (await fixture('kamailio-real.log')).filter((l) => l.includes('voip-f2b: auth failure'));
+  const benign = (await fixture('kamailio-benign.log')).filter((l) => /kamailio\[\d+\]: (INFO|NOTICE|ERROR)/.test(l));
+  const lines = Array.from({ length: 150 }, (_, i) => (i % 25 < 8 ? auth[i % auth.length]! : benign[i % benign.length]!));
+  const jails = ['voip-kamailio', 'voip-kamailio-pike'];
+  const root = await tempRoot({
+    '/etc/fail2ban/jail.local': '[voip-kamailio]\nenabled = true\nfilter = voip-kamailio[mode=auth]\nlogpath = /var/log/kamailio.log\n\n[voip-kamailio-pike]\nenabled = true\nfilter = voip-kamailio[mode=pike]\nlogpath = /var/log/kamailio.log\nmaxretry = 1\n',
+    '/etc/fail2ban/fail2ban.local': `[Definition]\nsocket = ${SOCK}\n`,
+    '/etc/rsyslog.d/40-voip-f2b-kamailio.conf': "if $programname == 'kamailio' then /var/log/kamailio.log\n",
+    '/etc/kamailio/kamailio.cfg': `#!KAMAILIO\n${BEGIN_MARKER}\n`,
+    '/var/log/kamailio.log': lines.map((l) => `${l}\n`).join(''),
+  });
+  const run = recordingRunner((c: Command) => {
+    if (c.cmd === 'fail2ban-regex') {
+      const args = [...c.args];
+      args[args.indexOf('-c') + 1] = fail2banConfigDir();
+      const r = spawnSync(FAIL2BAN_REGEX, args, { encoding: 'utf8', env: { ...process.env, ...c.env } });
+      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+    }
+    if (c.cmd.includes('python')) {
+      const req = JSON.parse(c.input ?? '{}') as { commands: string[][] };
+      const answer = (x: string[]): unknown => (x.join(' ') === 'status' ? [['Number of jail', 2], ['Jail list', jails.join(', ')]] : x[0] === 'status' ? [['Filter', [['Currently failed', 0], ['Total failed', 48], ['File list', ['/var/log/kamailio.log']]]], ['Actions', [['Currently banned', 0], ['Total banned', 0], ['Banned IP list', []]]]] : x.join(' ') === 'version' ? '1.0.2' : null);
+      return { stdout: JSON.stringify({ answers: req.commands.map((x) => ({ ok: true, value: answer(x) })), db: { bans: [], bips: [] }, error: null, dbError: null }) };
+    }
+    if (c.cmd !== 'fail2ban-client') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
+    const a = [...c.args];
+    while (a[0] === '-c' || a[0] === '-s') a.splice(0, 2);
+    const k = a.join(' ');
+    if (k === 'ping') return { stdout: 'Server replied: pong\n' };
+    if (k === 'version') return { stdout: '1.0.2\n' };
+    if (k === 'status') return { stdout: `Status\n|- Number of jail:\t2\n\`- Jail list:\t${jails.join(', ')}\n` };
+    if (a[2] === 'logpath') return { stdout: 'Current monitored log file(s):\n`- /var/log/kamailio.log\n' };
+    if (a[2] === 'ignoreip') return { stdout: 'These IP addresses/networks are ignored:\n`- 127.0.0.1/8\n' };
+    if (a[2] === 'maxretry') return { stdout: '5\n' };
+    if (a[2] === 'actions') return { stdout: `The jail ${a[1]} has the following actions:\nnftables-allports\n` };
+    return { exitCode: 255, stderr: `unexpected ${k}` };
+  });
+  const ctx = testContext(root, { run });
+  utimesSync(path.join(root, 'var/log/kamailio.log'), ctx.now(), ctx.now());
+  const verdicts = createDoctorCache(async () => doctor({ banTest: false, lines: 2000, json: true, probes: false, socket: (await source.paths()).socket }, ctx));
+  const source = fail2banSource(ctx, { cacheSeconds: 60, doctor: verdicts });
+  const token = newToken();
+  const srv = await startWebServer({ host: '127.0.0.1', port: 0, token, source, audit: { append: async () => undefined, recent: async () => [] }, assetsDir: webAssetsDir() });
+  try {
+    const d = (await (await fetch(new URL('/api/jails', srv.url), { headers: { Authorization: `Bearer ${token}` } })).json()) as any;
+    // Before: the pike jail BROKEN, "48 of the last 150 lines look like authentication failures, but the filter matched none".
+    assert.deepEqual(d.jails.find((j: any) => j.jail === 'voip-kamailio-pike').doctor.checks, []);
+    assert.equal(d.jails.find((j: any) => j.jail === 'voip-kamailio-pike').doctor.verdict, 'ok');
+    assert.equal(d.jails.find((j: any) => j.jail === 'voip-kamailio').doctor.verdict, 'ok');
+    assert.equal(d.doctor.verdict, 'ok');
   } finally {
     await srv.close();
     await removeRoot(root);

@@ -176,9 +176,11 @@ function addLevels(value: string, levels: readonly string[]): { value: string; a
  * Idempotent: editing the result again returns it unchanged with `changes: []`.
  *
  * @param text the current logger.conf ('' when the site has none)
+ * @param elsewhere channels a file it includes already defines (a messages channel with notice,
+ *   a security channel): never defined a second time here, so nothing is logged twice
  * @returns the new text and one human-readable line per change (empty when nothing changed)
  */
-export function editAsteriskLogger(text: string): { text: string; changes: string[] } {
+export function editAsteriskLogger(text: string, elsewhere: { messages?: boolean; security?: boolean } = {}): { text: string; changes: string[] } {
   const lines = analyse(splitLines(text));
   const eol = /\r\n/.test(text) ? '\r\n' : '\n';
   const sections = scan(lines);
@@ -239,7 +241,7 @@ export function editAsteriskLogger(text: string): { text: string; changes: strin
     }
     const lastEntry = logfiles.entries.at(-1)?.line ?? logfiles.header;
     let messagesLine = messages.at(-1)?.line;
-    if (messages.length === 0) {
+    if (messages.length === 0 && !elsewhere.messages) {
       let after = lastEntry;
       for (let i = logfiles.header + 1; i < logfiles.end; i++) {
         if (commentedKey(lines[i]!, isMessages)) {
@@ -261,7 +263,7 @@ export function editAsteriskLogger(text: string): { text: string; changes: strin
         changes.push(`[logfiles] ${e.key}: added level security`);
       }
     }
-    if (security.length === 0) {
+    if (security.length === 0 && !elsewhere.security) {
       let after = messagesLine ?? lastEntry;
       for (let i = logfiles.header + 1; i < logfiles.end; i++) {
         if (commentedKey(lines[i]!, isSecurity)) {
@@ -273,9 +275,12 @@ export function editAsteriskLogger(text: string): { text: string; changes: strin
       changes.push('[logfiles] added security => security');
     }
   } else {
-    const block = ['[logfiles]', `messages.log => ${MESSAGES_LEVELS.join(',')}`, 'security => security'];
-    inserts.push({ after: lines.length - 1, lines: lastIsBlank(lines) ? block : ['', ...block] });
-    changes.push(`added section [logfiles] with messages.log => ${MESSAGES_LEVELS.join(',')} and security => security`);
+    const channels = [...(elsewhere.messages ? [] : [`messages.log => ${MESSAGES_LEVELS.join(',')}`]), ...(elsewhere.security ? [] : ['security => security'])];
+    if (channels.length) {
+      const block = ['[logfiles]', ...channels];
+      inserts.push({ after: lines.length - 1, lines: lastIsBlank(lines) ? block : ['', ...block] });
+      changes.push(`added section [logfiles] with ${channels.join(' and ')}`);
+    }
   }
 
   if (changes.length === 0) return { text, changes };
@@ -304,4 +309,142 @@ function render(lines: Line[], inserts: Insert[], eol: string): string {
     emit(byAnchor.get(i));
   });
   return out;
+}
+
+/** A `#include` / `#tryinclude` of an Asterisk config file, resolved against its directory. */
+export interface LoggerInclude {
+  path: string;
+  /** The section it is included in (lower-cased; null before any header). */
+  section: string | null;
+}
+
+/**
+ * The files a logger.conf pulls in, in order: `#include file`, `#include "file"`,
+ * `#include <file>`, `#tryinclude …`; a relative name is under `configDir` (as Asterisk reads
+ * them). Globs are not expanded (FreePBX and IssabelPBX name files).
+ */
+export function loggerIncludes(text: string, configDir: string): LoggerInclude[] {
+  const out: LoggerInclude[] = [];
+  let section: string | null = null;
+  for (const line of analyse(splitLines(text))) {
+    const h = HEADER.exec(line.code);
+    if (h) section = h[1]!.trim().toLowerCase();
+    const m = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
+    if (!m) continue;
+    const name = m[1]!;
+    out.push({ path: name.startsWith('/') ? name : `${configDir}/${name}`, section });
+  }
+  return out;
+}
+
+/** A logger channel: its name as written (`messages`, `/var/log/x.log`, `console`), its levels, where it is defined. */
+export interface LoggerChannel {
+  name: string;
+  levels: string[];
+  definedIn: string;
+}
+
+/**
+ * The channels Asterisk's logger defines in [logfiles]: logger.conf's own and those of the files
+ * it includes there (their lines are read as if they stood at the include, as Asterisk does),
+ * following includes of includes (bounded). `read` gives a file's text (null = absent).
+ */
+export function loggerChannels(path: string, text: string, configDir: string, read: (p: string) => string | null, depth = 0, start: string | null = null): LoggerChannel[] {
+  const out: LoggerChannel[] = [];
+  let section = start;
+  for (const line of analyse(splitLines(text))) {
+    const h = HEADER.exec(line.code);
+    if (h) {
+      section = h[1]!.trim().toLowerCase();
+      continue;
+    }
+    const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
+    if (inc) {
+      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
+      const t = depth < 4 ? read(p) : null;
+      if (t !== null) out.push(...loggerChannels(p, t, configDir, read, depth + 1, section));
+      continue;
+    }
+    if (section !== 'logfiles') continue;
+    const e = /^\s*([^\s=;#[][^=]*?)\s*=>?\s*(.*?)\s*$/.exec(line.code);
+    if (!e) continue;
+    const fm = /^\[[^\]]*\]\s*/.exec(e[2]!);
+    const levels = e[2]!
+      .slice(fm ? fm[0].length : 0)
+      .split(',')
+      .map((l) => l.trim().toLowerCase().replace(/\(.*$/, '').trim())
+      .filter(Boolean);
+    out.push({ name: e[1]!.trim(), levels, definedIn: path });
+  }
+  return out;
+}
+
+/** The value of the last `dateformat` in [general], through includes (the last one set wins). */
+export function loggerDateformat(text: string, configDir: string, read: (p: string) => string | null, depth = 0, start: string | null = null): string | undefined {
+  let section = start;
+  let found: string | undefined;
+  for (const line of analyse(splitLines(text))) {
+    const h = HEADER.exec(line.code);
+    if (h) {
+      section = h[1]!.trim().toLowerCase();
+      continue;
+    }
+    const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
+    if (inc) {
+      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
+      const t = depth < 4 ? read(p) : null;
+      const v = t === null ? undefined : loggerDateformat(t, configDir, read, depth + 1, section);
+      if (v !== undefined) found = v;
+      continue;
+    }
+    const e = section === 'general' ? /^\s*dateformat\s*=>?\s*(.*?)\s*$/i.exec(line.code) : null;
+    if (e) found = e[1]!;
+  }
+  return found;
+}
+
+/** A channel that writes a file (not the console, not syslog). */
+function isFileChannel(c: LoggerChannel): boolean {
+  const n = c.name.toLowerCase();
+  return n !== 'console' && !n.startsWith('syslog');
+}
+
+const has = (c: LoggerChannel, level: string): boolean => c.levels.includes(level) || c.levels.includes('*');
+
+/**
+ * The logs the Asterisk jail reads, chosen among the channels already defined, each failure in
+ * exactly one of them: a channel with notice AND security when there is one (one file), else a
+ * messages channel with notice plus a security channel. `missing` names what must be added.
+ */
+export function pickLoggerLogs(channels: LoggerChannel[]): { messages: LoggerChannel | null; security: LoggerChannel | null } {
+  const files = channels.filter(isFileChannel);
+  const named = (c: LoggerChannel, base: string): boolean => {
+    const b = baseName(c.name).toLowerCase();
+    return b === base || b === `${base}.log`;
+  };
+  const both = files.filter((c) => has(c, 'notice') && has(c, 'security'));
+  const bothPick = both.find((c) => named(c, 'messages')) ?? both.find((c) => !has(c, 'debug') && !has(c, 'verbose')) ?? null;
+  if (bothPick) return { messages: bothPick, security: bothPick };
+  const messages = files.find((c) => named(c, 'messages') && has(c, 'notice')) ?? null;
+  const sec = files.filter((c) => has(c, 'security'));
+  const security = sec.find((c) => named(c, 'security')) ?? sec[0] ?? null;
+  return { messages, security };
+}
+
+/** A channel's log file under Asterisk's log directory. */
+export function channelFile(c: LoggerChannel, logDir: string): string {
+  return c.name.startsWith('/') ? c.name : `${logDir}/${c.name}`;
+}
+
+/** logger.conf with the files it includes put in place of their `#include` lines (bounded), for checks that read one text. */
+export function flattenLogger(text: string, configDir: string, read: (p: string) => string | null, depth = 0): string {
+  return splitLines(text)
+    .map((l) => {
+      const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(l.text);
+      if (!inc || depth >= 4) return l.text + l.eol;
+      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
+      const t = read(p);
+      return t === null ? l.text + l.eol : `${flattenLogger(t, configDir, read, depth + 1).replace(/\n?$/, '\n')}`;
+    })
+    .join('');
 }

@@ -1,5 +1,6 @@
 import { setLogAuthFailures } from '../editors/freeswitch-profile.ts';
 import { PlanError } from '../../errors.ts';
+import { sipProfilesGenerated } from '../pbx-distro.ts';
 import type { ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
@@ -46,6 +47,15 @@ function applyToRunning(f: HostFacts['services']['freeswitch'], names: string[])
   };
 }
 
+/** The profile with log-auth-failures set, or the text itself when it cannot be parsed (only compared, never written). */
+function setLogAuthFailuresSafe(text: string): string {
+  try {
+    return setLogAuthFailures(text).text;
+  } catch {
+    return text;
+  }
+}
+
 /** FreeSWITCH: every sofia profile made to log auth failures; the jail reads freeswitch.log. */
 export const freeswitch: ServiceModule = {
   name: 'freeswitch',
@@ -54,7 +64,11 @@ export const freeswitch: ServiceModule = {
   filters: ['voip-freeswitch.conf'],
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2 },
+  // network_ip of each registration: the address its REGISTER came from.
+  registrations: ({ services: { freeswitch: f } }) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
   jails: ['voip-freeswitch'],
+  // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
+  adopts: ['freeswitch', 'sip-auth-failure'],
   reads: (facts) => facts.services.freeswitch.profiles,
   doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],
   // doctor, while FreeSWITCH runs: a wrong password to each running profile must reach the log the jail reads.
@@ -65,6 +79,8 @@ export const freeswitch: ServiceModule = {
     const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), facts.services.freeswitch.logFile], timeoutMs: 30000 };
     return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles), sends: true };
   },
+  // A failed digest in FreeSWITCH's words (normal and aggressive mode both match it).
+  doctorExpects: () => ({ failures: /SIP auth failure/ }),
   doctorSource({ facts, logFiles, files }) {
     const f = facts.services.freeswitch;
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));
@@ -81,9 +97,20 @@ export const freeswitch: ServiceModule = {
     const warnings: string[] = [];
     const manualSteps: string[] = [];
     const changedProfiles: string[] = [];
+    // FusionPBX rewrites sip_profiles/<name>.xml from its database each time a profile is saved:
+    // an edit there would be lost without a word, so the setting is the admin's to make there.
+    const generated = ctx.facts.pbx && sipProfilesGenerated(ctx.facts.pbx.distro.id) ? ctx.facts.pbx.distro.label : null;
     for (const p of f.profiles) {
       const current = ctx.files.read(p);
       if (current === null) continue;
+      if (generated) {
+        if (/<profile\b/.test(current) && setLogAuthFailuresSafe(current) !== current) {
+          const name = sofiaProfileName(current, p);
+          warnings.push(`FreeSWITCH: sofia profile ${name} does not log auth failures, and ${generated} rewrites ${p} from its database, so it is not edited`);
+          manualSteps.push(`${generated}: Advanced > SIP Profiles > ${name}: set log-auth-failures to true, Save, then restart the profile (until then its failed passwords reach no log)`);
+        }
+        continue;
+      }
       let edited: string;
       try {
         edited = setLogAuthFailures(current).text;
@@ -105,6 +132,8 @@ export const freeswitch: ServiceModule = {
       ensureFiles: [{ path: f.logFile, why: 'FreeSWITCH log read by the voip-freeswitch jail' }],
       jail: [{ section: 'voip-freeswitch', keys: voipJailKeys(ctx.protocol, filter, [f.logFile]) }],
       jails: ['voip-freeswitch'],
+  // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
+  adopts: ['freeswitch', 'sip-auth-failure'],
       after: live.after,
       warnings,
       manualSteps,

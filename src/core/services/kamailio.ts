@@ -1,6 +1,6 @@
-import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, removeOurBlocks } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
-import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
+import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
 
@@ -25,6 +25,21 @@ export function kamailioRunEnabled(defaults: string | null): boolean {
   return v === 'yes';
 }
 
+/** Kamailio's pike block (stock kamailio.cfg, VoipNow) and the auth lines of our kamailio.cfg blocks. */
+const KAMAILIO_PIKE_LINE = /pike blocking|Pike block from/;
+const KAMAILIO_AUTH_LINE = /voip-f2b: auth (?:failure|throttled) /;
+
+/**
+ * What a Kamailio jail is meant to match, by its filter's mode: the pike jail (mode=pike) counts
+ * pike blocks and leaves the auth failures to the auth jail (mode=auth), and the other way round.
+ */
+export function kamailioExpects(filter: string): JailExpectation {
+  const mode = /mode\s*=\s*(\w+)/.exec(filter)?.[1] ?? 'all';
+  if (mode === 'pike') return { failures: KAMAILIO_PIKE_LINE, skips: [{ why: 'auth failures, counted by the auth jail', line: KAMAILIO_AUTH_LINE }] };
+  if (mode === 'auth') return { failures: KAMAILIO_AUTH_LINE, skips: [{ why: 'pike blocks, counted by the pike jail', line: KAMAILIO_PIKE_LINE }] };
+  return { failures: new RegExp(`${KAMAILIO_PIKE_LINE.source}|${KAMAILIO_AUTH_LINE.source}`) };
+}
+
 /**
  * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
  * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
@@ -42,6 +57,7 @@ export const kamailio: ServiceModule = {
   doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorSource: ({ facts, logFiles, files }) =>
     kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
+  doctorExpects: (_jail, filter) => kamailioExpects(filter),
   plan(ctx) {
     const { options, facts } = ctx;
     const k = facts.services.kamailio;
@@ -54,7 +70,14 @@ export const kamailio: ServiceModule = {
       // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
       const ignoreip = (getIniValue(ctx.jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
       const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
-      if (options.kamailioAuthLog) {
+      // Our blocks already there are kept in step with the settings on every run, with or
+      // without --kamailio-auth-log: they are a copy of maxretry, findtime and ignoreip.
+      const ours = removeOurBlocks(cfg) !== cfg;
+      if (options.kamailioAuthLog || ours) {
+        // Kamailio's is_in_subnet() takes addresses and ranges: a host name cannot be in its list.
+        for (const name of ignoreip.filter((e) => kamailioSubnets([e]).length === 0)) {
+          warnings.push(`Kamailio: the whitelist entry '${name}' is a host name and Kamailio's list (VOIPF2B_IGNOREIP in ${k.configFile}) takes only addresses and CIDR ranges, so Kamailio may still stop it past maxretry (fail2ban never bans it); whitelist its address to cover both`);
+        }
         if (r.status === 'no-auth-route') {
           warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
         } else if (r.status === 'unsupported') {
@@ -62,7 +85,7 @@ export const kamailio: ServiceModule = {
         }
         files.push({ path: k.configFile, text: r.text, why: 'Kamailio: log every failed digest attempt, stop a source past maxretry', adminOwned: true });
         if (r.text !== cfg && !options.restartKamailio) manualSteps.push('Kamailio: restart kamailio for the failed-login logging and throttle to take effect (or pass --restartkamailio)');
-      } else if (r.status === 'inserted' || r.status === 'updated') {
+      } else if (r.status === 'inserted') {
         manualSteps.push('Kamailio: failed logins are not all logged yet; re-run with --kamailio-auth-log to add the log and throttle blocks to kamailio.cfg');
       }
     }
@@ -96,7 +119,7 @@ export const kamailio: ServiceModule = {
       after,
       warnings,
       manualSteps,
-      details: { configFile: k.configFile, log: logpath ? KAMAILIO_LOG : 'journal', authLog: options.kamailioAuthLog },
+      details: { configFile: k.configFile, log: logpath ? KAMAILIO_LOG : 'journal', authLog: options.kamailioAuthLog || (cfg !== null && removeOurBlocks(cfg) !== cfg) },
     };
   },
   async question(q) {

@@ -20,6 +20,7 @@ export const sshd: ServiceModule = {
   filters: [],
   jails: [],
   reads: () => [JAIL_LOCAL],
+  doctorExpects: () => ({ failures: /Failed password|Invalid user/ }),
   packages: (facts, distro) => (onJournal(facts) && distro.pkgs.pysystemd ? [distro.pkgs.pysystemd] : []),
   plan(ctx) {
     const { facts, distro } = ctx;

@@ -6,6 +6,7 @@ import type { InstallOptions } from '../options.ts';
 import type { EnsureFile } from '../plan.ts';
 import type { Prompter } from '../prompter.ts';
 import type { ServiceAction } from '../service-control.ts';
+import type { ExistingJail } from '../pbx-distro-jails.ts';
 
 /**
  * The current text of the files the plan may read (null = absent). Reading a path that no
@@ -38,6 +39,12 @@ export interface ServicePlanContext {
   mail: MailSettings | null;
   /** The `action` value with our rate-limited mail (a journal jail has no logpath to grep). */
   mailAction(withLogpath: boolean): string;
+  /**
+   * The jails the host already has, as fail2ban composes them, without the tool's own sections
+   * (a section the admin had in jail.local before the tool's first run is theirs, whatever its
+   * name). Absent in contexts built by older tests.
+   */
+  existing?: ExistingJail[];
   /**
    * True when the service was chosen (--services, the checklist, or detected). False for an
    * `implicit` module planned only to keep the distro's own jail working.
@@ -92,6 +99,8 @@ export interface ServiceFragment {
   after?: AfterStep[];
   warnings?: string[];
   manualSteps?: string[];
+  /** What it found the host already had and left as it is (the plan's NOTE lines). */
+  notes?: string[];
   /** Its part of the --json report (`protected[].details`). */
   details?: Record<string, unknown>;
 }
@@ -112,6 +121,20 @@ export interface UninstallStep {
   action: ServiceAction;
   /** Warning shown when the action cannot be done (no init script) or fails. */
   otherwise: string;
+}
+
+/**
+ * What one jail is meant to count, for doctor's filter check: the lines of the service that
+ * look like failures (in the server's own words, not by our filter) which this jail's filter
+ * should match, and the failure-like lines it skips on purpose (another jail counts them, a
+ * twin line is counted instead, no password was tried). Doctor warns only when the filter
+ * misses lines it is meant to match.
+ */
+export interface JailExpectation {
+  /** A line this jail's filter is meant to match. */
+  failures: RegExp;
+  /** Failure-like lines skipped on purpose, each with why (shown in doctor's detail). */
+  skips?: Array<{ why: string; line: RegExp | ((line: string) => boolean) }>;
 }
 
 /**
@@ -142,10 +165,26 @@ export interface ServiceModule {
    * `window` seconds after each counted failure, a failure repeating the source, account and
    * Call-ID of one counted within that window counts once, accounts failing from several
    * addresses are defended. For servers that check every guess themselves (Asterisk, FreeSWITCH).
+   * `logins`: its jail's logs carry successful logins (Asterisk's SuccessfulAuth events): an
+   * address with one in the last day is an office (a higher threshold, see {@link registrations}).
    */
-  guard?: { window: number };
+  guard?: { window: number; logins?: boolean };
+  /**
+   * Offices behind one address: the console command (run by the guard every 30 s, never per log
+   * line) whose answer lists the addresses with a device registered right now; such an address is
+   * banned at 10 x maxretry instead of maxretry. Null when it cannot be run as root (the service
+   * does not run, or its program is not root's alone): offices then come from logins only.
+   */
+  registrations?(facts: HostFacts): Command | null;
   /** The jail sections it enables; switched off (never deleted) once the service is no longer chosen. */
   jails: string[];
+  /**
+   * Filters (by name) whose jails count the same failures as its jails when they read the same
+   * service's logs (FusionPBX's `freeswitch`, the stock `asterisk`): such a jail, enabled by the
+   * distribution or the admin, is adopted (switched off by the tool's override, or kept with
+   * --keep-existing-jails and this module's jail not enabled), never left counting beside ours.
+   */
+  adopts?: readonly string[];
   /** Every file its plan reads (target paths); reading any other path throws. */
   reads(facts: HostFacts): string[];
   /** Packages it needs on this host, beside fail2ban (installed in the same transaction). */
@@ -168,4 +207,16 @@ export interface ServiceModule {
    * service really writes, and does it log the failures there? Pure.
    */
   doctorSource?(d: { facts: HostFacts; logFiles: string[]; files: FileSnapshot }): DoctorCheck;
+  /**
+   * doctor: what the jail `jail` with filter `filter` (as jail.local names it, with its
+   * arguments: `voip-asterisk[count=once]`) is meant to match and what it skips on purpose. Also
+   * asked for jails of the service this module does not own (a stock `asterisk` jail). Pure.
+   */
+  doctorExpects?(jail: string, filter: string): JailExpectation | null;
+  /**
+   * doctor, while the service runs: the pid files of its process (target paths). Each log file
+   * the jail reads that it WRITES ITSELF (not through syslog) must be open in that process: a
+   * log channel not yet reloaded, or a log rotated without telling it, is not.
+   */
+  doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
 }

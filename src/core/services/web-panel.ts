@@ -1,4 +1,5 @@
 import { getIniValue } from '../ini-edit.ts';
+import { JAIL_LOCAL } from '../paths.ts';
 import type { WebServerFacts } from '../facts.ts';
 import type { EnsureFile } from '../plan.ts';
 import type { JailEdit, ServiceModule } from './types.ts';
@@ -46,12 +47,14 @@ export const webPanel: ServiceModule = {
     const jails: string[] = [];
     const ensureFiles: EnsureFile[] = [];
     const warnings: string[] = [];
+    const notes: string[] = [];
     const details: Record<string, unknown> = {};
     for (const server of ['apache', 'nginx'] as const) {
       const w = web[server];
       if (!w.present) {
         for (const { jail: section } of JAILS[server]) {
-          if (getIniValue(ctx.jail, section, 'enabled') !== undefined) jail.push({ section, keys: [['enabled', 'false']] });
+          const admins = ctx.existing?.find((e) => e.name === section)?.files.includes(JAIL_LOCAL) ?? false;
+          if (!admins && getIniValue(ctx.jail, section, 'enabled') !== undefined) jail.push({ section, keys: [['enabled', 'false']] });
         }
         continue;
       }
@@ -61,6 +64,17 @@ export const webPanel: ServiceModule = {
         if (!found.length) ensureFiles.push({ path: logs[kind][0]!, why: `${server} ${kind} log read by the web-panel jails` });
       }
       for (const j of JAILS[server]) {
+        // A jail of this name the admin (or the distribution) already has is theirs: their
+        // section in jail.local is left byte for byte (FusionPBX's [nginx-http-auth] keeps
+        // `port = 80,443`), and one enabled in another file is not overridden from jail.local.
+        const theirs = ctx.existing?.find((e) => e.name === j.jail);
+        const inJailLocal = theirs?.files.includes(JAIL_LOCAL) ?? false;
+        if (theirs && (inJailLocal || theirs.enabled)) {
+          if (theirs.enabled) jails.push(j.jail);
+          else warnings.push(`web-panel: [${j.jail}] in jail.local is the admin's and is disabled: left as it is`);
+          notes.push(`[${j.jail}] is ${inJailLocal ? "the admin's, in jail.local" : `set in ${theirs.file}`}${theirs.enabled ? '' : ' (disabled)'}: adopted as it is, none of its keys changed`);
+          continue;
+        }
         jail.push({
           section: j.jail,
           keys: [
@@ -75,6 +89,6 @@ export const webPanel: ServiceModule = {
       details[server] = { jails: JAILS[server].map((j) => j.jail), accessLogs: logs.access, errorLogs: logs.error };
     }
     if (!web.apache.present && !web.nginx.present) warnings.push('web-panel: neither Apache nor nginx is installed; no web jail enabled');
-    return { jail, jails, ensureFiles, warnings, details };
+    return { jail, jails, ensureFiles, warnings, notes, details };
   },
 };

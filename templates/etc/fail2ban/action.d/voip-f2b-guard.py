@@ -21,20 +21,39 @@
 #   until findtime passes without one; the jail's log says so once (WARNING).
 # * UNBAN IS A FRESH START: when an address is unbanned (by hand, or when its ban ends), its
 #   failures counted in this jail are forgotten, so its next single line does not ban it again.
+# * OFFICES BEHIND ONE ADDRESS: an address with a device registered right now (the service's
+#   console, `office`: run at most every `office_refresh` seconds by a timer thread, never per
+#   line) or a successful login within the last day (`office_logins=1`: Asterisk's SuccessfulAuth
+#   events, read from the tail of the jail's own logs by the same thread) is an office: its
+#   failures are counted by the guard, not by fail2ban, and it is banned at `office_maxretry`
+#   failures within findtime (default 10 x maxretry) instead of maxretry, so one misconfigured
+#   phone does not cut off the whole company while a flood from it is still stopped. Pauses and
+#   count-once apply as to any address; an account under attack never bans an office. Each time an
+#   account has failed another maxretry times from an office, the jail's log says so (WARNING,
+#   "voip-f2b-guard: office <ip> ... account '<user>' keeps failing"), and the state file
+#   (`office_state`, JSON, see _stateDoc) lists every office with its failing accounts. Where the
+#   console cannot be run, the log says so once and only logins make offices (none without them):
+#   the jail then works as before.
 #
 # Use: a second action of the jail, after the ban action:
 #   action = %(action_)s
 #            voip-f2b-guard.py[port="%(port)s", window=2]
+# with offices (the console command as one string, split like a shell would, never run by one):
+#            voip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/asterisk -C /etc/asterisk/asterisk.conf -rx 'pjsip show contacts'", office_logins=1]
 # Backend: nftables (table inet f2bg-<jail>: sets p4/p6 with per-element timeouts and one drop
 # rule on the input hook at priority -2) where `nft` exists, else ipset (hash:ip with timeout)
 # and one iptables/ip6tables rule per family. Addresses are validated with the ipaddress module
 # and commands are argument lists (no shell); a worker thread runs them, so the jail's filter
 # never waits for a process.
 
+import calendar
 import ipaddress
+import json
 import os
 import re
+import shlex
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -45,6 +64,75 @@ from fail2ban.server.utils import Utils
 MARK = '_voip_f2b_guard'
 READ_WAIT = 0.05  # seconds: the filter's loop time while the guard runs (see start)
 POLL_STEP = 0.01  # seconds: fail2ban's poll step while the guard runs (see start)
+LOGIN_DAY = 86400  # seconds: a successful login makes an office for a day
+TAIL_FIRST = 16 << 20  # bytes: how much of a log's end the first look reads (then only what grows)
+TAIL_STEP = 16 << 20  # bytes: at most this much read per log per refresh
+STATE_DIR = '/var/lib/voip-f2b-install'
+# Asterisk's security log: a SuccessfulAuth event of a SIP service, anchored at the start of the
+# event. AccountID and SessionID (the Call-ID) are peer text and may hold a forged
+# LocalAddress/RemoteAddress pair; what follows the real pair (UsingPassword, SessionTV) cannot,
+# so the address the request came from is the one of the LAST pair (as filter.d/voip-asterisk).
+LOGIN_HEAD = re.compile(
+	r'^\[[^\]]+\]\s+SECURITY\[\d+\](?:\[[^\]]*\])?:?\s+res_security_log\.c:\s+'
+	r'SecurityEvent="SuccessfulAuth",EventTV="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?([+-]\d{4})?",'
+	r'Severity="[A-Za-z]*",Service="(?:PJSIP|SIP)",EventVersion="\d+",AccountID=')
+LOGIN_PAIR = re.compile(r',LocalAddress="IPV[46]/[A-Za-z]{2,5}/[^"/]*/\d+",RemoteAddress="IPV[46]/[A-Za-z]{2,5}/([0-9A-Fa-f.:]+)/\d+"')
+
+
+def _login(line):
+	"""(address, epoch seconds) of a SuccessfulAuth line, or None."""
+	m = LOGIN_HEAD.match(line)
+	pairs = list(LOGIN_PAIR.finditer(line)) if m else []
+	if not pairs or 'RemoteAddress=' in line[pairs[-1].end():]:
+		return None
+	ip = _address(pairs[-1].group(1))
+	try:
+		return (ip, _loginTime(m.group(1), m.group(2))) if ip else None
+	except ValueError:
+		return None
+
+
+def _address(text):
+	"""The address in `text` (v4, v6, v6 in brackets) in canonical form, or None."""
+	try:
+		return ipaddress.ip_address(text.strip().strip('[]')).compressed
+	except ValueError:
+		return None
+
+
+def _registered(text):
+	"""
+	The addresses with a registered device in a console's answer: FreeSWITCH's
+	`show registrations as json` (network_ip: where the REGISTER came from), Asterisk's
+	`pjsip show contacts` ("Contact:  <aor>/<uri> <hash> <status> <rtt>": the host of the contact
+	URI, the source address where rewrite_contact is on) or Kamailio's `ul.dump` ("Received:").
+	"""
+	out = set()
+	try:
+		doc = json.loads(text)
+	except ValueError:
+		doc = None
+	if isinstance(doc, dict):
+		for row in doc.get('rows') or []:
+			a = _address(str(row.get('network_ip', ''))) if isinstance(row, dict) else None
+			if a:
+				out.add(a)
+		return out
+	for line in text.splitlines():
+		m = re.match(r'^\s*(?:Contact:\s+\S*?/|Received:\s+)sips?:(?:[^@\s;>]*@)?(\[[0-9A-Fa-f:.]+\]|[0-9.]+)', line)
+		a = _address(m.group(1)) if m else None
+		if a:
+			out.add(a)
+	return out
+
+
+def _loginTime(tv, tz):
+	"""EventTV (2026-12-07T05:10:00, +0000) as epoch seconds."""
+	t = calendar.timegm(time.strptime(tv, '%Y-%m-%dT%H:%M:%S'))
+	if tz:
+		off = (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60) * (1 if tz[0] == '+' else -1)
+		t -= off
+	return t
 
 
 def _ports(port):
@@ -59,7 +147,8 @@ def _ports(port):
 
 
 class GuardAction(ActionBase):
-	def __init__(self, jail, name, port='5060,5061', window='2', backend=None, **kwargs):
+	def __init__(self, jail, name, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
+			office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
 		super(GuardAction, self).__init__(jail, name)
 		self.window = float(window)
 		if not 0.2 <= self.window <= 60:
@@ -84,6 +173,29 @@ class GuardAction(ActionBase):
 		self._worker = None
 		self._stopping = False
 		self._fm = None
+		# Offices behind one address (see the top of this file).
+		self.officeCmd = shlex.split(office) if office else None
+		if self.officeCmd is not None and (not self.officeCmd or not self.officeCmd[0].startswith('/')):
+			raise ValueError('office must be a console command with its absolute program, not %r' % (office,))
+		self.officeLogins = str(office_logins).lower() in ('1', 'true', 'yes', 'on')
+		self.officeMaxretry = int(office_maxretry) if office_maxretry not in (None, '') else None
+		if self.officeMaxretry is not None and not 1 <= self.officeMaxretry <= 100000:
+			raise ValueError('office_maxretry must be 1 to 100000 failures, not %r' % (office_maxretry,))
+		self.officeRefresh = float(office_refresh)
+		if not 1 <= self.officeRefresh <= 3600:
+			raise ValueError('office_refresh must be 1 to 3600 seconds, not %r' % (office_refresh,))
+		self.officeState = office_state or os.path.join(STATE_DIR, 'office-%s.json' % safe)
+		self._offices = {}  # ip -> {'registered': bool, 'login': epoch of its last login or None}
+		self._logins = {}  # ip -> epoch of its last successful login (within a day)
+		self._tails = {}  # log path -> (dev, ino, offset read up to)
+		self._officeFails = {}  # ip -> [(wall time, user)] of its failures within findtime
+		self._officeWarned = {}  # (ip, user) -> failures when its last warning was logged
+		self._console = 'none' if self.officeCmd is None else 'not yet run'
+		self._officeWake = threading.Condition()
+		self._officeStop = False
+		self._officeThread = None
+		self._stateDirty = False
+		self._stateText = None
 		try:
 			self._fm = jail.filter.failManager
 			self._wrap()
@@ -116,16 +228,20 @@ class GuardAction(ActionBase):
 		except Exception as e:  # never lose a failure to a bug here
 			self._logSys.error('%s: guard: %s', self._jail.name, e)
 			verdict = 'count'
-		if verdict == 'repeat':
-			return 0  # not counted: the filter bans nothing for it
-		if verdict == 'attack':
+		if verdict in ('repeat', 'office'):
+			return 0  # not counted by fail2ban (an office's failures are counted by the guard)
+		if verdict in ('attack', 'office-ban'):
 			count = max(count, self._fm.getMaxRetry())
 		return self._original(ticket, count, observed)
 
 	def _judge(self, ticket, observed):
-		"""'count', 'repeat' (not counted) or 'attack' (counted as maxretry failures)."""
+		"""
+		'count', 'repeat' (not counted), 'attack' (counted as maxretry failures), 'office' (counted by
+		the guard only) or 'office-ban' (an office's failures reached office_maxretry: banned).
+		"""
 		if observed:  # the observer's second look at a ticket the filter already judged
-			return getattr(ticket, MARK, 'count')
+			verdict = getattr(ticket, MARK, 'count')
+			return 'office' if verdict == 'office-ban' else verdict  # banned once is enough
 		now = time.time()
 		live = ticket.getTime() >= now - self.window - 1  # not a line read back at start-up
 		ip = str(ticket.getID())
@@ -138,7 +254,11 @@ class GuardAction(ActionBase):
 			else:
 				if live:
 					self._counted[key] = now
-				verdict = 'attack' if self._account(ip, user, now) else 'count'
+				attacked = self._account(ip, user, now)
+				if ip in self._offices:
+					verdict = self._office(ip, user, now)
+				else:
+					verdict = 'attack' if attacked else 'count'
 		setattr(ticket, MARK, verdict)
 		if verdict != 'repeat' and live:
 			self._enqueue(('pause', ip))
@@ -162,8 +282,46 @@ class GuardAction(ActionBase):
 			'[%s] voip-f2b: account %r is under attack: %d failures from %d addresses within findtime; '
 			'banning each address that fails on it', self._jail.name, user, len(failures), len(ips))
 		for other in sorted(ips - set([ip])):
-			self._enqueue(('ban', other))
+			if other not in self._offices:  # an office is banned at its own threshold only
+				self._enqueue(('ban', other))
 		return True
+
+	def _office(self, ip, user, now):
+		"""Counts a failure of an office; 'office-ban' when it reached its threshold."""
+		maxretry = self._fm.getMaxRetry()
+		limit = self._officeLimit()
+		fails = self._officeFails.setdefault(ip, [])
+		fails.append((now, user))
+		self._stateDirty = True
+		if len(fails) >= limit:
+			self._logSys.warning(
+				'[%s] voip-f2b-guard: office %s banned: %d failures within findtime (its threshold: %d, %s)',
+				self._jail.name, ip, len(fails), limit, self._why(ip))
+			del self._officeFails[ip]
+			for k in [k for k in self._officeWarned if k[0] == ip]:
+				del self._officeWarned[k]
+			self._wakeOffice()
+			return 'office-ban'
+		if user:
+			n = sum(1 for _, u in fails if u == user)
+			if n < self._officeWarned.get((ip, user), 0):  # older failures expired
+				self._officeWarned[(ip, user)] = n
+			if n - self._officeWarned.get((ip, user), 0) >= maxretry:
+				self._officeWarned[(ip, user)] = n
+				self._logSys.warning(
+					'[%s] voip-f2b-guard: office %s %s; account %r keeps failing (%d of %d failures that ban the address)',
+					self._jail.name, ip, self._why(ip), user, len(fails), limit)
+		self._wakeOffice()
+		return 'office'
+
+	def _officeLimit(self):
+		return self.officeMaxretry or 10 * self._fm.getMaxRetry()
+
+	def _why(self, ip):
+		o = self._offices.get(ip) or {}
+		if o.get('registered'):
+			return 'has a registered device'
+		return 'had a successful login %s' % time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(o.get('login') or 0))
 
 	def _expire(self, now):
 		for key in [k for k, t in self._counted.items() if now - t >= self.window]:
@@ -177,6 +335,17 @@ class GuardAction(ActionBase):
 				del self._accounts[user]
 		for user in [u for u, t in self._attacked.items() if t <= now]:
 			del self._attacked[user]
+		for ip in list(self._officeFails):
+			kept = [f for f in self._officeFails[ip] if now - f[0] < findtime]
+			if len(kept) != len(self._officeFails[ip]):
+				self._stateDirty = True
+			if kept:
+				self._officeFails[ip] = kept
+			else:
+				del self._officeFails[ip]
+		for key in list(self._officeWarned):
+			if key[0] not in self._officeFails:
+				del self._officeWarned[key]
 
 	# -- fail2ban's interface ---------------------------------------------------------------
 
@@ -206,6 +375,14 @@ class GuardAction(ActionBase):
 				self._worker = threading.Thread(target=self._work, name='f2b/%s-guard' % self._jail.name)
 				self._worker.daemon = True
 				self._worker.start()
+		if self.officeCmd is not None or self.officeLogins:
+			self._loadState()
+			with self._officeWake:
+				self._officeStop = False
+				if self._officeThread is None or not self._officeThread.is_alive():
+					self._officeThread = threading.Thread(target=self._officeLoop, name='f2b/%s-office' % self._jail.name)
+					self._officeThread.daemon = True
+					self._officeThread.start()
 
 	def ban(self, aInfo):
 		pass
@@ -225,6 +402,10 @@ class GuardAction(ActionBase):
 				del self._counted[key]
 			for user in list(self._accounts):
 				self._accounts[user] = [f for f in self._accounts[user] if f[1] != ip]
+			if self._officeFails.pop(ip, None) is not None:
+				self._stateDirty = True
+			for key in [k for k in self._officeWarned if k[0] == ip]:
+				del self._officeWarned[key]
 
 	def stop(self):
 		if self._fm is None:
@@ -232,6 +413,9 @@ class GuardAction(ActionBase):
 		with self._cond:
 			self._stopping = True
 			self._cond.notify_all()
+		with self._officeWake:
+			self._officeStop = True
+			self._officeWake.notify_all()
 		self._unwrap()
 		self._firewallStop()
 		self._paused = False
@@ -264,6 +448,201 @@ class GuardAction(ActionBase):
 					self._jail.actions.addBannedIP(ip)
 				except Exception as e:
 					self._logSys.error('%s: guard: banning %s failed: %s', self._jail.name, ip, e)
+
+	# -- offices: the refresh thread, off the filter's thread -------------------------------
+
+	def _wakeOffice(self):
+		with self._officeWake:
+			self._officeWake.notify_all()
+
+	def _officeLoop(self):
+		"""Refreshes the offices every office_refresh seconds; writes the state file when it changed (at most once a second)."""
+		due = 0
+		written = 0  # when the state file was last written: a flood of failures writes it once a second
+		while True:
+			now = time.time()
+			if now >= due:
+				due = now + self.officeRefresh
+				try:
+					self._refresh(now)
+				except Exception as e:  # keep the thread alive whatever happens
+					self._logSys.error('[%s] voip-f2b-guard: office refresh failed: %s', self._jail.name, e)
+			if self._stateDirty and now - written >= 1.0:
+				written = now
+				try:
+					self._writeState()
+				except Exception as e:
+					self._logSys.error('[%s] voip-f2b-guard: office state %s: %s', self._jail.name, self.officeState, e)
+			with self._officeWake:
+				if self._officeStop:
+					return
+				wait = due - time.time()
+				if self._stateDirty:
+					wait = min(wait, written + 1.0 - time.time())
+				self._officeWake.wait(max(0.05, wait))
+				if self._officeStop:
+					return
+
+	def _refresh(self, now):
+		registered = set()
+		console = self._console
+		if self.officeCmd is not None:
+			try:
+				registered = _registered(self._consoleOutput())
+				if self._console != 'ok':
+					if self._console != 'not yet run':
+						self._logSys.warning('[%s] voip-f2b-guard: office detection: the console answers again', self._jail.name)
+					self._console = 'ok'
+			except Exception as e:
+				if self._console in ('ok', 'not yet run'):  # said once, until it works again
+					self._logSys.warning(
+						'[%s] voip-f2b-guard: office detection: %s cannot be run (%s): registered devices make no office until it can%s',
+						self._jail.name, ' '.join(self.officeCmd), e, '' if self.officeLogins else '; the jail works as before')
+				self._console = 'failing: %s' % (str(e)[:200],)
+		if self.officeLogins:
+			self._readLogins()
+		with self._lock:
+			for ip in [i for i, t in self._logins.items() if now - t >= LOGIN_DAY]:
+				del self._logins[ip]
+			offices = {}
+			for ip in registered:
+				offices[ip] = {'registered': True, 'login': self._logins.get(ip)}
+			for ip, t in self._logins.items():
+				offices.setdefault(ip, {'registered': False, 'login': t})
+			if offices != self._offices or console != self._console:
+				self._stateDirty = True
+			self._offices = offices
+
+	def _consoleOutput(self):
+		p = subprocess.Popen(self.officeCmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			close_fds=True, cwd='/', env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C', 'HOME': os.environ.get('HOME', '/root')})
+		try:
+			out, err = p.communicate(timeout=15)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.communicate()
+			raise RuntimeError('no answer within 15 s')
+		if p.returncode != 0:
+			raise RuntimeError('exit %d: %s' % (p.returncode, (err or out).decode('utf-8', 'replace').strip()[:200]))
+		return out[:16 << 20].decode('utf-8', 'replace')
+
+	def _readLogins(self):
+		"""New SuccessfulAuth events in the jail's logs since the last look (the last 16 MB at the first)."""
+		paths = self._jail.filter.getLogPaths() if hasattr(self._jail.filter, 'getLogPaths') else []
+		for path in paths:
+			try:
+				fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+			except OSError:
+				continue  # not there (yet), or a symlink: fail2ban's own reading says so
+			try:
+				st = os.fstat(fd)
+				if not stat.S_ISREG(st.st_mode):
+					continue
+				dev, ino, pos = self._tails.get(path, (None, None, None))
+				if pos is None:
+					pos = max(0, st.st_size - TAIL_FIRST)
+				elif (dev, ino) != (st.st_dev, st.st_ino) or st.st_size < pos:
+					pos = 0  # rotated, or truncated: a new file from its start
+				data = os.pread(fd, min(TAIL_STEP, max(0, st.st_size - pos)), pos) if st.st_size > pos else b''
+				end = data.rfind(b'\n') + 1  # complete lines only
+				self._tails[path] = (st.st_dev, st.st_ino, pos + end)
+			finally:
+				os.close(fd)
+			if b'SuccessfulAuth' not in data[:end]:
+				continue
+			for line in data[:end].split(b'\n'):
+				if b'SuccessfulAuth' not in line:
+					continue
+				login = _login(line.decode('utf-8', 'replace'))
+				if not login:
+					continue
+				ip, t = login
+				with self._lock:
+					if t > self._logins.get(ip, 0):
+						self._logins[ip] = t
+
+	def _stateDoc(self):
+		"""
+		The state file (JSON, version 1), for the watch and the admin:
+		  {"version": 1, "jail": <name>, "updated": <epoch s>, "maxretry": <n>, "officeMaxretry": <n>,
+		   "findtime": <s>, "console": "ok" | "none" | "not yet run" | "failing: <why>",
+		   "offices": [{"address": <ip>, "registered": <bool>, "lastLogin": <epoch s> | null,
+		                "failures": <n within findtime>,
+		                "accounts": [{"account": <user>, "failures": <n>, "last": <epoch s>}]}]}
+		Offices sorted by address; accounts by failures, most first (at most 20 each, 64 characters).
+		"""
+		with self._lock:
+			offices = []
+			for ip in sorted(self._offices)[:10000]:
+				o = self._offices[ip]
+				fails = self._officeFails.get(ip, [])
+				accounts = {}
+				for t, u in fails:
+					if u:
+						a = accounts.setdefault(u, {'account': str(u)[:64], 'failures': 0, 'last': 0})
+						a['failures'] += 1
+						a['last'] = max(a['last'], int(t))
+				offices.append({
+					'address': ip, 'registered': o['registered'], 'lastLogin': int(o['login']) if o['login'] else None,
+					'failures': len(fails),
+					'accounts': sorted(accounts.values(), key=lambda a: (-a['failures'], a['account']))[:20],
+				})
+			return {
+				'version': 1, 'jail': self._jail.name, 'maxretry': self._fm.getMaxRetry(), 'officeMaxretry': self._officeLimit(),
+				'findtime': self._fm.getMaxTime(), 'console': self._console, 'offices': offices,
+			}
+
+	def _writeState(self):
+		"""Writes the state file when its content changed: a temp file (O_NOFOLLOW, 0644) renamed over it, in root's directory."""
+		self._stateDirty = False
+		doc = self._stateDoc()
+		text = json.dumps(doc, sort_keys=True)
+		if text == self._stateText:
+			return
+		doc['updated'] = int(time.time())
+		d = os.path.dirname(self.officeState)
+		try:
+			os.mkdir(d, 0o755)
+		except FileExistsError:
+			pass
+		st = os.lstat(d)
+		if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+			raise RuntimeError('%s is not a directory only root can write' % d)
+		tmp = self.officeState + '.tmp'
+		try:
+			os.unlink(tmp)
+		except FileNotFoundError:
+			pass
+		fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+		try:
+			os.write(fd, (json.dumps(doc, sort_keys=True, indent=1) + '\n').encode('utf-8'))
+			os.fsync(fd)
+		finally:
+			os.close(fd)
+		os.rename(tmp, self.officeState)
+		self._stateText = text
+
+	def _loadState(self):
+		"""The logins of the last day from the state file (a restart, a rotated log forget none)."""
+		try:
+			fd = os.open(self.officeState, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+		except OSError:
+			return
+		try:
+			st = os.fstat(fd)
+			if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or st.st_size > (8 << 20):
+				return
+			doc = json.loads(os.read(fd, st.st_size).decode('utf-8'))
+			now = time.time()
+			with self._lock:
+				for o in doc.get('offices', []):
+					ip, t = _address(str(o.get('address', ''))), o.get('lastLogin')
+					if ip and isinstance(t, (int, float)) and now - t < LOGIN_DAY and t > self._logins.get(ip, 0):
+						self._logins[ip] = t
+		except Exception as e:
+			self._logSys.debug('[%s] voip-f2b-guard: office state %s not read: %s', self._jail.name, self.officeState, e)
+		finally:
+			os.close(fd)
 
 	# -- the firewall -----------------------------------------------------------------------
 

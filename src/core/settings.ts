@@ -1,0 +1,307 @@
+/**
+ * Settings that persist between runs (issue 21). The options of the last successful install are
+ * the baseline of the next: a flag changes a setting, an omitted flag keeps it, `--reset-settings`
+ * goes back to the defaults. Pure: the command reads and writes the stored copy (the manifest's
+ * `settings` field, see src/adapters/manifest.ts).
+ */
+import type { InstallOptions } from './options.ts';
+import { fail2banSeconds } from './duration.ts';
+import { getIniValue } from './ini-edit.ts';
+import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './validate.ts';
+import { parseLapiUrl, parseListen } from './crowdsec.ts';
+import { parseWebListen } from './web-service.ts';
+import { intervalText, parseWatchInterval } from './watch.ts';
+import { serviceNames } from './services/index.ts';
+import { UsageError } from '../errors.ts';
+
+/**
+ * Every install option that shapes what is written, with the flag that sets it. Not settings:
+ * what a run does once (--restartkamailio, --dry-run, --yes, --diff, --json, --no-doctor).
+ */
+export const SETTING_FLAGS = {
+  whitelist: '--whitelist',
+  services: '--services',
+  kamailioAuthLog: '--kamailio-auth-log',
+  freeswitchMode: '--freeswitch-mode',
+  email: '--email',
+  sender: '--sender',
+  mailDelivery: '--mail-delivery',
+  mailInterval: '--mail-interval',
+  bantime: '--bantime',
+  bantimeIncrement: '--bantime-increment',
+  bantimeMax: '--bantime-max',
+  findtime: '--findtime',
+  maxretry: '--maxretry',
+  banaction: '--banaction',
+  protectAdmin: '--protect-admin',
+  crowdsecLapi: '--crowdsec-lapi',
+  crowdsecCredentials: '--crowdsec-credentials',
+  crowdsecCa: '--crowdsec-ca',
+  crowdsecLapiServer: '--crowdsec-lapi-server',
+  crowdsecTlsCert: '--crowdsec-tls-cert',
+  crowdsecTlsKey: '--crowdsec-tls-key',
+  web: '--web',
+  webListen: '--web-listen',
+  keepExistingJails: '--keep-existing-jails',
+  watch: '--watch-interval',
+} as const satisfies Partial<Record<keyof InstallOptions, string>>;
+
+export type SettingKey = keyof typeof SETTING_FLAGS;
+export const SETTING_KEYS = Object.keys(SETTING_FLAGS) as SettingKey[];
+
+/** The settings as stored: the options' values for the keys above (unset ones left out). */
+export type Settings = Partial<Pick<InstallOptions, SettingKey>>;
+
+/** The settings of `options` (what a completed run stores). */
+export function settingsOf(options: InstallOptions): Settings {
+  const out: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) if (options[k] !== undefined) out[k] = options[k];
+  return out as Settings;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** How a setting reads in "kept from the last run: …". */
+function show(key: SettingKey, v: unknown): string {
+  if (key === 'watch') return v === false ? 'no-watch' : `watch-interval ${intervalText((v as { interval: number }).interval)}`;
+  const name = SETTING_FLAGS[key].slice(2);
+  if (typeof v === 'boolean') return `${name} ${v ? 'on' : 'off'}`;
+  if (Array.isArray(v)) return `${name} ${v.length ? v.join(',') : '(none)'}`;
+  return `${name} ${String(v)}`;
+}
+
+/**
+ * The options of this run: each setting not given takes its stored value (from the last run,
+ * unless `reset`), each given one its flag's value. `options.given` undefined (a caller of the
+ * API that passes whole options, the tests' helpers) means every setting is as passed.
+ */
+export function withStoredSettings(options: InstallOptions, stored: Settings | null, reset: boolean): InstallOptions {
+  if (!options.given || !stored || reset) return options;
+  const out: Record<string, unknown> = { ...options };
+  for (const k of SETTING_KEYS) {
+    if (options.given.includes(k)) continue;
+    // An omitted flag parses to its default (or unset); the stored value replaces it.
+    if (stored[k] !== undefined) out[k] = stored[k];
+  }
+  return out as unknown as InstallOptions;
+}
+
+/**
+ * "kept from the last run" entries: settings not given in this run that hold their stored value,
+ * where that differs from what the run would use without it (a kept default is not news).
+ */
+export function keptSettings(final: InstallOptions, asParsed: InstallOptions, stored: Settings | null, reset: boolean): string[] {
+  if (!asParsed.given || !stored || reset) return [];
+  const out: string[] = [];
+  for (const k of SETTING_KEYS) {
+    if (asParsed.given.includes(k) || stored[k] === undefined) continue;
+    if (same(final[k], stored[k]) && !same(stored[k], asParsed[k])) out.push(show(k, stored[k]));
+  }
+  return out;
+}
+
+/**
+ * The stored settings, each checked by its flag's own parser (the manifest is root's, but what
+ * goes into jail.local is checked whatever its source): a value that does not pass is dropped
+ * (the default applies) and named in `problems`.
+ */
+export function parseStoredSettings(raw: unknown): { settings: Settings; problems: string[] } {
+  const settings: Record<string, unknown> = {};
+  const problems: string[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { settings, problems: raw === undefined ? [] : ['the stored settings are not an object'] };
+  const str = (v: unknown): string => {
+    if (typeof v !== 'string') throw new Error('not a string');
+    return v;
+  };
+  const bool = (v: unknown): boolean => {
+    if (typeof v !== 'boolean') throw new Error('not true or false');
+    return v;
+  };
+  const list = (v: unknown): string[] => {
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw new Error('not a list of strings');
+    return v as string[];
+  };
+  const known = serviceNames();
+  const parsers: Record<SettingKey, (v: unknown) => unknown> = {
+    whitelist: (v) => parseWhitelist(list(v).join(',')),
+    services: (v) => list(v).map((n) => {
+      if (!known.includes(n)) throw new Error(`unknown service '${n}'`);
+      return n;
+    }),
+    kamailioAuthLog: bool,
+    freeswitchMode: (v) => {
+      if (v !== 'normal' && v !== 'aggressive') throw new Error('not normal or aggressive');
+      return v;
+    },
+    email: (v) => parseEmail('--email', str(v)),
+    sender: (v) => parseEmail('--sender', str(v)),
+    mailDelivery: (v) => {
+      if (v !== 'local' && v !== 'send-only') throw new Error('not local or send-only');
+      return v;
+    },
+    mailInterval: (v) => parseCount('--mail-interval', String(v), 0, 86400),
+    bantime: (v) => parseDuration('--bantime', str(v), true),
+    bantimeIncrement: bool,
+    bantimeMax: (v) => parseDuration('--bantime-max', str(v), false),
+    findtime: (v) => parseDuration('--findtime', str(v), false),
+    maxretry: (v) => parseCount('--maxretry', String(v), 1, 1000),
+    banaction: (v) => parseBanaction(str(v)),
+    protectAdmin: bool,
+    crowdsecLapi: (v) => parseLapiUrl(str(v)),
+    crowdsecCredentials: str,
+    crowdsecCa: str,
+    crowdsecLapiServer: (v) => parseListen(str(v)),
+    crowdsecTlsCert: str,
+    crowdsecTlsKey: str,
+    web: bool,
+    webListen: (v) => parseWebListen(str(v)),
+    keepExistingJails: bool,
+    // --no-watch (false) or the watch's interval in seconds.
+    watch: (v) => {
+      if (v === false) return false;
+      const interval = (v as { interval?: unknown } | null)?.interval;
+      if (typeof interval !== 'number') throw new Error('not false or an interval');
+      return { interval: parseWatchInterval(String(interval)) };
+    },
+  };
+  const given = raw as Record<string, unknown>;
+  for (const k of SETTING_KEYS) {
+    if (given[k] === undefined) continue;
+    try {
+      settings[k] = parsers[k](given[k]);
+    } catch (err) {
+      problems.push(`the stored setting ${SETTING_FLAGS[k]} (${JSON.stringify(given[k]).slice(0, 80)}) is not valid (${(err as Error).message.split('\n')[0]}): not used`);
+    }
+  }
+  return { settings: settings as Settings, problems };
+}
+
+/**
+ * The settings an install by an older version (no stored settings) left in jail.local's managed
+ * keys, so a plain re-run keeps them: ban and find times, maxretry, repeat offenders, the alert
+ * addresses and their interval. A value the tool would not accept as a flag is left out (the
+ * default applies, and the plan shows the change).
+ */
+export function settingsFromJail(jail: string | null, mailname?: string): Settings {
+  if (jail === null) return {};
+  const out: Settings = {};
+  const get = (k: string): string | undefined => getIniValue(jail, 'DEFAULT', k)?.trim();
+  const attempt = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  const bantime = get('bantime');
+  if (bantime !== undefined) {
+    const v = attempt(() => parseDuration('--bantime', bantime, true));
+    if (v !== undefined) out.bantime = v;
+  }
+  const findtime = get('findtime');
+  if (findtime !== undefined) {
+    const v = attempt(() => parseDuration('--findtime', findtime, false));
+    if (v !== undefined) out.findtime = v;
+  }
+  const maxretry = get('maxretry');
+  if (maxretry !== undefined) {
+    const v = attempt(() => parseCount('--maxretry', maxretry, 1, 1000));
+    if (v !== undefined) out.maxretry = v;
+  }
+  const increment = get('bantime.increment');
+  if (increment !== undefined && /^(?:true|false)$/i.test(increment)) out.bantimeIncrement = /^true$/i.test(increment);
+  const maxtime = get('bantime.maxtime');
+  if (maxtime !== undefined) {
+    const v = attempt(() => parseDuration('--bantime-max', maxtime, false));
+    if (v !== undefined) out.bantimeMax = v;
+  }
+  const action = get('action') ?? '';
+  const dest = get('destemail');
+  // Alerts are ours when [DEFAULT]'s action is our rate-limited mail action.
+  if (dest !== undefined && /\bvoip-f2b-mail\[/.test(action)) {
+    const email = attempt(() => parseEmail('--email', dest));
+    if (email !== undefined) out.email = email;
+    const sender = get('sender');
+    const s = sender !== undefined ? attempt(() => parseEmail('--sender', sender)) : undefined;
+    if (s !== undefined && s !== `fail2ban@${mailname}`) out.sender = s;
+    const interval = /\binterval=(\d{1,6})\b/.exec(action);
+    if (interval && Number(interval[1]) <= 86400) out.mailInterval = Number(interval[1]);
+  }
+  return out;
+}
+
+/** One setting's normalized value, for keys whose spellings can differ (`1d` = `24h` = `86400`). */
+const DURATION_KEYS = new Set(['bantime', 'findtime', 'bantime.maxtime', 'dbpurgeage']);
+const COUNT_KEYS = new Set(['maxretry']);
+
+/**
+ * Whether jail.local's `value` already says what `wanted` says, in another spelling: durations
+ * by their seconds, counts by number, ignoreip as a set of entries (order, commas and spacing
+ * aside). Then the line is left as it is, and the file is UNCHANGED.
+ */
+export function sameSetting(key: string, value: string, wanted: string): boolean {
+  const k = key.toLowerCase();
+  if (value.trim() === wanted.trim()) return true;
+  if (DURATION_KEYS.has(k)) {
+    const a = fail2banSeconds(value);
+    return a !== null && a === fail2banSeconds(wanted);
+  }
+  if (COUNT_KEYS.has(k)) return /^\s*\d+\s*$/.test(value) && Number(value) === Number(wanted);
+  if (k === 'ignoreip') {
+    const set = (v: string): string[] => [...new Set(v.split(/[\s,]+/).filter(Boolean).map((e) => e.toLowerCase()))].sort();
+    return same(set(value), set(wanted));
+  }
+  return false;
+}
+
+/** `keys` with each value jail.local already has in another spelling replaced by that spelling. */
+export function keepEqualSpelling(text: string, section: string, keys: Array<[string, string]>): Array<[string, string]> {
+  return keys.map(([k, v]) => {
+    const cur = getIniValue(text, section, k);
+    return cur !== undefined && sameSetting(k, cur, v) ? [k, cur] : [k, v];
+  });
+}
+
+/** What this host protects, for the checks below. */
+export interface SettingsHost {
+  /** Service modules this run plans (selected or detected). */
+  services: string[];
+  /** The settings of the last run this run started from (null: none, or --reset-settings). */
+  stored?: Settings | null;
+}
+
+/**
+ * Flags that would do nothing on this host (exit 2, one line with the reason, before anything
+ * changes), checked on the options after the stored settings are applied, for the flags given in
+ * this run.
+ */
+export function checkSettings(o: InstallOptions, host: SettingsHost): void {
+  // Whole options from the API (no `given`) are taken as they are.
+  const named = (k: SettingKey): boolean => (o.given ? o.given.includes(k) : false);
+  if (!o.email) {
+    const mailFlags = (['sender', 'mailDelivery', 'mailInterval'] as const).filter((k) => named(k));
+    if (mailFlags.length) {
+      const f = SETTING_FLAGS[mailFlags[0]!];
+      throw new UsageError(`${f} only shapes ban alert mails, and no --email is set (none given, none kept from the last run)`, `add --email <addr>, or drop ${f}`);
+    }
+  }
+  if (named('kamailioAuthLog') && o.kamailioAuthLog && !host.services.includes('kamailio')) {
+    throw new UsageError('--kamailio-auth-log edits kamailio.cfg, and Kamailio is neither found on this host nor chosen with --services', 'drop --kamailio-auth-log, or add kamailio to --services');
+  }
+  if (named('freeswitchMode') && !host.services.includes('freeswitch')) {
+    throw new UsageError(`--freeswitch-mode ${o.freeswitchMode} shapes the FreeSWITCH jail, and FreeSWITCH is neither found on this host nor chosen with --services`, 'drop --freeswitch-mode, or add freeswitch to --services');
+  }
+  if (named('bantimeMax') && !o.bantimeIncrement) {
+    throw new UsageError('--bantime-max caps the growing bans of repeat offenders, which --no-bantime-increment turns off', 'drop --bantime-max, or drop --no-bantime-increment');
+  }
+  if (named('webListen') && !o.web) {
+    throw new UsageError('--web-listen is the address of the web view installed by --web', 'add --web, or drop --web-listen');
+  }
+  // Kept and given values together: the longest ban is no shorter than a ban.
+  if ((named('bantime') || named('bantimeMax')) && o.bantime !== '-1' && durationSeconds(o.bantimeMax) < durationSeconds(o.bantime)) {
+    const from = (k: SettingKey): string => (named(k) ? '' : host.stored?.[k] !== undefined ? ' (kept from the last run)' : ' (the default)');
+    throw new UsageError(`invalid --bantime-max '${o.bantimeMax}'${from('bantimeMax')}: shorter than --bantime '${o.bantime}'${from('bantime')}; expected a duration of at least the ban time, e.g. 1w`);
+  }
+}
