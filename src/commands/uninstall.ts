@@ -3,7 +3,7 @@ import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type ManifestFile } from '../adapters/manifest.ts';
 import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
-import { JAIL_LOCAL } from '../core/paths.ts';
+import { GUARD_STATE_DIR, GUARD_STATE_FILE, JAIL_LOCAL } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { WATCH_STATE, watchUninstallCommands } from '../core/watch.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
@@ -240,6 +240,9 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
   await ctx.fs.remove(CONFIG_VERIFIED);
   await ctx.fs.remove(WATCH_STATE);
+  // The guard's offices (runtime state it wrote while the jails ran; fail2ban no longer runs them).
+  for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
+  await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);

@@ -4,3 +4,6 @@ export const FILTER_DIR = '/etc/fail2ban/filter.d';
 export const MAIL_ACTION = '/etc/fail2ban/action.d/voip-f2b-mail.conf';
 /** The VoIP jails' guard (templates/etc/fail2ban/action.d/voip-f2b-guard.py). */
 export const GUARD_ACTION = '/etc/fail2ban/action.d/voip-f2b-guard.py';
+/** The guard's runtime state: `office-<jail>.json` (offices and their failing accounts, read by the watch). */
+export const GUARD_STATE_DIR = '/var/lib/voip-f2b-install';
+export const GUARD_STATE_FILE = /^office-[A-Za-z0-9_-]+\.json(\.tmp)?$/;

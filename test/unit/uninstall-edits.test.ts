@@ -320,3 +320,31 @@ test('an uninstall killed after the files and run again: the same result, no sec
     await removeRoot(root);
   }
 });
+
+test("uninstall removes the guard's office state (and a temp file it left), never a foreign file beside it", async () => {
+  const root = await installed();
+  try {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'var/lib/voip-f2b-install'), { recursive: true });
+    await put(root, 'var/lib/voip-f2b-install/office-voip-asterisk.json', '{"version":1}\n');
+    await put(root, 'var/lib/voip-f2b-install/office-voip-asterisk.json.tmp', '{');
+    await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    assert.equal(await read(root, 'var/lib/voip-f2b-install/office-voip-asterisk.json'), null);
+    assert.equal(await read(root, 'var/lib/voip-f2b-install/office-voip-asterisk.json.tmp'), null);
+    assert.equal(await stat(path.join(root, 'var/lib/voip-f2b-install')).catch(() => null), null, 'the empty directory is gone');
+    // A file that is not the guard's stays, and so does its directory.
+    const root2 = await installed();
+    try {
+      await mkdir(path.join(root2, 'var/lib/voip-f2b-install'), { recursive: true });
+      await put(root2, 'var/lib/voip-f2b-install/office-voip-asterisk.json', '{}');
+      await put(root2, 'var/lib/voip-f2b-install/notes.txt', 'mine');
+      await uninstall({ purgePackages: false, dryRun: false }, testContext(root2));
+      assert.equal(await read(root2, 'var/lib/voip-f2b-install/notes.txt'), 'mine');
+      assert.equal(await read(root2, 'var/lib/voip-f2b-install/office-voip-asterisk.json'), null);
+    } finally {
+      await removeRoot(root2);
+    }
+  } finally {
+    await removeRoot(root);
+  }
+});
