@@ -11,6 +11,7 @@ import {
   WATCH_STATE,
   WATCH_SYSLOG_TAG,
   attackProblems,
+  officeProblems,
   banSetProblems,
   clean,
   diffProblems,
@@ -107,6 +108,7 @@ export async function watchOnce(options: WatchOptions, ctx: Context): Promise<Wa
     if (target?.startsWith('/')) {
       const lines = (await lastLines(ctx.fs.real(target), 2000)) ?? [];
       problems.push(...attackProblems(lines, now.getTime(), (j) => findtimes.get(j) ?? 600));
+      problems.push(...officeProblems(lines, now.getTime(), (j) => findtimes.get(j) ?? 600));
     }
   }
 

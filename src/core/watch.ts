@@ -379,6 +379,33 @@ export function attackProblems(lines: string[], nowMs: number, findtimeSeconds: 
   return [...found.values()];
 }
 
+/**
+ * A phone that keeps failing behind an office's address, as the guard reports it in fail2ban's log
+ * (an address with a registered device or a recent login is banned only at office_maxretry):
+ *   2026-12-07 05:31:02,120 fail2ban.actions [812]: WARNING [voip-asterisk] voip-f2b-guard: office 203.0.113.5 has a registered device; account '1003' keeps failing (10 of 50 failures that ban the address)
+ * A report newer than the jail's findtime is a phone failing now; one problem per office and account.
+ */
+export function officeProblems(lines: string[], nowMs: number, findtimeSeconds: (jail: string) => number): WatchProblem[] {
+  const found = new Map<string, WatchProblem>();
+  const re = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)[,.]\d+ .*?\bWARNING\s+\[([^\]\s]{1,64})\] voip-f2b-guard: office ([0-9A-Fa-f:.]{2,45}) (has a registered device|had a login[^;]{0,80}|[^;]{1,80}); account (.{1,200}?) keeps failing \((\d+) of (\d+) /;
+  for (const l of lines) {
+    const m = re.exec(l);
+    if (!m) continue;
+    const at = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime();
+    const jail = m[7]!;
+    if (nowMs - at > findtimeSeconds(jail) * 1000 || at - nowMs > 60000) continue;
+    const address = m[8]!;
+    const account = clean(m[10]!.replace(/^'(.*)'$|^"(.*)"$/, '$1$2'), 80);
+    found.set(`${jail}\0${address}\0${account}`, {
+      key: `office:${jail}:${address}:${account}`,
+      severity: 'warning',
+      message: `jail ${jail}: a phone behind the office address ${address} keeps failing on account ${account} (${m[11]} of the ${m[12]} failures that would ban the office); the office is not banned for it`,
+      fix: `check the password configured on the phone that uses account ${account} at ${address}`,
+    });
+  }
+  return [...found.values()];
+}
+
 /** The alert: a subject and a body, from what changed. Null when nothing did. */
 export function formatAlert(host: string, changes: WatchChanges, now: WatchProblem[]): { subject: string; body: string } | null {
   const { raised, cleared } = changes;

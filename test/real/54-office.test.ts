@@ -192,6 +192,12 @@ test('a misconfigured phone behind the same address (12 wrong passwords, retryin
   assert.match(log, new RegExp(`WARNING \\[voip-asterisk\\] voip-f2b-guard: office ${PEERS.off.replace(/\./g, '\\.')} has a registered device; account '1003' keeps failing \\(10 of 50 failures that ban the address\\)`), log.split('\n').filter((l) => l.includes('guard')).join('\n'));
   assert.ok(await waitFor(() => (office(PEERS.off)?.accounts.find((a) => a.account === '1003')?.failures ?? 0) >= 12, 5000), `the state file: ${host!.read(STATE)}`);
   assert.deepEqual(office(PEERS.off)!.accounts.map((a) => a.account), ['1003'], 'only the misconfigured phone\'s account fails');
+  // The watch tells the admin which phone keeps failing, from the guard's line (one problem per office and account).
+  const w = host!.cli(['watch', '--once', '--json']);
+  const watchReport = JSON.parse(w.stdout) as { problems: Array<{ key: string; message: string }> };
+  const told = watchReport.problems.filter((p) => p.key.startsWith('office:'));
+  assert.deepEqual(told.map((p) => p.key), [`office:voip-asterisk:${PEERS.off}:1003`], `${w.stderr}\n${w.stdout}`);
+  assert.match(told[0]!.message, /keeps failing on account 1003/);
   // The registered phone is still registered from the office.
   assert.match(astConsole('pjsip show contacts').stdout, new RegExp(`1002/sip:1002[^@\\s]*@${PEERS.off.replace(/\./g, '\\.')}:5060`));
   t.diagnostic(`misconfigured phone: ${n} failures over ${Math.round((Date.now() - t0) / 1000)} s, not banned; warned at 5 and 10; state: ${JSON.stringify(office(PEERS.off))}`);

@@ -20,6 +20,7 @@ import {
   WATCH_TIMER,
   WATCH_UNIT,
   attackProblems,
+  officeProblems,
   banSetProblems,
   cronSchedule,
   diffProblems,
@@ -212,6 +213,27 @@ test('accounts under attack: the guard\'s WARNING within findtime is a problem; 
   assert.match(p[0]!.message, /account 1001 is under attack from many addresses \(5 failures from 5 addresses/);
   const hostile = attackProblems([line(5, 39, "'x\\x1b[31m\u0007evil'")], now, () => 600);
   assert.doesNotMatch(hostile[0]!.message, /[\u0000-\u001f]/);
+});
+
+test('a phone failing behind an office: the guard\'s WARNING within findtime names the office and the account; the address is the guard\'s field, not the account\'s text', () => {
+  const now = new Date(2026, 11, 7, 5, 40, 0).getTime();
+  const line = (mm: number, address: string, why: string, account: string) =>
+    `2026-12-07 05:${String(mm).padStart(2, '0')}:02,120 fail2ban.actions [812]: WARNING [voip-asterisk] voip-f2b-guard: office ${address} ${why}; account ${account} keeps failing (10 of 50 failures that ban the address)`;
+  const p = officeProblems([
+    line(35, '203.0.113.5', 'has a registered device', "'1003'"),
+    line(36, '203.0.113.5', 'has a registered device', "'1003'"),
+    line(37, '203.0.113.6', 'had a successful login 2026-12-07 04:00:00 UTC', "'1004'"),
+    line(20, '203.0.113.7', 'has a registered device', "'1005'"),
+    'noise',
+  ], now, () => 600);
+  assert.deepEqual(p.map((x) => x.key), ['office:voip-asterisk:203.0.113.5:1003', 'office:voip-asterisk:203.0.113.6:1004']);
+  assert.match(p[0]!.message, /office address 203\.0\.113\.5 keeps failing on account 1003 \(10 of the 50 failures/);
+  assert.equal(p[0]!.severity, 'warning');
+  // An account name that forges the rest of the line names neither another address nor a control character.
+  const forged = officeProblems([line(39, '203.0.113.5', 'has a registered device', "'x; account \\'9\\' keeps failing (1 of 2 office 198.51.100.9\x1b[31m'")], now, () => 600);
+  assert.equal(forged.length, 1);
+  assert.match(forged[0]!.key, /^office:voip-asterisk:203\.0\.113\.5:/);
+  assert.doesNotMatch(forged[0]!.message, /[\u0000-\u001f]/);
 });
 
 const P = (key: string, severity: WatchProblem['severity'] = 'broken'): WatchProblem => ({ key, severity, message: `m ${key}` });
