@@ -169,6 +169,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--web-listen <addr:port>', `where that service listens: a loopback address only (default ${DEFAULT_WEB_LISTEN})`))
       .addOption(opt('--keep-existing-jails', "keep a jail already enabled that counts the same failures as one of ours (a PBX distribution's, an admin's) and do not enable ours; by default ours replaces it (switched off in jail.d/voip-f2b-install-adopted.local, its own file untouched)"))
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something'))
+      .addOption(opt('--override-admin-settings', "let this run replace [DEFAULT] values you had in jail.local before the tool's first run (banaction...) with the tool's own; without it such a change needs its own flag"))
       .addOption(opt('--reset-settings', 'start from the defaults, not from the settings of the last run (flags given still apply)')),
   ).action((o: Record<string, string | boolean | undefined>, cmd: Command) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -205,6 +206,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       given,
       ...(o.resetSettings ? { resetSettings: true } : {}),
+      ...(o.overrideAdminSettings ? { overrideAdminSettings: true } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),

@@ -146,6 +146,9 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   const stored = await storedSettings(ctx);
   const reset = Boolean(options.resetSettings);
   options = withStoredSettings(options, stored, reset);
+  // A first install over the admin's own jail.local: an omitted flag keeps their [DEFAULT] value
+  // (bantime, findtime, maxretry, repeat offenders), as "kept as they are" in the plan.
+  if (stored === null) options = withStoredSettings(options, await adminBaseline(ctx), false);
 
   // CrowdSec: both options or neither; the credentials file is root-only (checked before anything).
   if (Boolean(options.crowdsecLapi) !== Boolean(options.crowdsecCredentials)) {
@@ -312,6 +315,18 @@ async function storedSettings(ctx: Context): Promise<Settings | null> {
   // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
   if (text === null || manifest.pending) return null;
   return settingsFromJail(await ctx.fs.readText(JAIL_LOCAL));
+}
+
+/**
+ * With no completed run (none yet, or a first run interrupted before it wrote jail.local), the
+ * admin's jail.local: its [DEFAULT] values that a flag could set are the baseline (null: no
+ * jail.local, or the tool already wrote it).
+ */
+async function adminBaseline(ctx: Context): Promise<Settings | null> {
+  const { manifest } = await readManifest(ctx.fs);
+  if (manifest.files.some((f) => f.path === JAIL_LOCAL)) return null;
+  const jail = await ctx.fs.readText(JAIL_LOCAL);
+  return jail === null ? null : settingsFromJail(jail);
 }
 
 /** Stores `settings` in the manifest when they differ from the stored ones (never creates one). */

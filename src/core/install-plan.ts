@@ -16,7 +16,7 @@ import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind
 import { PlanError } from '../errors.ts';
 import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
 import { pbxDistroNote } from './pbx-distro.ts';
-import { keepEqualSpelling } from './settings.ts';
+import { adminDefaults, keepEqualSpelling } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -235,7 +235,11 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
   // stays as it is: equal settings leave the file UNCHANGED.
   const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
-  jail = set(jail, 'DEFAULT', defaults);
+  // The admin's own [DEFAULT] values (jail.local before the tool's first run): kept, replaced by a
+  // flag of this run (said in the plan), or refused (exit 2) — never rewritten silently.
+  const originalPath = facts.pbx?.jailLocalOriginal ?? null;
+  const own = adminDefaults(jailOnDisk !== null && originalPath ? files.read(originalPath) : null, jail, defaults, options);
+  jail = set(jail, 'DEFAULT', own.keys);
   if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
@@ -246,6 +250,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   const notes: string[] = [];
   const distroNote = facts.pbx ? pbxDistroNote(facts.pbx.distro) : null;
   if (distroNote) notes.push(distroNote);
+  notes.push(...own.notes);
   const existing = jailInventory(facts, files, modules);
   const adoptions: Adoption[] = [];
   for (const module of modules) {

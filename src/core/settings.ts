@@ -295,3 +295,108 @@ export function checkSettings(o: InstallOptions, host: SettingsHost): void {
     throw new UsageError(`invalid --bantime-max '${o.bantimeMax}'${from('bantimeMax')}: shorter than --bantime '${o.bantime}'${from('bantime')}; expected a duration of at least the ban time, e.g. 1w`);
   }
 }
+
+/** The setting (flag) that changes each [DEFAULT] key the tool writes (ignoreip: a union, see adminDefaults). */
+const DEFAULT_KEY_SETTING: Record<string, SettingKey> = {
+  ignoreip: 'whitelist',
+  bantime: 'bantime',
+  findtime: 'findtime',
+  maxretry: 'maxretry',
+  banaction: 'banaction',
+  banaction_allports: 'banaction',
+  destemail: 'email',
+  sender: 'sender',
+  action: 'email',
+  'bantime.increment': 'bantimeIncrement',
+  'bantime.maxtime': 'bantimeMax',
+  'bantime.overalljails': 'bantimeIncrement',
+};
+
+/**
+ * Keys of ours that bans do not need: an admin's value is kept (and said in the plan) rather than
+ * refused. `bantime.overalljails` only makes bans in other jails count for the growing ban.
+ */
+const KEEP_THEIRS = new Set(['bantime.overalljails']);
+
+/** The flag and value that keep the admin's `value` of `key`, when the flag accepts it. */
+function keepYours(key: string, value: string): string | null {
+  const v = value.trim();
+  try {
+    if (key === 'banaction') return `--banaction ${parseBanaction(v)}`;
+    if (key === 'bantime') return `--bantime ${parseDuration('--bantime', v, true)}`;
+    if (key === 'findtime') return `--findtime ${parseDuration('--findtime', v, false)}`;
+    if (key === 'bantime.maxtime') return `--bantime-max ${parseDuration('--bantime-max', v, false)}`;
+    if (key === 'maxretry') return `--maxretry ${parseCount('--maxretry', v, 1, 1000)}`;
+    if (key === 'bantime.increment' && /^(?:true|false)$/i.test(v)) return /^true$/i.test(v) ? '--bantime-increment' : '--no-bantime-increment';
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** What the [DEFAULT] composition does with the admin's own values. */
+export interface AdminDefaults {
+  /** The keys to write: ours, less the admin's kept ones (KEEP_THEIRS). */
+  keys: Array<[string, string]>;
+  /** Plan notes: the admin's values kept, and each replaced by a flag of this run ("yours 600 → 1h (--bantime)"). */
+  notes: string[];
+}
+
+/**
+ * The admin's own [DEFAULT] values (issue 21, "touch only what we manage"): a key jail.local had
+ * before the tool's first run (`original`) that still holds that value (`current`) is the
+ * admin's. Where ours (`keys`) differs: a flag of this run that sets it (or
+ * --override-admin-settings) is a deliberate change, named in the plan; a key bans do not need
+ * keeps theirs; any other is refused (exit 2, nothing changed) naming the key, both values and
+ * the flags that decide. Options without `given` (the API's whole options) are all deliberate.
+ */
+export function adminDefaults(original: string | null, current: string, keys: Array<[string, string]>, o: InstallOptions): AdminDefaults {
+  if (original === null) return { keys, notes: [] };
+  const out: Array<[string, string]> = [];
+  const kept: string[] = [];
+  const notes: string[] = [];
+  const refused: Array<{ key: string; theirs: string; ours: string; keep: string | null }> = [];
+  for (const [key, ours] of keys) {
+    const theirs = getIniValue(original, 'DEFAULT', key);
+    const now = getIniValue(current, 'DEFAULT', key);
+    const setting = DEFAULT_KEY_SETTING[key];
+    // Not the admin's: a key they did not have, or one an earlier run changed.
+    if (theirs === undefined || now === undefined || setting === undefined || !sameSetting(key, now, theirs)) {
+      out.push([key, ours]);
+      continue;
+    }
+    const shown = (v: string): string => (v.includes('\n') ? v.trim().split('\n').map((l) => l.trim()).join(' / ') : v.trim());
+    if (sameSetting(key, now, ours)) {
+      kept.push(`${key} ${shown(now)}`);
+      out.push([key, ours]);
+      continue;
+    }
+    if (key === 'ignoreip') {
+      // A union: theirs stays, the whitelist and loopback are added (never rewritten, never shrunk).
+      const mine = new Set(now.split(/[\s,]+/).filter(Boolean));
+      const added = ours.split(/[\s,]+/).filter((e) => e && !mine.has(e));
+      notes.push(`[DEFAULT] ignoreip: yours kept, ${added.join(' ')} added (loopback and the whitelist; nothing of yours is removed)`);
+      out.push([key, ours]);
+      continue;
+    }
+    const flag = o.given === undefined ? null : o.given.includes(setting) ? SETTING_FLAGS[setting] : o.overrideAdminSettings ? '--override-admin-settings' : null;
+    if (o.given === undefined || flag) {
+      notes.push(`[DEFAULT] ${key}: yours ${shown(now)} → ${shown(ours)}${flag ? ` (${flag})` : ''}`);
+      out.push([key, ours]);
+    } else if (KEEP_THEIRS.has(key)) {
+      notes.push(`[DEFAULT] ${key}: yours ${shown(now)} kept (ours, ${shown(ours)}, is not needed for the bans; --override-admin-settings takes it)`);
+    } else {
+      refused.push({ key, theirs: shown(now), ours: shown(ours), keep: keepYours(key, now) });
+    }
+  }
+  if (refused.length) {
+    const what = refused.map((r) => `[DEFAULT] ${r.key} is yours (${r.theirs}) and ours would be ${r.ours}`).join('; ');
+    const keeps = refused.map((r) => r.keep).filter((k): k is string => k !== null);
+    throw new UsageError(
+      `jail.local: ${what}; the tool does not rewrite your own values without being asked`,
+      `${keeps.length ? `keep yours with ${[...new Set(keeps)].join(' ')}, or ` : ''}take ours with --override-admin-settings`,
+    );
+  }
+  if (kept.length) notes.unshift(`[DEFAULT] values of yours kept as they are: ${kept.join(', ')}`);
+  return { keys: out, notes };
+}
