@@ -16,7 +16,7 @@ import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceReads, webServiceKind
 import { PlanError } from '../errors.ts';
 import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
 import { pbxDistroNote } from './pbx-distro.ts';
-import { adminDefaults, keepEqualSpelling } from './settings.ts';
+import { adminDefaults, keepEqualSpelling, laterDefaults } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -240,6 +240,14 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   const originalPath = facts.pbx?.jailLocalOriginal ?? null;
   const own = adminDefaults(jailOnDisk !== null && originalPath ? files.read(originalPath) : null, jail, defaults, options);
   jail = set(jail, 'DEFAULT', own.keys);
+  // A jail.d/*.local's [DEFAULT] (read after jail.local) wins over ours: said, not touched.
+  const later = (facts.pbx?.fail2banFiles ?? []).filter((p) => p !== ADOPTED_JAILS).flatMap((path) => {
+    const text = files.read(path);
+    return text === null ? [] : [{ path, text }];
+  });
+  const overridden = laterDefaults(later, own.keys);
+  own.notes.push(...overridden.notes);
+  warnings.push(...overridden.warnings);
   if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is

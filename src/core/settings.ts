@@ -400,3 +400,31 @@ export function adminDefaults(original: string | null, current: string, keys: Ar
   if (kept.length) notes.unshift(`[DEFAULT] values of yours kept as they are: ${kept.join(', ')}`);
   return { keys: out, notes };
 }
+
+/**
+ * [DEFAULT] keys of ours that a jail.d/*.local file sets too: fail2ban reads those after
+ * jail.local, so their value applies, not ours. The file is the admin's (or a distribution's)
+ * and is left as it is; the plan says which value applies. `texts`: the jail.d files, the tool's
+ * own left out.
+ */
+export function laterDefaults(texts: Array<{ path: string; text: string }>, keys: Array<[string, string]>): { notes: string[]; warnings: string[] } {
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  const first = (v: string): string => v.trim().split('\n')[0]!;
+  for (const { path, text } of texts) {
+    if (!/\/jail\.d\/[^/]+\.local$/.test(path)) continue;
+    for (const [key, ours] of keys) {
+      const theirs = getIniValue(text, 'DEFAULT', key);
+      if (theirs === undefined || sameSetting(key, theirs, ours)) continue;
+      if (key === 'ignoreip') {
+        // Their list replaces ours: an address of the whitelist missing there can be banned.
+        const listed = new Set(theirs.split(/[\s,]+/).filter(Boolean));
+        const missing = ours.split(/[\s,]+/).filter((e) => e && !listed.has(e));
+        if (missing.length) warnings.push(`${path} sets [DEFAULT] ignoreip, read after jail.local: ${missing.join(' ')} of our whitelist are not ignored (the file is left as it is; add them there)`);
+        continue;
+      }
+      notes.push(`${path} sets [DEFAULT] ${key} = ${first(theirs)}, read after jail.local: that value applies, not ${first(ours)} (the file is left as it is; change it there)`);
+    }
+  }
+  return { notes, warnings };
+}

@@ -151,15 +151,44 @@ test('the CLI parses --override-admin-settings as a one-run switch (not a stored
   assert.equal(cli().overrideAdminSettings, undefined);
 });
 
-test("FusionPBX 5 with the admin's [DEFAULT] and comments: every section of theirs byte for byte; fail2ban-client -d: the effective [DEFAULT] values are the admin's", async () => {
+/** A FusionPBX 5 tree on this machine's stock fail2ban configuration (as in pbx-distros.test.ts). */
+async function fusionTree(): Promise<string> {
   const root = await tempRoot();
+  cpSync(STOCK, path.join(root, 'etc/fail2ban'), { recursive: true, filter: (s) => !/\/(?:jail\.d|fail2ban\.d)\/.|\.local$|__pycache__/.test(s.slice(STOCK.length)) });
+  cpSync(path.join(FIXTURES, 'fusionpbx5'), root, { recursive: true });
+  for (const l of ['/var/log/auth.log', '/var/log/syslog', '/var/log/nginx/access.log', '/var/log/nginx/error.log']) {
+    mkdirSync(path.join(root, path.dirname(l)), { recursive: true });
+    writeFileSync(path.join(root, l), '');
+  }
+  return root;
+}
+
+/** `fail2ban-client -d` over the tree: `jail`'s value of `key` as fail2ban would set it. */
+function effective(root: string, jail: string, key: string): string | undefined {
+  const d = spawnSync('fail2ban-client', ['-c', path.join(root, 'etc/fail2ban'), '-d'], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(d.status, 0, d.stderr);
+  return new RegExp(`^\\['set', '${jail}', '${key}', '?([^'\\]]+)'?\\]$`, 'm').exec(d.stdout)?.[1];
+}
+
+test("a jail.d/*.local's [DEFAULT] (read after jail.local) wins: the plan says which value applies, a whitelist it drops is a warning; the file is untouched", async () => {
+  const root = await fusionTree();
   try {
-    cpSync(STOCK, path.join(root, 'etc/fail2ban'), { recursive: true, filter: (s) => !/\/(?:jail\.d|fail2ban\.d)\/.|\.local$|__pycache__/.test(s.slice(STOCK.length)) });
-    cpSync(path.join(FIXTURES, 'fusionpbx5'), root, { recursive: true });
-    for (const l of ['/var/log/auth.log', '/var/log/syslog', '/var/log/nginx/access.log', '/var/log/nginx/error.log']) {
-      mkdirSync(path.join(root, path.dirname(l)), { recursive: true });
-      writeFileSync(path.join(root, l), '');
-    }
+    const ops = '# ops overrides\n[DEFAULT]\nfindtime = 900\nignoreip = 127.0.0.1/8\n';
+    writeFileSync(path.join(root, 'etc/fail2ban/jail.d/ops.local'), ops);
+    const ctx = testContext(root);
+    const r = await install(cli('--whitelist', '203.0.113.7', '--findtime', '10m'), ctx);
+    assert.ok(r.notes?.includes('/etc/fail2ban/jail.d/ops.local sets [DEFAULT] findtime = 900, read after jail.local: that value applies, not 10m (the file is left as it is; change it there)'), JSON.stringify(r.notes));
+    assert.ok(r.warnings.includes('/etc/fail2ban/jail.d/ops.local sets [DEFAULT] ignoreip, read after jail.local: ::1 203.0.113.7 of our whitelist are not ignored (the file is left as it is; add them there)'), JSON.stringify(r.warnings));
+    assert.equal(readFileSync(path.join(root, 'etc/fail2ban/jail.d/ops.local'), 'utf8'), ops);
+    assert.equal(effective(root, 'voip-freeswitch', 'findtime'), '900', 'fail2ban applies the later file, as the plan says');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test("FusionPBX 5 with the admin's [DEFAULT] and comments: every section of theirs byte for byte; fail2ban-client -d: the effective [DEFAULT] values are the admin's", async () => {
+  const root = await fusionTree();
+  try {
     const jailPath = path.join(root, 'etc/fail2ban/jail.local');
     const original = `${ADMIN_DEFAULT}\n${readFileSync(jailPath, 'utf8')}`;
     writeFileSync(jailPath, original);
