@@ -43,6 +43,8 @@ export interface PlanInputs {
   crowdsecCa?: string;
   /** --crowdsec-lapi-server: the LAPI's TLS (the admin's certificate, or a fresh pair the command made). */
   crowdsecTls?: ServerTls;
+  /** [DEFAULT] keys (lower case) the admin changed in jail.local since the tool last wrote it (from the manifest's record). */
+  adminEdited?: string[];
   /** --web: the running package's files, node's absolute path, a fresh token (the command makes them). */
   web?: WebInputs;
 }
@@ -238,7 +240,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // The admin's own [DEFAULT] values (jail.local before the tool's first run): kept, replaced by a
   // flag of this run (said in the plan), or refused (exit 2) — never rewritten silently.
   const originalPath = facts.pbx?.jailLocalOriginal ?? null;
-  const own = adminDefaults(jailOnDisk !== null && originalPath ? files.read(originalPath) : null, jail, defaults, options);
+  const own = adminDefaults(jailOnDisk !== null && originalPath ? files.read(originalPath) : null, jail, defaults, options, jailOnDisk !== null ? (input.adminEdited ?? []) : []);
   jail = set(jail, 'DEFAULT', own.keys);
   // A jail.d/*.local's [DEFAULT] (read after jail.local) wins over ours: said, not touched.
   const later = (facts.pbx?.fail2banFiles ?? []).filter((p) => p !== ADOPTED_JAILS).flatMap((path) => {

@@ -344,21 +344,22 @@ export interface AdminDefaults {
 
 /**
  * The admin's own [DEFAULT] values (issue 21, "touch only what we manage"): a key jail.local had
- * before the tool's first run (`original`) that still holds that value (`current`) is the
- * admin's. Where ours (`keys`) differs: a flag of this run that sets it (or
+ * before the tool's first run (`original`) that still holds that value (`current`), or one the
+ * admin changed since the tool last wrote jail.local (`edited`, lower case), is the admin's. Where ours (`keys`) differs: a flag of this run that sets it (or
  * --override-admin-settings) is a deliberate change, named in the plan; a key bans do not need
  * keeps theirs; any other is refused (exit 2, nothing changed) naming the key, both values and
  * the flags that decide. Options without `given` (the API's whole options) are all deliberate.
  */
-export function adminDefaults(original: string | null, current: string, keys: Array<[string, string]>, o: InstallOptions): AdminDefaults {
-  if (original === null) return { keys, notes: [] };
+export function adminDefaults(original: string | null, current: string, keys: Array<[string, string]>, o: InstallOptions, edited: readonly string[] = []): AdminDefaults {
+  if (original === null && !edited.length) return { keys, notes: [] };
   const out: Array<[string, string]> = [];
   const kept: string[] = [];
   const notes: string[] = [];
   const refused: Array<{ key: string; theirs: string; ours: string; keep: string | null }> = [];
   for (const [key, ours] of keys) {
-    const theirs = getIniValue(original, 'DEFAULT', key);
     const now = getIniValue(current, 'DEFAULT', key);
+    // The admin's: as jail.local had it before the tool's first run, or changed since the tool last wrote it.
+    const theirs = edited.includes(key.toLowerCase()) ? now : original === null ? undefined : getIniValue(original, 'DEFAULT', key);
     const setting = DEFAULT_KEY_SETTING[key];
     // Not the admin's: a key they did not have, or one an earlier run changed.
     if (theirs === undefined || now === undefined || setting === undefined || !sameSetting(key, now, theirs)) {
@@ -427,4 +428,21 @@ export function laterDefaults(texts: Array<{ path: string; text: string }>, keys
     }
   }
   return { notes, warnings };
+}
+
+/** The settings each [DEFAULT] key of jail.local gives settingsFromJail. */
+const JAIL_KEY_SETTING: Record<string, SettingKey> = { bantime: 'bantime', findtime: 'findtime', maxretry: 'maxretry', 'bantime.increment': 'bantimeIncrement', 'bantime.maxtime': 'bantimeMax' };
+
+/**
+ * The settings of the [DEFAULT] keys the admin changed in jail.local since the tool last wrote
+ * it (`edited`, lower case): the baseline for those, so an omitted flag keeps the admin's edit.
+ */
+export function settingsFromEdits(jail: string | null, edited: readonly string[]): Settings {
+  const all = settingsFromJail(jail);
+  const out: Record<string, unknown> = {};
+  for (const key of edited) {
+    const k = JAIL_KEY_SETTING[key];
+    if (k && all[k] !== undefined) out[k] = all[k];
+  }
+  return out as Settings;
 }

@@ -145,6 +145,41 @@ test("a default of ours over the admin's value without a flag is refused (exit 2
   }
 });
 
+test("the admin's [DEFAULT] edits after an install are theirs too: a plain re-run keeps them (UNCHANGED), a flag's change is named, a default of ours over one is refused", async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/asterisk/asterisk.conf': '[directories]\n' });
+  try {
+    await install(cli('--whitelist', '203.0.113.7', '--maxretry', '5'), testContext(root));
+    const jailPath = path.join(root, 'etc/fail2ban/jail.local');
+    const ours = readFileSync(jailPath, 'utf8');
+    const edited = ours.replace(/^maxretry = 5$/m, 'maxretry = 7').replace(/^bantime = 1h$/m, '# two hours, we decided\nbantime = 2h');
+    assert.notEqual(edited, ours);
+    writeFileSync(jailPath, edited);
+
+    const r = await install(cli(), testContext(root));
+    assert.equal(r.files.find((f) => f.path === '/etc/fail2ban/jail.local')?.action, 'UNCHANGED', JSON.stringify(r.files));
+    assert.equal(readFileSync(jailPath, 'utf8'), edited);
+    assert.ok(r.notes?.includes('[DEFAULT] values of yours kept as they are: bantime 2h, maxretry 7'), JSON.stringify(r.notes));
+    // Still theirs on the next run (the record keeps what the tool wrote).
+    const again = await install(cli(), testContext(root));
+    assert.equal(readFileSync(jailPath, 'utf8'), edited);
+    assert.ok(again.notes?.includes('[DEFAULT] values of yours kept as they are: bantime 2h, maxretry 7'), JSON.stringify(again.notes));
+
+    // A flag changes one, said; the other stays theirs.
+    const m = await install(cli('--maxretry', '3'), testContext(root));
+    assert.ok(m.notes?.includes('[DEFAULT] maxretry: yours 7 → 3 (--maxretry)'), JSON.stringify(m.notes));
+    assert.equal(getIniValue(readFileSync(jailPath, 'utf8'), 'DEFAULT', 'bantime'), '2h');
+    assert.equal(getIniValue(readFileSync(jailPath, 'utf8'), 'DEFAULT', 'maxretry'), '3');
+
+    // Their banaction, changed after the install: no run replaces it without a flag.
+    writeFileSync(jailPath, readFileSync(jailPath, 'utf8').replace(/^banaction = .*$/m, 'banaction = shorewall'));
+    const before = await snapshot(root);
+    await assert.rejects(install(cli(), testContext(root)), (e: unknown) => e instanceof UsageError && /^jail\.local: \[DEFAULT\] banaction is yours \(shorewall\)/.test(e.message));
+    assert.deepEqual(await snapshot(root), before, 'nothing changed');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('the CLI parses --override-admin-settings as a one-run switch (not a stored setting)', () => {
   assert.equal(cli('--override-admin-settings').overrideAdminSettings, true);
   assert.deepEqual(cli('--override-admin-settings').given, []);
