@@ -20,6 +20,7 @@ import type { InstallOptions } from '../../src/core/options.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import { UsageError } from '../../src/errors.ts';
 import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 const FIXTURES = fileURLToPath(new URL('../fixtures/pbx/', import.meta.url));
@@ -175,6 +176,23 @@ test("the admin's [DEFAULT] edits after an install are theirs too: a plain re-ru
     const before = await snapshot(root);
     await assert.rejects(install(cli(), testContext(root)), (e: unknown) => e instanceof UsageError && /^jail\.local: \[DEFAULT\] banaction is yours \(shorewall\)/.test(e.message));
     assert.deepEqual(await snapshot(root), before, 'nothing changed');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('the command line: exit 2, one line naming the key, both values and the flags; --dry-run too; nothing changed', async () => {
+  const root = await host(ADMIN_JAIL.replace('maxretry = 4\n', 'maxretry = 4\nbanaction = shorewall\n'));
+  try {
+    const before = await snapshot(root);
+    for (const extra of [['--yes'], ['--dry-run']]) {
+      const r = runCli([...extra, '--whitelist', '203.0.113.7', '--root', root]);
+      assert.equal(r.status, 2, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => /^voip-f2b-install:|^hint:/.test(l));
+      assert.match(lines[0] ?? '', /^voip-f2b-install: jail\.local: \[DEFAULT\] banaction is yours \(shorewall\) and ours would be [\w-]+; the tool does not rewrite your own values without being asked$/);
+      assert.equal(lines[1], 'hint: keep yours with --banaction shorewall, or take ours with --override-admin-settings');
+    }
+    assert.deepEqual(await snapshot(root), before);
   } finally {
     await removeRoot(root);
   }
