@@ -20,7 +20,7 @@ import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type Crow
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
-import { checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { SETTING_KEYS, checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
 import { iniRecord } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 
@@ -188,7 +188,13 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // Flags that would do nothing here are a usage error (the settings kept from the last run count).
   checkSettings(options, { services: selectedServices(options, facts), stored: reset ? null : stored });
   // The questions are pre-filled with these options: what is installed, not the defaults.
-  if (interview && ctx.interactive) options = await interview(ctx, options, facts);
+  if (interview && ctx.interactive) {
+    const asked = options;
+    options = await interview(ctx, options, facts);
+    // An answer that changes its pre-filled value is a deliberate change, as its flag would be.
+    const answered = SETTING_KEYS.filter((k) => !asked.given?.includes(k) && JSON.stringify(options[k]) !== JSON.stringify(asked[k]));
+    if (asked.given && answered.length) options = { ...options, given: [...asked.given, ...answered] };
+  }
   const kept = keptSettings(options, asParsed, stored, reset);
 
   // A run killed earlier left a journal: finish it (temp files out, promised backups in) before

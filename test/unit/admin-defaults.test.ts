@@ -16,6 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
+import { interview } from '../../src/commands/interactive.ts';
+import type { Prompter } from '../../src/adapters/prompt.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import { UsageError } from '../../src/errors.ts';
@@ -193,6 +195,36 @@ test('the command line: exit 2, one line naming the key, both values and the fla
       assert.equal(lines[1], 'hint: keep yours with --banaction shorewall, or take ours with --override-admin-settings');
     }
     assert.deepEqual(await snapshot(root), before);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test("interactive first run: the questions are pre-filled with the admin's values; a changed answer is a deliberate change, named in the plan before \"Apply this plan?\"", async () => {
+  const root = await host(ADMIN_JAIL);
+  try {
+    const asked: Record<string, unknown> = {};
+    const p: Prompter = {
+      input: async (q) => {
+        asked[q.flag!] = q.default;
+        return q.flag === '--bantime' ? '1h' : (q.default ?? '');
+      },
+      confirm: async (q) => {
+        if (q.flag) asked[q.flag] = q.default;
+        return q.default ?? false;
+      },
+      checkbox: async (q) => q.choices.filter((c) => c.checked).map((c) => c.value),
+    };
+    const ctx = testContext(root, { prompt: p, interactive: true });
+    const r = await install({ ...cli('--whitelist', '203.0.113.7'), yes: false }, ctx, interview);
+    assert.equal(asked['--bantime'], '600');
+    assert.equal(asked['--maxretry'], '4');
+    assert.ok(r.notes?.includes('[DEFAULT] bantime: yours 600 → 1h (--bantime)'), JSON.stringify(r.notes));
+    const out = ctx.log.stdout.join('');
+    assert.match(out, /^ {2}NOTE {6}\[DEFAULT\] bantime: yours 600 → 1h \(--bantime\)$/m);
+    assert.equal(asked['--yes'], true, '"Apply this plan?" was asked');
+    assert.equal(getIniValue(jailOf(root), 'DEFAULT', 'bantime'), '1h');
+    assert.equal(getIniValue(jailOf(root), 'DEFAULT', 'maxretry'), '4');
   } finally {
     await removeRoot(root);
   }
