@@ -174,6 +174,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       .addOption(opt('--no-doctor', 'do not run the compact doctor check after an install that changed something'))
       .addOption(opt('--no-watch', 'do not install the watch (a systemd timer, else a cron entry, that tells you when protection stops working)'))
       .addOption(opt('--watch-interval <time>', 'how often the watch runs: 1m to 30m, or 1h to 24h, dividing an hour or a day').default(DEFAULT_WATCH_INTERVAL))
+      .addOption(opt('--override-admin-settings', "let this run replace [DEFAULT] values you had in jail.local before the tool's first run (banaction...) with the tool's own; without it such a change needs its own flag"))
       .addOption(opt('--reset-settings', 'start from the defaults, not from the settings of the last run (flags given still apply)')),
   ).action((o: Record<string, string | boolean | undefined>, cmd: Command) => {
     const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -212,6 +213,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       ...(str('webListen') !== undefined ? { webListen: parseWebListen(str('webListen')!) } : {}),
       given,
       ...(o.resetSettings ? { resetSettings: true } : {}),
+      ...(o.overrideAdminSettings ? { overrideAdminSettings: true } : {}),
       dryRun: Boolean(o.dryRun),
       diff: Boolean(o.diff),
       yes: Boolean(o.yes),

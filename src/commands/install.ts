@@ -20,8 +20,9 @@ import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
-import { readManifest, writeManifest } from '../adapters/manifest.ts';
-import { checkSettings, keptSettings, parseStoredSettings, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
+import { SETTING_KEYS, checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { iniRecord } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 
 /** What `install` reports (printed as text, or as one JSON document with --json). */
@@ -149,6 +150,13 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   const stored = await storedSettings(ctx);
   const reset = Boolean(options.resetSettings);
   options = withStoredSettings(options, stored, reset);
+  // A first install over the admin's own jail.local: an omitted flag keeps their [DEFAULT] value
+  // (bantime, findtime, maxretry, repeat offenders), as "kept as they are" in the plan.
+  if (stored === null) options = withStoredSettings(options, await adminBaseline(ctx), false);
+  // Keys of [DEFAULT] the admin changed since the tool last wrote jail.local: theirs too (an
+  // omitted flag keeps the edit; the plan names a flag's change; a default of ours is refused).
+  const adminEdited = await editedDefaults(ctx);
+  if (adminEdited.length) options = withStoredSettings(options, settingsFromEdits(await ctx.fs.readText(JAIL_LOCAL), adminEdited), false);
 
   // CrowdSec: both options or neither; the credentials file is root-only (checked before anything).
   if (Boolean(options.crowdsecLapi) !== Boolean(options.crowdsecCredentials)) {
@@ -183,7 +191,13 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // Flags that would do nothing here are a usage error (the settings kept from the last run count).
   checkSettings(options, { services: selectedServices(options, facts), stored: reset ? null : stored });
   // The questions are pre-filled with these options: what is installed, not the defaults.
-  if (interview && ctx.interactive) options = await interview(ctx, options, facts);
+  if (interview && ctx.interactive) {
+    const asked = options;
+    options = await interview(ctx, options, facts);
+    // An answer that changes its pre-filled value is a deliberate change, as its flag would be.
+    const answered = SETTING_KEYS.filter((k) => !asked.given?.includes(k) && JSON.stringify(options[k]) !== JSON.stringify(asked[k]));
+    if (asked.given && answered.length) options = { ...options, given: [...asked.given, ...answered] };
+  }
   const kept = keptSettings(options, asParsed, stored, reset);
 
   // A run killed earlier left a journal: finish it (temp files out, promised backups in) before
@@ -219,6 +233,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     repoReady: await repoReady(ctx, distro),
     templates: await loadTemplates(),
     files,
+    adminEdited,
     ...(crowdsecCredentials ? { crowdsecCredentials } : {}),
     ...(crowdsecCa ? { crowdsecCa } : {}),
     ...(crowdsecTls ? { crowdsecTls } : {}),
@@ -319,6 +334,40 @@ async function storedSettings(ctx: Context): Promise<Settings | null> {
   // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
   if (text === null || manifest.pending) return null;
   return settingsFromJail(await ctx.fs.readText(JAIL_LOCAL));
+}
+
+/**
+ * With no completed run (none yet, or a first run interrupted), the admin's jail.local as it was
+ * before the tool (its backup once the tool has touched it): its [DEFAULT] values that a flag
+ * could set are the baseline (null: there was none).
+ */
+async function adminBaseline(ctx: Context): Promise<Settings | null> {
+  const { manifest } = await readManifest(ctx.fs);
+  const entry = manifest.files.find((f) => f.path === JAIL_LOCAL);
+  if (entry && !entry.existed) return null;
+  let jail = await ctx.fs.readText(entry ? (entry.backup ?? backupPath(JAIL_LOCAL)) : JAIL_LOCAL);
+  if (jail === null && entry) {
+    // Killed before its backup was made: jail.local is still the original (recovery makes the backup).
+    const now = await ctx.fs.readText(JAIL_LOCAL);
+    if (now !== null && entry.sha256 === sha256(now)) jail = now;
+  }
+  return jail === null ? null : settingsFromJail(jail);
+}
+
+/**
+ * The [DEFAULT] keys of jail.local (lower case) whose value is not what the tool last wrote
+ * there (the manifest's per-key record): the admin's edits since. None without a record.
+ */
+async function editedDefaults(ctx: Context): Promise<string[]> {
+  const { manifest } = await readManifest(ctx.fs);
+  const f = manifest.files.find((x) => x.path === JAIL_LOCAL);
+  const rec = f?.lastWritten?.sections;
+  const jail = await ctx.fs.readText(JAIL_LOCAL);
+  if (!rec || jail === null || f?.lastWritten?.sha256 === sha256(jail)) return [];
+  const wrote = Object.hasOwn(rec, 'DEFAULT') ? rec.DEFAULT! : {};
+  const now = iniRecord(jail);
+  const keys = Object.hasOwn(now, 'DEFAULT') ? now.DEFAULT! : {};
+  return Object.keys(keys).filter((k) => Object.hasOwn(wrote, k) && wrote[k] !== keys[k]);
 }
 
 /** Stores `settings` in the manifest when they differ from the stored ones (never creates one). */

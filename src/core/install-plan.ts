@@ -18,7 +18,7 @@ import { cronPackage, watchFragment, watchReads, type WatchFragment } from './wa
 import { PlanError } from '../errors.ts';
 import { ADOPTED_JAILS, existingJails, renderAdoptedJails, sameFailures, type Adoption, type ExistingJail } from './pbx-distro-jails.ts';
 import { pbxDistroNote } from './pbx-distro.ts';
-import { keepEqualSpelling } from './settings.ts';
+import { adminDefaults, keepEqualSpelling, laterDefaults } from './settings.ts';
 
 export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
@@ -45,6 +45,8 @@ export interface PlanInputs {
   crowdsecCa?: string;
   /** --crowdsec-lapi-server: the LAPI's TLS (the admin's certificate, or a fresh pair the command made). */
   crowdsecTls?: ServerTls;
+  /** [DEFAULT] keys (lower case) the admin changed in jail.local since the tool last wrote it (from the manifest's record). */
+  adminEdited?: string[];
   /** --web: the running package's files, node's absolute path, a fresh token (the command makes them). */
   web?: WebInputs;
   /** The watch (on unless --no-watch): the running package's files and node's absolute path (the command gathers them). */
@@ -288,7 +290,19 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // A value jail.local already has in another spelling (1d for 24h, ignoreip in another order)
   // stays as it is: equal settings leave the file UNCHANGED.
   const set = (text: string, section: string, keys: Array<[string, string]>): string => setIniValues(text, section, keepEqualSpelling(text, section, keys));
-  jail = set(jail, 'DEFAULT', defaults);
+  // The admin's own [DEFAULT] values (jail.local before the tool's first run): kept, replaced by a
+  // flag of this run (said in the plan), or refused (exit 2) — never rewritten silently.
+  const originalPath = facts.pbx?.jailLocalOriginal ?? null;
+  const own = adminDefaults(jailOnDisk !== null && originalPath ? files.read(originalPath) : null, jail, defaults, options, jailOnDisk !== null ? (input.adminEdited ?? []) : []);
+  jail = set(jail, 'DEFAULT', own.keys);
+  // A jail.d/*.local's [DEFAULT] (read after jail.local) wins over ours: said, not touched.
+  const later = (facts.pbx?.fail2banFiles ?? []).filter((p) => p !== ADOPTED_JAILS).flatMap((path) => {
+    const text = files.read(path);
+    return text === null ? [] : [{ path, text }];
+  });
+  const overridden = laterDefaults(later, own.keys);
+  own.notes.push(...overridden.notes);
+  warnings.push(...overridden.warnings);
   if (repeat.recidive) jail = set(jail, 'recidive', repeat.recidive);
 
   // 3. Services, in registry order. A jail enabled before for a service no longer chosen is
@@ -299,6 +313,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   const notes: string[] = [];
   const distroNote = facts.pbx ? pbxDistroNote(facts.pbx.distro) : null;
   if (distroNote) notes.push(distroNote);
+  notes.push(...own.notes);
   const existing = jailInventory(facts, files, modules);
   const adoptions: Adoption[] = [];
   for (const module of modules) {

@@ -59,6 +59,12 @@ export interface InstallOptions {
   given?: Array<keyof InstallOptions>;
   /** --reset-settings: the settings of the last run are not the baseline; defaults and flags only. */
   resetSettings?: boolean;
+  /**
+   * --override-admin-settings: this run may replace [DEFAULT] values the admin had in jail.local
+   * before the tool's first run with the tool's own (without it such a change needs its own flag,
+   * else the run refuses, exit 2). Not a setting: it counts for one run.
+   */
+  overrideAdminSettings?: boolean;
   dryRun: boolean;
   /** Show every changed file's unified diff (--dry-run shows those of the admin's files anyway). */
   diff: boolean;

@@ -305,3 +305,154 @@ export function checkSettings(o: InstallOptions, host: SettingsHost): void {
     throw new UsageError(`invalid --bantime-max '${o.bantimeMax}'${from('bantimeMax')}: shorter than --bantime '${o.bantime}'${from('bantime')}; expected a duration of at least the ban time, e.g. 1w`);
   }
 }
+
+/** The setting (flag) that changes each [DEFAULT] key the tool writes (ignoreip: a union, see adminDefaults). */
+const DEFAULT_KEY_SETTING: Record<string, SettingKey> = {
+  ignoreip: 'whitelist',
+  bantime: 'bantime',
+  findtime: 'findtime',
+  maxretry: 'maxretry',
+  banaction: 'banaction',
+  banaction_allports: 'banaction',
+  destemail: 'email',
+  sender: 'sender',
+  action: 'email',
+  'bantime.increment': 'bantimeIncrement',
+  'bantime.maxtime': 'bantimeMax',
+  'bantime.overalljails': 'bantimeIncrement',
+};
+
+/**
+ * Keys of ours that bans do not need: an admin's value is kept (and said in the plan) rather than
+ * refused. `bantime.overalljails` only makes bans in other jails count for the growing ban.
+ */
+const KEEP_THEIRS = new Set(['bantime.overalljails']);
+
+/** The flag and value that keep the admin's `value` of `key`, when the flag accepts it. */
+function keepYours(key: string, value: string): string | null {
+  const v = value.trim();
+  try {
+    if (key === 'banaction') return `--banaction ${parseBanaction(v)}`;
+    if (key === 'bantime') return `--bantime ${parseDuration('--bantime', v, true)}`;
+    if (key === 'findtime') return `--findtime ${parseDuration('--findtime', v, false)}`;
+    if (key === 'bantime.maxtime') return `--bantime-max ${parseDuration('--bantime-max', v, false)}`;
+    if (key === 'maxretry') return `--maxretry ${parseCount('--maxretry', v, 1, 1000)}`;
+    if (key === 'bantime.increment' && /^(?:true|false)$/i.test(v)) return /^true$/i.test(v) ? '--bantime-increment' : '--no-bantime-increment';
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/** What the [DEFAULT] composition does with the admin's own values. */
+export interface AdminDefaults {
+  /** The keys to write: ours, less the admin's kept ones (KEEP_THEIRS). */
+  keys: Array<[string, string]>;
+  /** Plan notes: the admin's values kept, and each replaced by a flag of this run ("yours 600 → 1h (--bantime)"). */
+  notes: string[];
+}
+
+/**
+ * The admin's own [DEFAULT] values (issue 21, "touch only what we manage"): a key jail.local had
+ * before the tool's first run (`original`) that still holds that value (`current`), or one the
+ * admin changed since the tool last wrote jail.local (`edited`, lower case), is the admin's. Where ours (`keys`) differs: a flag of this run that sets it (or
+ * --override-admin-settings) is a deliberate change, named in the plan; a key bans do not need
+ * keeps theirs; any other is refused (exit 2, nothing changed) naming the key, both values and
+ * the flags that decide. Options without `given` (the API's whole options) are all deliberate.
+ */
+export function adminDefaults(original: string | null, current: string, keys: Array<[string, string]>, o: InstallOptions, edited: readonly string[] = []): AdminDefaults {
+  if (original === null && !edited.length) return { keys, notes: [] };
+  const out: Array<[string, string]> = [];
+  const kept: string[] = [];
+  const notes: string[] = [];
+  const refused: Array<{ key: string; theirs: string; ours: string; keep: string | null }> = [];
+  for (const [key, ours] of keys) {
+    const now = getIniValue(current, 'DEFAULT', key);
+    // The admin's: as jail.local had it before the tool's first run, or changed since the tool last wrote it.
+    const theirs = edited.includes(key.toLowerCase()) ? now : original === null ? undefined : getIniValue(original, 'DEFAULT', key);
+    const setting = DEFAULT_KEY_SETTING[key];
+    // Not the admin's: a key they did not have, or one an earlier run changed.
+    if (theirs === undefined || now === undefined || setting === undefined || !sameSetting(key, now, theirs)) {
+      out.push([key, ours]);
+      continue;
+    }
+    const shown = (v: string): string => (v.includes('\n') ? v.trim().split('\n').map((l) => l.trim()).join(' / ') : v.trim());
+    if (sameSetting(key, now, ours)) {
+      kept.push(`${key} ${shown(now)}`);
+      out.push([key, ours]);
+      continue;
+    }
+    if (key === 'ignoreip') {
+      // A union: theirs stays, the whitelist and loopback are added (never rewritten, never shrunk).
+      const mine = new Set(now.split(/[\s,]+/).filter(Boolean));
+      const added = ours.split(/[\s,]+/).filter((e) => e && !mine.has(e));
+      notes.push(`[DEFAULT] ignoreip: yours kept, ${added.join(' ')} added (loopback and the whitelist; nothing of yours is removed)`);
+      out.push([key, ours]);
+      continue;
+    }
+    const flag = o.given === undefined ? null : o.given.includes(setting) ? SETTING_FLAGS[setting] : o.overrideAdminSettings ? '--override-admin-settings' : null;
+    if (o.given === undefined || flag) {
+      notes.push(`[DEFAULT] ${key}: yours ${shown(now)} → ${shown(ours)}${flag ? ` (${flag})` : ''}`);
+      out.push([key, ours]);
+    } else if (KEEP_THEIRS.has(key)) {
+      notes.push(`[DEFAULT] ${key}: yours ${shown(now)} kept (ours, ${shown(ours)}, is not needed for the bans; --override-admin-settings takes it)`);
+    } else {
+      refused.push({ key, theirs: shown(now), ours: shown(ours), keep: keepYours(key, now) });
+    }
+  }
+  if (refused.length) {
+    const what = refused.map((r) => `[DEFAULT] ${r.key} is yours (${r.theirs}) and ours would be ${r.ours}`).join('; ');
+    const keeps = refused.map((r) => r.keep).filter((k): k is string => k !== null);
+    throw new UsageError(
+      `jail.local: ${what}; the tool does not rewrite your own values without being asked`,
+      `${keeps.length ? `keep yours with ${[...new Set(keeps)].join(' ')}, or ` : ''}take ours with --override-admin-settings`,
+    );
+  }
+  if (kept.length) notes.unshift(`[DEFAULT] values of yours kept as they are: ${kept.join(', ')}`);
+  return { keys: out, notes };
+}
+
+/**
+ * [DEFAULT] keys of ours that a jail.d/*.local file sets too: fail2ban reads those after
+ * jail.local, so their value applies, not ours. The file is the admin's (or a distribution's)
+ * and is left as it is; the plan says which value applies. `texts`: the jail.d files, the tool's
+ * own left out.
+ */
+export function laterDefaults(texts: Array<{ path: string; text: string }>, keys: Array<[string, string]>): { notes: string[]; warnings: string[] } {
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  const first = (v: string): string => v.trim().split('\n')[0]!;
+  for (const { path, text } of texts) {
+    if (!/\/jail\.d\/[^/]+\.local$/.test(path)) continue;
+    for (const [key, ours] of keys) {
+      const theirs = getIniValue(text, 'DEFAULT', key);
+      if (theirs === undefined || sameSetting(key, theirs, ours)) continue;
+      if (key === 'ignoreip') {
+        // Their list replaces ours: an address of the whitelist missing there can be banned.
+        const listed = new Set(theirs.split(/[\s,]+/).filter(Boolean));
+        const missing = ours.split(/[\s,]+/).filter((e) => e && !listed.has(e));
+        if (missing.length) warnings.push(`${path} sets [DEFAULT] ignoreip, read after jail.local: ${missing.join(' ')} of our whitelist are not ignored (the file is left as it is; add them there)`);
+        continue;
+      }
+      notes.push(`${path} sets [DEFAULT] ${key} = ${first(theirs)}, read after jail.local: that value applies, not ${first(ours)} (the file is left as it is; change it there)`);
+    }
+  }
+  return { notes, warnings };
+}
+
+/** The settings each [DEFAULT] key of jail.local gives settingsFromJail. */
+const JAIL_KEY_SETTING: Record<string, SettingKey> = { bantime: 'bantime', findtime: 'findtime', maxretry: 'maxretry', 'bantime.increment': 'bantimeIncrement', 'bantime.maxtime': 'bantimeMax' };
+
+/**
+ * The settings of the [DEFAULT] keys the admin changed in jail.local since the tool last wrote
+ * it (`edited`, lower case): the baseline for those, so an omitted flag keeps the admin's edit.
+ */
+export function settingsFromEdits(jail: string | null, edited: readonly string[]): Settings {
+  const all = settingsFromJail(jail);
+  const out: Record<string, unknown> = {};
+  for (const key of edited) {
+    const k = JAIL_KEY_SETTING[key];
+    if (k && all[k] !== undefined) out[k] = all[k];
+  }
+  return out as Settings;
+}

@@ -77,9 +77,11 @@ test('only what is used is written: no mail action without --email, no filter fo
 test('--diff shows the diff of every changed file, the tool\'s own filters included', async () => {
   const root = await pbx();
   try {
-    const r = runCli(['--yes', '--diff', '--root', root]);
+    // The admin's bantime changes only because a flag asks (issue 21), and the plan says so.
+    const r = runCli(['--yes', '--diff', '--bantime', '1h', '--root', root]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(diffed(r.stdout), ['/etc/fail2ban/jail.local', '/etc/fail2ban/fail2ban.local', '/etc/fail2ban/filter.d/voip-asterisk.conf', '/etc/fail2ban/action.d/voip-f2b-guard.py', '/etc/fail2ban/action.d/voip-f2b-ipset.py', '/etc/asterisk/logger.conf', '/etc/cron.d/voip-f2b-install-watch']);
+    assert.match(r.stdout, /^ {2}NOTE {6}\[DEFAULT\] bantime: yours 600 → 1h \(--bantime\)$/m);
     assert.match(r.stdout, /^\+bantime = 1h$/m);
     assert.match(r.stdout, /^-bantime = 600$/m);
     assert.doesNotMatch(r.stdout, /\(diffs with /);

@@ -169,7 +169,7 @@ test('stored settings pass their flag\'s own check: a bad one is named in a warn
   }
 });
 
-test("an interrupted first run (a journal, no settings) is no baseline: the admin's own jail.local values are not taken for ours", async () => {
+test("an interrupted first run (a journal, no settings) is no baseline: the admin's own jail.local values are not taken for ours (and stay theirs)", async () => {
   const root = await tempRoot({
     '/etc/os-release': DEBIAN12,
     '/etc/asterisk/asterisk.conf': '[directories]\n',
@@ -179,8 +179,10 @@ test("an interrupted first run (a journal, no settings) is no baseline: the admi
   try {
     const r = await install(cli(), testContext(root));
     assert.deepEqual(r.kept, []);
-    assert.equal(await value(root, 'bantime'), '1h');
-    assert.equal(await value(root, 'maxretry'), '5');
+    // Not "kept from the last run", but the admin's own: kept as they are, and said (issue 21).
+    assert.equal(await value(root, 'bantime'), '600');
+    assert.equal(await value(root, 'maxretry'), '9');
+    assert.ok(r.notes?.includes('[DEFAULT] values of yours kept as they are: bantime 600, maxretry 9'), JSON.stringify(r.notes));
   } finally {
     await removeRoot(root);
   }
