@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import { adminAddressFromEnv, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
-import { parseJailList } from '../adapters/apply.ts';
+import { parseJailList } from '../adapters/fail2ban.ts';
 import { lastLines, realMtime, scratchDir } from '../adapters/log-tail.ts';
 import type { Command, RunResult } from '../adapters/runner.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
