@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LOOPBACK, tidyWhitelist, whitelistOfJail } from '../core/whitelist.ts';
 import { fleetStatus } from './status.ts';
 import { fleetWarnings } from '../core/crowdsec.ts';
 import type { Context } from '../context.ts';
@@ -129,7 +130,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   // Whether a service runs, and its program (the live checks ask the running service itself).
   let liveFacts: HostFacts | undefined;
   const runningFacts = async (): Promise<HostFacts | null> => (ctx.live ? (liveFacts ??= await gatherFacts(ctx)) : null);
-  const defaultIgnore = ['127.0.0.1/8', '::1', ...(getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean)];
+  const defaultIgnore = [...tidyWhitelist([...LOOPBACK, ...whitelistOfJail(jailLocal)])];
   const scratch = await scratchDir();
   const out: JailDoctor[] = [];
   try {

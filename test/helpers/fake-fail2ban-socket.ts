@@ -51,27 +51,34 @@ export interface FakeFail2ban {
 
 /**
  * Listens on `<root><socketPath>` (default fail2ban's /var/run/fail2ban/fail2ban.sock); `answer`
- * maps a command to `[code, value]` (code 0 = ok).
+ * maps a command (and the number of its connection, from 0) to `[code, value]` (code 0 = ok).
  */
-export async function fakeFail2banSocket(root: string, answer: (cmd: string[]) => [number, FakeValue], socketPath = '/var/run/fail2ban/fail2ban.sock'): Promise<FakeFail2ban> {
+export async function fakeFail2banSocket(root: string, answer: (cmd: string[], connection: number) => [number, FakeValue] | Promise<[number, FakeValue]>, socketPath = '/var/run/fail2ban/fail2ban.sock'): Promise<FakeFail2ban> {
   const socket = path.join(root, socketPath);
   mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
   rmSync(socket, { force: true });
   const commands: string[] = [];
+  let connections = 0;
   const server = net.createServer((s) => {
+    const connection = connections++;
     let buf = Buffer.alloc(0);
+    // Commands are answered in order, one at a time (an answer may be held by the test).
+    let queue: Promise<void> = Promise.resolve();
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       for (let i = buf.indexOf(END); i >= 0; i = buf.indexOf(END)) {
         const raw = buf.subarray(0, i);
         buf = buf.subarray(i + END.length);
         if (raw.toString('latin1') === CLOSE) {
-          s.end();
+          queue = queue.then(() => void s.end());
           return;
         }
         const cmd = (decodePickle(raw) as string[]).map(String);
         commands.push(cmd.join(' '));
-        s.write(Buffer.concat([pickle(answer(cmd)), END]));
+        queue = queue.then(async () => {
+          const a = await answer(cmd, connection);
+          if (!s.destroyed) s.write(Buffer.concat([pickle(a), END]));
+        });
       }
     });
     s.on('error', () => {});

@@ -1,5 +1,4 @@
 import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
-import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
@@ -52,8 +51,7 @@ export const kamailio: ServiceModule = {
     const cfg = ctx.files.read(k.configFile);
     if (cfg !== null) {
       // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
-      const ignoreip = (getIniValue(ctx.jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
-      const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
+      const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip: [...ctx.whitelist] });
       if (options.kamailioAuthLog) {
         if (r.status === 'no-auth-route') {
           warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
