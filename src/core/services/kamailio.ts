@@ -51,7 +51,8 @@ export const kamailio: ServiceModule = {
     const cfg = ctx.files.read(k.configFile);
     if (cfg !== null) {
       // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
-      const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip: [...ctx.whitelist] });
+      const ignoreip = [...ctx.whitelist];
+      const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
       if (options.kamailioAuthLog) {
         if (r.status === 'no-auth-route') {
           warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
