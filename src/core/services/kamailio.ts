@@ -1,4 +1,5 @@
 import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog } from '../editors/kamailio-cfg.ts';
+import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
