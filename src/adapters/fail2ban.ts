@@ -64,26 +64,43 @@ const MAX_HOPS = 16;
  * connect; a link is followed only in such a directory. Null when a part is missing.
  */
 export function resolveInRoot(root: string, p: string): { real: string; st: Stats } | null {
+  const w = walkInRoot(root, p);
+  return w.st ? { real: w.real, st: w.st } : null;
+}
+
+/**
+ * Where target path `p` is on this machine as fail2ban in `root` sees it, whether or not it
+ * exists: the existing part resolved as resolveInRoot does (links inside the root), the missing
+ * rest appended. A path for fail2ban's own tools (`fail2ban-client -s`) that never leads out of
+ * the root.
+ */
+export function realInRoot(root: string, p: string): string {
+  return walkInRoot(root, p).real;
+}
+
+/** The walk behind resolveInRoot and realInRoot: `st` is null when a part is missing (or not a directory). */
+function walkInRoot(root: string, p: string): { real: string; st: Stats | null } {
   const mine = process.geteuid?.() ?? 0;
   const trusted = (st: Stats): boolean => (st.uid === 0 || st.uid === mine) && (st.mode & 0o022) === 0;
   const base = path.resolve(root);
   const todo = p.split('/').filter((c) => c && c !== '.');
   const done: string[] = [];
   let hops = 0;
+  const rest = (): string[] => todo.filter((x) => x !== '..');
   for (;;) {
     const dirReal = path.join(base, ...done);
     const dirSt = lstatSync(dirReal, { throwIfNoEntry: false });
-    if (!dirSt?.isDirectory()) return null;
-    if (done.length && !trusted(dirSt)) throw new UnsafePathError(dirReal, `uid ${dirSt.uid} owns it or others can write it (mode ${(dirSt.mode & 0o7777).toString(8)}); fail2ban's socket is looked for only where nobody but root can put one`);
     const c = todo.shift();
-    if (c === undefined) return null; // the path named a directory
+    if (!dirSt?.isDirectory()) return { real: path.join(dirReal, ...(c === undefined || c === '..' ? [] : [c]), ...rest()), st: null };
+    if (done.length && !trusted(dirSt)) throw new UnsafePathError(dirReal, `uid ${dirSt.uid} owns it or others can write it (mode ${(dirSt.mode & 0o7777).toString(8)}); fail2ban's socket is looked for only where nobody but root can put one`);
+    if (c === undefined) return { real: dirReal, st: dirSt };
     if (c === '..') {
       done.pop();
       continue;
     }
     const real = path.join(dirReal, c);
     const st = lstatSync(real, { throwIfNoEntry: false });
-    if (!st) return null;
+    if (!st) return { real: path.join(real, ...rest()), st: null };
     if (st.isSymbolicLink()) {
       if (++hops > MAX_HOPS) throw new UnsafePathError(real, 'too many levels of symbolic links');
       const target = readlinkSync(real);
@@ -94,6 +111,11 @@ export function resolveInRoot(root: string, p: string): { real: string; st: Stat
     if (!todo.length) return { real, st };
     done.push(c);
   }
+}
+
+/** The socket fail2ban's configuration under the root names, as a path on this machine inside the root (it may not exist). */
+export async function socketInRoot(ctx: Context): Promise<string> {
+  return realInRoot(ctx.root, (await fail2banPaths(ctx)).socket);
 }
 
 /**

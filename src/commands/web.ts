@@ -3,7 +3,7 @@ import { readSecretSafe, type SecretRead } from '../adapters/fs.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../context.ts';
-import { activeJails, askContext, fail2banPaths, resolveInRoot, errorText, type Fail2banPaths } from '../adapters/fail2ban.ts';
+import { activeJails, askContext, fail2banPaths, resolveInRoot, errorText, socketInRoot, type Fail2banPaths } from '../adapters/fail2ban.ts';
 import { scratchDir } from '../adapters/log-tail.ts';
 import { getIniValue } from '../core/ini-edit.ts';
 import type { PickleValue } from '../core/pickle.ts';
@@ -358,10 +358,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: await doctorSocket() }, doctorCtx), { ttlMs: doctorEvery * 1000 });
   const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2, doctor: verdicts, doctorEverySeconds: doctorEvery });
   // doctor asks the socket this view talks to: the one fail2ban's configuration names, under the root.
-  const doctorSocket = async (): Promise<string> => {
-    const { socket } = await source.paths();
-    return resolveInRoot(ctx.root, socket)?.real ?? ctx.fs.real(socket);
-  };
+  const doctorSocket = (): Promise<string> => socketInRoot(ctx);
   const srv = await startWebServer({
     host: listen.host,
     port: listen.port,

@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { status, formatStatus } from '../../src/commands/status.ts';
 import { unban } from '../../src/commands/unban.ts';
-import { jailStatusOf, resolveInRoot } from '../../src/adapters/fail2ban.ts';
+import { jailStatusOf, realInRoot, resolveInRoot } from '../../src/adapters/fail2ban.ts';
 import { UnsafePathError, UsageError } from '../../src/errors.ts';
 import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
 import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
@@ -119,6 +119,23 @@ test('unban in one jail or in all; bad input is exit 2 and asks nothing', async 
     assert.equal(f2b.commands.length, 2);
   } finally {
     await f2b.close();
+    await removeRoot(root);
+  }
+});
+
+test("the socket path handed to fail2ban's own tools never leads out of the root, even when the socket is missing", async () => {
+  const root = await tempRoot();
+  try {
+    mkdirSync(path.join(root, 'var'));
+    symlinkSync('/run', path.join(root, 'var/run'));
+    // The tree's /var/run is its /run: `<root>/var/run/…` handed to the kernel would be the host's /run.
+    assert.equal(realInRoot(root, '/var/run/fail2ban/fail2ban.sock'), path.join(root, 'run/fail2ban/fail2ban.sock'));
+    mkdirSync(path.join(root, 'run/fail2ban'), { recursive: true });
+    assert.equal(realInRoot(root, '/var/run/fail2ban/fail2ban.sock'), path.join(root, 'run/fail2ban/fail2ban.sock'));
+    symlinkSync('../../..', path.join(root, 'run/fail2ban/up'));
+    // A link climbing above the root stops at the root, as in a chroot.
+    assert.equal(realInRoot(root, '/var/run/fail2ban/up/etc/passwd'), path.join(root, 'etc/passwd'));
+  } finally {
     await removeRoot(root);
   }
 });
