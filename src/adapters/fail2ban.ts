@@ -231,9 +231,9 @@ export async function unbanAddress(ctx: Context, ip: string, jail: string | null
 }
 
 /**
- * `fail2ban-client -t` on the configuration under the root (`-c` names it when the root is not
- * `/`): the one check only fail2ban's own reader can make. It reads files; it asks no server.
+ * `fail2ban-client -t` on the configuration of the context (under --root, `-c` names the root's):
+ * the one check only fail2ban's own reader can make. It reads files; it asks no server.
  */
 export function configTest(ctx: Context): Promise<RunResult> {
-  return ctx.run({ cmd: 'fail2ban-client', args: [...(ctx.root === '/' ? [] : ['-c', ctx.fs.real('/etc/fail2ban')]), '-t'], timeoutMs: 60000 });
+  return ctx.run({ cmd: 'fail2ban-client', args: [...(ctx.live ? [] : ['-c', ctx.fs.real('/etc/fail2ban')]), '-t'], timeoutMs: 60000 });
 }

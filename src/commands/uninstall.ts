@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { configTest } from '../adapters/fail2ban.ts';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, STATE_DIR, MANIFEST } from '../adapters/manifest.ts';
@@ -188,7 +189,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
     const distro = detectDistro(facts.os);
     const control = fail2banControl(facts.init, distro.family);
-    const test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    const test = await configTest(ctx);
     if (test.exitCode !== 0 && isSshdTrap(test)) {
       const fix = facts.journald ? 'backend = systemd' : 'enabled = false';
       const why = `the restored stock configuration enables the sshd jail, which cannot start here (${errorLines(test)})`;
