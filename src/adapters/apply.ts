@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseJailList } from './fail2ban.ts';
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { fail2banVersion, processAlive } from './facts.ts';
@@ -29,11 +30,7 @@ function fail2banErrors(r: RunResult): string[] {
   return errors.length ? errors : tail(`${r.stderr}${r.stdout}`).split('\n').filter(Boolean);
 }
 
-/** Parses the jail list out of `fail2ban-client status`. */
-export function parseJailList(stdout: string): string[] {
-  const m = /Jail list:\s*(.*)$/m.exec(stdout);
-  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
-}
+export { parseJailList };
 
 /** Polls `fail2ban-client status` until the server answers (bounded). */
 export async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> {

@@ -1,13 +1,14 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { duplicateJailWarnings } from './doctor-duplicate-jails.ts';
+import { LOOPBACK, tidyWhitelist, whitelistOfJail } from '../core/whitelist.ts';
 import { fleetStatus } from './status.ts';
 import { fleetWarnings } from '../core/crowdsec.ts';
 import type { Context } from '../context.ts';
 import { adminAddressFromEnv, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
-import { parseJailList } from '../adapters/apply.ts';
+import { parseJailList, socketInRoot } from '../adapters/fail2ban.ts';
 import { lastLines, realMtime, scratchDir } from '../adapters/log-tail.ts';
 import type { Command, RunResult } from '../adapters/runner.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
@@ -78,10 +79,8 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   // and socket are under that root (a container, a chroot, a test tree).
   const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
   let socket = options.socket ?? ctx.env.VOIP_F2B_SOCKET ?? null;
-  if (!socket && !ctx.live) {
-    for (const p of ['/run/fail2ban/fail2ban.sock', '/var/run/fail2ban/fail2ban.sock']) if (await ctx.fs.exists(p)) socket = ctx.fs.real(p);
-    socket ??= ctx.fs.real('/run/fail2ban/fail2ban.sock');
-  }
+  // The root's socket, resolved inside the root (a tree's /var/run -> /run is its own /run, never the host's).
+  if (!socket && !ctx.live) socket = await socketInRoot(ctx);
   const client = (args: string[]): Promise<RunResult> =>
     ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), ...(socket ? ['-s', socket] : []), ...args], timeoutMs: 20000 });
   const get = async (jail: string, what: string): Promise<string | null> => {
@@ -142,7 +141,7 @@ export async function doctor(options: DoctorOptions, ctx: Context): Promise<Doct
   // Whether a service runs, and its program (the live checks ask the running service itself).
   let liveFacts: HostFacts | undefined;
   const runningFacts = async (): Promise<HostFacts | null> => (ctx.live ? (liveFacts ??= await gatherFacts(ctx)) : null);
-  const defaultIgnore = ['127.0.0.1/8', '::1', ...(getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean)];
+  const defaultIgnore = [...tidyWhitelist([...LOOPBACK, ...whitelistOfJail(jailLocal)])];
   const scratch = await scratchDir();
   const out: JailDoctor[] = [];
   try {

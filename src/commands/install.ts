@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import { applyPlan, logProblems, parseJailList, recoverInterrupted } from '../adapters/apply.ts';
+import { applyPlan, logProblems, recoverInterrupted } from '../adapters/apply.ts';
 import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
@@ -398,14 +398,11 @@ async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promi
   return out;
 }
 
-/** The running server's jails: over its socket from here, else by `fail2ban-client status`; null when it does not answer. */
+/** The running server's jails: over its socket (src/adapters/fail2ban.ts), else by `fail2ban-client status`; null when it does not answer. */
 async function runningJails(ctx: Context): Promise<string[] | null> {
+  const { activeJails, parseJailList } = await import('../adapters/fail2ban.ts');
   try {
-    const [{ fail2banPaths }, { askFail2ban, jailsOfStatus }] = await Promise.all([import('../web/fail2ban-query.ts'), import('../adapters/fail2ban-socket.ts')]);
-    const { socket } = await fail2banPaths(ctx);
-    const [a] = await askFail2ban(ctx.fs.real(socket), [['status']], 10000);
-    const jails = a?.ok ? jailsOfStatus(a.value) : null;
-    if (jails) return jails;
+    return await activeJails(ctx);
   } catch {
     // no socket here, or an answer we do not read: ask fail2ban's own client
   }

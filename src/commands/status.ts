@@ -1,21 +1,13 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import { parseJailList } from '../adapters/apply.ts';
 import { UsageError } from '../errors.ts';
-import { fail2banClient } from './fail2ban-client.ts';
+import { activeJails, jailStatuses, type JailStatus } from '../adapters/fail2ban.ts';
 import { processAlive } from '../adapters/facts.ts';
+import { isTestBan } from '../core/test-bans.ts';
 import { WEB_CGROUP_PROCS, WEB_INITD, WEB_PIDFILE, WEB_UNIT, formatWebViewStatus, webListenOf, type WebViewStatus } from '../core/web-service.ts';
 import { BOUNCER_PIDFILE, PUSHER, PUSHER_CONFIG, fleetStatusCommand, formatFleetStatus, parseFleetStatus, type FleetStatus } from '../core/crowdsec.ts';
 
-export interface JailStatus {
-  jail: string;
-  currentlyFailed: number;
-  totalFailed: number;
-  currentlyBanned: number;
-  totalBanned: number;
-  bannedIps: string[];
-  files: string[];
-}
+export type { JailStatus };
 
 export interface StatusReport {
   command: 'status';
@@ -34,26 +26,23 @@ export function parseJailName(raw: string): string {
   return raw;
 }
 
-/** Parses `fail2ban-client status <jail>`. */
-export function parseJailStatus(jail: string, stdout: string): JailStatus {
-  const num = (label: string): number => Number(new RegExp(`${label}:\\s*(\\d+)`).exec(stdout)?.[1] ?? 0);
-  const list = (label: string): string[] => (new RegExp(`${label}:[ \\t]*(.*)$`, 'm').exec(stdout)?.[1] ?? '').split(/\s+/).filter(Boolean);
-  return {
-    jail,
-    currentlyFailed: num('Currently failed'),
-    totalFailed: num('Total failed'),
-    currentlyBanned: num('Currently banned'),
-    totalBanned: num('Total banned'),
-    bannedIps: list('Banned IP list'),
-    files: list('File list'),
-  };
+/**
+ * A jail's status without doctor's own test bans (src/core/test-bans.ts): they are not
+ * attackers, so they are neither listed nor counted as currently banned. (fail2ban's "total
+ * banned" counter cannot be corrected: it is shown as fail2ban keeps it.)
+ */
+export function withoutTestBans(j: JailStatus): JailStatus {
+  const bannedIps = j.bannedIps.filter((ip) => !isTestBan(ip));
+  return { ...j, bannedIps, currentlyBanned: Math.max(0, j.currentlyBanned - (j.bannedIps.length - bannedIps.length)) };
 }
 
-/** `status [jail]`: each jail's counters and banned addresses. */
+/**
+ * `status [jail]`: each jail's counters and banned addresses, asked over fail2ban's socket
+ * (under --root, the root's; never the host's fail2ban).
+ */
 export async function status(options: { jail?: string }, ctx: Context): Promise<StatusReport> {
-  const jails = options.jail ? [parseJailName(options.jail)] : parseJailList((await fail2banClient(ctx, ['status'])).stdout);
-  const out: JailStatus[] = [];
-  for (const j of jails) out.push(parseJailStatus(j, (await fail2banClient(ctx, ['status', j])).stdout));
+  const jails = options.jail ? [parseJailName(options.jail)] : await activeJails(ctx);
+  const out = (await jailStatuses(ctx, jails)).map(withoutTestBans);
   const fleet = await fleetStatus(ctx);
   const webView = await webViewStatus(ctx);
   return { command: 'status', jails: out, ...(fleet ? { fleet } : {}), ...(webView ? { webView } : {}) };

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { fail2banClient } from './fail2ban-client.ts';
+import { unbanAddress } from '../adapters/fail2ban.ts';
 import { parseJailName } from './status.ts';
 
 export interface UnbanReport {
@@ -15,8 +15,7 @@ export interface UnbanReport {
 export async function unban(options: { ip: string; jail?: string }, ctx: Context): Promise<UnbanReport> {
   if (!isIP(options.ip)) throw new UsageError(`invalid address '${options.ip}': expected an IPv4 or IPv6 address`);
   const jail = options.jail ? parseJailName(options.jail) : null;
-  const r = jail ? await fail2banClient(ctx, ['set', jail, 'unbanip', options.ip]) : await fail2banClient(ctx, ['unban', options.ip]);
-  // fail2ban prints the number of addresses it unbanned (or 1/0 for one jail).
-  const n = Number(/(\d+)\s*$/.exec(r.stdout.trim())?.[1] ?? '0');
+  // Over fail2ban's socket (under --root, the root's): fail2ban answers how many bans it lifted.
+  const n = await unbanAddress(ctx, options.ip, jail);
   return { command: 'unban', ip: options.ip, jail, unbanned: n > 0 };
 }

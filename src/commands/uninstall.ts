@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { configTest } from '../adapters/fail2ban.ts';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
 import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type ManifestFile } from '../adapters/manifest.ts';
@@ -251,7 +252,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
     const distro = detectDistro(facts.os);
     const control = fail2banControl(facts.init, distro.family);
-    let test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    let test = await configTest(ctx);
     // Sections the admin added that fail2ban cannot load without the tool (a jail on one of its
     // filters): not carried after all; the original goes back and the admin's version is kept.
     const carriedFiles = manifest.files.filter((f) => undos.get(f.path)?.restored !== undefined);
@@ -272,7 +273,7 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
         edit.notCarried.push(...edit.carried.map((c) => `${c} (fail2ban rejected it)`));
         edit.carried = [];
       }
-      test = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+      test = await configTest(ctx);
     }
     if (test.exitCode !== 0 && isSshdTrap(test)) {
       const fix = facts.journald ? 'backend = systemd' : 'enabled = false';

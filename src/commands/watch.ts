@@ -1,11 +1,9 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import { parseJailList } from '../adapters/apply.ts';
 import { lastLines } from '../adapters/log-tail.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
-import { parseClientList, type DoctorReport } from '../core/doctor.ts';
+import type { DoctorReport } from '../core/doctor.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
-import { fail2banSeconds } from '../core/duration.ts';
 import {
   WATCH_LINES,
   WATCH_STATE,
@@ -26,7 +24,7 @@ import {
   type WatchProblem,
 } from '../core/watch.ts';
 import { UnsupportedError } from '../errors.ts';
-import { parseJailStatus } from './status.ts';
+import { activeJails, answerValue, askContext, jailStatusOf } from '../adapters/fail2ban.ts';
 
 export interface WatchOptions {
   /** One round of checks, then exit (what the timer and cron run); else a round every `interval` seconds. */
@@ -83,17 +81,18 @@ export async function watchOnce(options: WatchOptions, ctx: Context): Promise<Wa
 
   // 2. The firewall and accounts under attack, from the running server (the live host only).
   if (ctx.live && report.fail2banRunning) {
-    const client = (args: string[]) => ctx.run({ cmd: 'fail2ban-client', args, timeoutMs: 20000 });
-    const jails = parseJailList((await client(['status'])).stdout);
+    // fail2ban over its socket (the one adapter): the jails, their actions, bans and findtime.
+    const jails = await activeJails(ctx);
+    const asked = await askContext(ctx, jails.flatMap((j) => [['status', j], ['get', j, 'actions'], ['get', j, 'findtime']]), { timeoutMs: 20000 });
     const bans: JailBans[] = [];
     const findtimes = new Map<string, number>();
-    for (const jail of jails) {
-      const actions = parseClientList((await client(['get', jail, 'actions'])).stdout);
-      const banned = parseJailStatus(jail, (await client(['status', jail])).stdout).bannedIps;
-      bans.push({ jail, actions, banned });
-      const ft = (await client(['get', jail, 'findtime'])).stdout.trim();
-      findtimes.set(jail, Number(ft) || fail2banSeconds(ft) || 600);
-    }
+    jails.forEach((jail, i) => {
+      const [status, actions, findtime] = asked.slice(i * 3, i * 3 + 3);
+      const names = status?.ok ? answerValue(actions, `get ${jail} actions`) : [];
+      bans.push({ jail, actions: Array.isArray(names) ? names.map((n) => String(n)) : [], banned: status?.ok ? jailStatusOf(jail, status.value).bannedIps : [] });
+      const ft = findtime?.ok ? Number(findtime.value) : NaN;
+      findtimes.set(jail, Number.isFinite(ft) && ft > 0 ? ft : 600);
+    });
     const view = async (cmd: string, args: string[]): Promise<string> => {
       const r = await ctx.run({ cmd, args, timeoutMs: 15000 });
       return r.exitCode === 0 ? r.stdout : '';
@@ -104,7 +103,8 @@ export async function watchOnce(options: WatchOptions, ctx: Context): Promise<Wa
       iptables: `${await view('iptables-save', [])}\n${await view('ip6tables-save', [])}`,
     };
     problems.push(...banSetProblems(bans, fw));
-    const target = parseClientList((await client(['get', 'logtarget'])).stdout)[0];
+    const [lt] = await askContext(ctx, [['get', 'logtarget']]);
+    const target = lt?.ok && typeof lt.value === 'string' ? lt.value : undefined;
     if (target?.startsWith('/')) {
       const lines = (await lastLines(ctx.fs.real(target), 2000)) ?? [];
       problems.push(...attackProblems(lines, now.getTime(), (j) => findtimes.get(j) ?? 600));

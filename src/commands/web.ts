@@ -1,18 +1,17 @@
-import { existsSync, promises as fsp } from 'node:fs';
-import { readSecretSafe, statSafe, type SecretRead } from '../adapters/fs.ts';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { readSecretSafe, type SecretRead } from '../adapters/fs.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../context.ts';
-import { applyPlan } from '../adapters/apply.ts';
-import { gatherFacts } from '../adapters/facts.ts';
-import { detectDistro } from '../core/distro.ts';
-import { getIniValue, setIniValue } from '../core/ini-edit.ts';
-import type { Plan } from '../core/plan.ts';
-import { parseWhitelistEntry } from '../core/validate.ts';
+import { activeJails, askContext, fail2banPaths, resolveInRoot, errorText, socketInRoot, type Fail2banPaths } from '../adapters/fail2ban.ts';
+import { scratchDir } from '../adapters/log-tail.ts';
+import { getIniValue } from '../core/ini-edit.ts';
+import type { PickleValue } from '../core/pickle.ts';
+import { PickledException } from '../core/pickle.ts';
+import { whitelistOfJail, withEntry } from '../core/whitelist.ts';
 import { currentBans, history, jailNames, jailView, parseBanipWithTime, testLineResult, type BanView, type DbBan, type HistoryView } from '../core/web-view.ts';
 import { ToolError, UsageError } from '../errors.ts';
-import { fail2banPaths, fail2banPython, queryFail2ban, type Fail2banPaths, type QueryResult } from '../web/fail2ban-query.ts';
+import { fail2banPython, readBanDatabase } from '../web/fail2ban-query.ts';
 import { isLoopback, startWebServer, type AuditEntry, type AuditLog, type WebSource } from '../web/server.ts';
 import { newToken } from '../web/auth.ts';
 import { createDoctorCache, DOCTOR_TTL_SECONDS, type DoctorCache } from '../web/doctor-cache.ts';
@@ -35,7 +34,7 @@ export interface WebReport {
 
 /** Where a target path (e.g. /etc/voip-f2b-install/web-token) is on this machine, under --root. */
 export function realPath(ctx: Context, p: string): string {
-  return path.join(ctx.root, p);
+  return ctx.fs.real(p);
 }
 
 /** `host:port` or `[v6]:port` → parts; anything else is a usage error naming the value. */
@@ -125,9 +124,26 @@ export function fileAuditLog(ctx: Context, file = AUDIT_LOG): AuditLog {
   };
 }
 
+/** One answer over the socket as plain data (what src/core/web-view.ts reads): an error is `{ error }`. */
+interface Answer {
+  ok: boolean;
+  value: unknown;
+}
+
+/** A decoded pickle as plain JSON-like data: tuples and sets as lists, big integers as numbers, bytes as text. */
+export function plainOf(v: PickleValue): unknown {
+  if (v instanceof PickledException) return { error: errorText(v) };
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (v instanceof Set) return [...v].map(plainOf);
+  if (Array.isArray(v)) return v.map(plainOf);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainOf(x)]));
+  return v;
+}
+
 interface Snapshot {
   at: number;
-  result: { version: string; jails: string[]; live: QueryResult; db: { bans: DbBan[]; bips: DbBan[] } };
+  result: { version: string; jails: string[]; live: Answer[]; db: { bans: DbBan[]; bips: DbBan[] } };
   /** The views computed from it, once per snapshot (with 1,000 bans each takes ~8 ms). */
   bans?: { now: number; bans: BanView[] };
   history?: HistoryView;
@@ -137,13 +153,14 @@ interface Snapshot {
 export const MAX_STALE_SECONDS = 30;
 
 /**
- * The real source: fail2ban over its socket in batches, its database read-only, both through one
- * Python process per batch (src/web/fail2ban-query.ts). A snapshot is fresh for `cacheSeconds`;
- * after that it is still answered at once while a new one is fetched in the background (up to
- * MAX_STALE_SECONDS old; older, the request waits), so a page view does not pay for the Python
- * start (~100 ms, several times that on a loaded host). Concurrent requests share one refresh.
- * Every change made from the page drops the snapshot, and a refresh begun before the change is
- * not kept: the next answer shows the change.
+ * The real source: fail2ban over its socket from Node (src/adapters/fail2ban.ts; under --root the
+ * root's socket, never the host's), in batches over one connection each, and its database read
+ * read-only by one Python process per snapshot (src/web/fail2ban-query.ts). A snapshot is fresh
+ * for `cacheSeconds`; after that it is still answered at once while a new one is fetched in the
+ * background (up to MAX_STALE_SECONDS old; older, the request waits). Concurrent requests share
+ * one refresh. Every change made from the page drops the snapshot, and a refresh begun before the
+ * change is not kept: the next answer shows the change. Doctor's own test bans are left out of
+ * the bans and the history (src/core/web-view.ts).
  */
 export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?: DoctorCache; doctorEverySeconds?: number }): WebSource & { paths(): Promise<Fail2banPaths> } {
   let pathsP: Promise<Fail2banPaths> | null = null;
@@ -156,19 +173,30 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
   let gen = 0;
   const nowS = (): number => Math.floor(ctx.now().getTime() / 1000);
 
-  const q = async (commands: string[][], db = false): Promise<QueryResult> => {
-    const r = await queryFail2ban(ctx, await paths(), await python(), { commands, ...(db ? { db: { since: nowS() - 31 * 86400 } } : {}) });
-    if (r.error) throw new ToolError(`fail2ban is not answering on its socket: ${r.error}`, 1);
-    return r;
+  const q = async (commands: string[][]): Promise<Answer[]> => {
+    try {
+      return (await askContext(ctx, commands)).map((a) => ({ ok: a.ok, value: plainOf(a.value) }));
+    } catch (e) {
+      if (e instanceof ToolError) throw new ToolError(`fail2ban is not answering on its socket: ${e.message}`, 1);
+      throw e;
+    }
+  };
+  /** The database's bans of the last 31 days; none when fail2ban keeps none or it cannot be read. */
+  const database = async (): Promise<{ bans: DbBan[]; bips: DbBan[] }> => {
+    const { dbfile } = await paths();
+    const found = dbfile ? resolveInRoot(ctx.root, dbfile) : null;
+    if (!found?.st.isFile()) return { bans: [], bips: [] };
+    const r = await readBanDatabase(ctx, await python(), found.real, { since: nowS() - 31 * 86400 });
+    return 'error' in r ? { bans: [], bips: [] } : (r as { bans: DbBan[]; bips: DbBan[] });
   };
   const refresh = async (): Promise<Snapshot> => {
     const first = await q([['version'], ['status']]);
-    const version = String(first.answers[0]?.value ?? '?');
-    const jails = jailNames(first.answers[1]?.value);
+    const version = String(first[0]?.value ?? '?');
+    const jails = jailNames(first[1]?.value);
     const cmds: string[][] = [];
     for (const j of jails) cmds.push(['status', j], ['get', j, 'banip', '--with-time'], ['get', j, 'bantime'], ['get', j, 'findtime'], ['get', j, 'maxretry'], ['get', j, 'ignoreip']);
-    const live = await q(cmds, true);
-    return { at: Date.now(), result: { version, jails, live, db: (live.db as { bans: DbBan[]; bips: DbBan[] } | null) ?? { bans: [], bips: [] } } };
+    const [live, db] = await Promise.all([cmds.length ? q(cmds) : Promise.resolve([]), database()]);
+    return { at: Date.now(), result: { version, jails, live, db } };
   };
   const startRefresh = (): Promise<Snapshot> => {
     if (inflight && inflight.gen === gen) return inflight.p;
@@ -198,11 +226,11 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
     snap = null;
     gen++;
   };
-  const perJail = (s: Snapshot, i: number, k: number): unknown => s.result.live.answers[i * 6 + k]?.value;
+  const perJail = (s: Snapshot, i: number, k: number): unknown => s.result.live[i * 6 + k]?.value;
   const change = async (cmd: string[]): Promise<{ ok: boolean; message: string }> => {
     const r = await q([cmd]);
     dropSnapshot();
-    const a = r.answers[0]!;
+    const a = r[0]!;
     return a.ok ? { ok: true, message: `${cmd.slice(2).join(' ')}: ${JSON.stringify(a.value)}` } : { ok: false, message: typeof a.value === 'object' && a.value && 'error' in a.value ? String((a.value as { error: string }).error) : String(a.value) };
   };
   const jailFilter = async (jail: string): Promise<string> => {
@@ -223,15 +251,9 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
       const jails = s.result.jails.map((j, i) => jailView(j, perJail(s, i, 0), perJail(s, i, 2), perJail(s, i, 3), perJail(s, i, 4), perJail(s, i, 5)));
       if (d) for (const j of jails) if (d.jails[j.jail]) j.doctor = d.jails[j.jail];
       const p = await paths();
-      const pidStat = (() => {
-        try {
-          return statSafe(p.pidfile);
-        } catch {
-          return null;
-        }
-      })();
-      const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
-      const whitelist = (getIniValue(jailLocal, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
+      // The pid file is written when the server starts: its age is the uptime (under the root).
+      const pidStat = await ctx.fs.stat(p.pidfile).catch(() => null);
+      const whitelist = [...whitelistOfJail(await ctx.fs.readText(JAIL_LOCAL))];
       const doctor = d ? { checkedAt: d.checkedAt, running: d.running, error: d.error, verdict: d.verdict, everySeconds: o.doctorEverySeconds ?? DOCTOR_TTL_SECONDS } : null;
       // The watch's last finding (issue 23), as a banner while a problem lasts.
       const w = parseWatchState(await ctx.fs.readText(WATCH_STATE));
@@ -255,32 +277,24 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
     unban: (jail, ip) => change(['set', jail, 'unbanip', ip]),
     async testLines(jail, lines) {
       const filter = await jailFilter(jail);
-      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'voip-f2b-web-'));
+      const scratch = await scratchDir();
       try {
-        const file = path.join(dir, 'lines.log');
-        await fsp.writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+        const file = await scratch.write('lines.log', `${lines.join('\n')}\n`);
         const p = await paths();
         const r = await ctx.run({ cmd: 'fail2ban-regex', args: ['--config', p.confDir, '-o', '<ip>\t<msg>', file, filter], timeoutMs: 60000 });
         if (r.exitCode !== 0) throw new ToolError(`fail2ban-regex failed for filter '${filter}': ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`, 1);
         return { results: testLineResult(lines, r.stdout), filter };
       } finally {
-        await fsp.rm(dir, { recursive: true, force: true });
+        await scratch.remove();
       }
     },
     async whitelist(entry) {
       try {
         const r = await addToWhitelist(ctx, entry);
-        if (!ctx.live) {
-          // Under --root nothing is restarted by apply; the fail2ban serving this tree reloads.
-          // (fail2ban-client builds the reload stream from the configuration it reads.)
-          const p = await paths();
-          const rl = await ctx.run({ cmd: 'fail2ban-client', args: ['-c', p.confDir, '-s', p.socket, 'reload'], timeoutMs: 60000 });
-          if (rl.exitCode !== 0) return { ok: false, message: `written, but fail2ban did not reload: ${(rl.stderr || rl.stdout).trim().split('\n').slice(-1)[0] ?? ''}`, ignoreip: r.ignoreip };
-        }
         dropSnapshot();
         // The admin-whitelisted check depends on ignoreip: the verdicts are recomputed.
         if (r.changed) o.doctor?.invalidate();
-        return { ok: true, message: r.changed ? `${entry} added to ignoreip in ${JAIL_LOCAL}` : `${entry} was already in ignoreip`, ignoreip: r.ignoreip };
+        return { ok: true, message: r.changed ? `${r.entry} added to ignoreip in ${JAIL_LOCAL}` : `${r.entry} was already in ignoreip`, ignoreip: r.ignoreip };
       } catch (err) {
         if (err instanceof ToolError) return { ok: false, message: err.message.split('\n')[0]!, ignoreip: [] };
         throw err;
@@ -290,36 +304,28 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
 }
 
 /**
- * Adds one whitelist entry to [DEFAULT] ignoreip of jail.local through the same plan/apply as
- * `install` (backup and manifest, atomic write, `fail2ban-client -t`, restart, verify; rollback
- * on failure). Entries are only ever added, as install does.
+ * Adds one whitelist entry the way the command line does: it is `install --whitelist <entry>
+ * --yes --no-doctor`, parsed by the CLI's own parser and planned by the same planner, so every
+ * copy derived from the whitelist follows (jail.local's ignoreip, Kamailio's throttle, the
+ * CrowdSec allow set), with the plan/apply of install (backup and manifest, atomic writes,
+ * `fail2ban-client -t`, restart, verify; rollback on failure). The other settings are the last
+ * run's (install keeps them). Entries are only ever added. Under --root nothing is restarted by
+ * apply: the root's running fail2ban (over its socket, never the host's) is told the entry with
+ * `addignoreip` in each of its jails, as a reload would.
  */
-export async function addToWhitelist(ctx: Context, raw: string): Promise<{ changed: boolean; ignoreip: string[] }> {
-  const entry = parseWhitelistEntry(raw);
-  const before = await ctx.fs.readText(JAIL_LOCAL);
-  const current = (getIniValue(before ?? '', 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
-  const ignoreip = current.includes(entry) ? current : [...current, entry];
-  const after = setIniValue(before ?? '', 'DEFAULT', 'ignoreip', ignoreip.join(' '));
-  if (before === after) return { changed: false, ignoreip };
-  const facts = await gatherFacts(ctx);
-  const distro = detectDistro(facts.os);
-  const plan: Plan = {
-    distro: distro.key,
-    packages: [],
-    packageCommands: [],
-    files: [{ path: JAIL_LOCAL, before, after, mode: 0o644, why: `whitelist ${entry} (web view)` }],
-    ensureFiles: [],
-    jails: [],
-    afterCommands: [],
-    manualSteps: [],
-    warnings: [],
-    banaction: '',
-    banactionAllports: '',
-    ignoreip,
-    services: [],
-  };
-  await applyPlan(ctx, plan, facts, distro);
-  return { changed: true, ignoreip };
+export async function addToWhitelist(ctx: Context, raw: string): Promise<{ changed: boolean; entry: string; ignoreip: string[] }> {
+  const current = whitelistOfJail(await ctx.fs.readText(JAIL_LOCAL));
+  const { entry, whitelist } = withEntry(current, raw);
+  if (current.includes(entry)) return { changed: false, entry, ignoreip: [...current] };
+  const [{ parseArgs }, { install }] = await Promise.all([import('../cli.ts'), import('./install.ts')]);
+  const inv = parseArgs(['--whitelist', entry, '--yes', '--no-doctor'], {});
+  if (inv.command !== 'install') throw new Error('internal: the whitelist change did not parse as install');
+  const report = await install(inv.options, { ...ctx, interactive: false });
+  if (!ctx.live) {
+    const jails = await activeJails(ctx).catch(() => [] as string[]);
+    if (jails.length) await askContext(ctx, jails.map((j) => ['set', j, 'addignoreip', entry]));
+  }
+  return { changed: true, entry, ignoreip: report.ignoreip.length ? report.ignoreip : [...whitelist] };
 }
 
 /**
@@ -353,8 +359,10 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const doctorEvery = options.doctorSeconds ?? DOCTOR_TTL_SECONDS;
   let stopping = false;
   const doctorCtx: Context = { ...ctx, run: (c) => (stopping ? Promise.resolve({ exitCode: 130, stdout: '', stderr: 'the web view is stopping' }) : ctx.run(c)) };
-  const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: (await source.paths()).socket }, doctorCtx), { ttlMs: doctorEvery * 1000 });
+  const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: await doctorSocket() }, doctorCtx), { ttlMs: doctorEvery * 1000 });
   const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2, doctor: verdicts, doctorEverySeconds: doctorEvery });
+  // doctor asks the socket this view talks to: the one fail2ban's configuration names, under the root.
+  const doctorSocket = (): Promise<string> => socketInRoot(ctx);
   const srv = await startWebServer({
     host: listen.host,
     port: listen.port,

@@ -92,11 +92,8 @@ export interface DoctorOptions {
 
 export const DOCTOR_DEFAULT_LINES = DEFAULTS.doctorLines;
 
-/**
- * Addresses the ban round trip may use: TEST-NET-3 (RFC 5737), never routed, never a real host.
- * The first one not whitelisted in the jail is used.
- */
-export const BAN_TEST_ADDRESSES = ['203.0.113.254', '203.0.113.253', '203.0.113.252', '203.0.113.251'] as const;
+import { BAN_TEST_ADDRESSES } from './test-bans.ts';
+export { BAN_TEST_ADDRESSES };
 
 const RANK: Record<Verdict, number> = { ok: 0, warning: 1, broken: 2 };
 

@@ -1,4 +1,5 @@
 import type { Distro } from './distro.ts';
+import { LOOPBACK, tidyWhitelist, whitelistOfJail } from './whitelist.ts';
 import type { HostFacts } from './facts.ts';
 import type { InstallOptions } from './options.ts';
 import type { EnsureFile, FileChange, Plan, PlannedService } from './plan.ts';
@@ -24,7 +25,6 @@ export { FILTER_DIR, JAIL_LOCAL, MAIL_ACTION } from './paths.ts';
 export { KAMAILIO_LOG, KAMAILIO_RSYSLOG_RULE } from './services/kamailio.ts';
 
 /** Loopback is always ignored: fail2ban must never ban the machine itself. */
-const LOOPBACK = ['127.0.0.1/8', '::1'];
 
 /** Inputs of the pure planner: options, facts, templates and the current text of files. */
 export interface PlanInputs {
@@ -177,12 +177,6 @@ export function strictSnapshot(files: Record<string, string | null>, declared: I
   };
 }
 
-function tidy(list: string[]): string[] {
-  const out: string[] = [];
-  for (const e of list) if (e && !out.includes(e)) out.push(e);
-  return out;
-}
-
 /**
  * Builds the whole install plan from facts and file texts. Pure: same inputs, same plan.
  * Steps: 1 packages and the ban action, 2 [DEFAULT], 3 each planned service's fragment (its
@@ -267,12 +261,12 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   // drops an address an admin whitelisted by hand (that could lock them out).
   const jailOnDisk = files.read(JAIL_LOCAL);
   let jail = jailOnDisk ?? template('etc/fail2ban/jail.local');
-  const existingIgnore = (getIniValue(jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/);
+  const existingIgnore = whitelistOfJail(jail);
   const admin = options.protectAdmin && facts.adminAddress ? [facts.adminAddress] : [];
   if (options.protectAdmin && !facts.adminAddress && facts.live) {
     warnings.push('no SSH_CONNECTION in the environment: your own address is not known, so it is not whitelisted (use --whitelist)');
   }
-  const ignoreip = tidy([...LOOPBACK, ...existingIgnore, ...options.whitelist, ...admin]);
+  const ignoreip = [...tidyWhitelist([...LOOPBACK, ...existingIgnore, ...options.whitelist, ...admin])];
   const defaults: Array<[string, string]> = [
     ['ignoreip', ignoreip.join(' ')],
     ['bantime', options.bantime],
@@ -333,6 +327,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       files,
       template,
       jail,
+      whitelist: ignoreip,
       protocol: ban.protocol,
       mail,
       mailAction: (withLogpath) => mailAction(options.mailInterval, withLogpath),

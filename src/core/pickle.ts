@@ -41,6 +41,9 @@ const EXCEPTIONS = new Set([
   'fail2ban.server.jails.DuplicateJailException',
 ]);
 
+/** The one non-exception class an answer may name: fail2ban's IPAddr pickles as `str('203.0.113.7')`, read as that string. */
+const STR = 'builtins.str';
+
 /**
  * Protocol-2 pickle of a list of strings: what fail2ban's client sends for one command. An
  * argument holding the end marker is refused: fail2ban's server cuts its input there, so the rest
@@ -224,8 +227,9 @@ class Decoder {
     return this.grow(Object.create(null) as { [k: string]: PickleValue }, []);
   }
   private globalOf(mod: string, name: string): Global {
-    const g = `${mod}.${name}`;
-    if (!EXCEPTIONS.has(g)) throw new PickleError(`pickle names ${g}, which is not an answer fail2ban gives`);
+    // Python 3 writes str as __builtin__.unicode in protocols 0-2 (names Python 2 can read).
+    const g = mod === '__builtin__' && name === 'unicode' ? STR : `${mod}.${name}`;
+    if (!EXCEPTIONS.has(g) && g !== STR) throw new PickleError(`pickle names ${g}, which is not an answer fail2ban gives`);
     return new Global(g);
   }
   private memoGet(k: number): void {
@@ -308,9 +312,15 @@ class Decoder {
         break;
       }
       case 0x63: { const mod = this.line(); this.push(this.globalOf(mod, this.line())); break; } // GLOBAL (protocols 0-3)
-      case 0x52: { // REDUCE: only an allowed exception class with its arguments
+      case 0x52: { // REDUCE: only an allowed exception class with its arguments, or str() of a string
         const args = this.popValue();
         const cls = this.pop();
+        if (isGlobal(cls) && cls.global === STR) {
+          // fail2ban's addresses (IPAddr: ignoreip lists, addignoreip answers) pickle as str('…').
+          if (!Array.isArray(args) || args.length !== 1 || typeof args[0] !== 'string') throw new PickleError('pickle: str() of something other than one string');
+          this.push(args[0]);
+          break;
+        }
         if (!isGlobal(cls) || !Array.isArray(args)) throw new PickleError('pickle: REDUCE of something other than an allowed exception');
         this.push(this.grow(new PickledException(cls.global.split('.').pop()!, args), args));
         break;

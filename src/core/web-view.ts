@@ -3,6 +3,7 @@
  * out. No I/O. Everything taken from log lines is attacker text: it is returned as plain strings
  * and the page only ever puts it in the DOM with textContent.
  */
+import { isTestBan } from './test-bans.ts';
 
 export interface JailView {
   jail: string;
@@ -74,7 +75,8 @@ export function jailView(jail: string, status: unknown, bantime: unknown, findti
     jail,
     currentlyFailed: num(m.get('Currently failed')),
     totalFailed: num(m.get('Total failed')),
-    currentlyBanned: num(m.get('Currently banned')),
+    // doctor's own test bans are not attackers: not counted (src/core/test-bans.ts).
+    currentlyBanned: Math.max(0, num(m.get('Currently banned')) - strings(m.get('Banned IP list')).filter(isTestBan).length),
     totalBanned: num(m.get('Total banned')),
     files: strings(m.get('File list')),
     bantime: numOrNull(bantime),
@@ -165,7 +167,8 @@ export type DbBan = [string, string, number, number, number, { matches: string[]
 
 /**
  * The bans in force: the addresses fail2ban lists per jail now, with when/how long/how often and
- * the log lines from its database (bips: the latest ban of each address in each jail).
+ * the log lines from its database (bips: the latest ban of each address in each jail); doctor's
+ * own test bans left out.
  */
 export function currentBans(live: Record<string, Array<{ ip: string; bantime: number | null }>>, bips: DbBan[], history: DbBan[], now: number): BanView[] {
   const latest = new Map<string, DbBan>();
@@ -175,6 +178,7 @@ export function currentBans(live: Record<string, Array<{ ip: string; bantime: nu
   const out: BanView[] = [];
   for (const [jail, list] of Object.entries(live)) {
     for (const { ip, bantime } of list) {
+      if (isTestBan(ip)) continue; // doctor's own test ban, never an attacker
       const row = latest.get(`${jail}\u0000${ip}`);
       const bannedAt = row ? row[2] : now;
       const bt = row ? row[3] : bantime;
@@ -227,7 +231,7 @@ export interface HistoryView {
   total: number;
 }
 
-/** Bans per hour (last 24 h), per day (last 30 days), top attacked users and attacking networks. */
+/** Bans per hour (last 24 h), per day (last 30 days), top attacked users and attacking networks; doctor's test bans left out. */
 export function history(bans: DbBan[], now: number): HistoryView {
   const hourStart = Math.floor(now / 3600) * 3600 - 23 * 3600;
   const dayStart = Math.floor(now / 86400) * 86400 - 29 * 86400;
@@ -238,7 +242,7 @@ export function history(bans: DbBan[], now: number): HistoryView {
   let total = 0;
   for (const b of bans) {
     const t = b[2];
-    if (t < dayStart) continue;
+    if (t < dayStart || isTestBan(b[1])) continue; // doctor's own test bans are not history
     total++;
     const d = Math.floor((t - dayStart) / 86400);
     if (d >= 0 && d < 30) perDay[d]!++;

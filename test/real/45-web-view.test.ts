@@ -79,9 +79,9 @@ function asteriskLine(user: string, ip: string): string {
 }
 
 async function startFail2ban(): Promise<void> {
-  // The tree's /var/log is /var/log in the server's own mount namespace (private: the host's
-  // mounts are untouched; the exec chain keeps the server's PID).
-  const script = 'mount --bind "$1/var/log" /var/log && exec fail2ban-server -c "$1/etc/fail2ban" -f -x';
+  // The tree's /var/log and /run are /var/log and /run in the server's own mount namespace
+  // (private: the host's mounts are untouched; the exec chain keeps the server's PID).
+  const script = 'mount --bind "$1/var/log" /var/log && mount --bind "$1/run" /run && exec fail2ban-server -c "$1/etc/fail2ban" -f -x';
   server = spawn('ip', ['netns', 'exec', NS, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   server.stderr!.on('data', (c: Buffer) => (err += c.toString()));
@@ -115,8 +115,10 @@ before(async () => {
   mkdirSync(ART, { recursive: true });
   dir = mkdtempSync(path.join(tmpdir(), 'h12-web-'));
   root = path.join(dir, 'root');
-  run = path.join(dir, 'run');
-  mkdirSync(run, { recursive: true });
+  // fail2ban's runtime files (socket, pid file, database, log) are in the tree's /run: the web
+  // view under --root talks to the fail2ban of its root only (issue 21).
+  run = path.join(root, 'run/fail2ban');
+  mkdirSync(run, { recursive: true, mode: 0o755 });
 
   // 1. A root tree: the packaged fail2ban configuration (no local files of this host), an
   // Asterisk logger.conf, then the tool's own configuration written by the built CLI.
@@ -132,7 +134,7 @@ before(async () => {
 
   // 2. Private runtime paths and the jail's log in the temp dir (fail2ban.local, jail.d/*.local:
   // read after the tool's jail.local, as an admin's override would be).
-  writeFileSync(path.join(f2bConf(), 'fail2ban.local'), `[DEFAULT]\nsocket = ${run}/f2b.sock\npidfile = ${run}/f2b.pid\ndbfile = ${run}/f2b.sqlite3\nlogtarget = ${run}/f2b.log\n`);
+  writeFileSync(path.join(f2bConf(), 'fail2ban.local'), '[DEFAULT]\nsocket = /run/fail2ban/f2b.sock\npidfile = /run/fail2ban/f2b.pid\ndbfile = /run/fail2ban/f2b.sqlite3\nlogtarget = /run/fail2ban/f2b.log\n');
   writeFileSync(messagesLog(), '');
   // The old log exists while fail2ban starts its jail (a jail with no log file does not start).
   writeFileSync(path.join(root, OLD_LOG), '');
@@ -233,7 +235,7 @@ test('security: no token is 401 and names nothing; a wrong one too; the token fi
   const get = await api('/api/unban', { headers: bearer() });
   assert.equal(get.status, 404, 'a GET changes nothing');
   const ok = await api('/api/jails', { headers: bearer() });
-  assert.equal(ok.status, 200);
+  assert.equal(ok.status, 200, ok.text);
   assert.match(ok.text, new RegExp(JAIL));
 });
 

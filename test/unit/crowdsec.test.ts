@@ -213,9 +213,13 @@ test('without --crowdsec-lapi, a push line left by an earlier run is taken out o
 
 test('status shows the fleet link where this host is a member; a failing pusher is reported, not thrown', async () => {
   const { status, formatStatus } = await import('../../src/commands/status.ts');
+  const { fakeFail2banSocket } = await import('../helpers/fake-fail2ban-socket.ts');
   const root = await tempRoot({ '/etc/voip-f2b-install/crowdsec.json': '{}' });
+  const noneRoot = await tempRoot();
+  // fail2ban, asked over its socket under each root, runs no jail.
+  const sockets = [root, noneRoot].map((r) => fakeFail2banSocket(r, () => [0, [['Number of jail', 0], ['Jail list', '']]]));
   try {
-    const jailList = { stdout: 'Status\n|- Number of jail:\t0\n`- Jail list:\t\n' };
+    const jailList = { stdout: '' };
     const up = JSON.stringify({ url: 'https://198.51.100.161:8080/', machine: 'pbx1', reachable: false, error: 'timed out', queued: 3, lastPushAt: 1795977000, lastError: 'timed out', lastErrorAt: 1795977100 });
     const run = recordingRunner((c) => (c.args[0] === 'status' && c.cmd.endsWith('voip-f2b-crowdsec') ? { stdout: `${up}\n` } : jailList));
     const r = await status({}, testContext(root, { run, live: true }));
@@ -228,10 +232,12 @@ test('status shows the fleet link where this host is a member; a failing pusher 
     const b = await status({}, testContext(root, { run: broken, live: true }));
     assert.equal(b.fleet!.reachable, false);
     assert.match(b.fleet!.error!, /exited 1: PermissionError: denied/);
-    const none = await status({}, testContext(await tempRoot(), { run: recordingRunner(() => jailList), live: true }));
+    const none = await status({}, testContext(noneRoot, { run: recordingRunner(() => jailList), live: true }));
     assert.equal(none.fleet, undefined);
   } finally {
+    for (const s of await Promise.all(sockets)) await s.close();
     await removeRoot(root);
+    await removeRoot(noneRoot);
   }
 });
 

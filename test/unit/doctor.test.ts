@@ -304,10 +304,10 @@ test('doctor on a healthy host: every check ok, the ban seen and gone, the test 
     assert.match(j.checks.find((c) => c.name === 'ban round trip')!.detail, /banned 203\.0\.113\.254: seen in iptables; unbanned: gone/);
     assert.equal(banned.size, 0);
     // Every ban and unban was of the TEST-NET-3 address, and under --root the client was pointed at
-    // the root's configuration and socket.
+    // the root's configuration and socket (where fail2ban's configuration puts it, inside the root).
     const bans = run.calls.filter((c) => c.cmd === 'fail2ban-client' && /banip/.test(c.args.join(' ')));
     assert.deepEqual(bans.map((c) => c.args.slice(-3).join(' ')), ['voip-asterisk banip 203.0.113.254', 'voip-asterisk unbanip 203.0.113.254']);
-    assert.deepEqual(bans[0]!.args.slice(0, 4), ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(root, 'run/fail2ban/fail2ban.sock')]);
+    assert.deepEqual(bans[0]!.args.slice(0, 4), ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(root, 'var/run/fail2ban/fail2ban.sock')]);
     assert.match(formatDoctor(r), /\[voip-asterisk\] ok/);
     assert.match(formatDoctorCompact(r), /^Doctor: ok\n {2}voip-asterisk: ok \(2 log file\(s\), 6 failure\(s\) in recent lines, ban reaches the firewall\)\n$/);
     // On the live host: the system's fail2ban, no -c or -s.

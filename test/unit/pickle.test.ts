@@ -196,3 +196,17 @@ for p in (2, 3, 4, 5):
   assert.ok(values > 100 && errors > 1000, 'both outcomes were reached');
   assert.ok(slowest < 500, `slowest input took ${slowest} ms`);
 });
+
+test("fail2ban's addresses (IPAddr, pickled as str('…')) decode to their text in every protocol; str() of anything else is refused", () => {
+  for (let proto = 2; proto <= 5; proto++) {
+    const [hex] = py(`import pickle\nfrom fail2ban.server.ipdns import IPAddr\nprint(pickle.dumps((0, [IPAddr('127.0.0.1/8'), IPAddr('::1'), IPAddr('203.0.113.7')]), ${proto}).hex())`);
+    assert.deepEqual(decodePickle(Buffer.from(hex!, 'hex')), [0, ['127.0.0.0/8', '::1', '203.0.113.7']], `protocol ${proto}`);
+  }
+  const bad = py(`import pickle, pickletools
+class S(str):
+    def __init__(self, r): self.r = r
+    def __reduce__(self): return self.r
+for r in [(str, (1,)), (str, ('a', 'b')), (str, ([1],))]:
+    print(pickle.dumps(S(r), 4).hex())`);
+  for (const hex of bad) assert.throws(() => decodePickle(Buffer.from(hex, 'hex')), (e: unknown) => e instanceof PickleError && /str\(\) of something other than one string/.test((e as Error).message));
+});

@@ -2,8 +2,8 @@
  * The doctor verdicts of the web view: the cache (a page view never waits for doctor after its
  * first run; stale verdicts are shown while a refresh runs in the background; one run at a time;
  * a failed run keeps the last verdicts) with a fake doctor and a fake clock, and GET /api/jails
- * over the real fail2banSource and the real `doctor` command on a temp root with a recording
- * runner playing fail2ban and fail2ban-regex: the JSON per jail, one doctor run for many page
+ * over the real fail2banSource (a stand-in fail2ban socket under a temp root) and the real
+ * `doctor` command with a recording runner playing fail2ban-client and fail2ban-regex: the JSON per jail, one doctor run for many page
  * views, and never a ban or a firewall command. The real thing, in Chromium, is
  * test/real/45-web-view.test.ts.
  */
@@ -22,6 +22,8 @@ import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/c
 import { spawnSync } from 'node:child_process';
 import { FAIL2BAN_REGEX, fail2banConfigDir } from '../helpers/fail2ban-regex.ts';
 import { BEGIN_MARKER } from '../../src/core/editors/kamailio-cfg.ts';
+import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
+import { resolveInRoot } from '../../src/adapters/fail2ban.ts';
 
 const report = (verdict: 'ok' | 'broken', n = 1): DoctorReport => ({
   command: 'doctor',
@@ -148,11 +150,7 @@ function fakeFail2ban() {
     if (c[2] === 'ignoreip') return ['127.0.0.1/8', '::1'];
     return null;
   };
-  return recordingRunner((c: Command) => {
-    if (c.args.includes('-c') && c.cmd.includes('python')) {
-      const req = JSON.parse(c.input ?? '{}') as { commands: string[][] };
-      return { stdout: JSON.stringify({ answers: req.commands.map((x) => ({ ok: true, value: answer(x) })), db: { bans: [], bips: [] }, error: null, dbError: null }) };
-    }
+  const run = recordingRunner((c: Command) => {
     if (c.cmd === 'fail2ban-client') {
       const a = [...c.args];
       while (a[0] === '-c' || a[0] === '-s') a.splice(0, 2);
@@ -171,6 +169,9 @@ function fakeFail2ban() {
     }
     return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
   });
+  // The web view's own queries go over the socket under the root (src/adapters/fail2ban.ts).
+  const socket = (root: string) => fakeFail2banSocket(root, (c) => [0, answer(c) as FakeValue], SOCK);
+  return { run, socket };
 }
 
 test('GET /api/jails: each jail with its doctor verdict and failing checks (name, detail, fix); doctor once for many views; never a ban', async () => {
@@ -179,13 +180,15 @@ test('GET /api/jails: each jail with its doctor verdict and failing checks (name
     '/etc/fail2ban/fail2ban.local': `[Definition]\nsocket = ${SOCK}\n`,
     '/var/log/good.log': '[2026-11-22 11:59:00] VERBOSE[1] pbx.c: a benign line\n',
   });
-  const run = fakeFail2ban();
+  const fake = fakeFail2ban();
+  const run = fake.run;
+  const f2b = await fake.socket(root);
   const ctx = testContext(root, { run });
   utimesSync(path.join(root, 'var/log/good.log'), ctx.now(), ctx.now());
   let doctorRuns = 0;
   const verdicts = createDoctorCache(async () => {
     doctorRuns++;
-    return doctor({ banTest: false, lines: 2000, json: true, socket: (await source.paths()).socket }, ctx);
+    return doctor({ banTest: false, lines: 2000, json: true, socket: resolveInRoot(root, (await source.paths()).socket)!.real }, ctx);
   });
   const source = fail2banSource(ctx, { cacheSeconds: 60, doctor: verdicts });
   const token = newToken();
@@ -211,11 +214,12 @@ test('GET /api/jails: each jail with its doctor verdict and failing checks (name
     assert.equal(gone.totalFailed, 3, 'the fail2ban figures are still there');
     // doctor asked the socket the view talks to, and never banned or looked at a firewall.
     const lines = run.lines();
-    assert.ok(lines.some((l) => l.startsWith('fail2ban-client') && l.includes(`-s ${SOCK} ping`)), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('fail2ban-client') && l.includes(`-s ${path.join(root, SOCK)} ping`)), lines.join('\n'));
     assert.ok(!lines.some((l) => /\bbanip\b|\bunbanip\b/.test(l) && l.startsWith('fail2ban-client')), 'no ban round trip');
     assert.ok(!lines.some((l) => /^(iptables-save|nft|ipset|firewall-cmd)\b/.test(l)), 'no firewall command');
   } finally {
     await srv.close();
+    await f2b.close();
     await removeRoot(root);
   }
 });

@@ -20,6 +20,7 @@ import { parseWebListen, WEB_CGROUP_PROCS, WEB_INITD, WEB_PIDFILE, WEB_PROGRAM_B
 import { liveDebian12Root, liveDebian12Runner, osRelease, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
 import { installOptions } from '../helpers/options.ts';
 import { runCli } from '../helpers/cli.ts';
+import { fakeFail2banSocket, type FakeFail2ban } from '../helpers/fake-fail2ban-socket.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 
 const opts = (o: Partial<InstallOptions> = {}): InstallOptions => installOptions({ yes: true, services: ['sshd'], web: true, doctor: false, ...o });
@@ -118,6 +119,7 @@ test('systemd: a unit (verified by systemd-analyze), the program copied once, en
 
 test('SysV (Debian): an LSB init script with start-stop-daemon, update-rc.d defaults, then a restart that must leave a live PID', async () => {
   const root = await liveDebian12Root();
+  let f2b: FakeFail2ban | null = null;
   try {
     const run = liveDebian12Runner([], (c) => {
       // The init script's start, simulated: a live PID in the pid file.
@@ -146,7 +148,9 @@ test('SysV (Debian): an LSB init script with start-stop-daemon, update-rc.d defa
     const token = (await readFile(real(root, WEB_TOKEN_FILE), 'utf8')).trim();
     assert.ok(report.manualSteps.some((s) => s.includes('ssh -L 8473:127.0.0.1:8473') && s.includes(WEB_TOKEN_FILE)));
     assert.ok(!JSON.stringify(report).includes(token), 'the token is in no report');
-    // status shows the service: running by the PID in its pid file, where it listens.
+    // status shows the service: running by the PID in its pid file, where it listens (fail2ban,
+    // asked over its socket, runs no jail).
+    f2b = await fakeFail2banSocket(root, () => [0, [['Number of jail', 0], ['Jail list', '']]]);
     const s = await status({}, testContext(root, { run: liveDebian12Runner([]), live: true }));
     assert.deepEqual(s.webView, { service: WEB_INITD, running: true, pid: process.pid, listen: '127.0.0.1:8473' });
     assert.match(formatStatus(s), new RegExp(`^Web view: running \\(PID ${process.pid}\\) on 127\\.0\\.0\\.1:8473 \\(/etc/init\\.d/voip-f2b-web; token in /etc/voip-f2b-install/web-token\\)$`, 'm'));
@@ -154,6 +158,7 @@ test('SysV (Debian): an LSB init script with start-stop-daemon, update-rc.d defa
     const down = await status({}, testContext(root, { run: liveDebian12Runner([]), live: true }));
     assert.match(formatStatus(down), /^Web view: NOT running \(\/etc\/init\.d\/voip-f2b-web\); start it: \/etc\/init\.d\/voip-f2b-web start$/m);
   } finally {
+    await f2b?.close();
     await removeRoot(root);
   }
 });

@@ -1,6 +1,6 @@
 /**
- * The web view's snapshot of fail2ban (src/commands/web.ts, fail2banSource) with a recording
- * runner playing the Python batch: fresh for `cacheSeconds`; then answered at once while one
+ * The web view's snapshot of fail2ban (src/commands/web.ts, fail2banSource) against a stand-in
+ * fail2ban socket under a temp root: fresh for `cacheSeconds`; then answered at once while one
  * refresh runs in the background; a change drops it, the next answer waits for a refresh and
  * shows the change, and a refresh begun before the change is not kept. The figures behind it are
  * in docs/BENCHMARKS.md, section 9.
@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fail2banSource } from '../../src/commands/web.ts';
-import type { Command, RunResult } from '../../src/adapters/runner.ts';
-import { removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -17,28 +17,32 @@ test('snapshot: fresh, then stale answered at once with one background refresh; 
   const root = await tempRoot({ '/etc/fail2ban/fail2ban.local': '[Definition]\nsocket = /run/t.sock\ndbfile = :memory:\n' });
   let banned: string[] = ['203.0.113.1'];
   let batches = 0;
-  /** Held jail batches (their answers taken when they start): released by the test, in its order. */
+  /** Held jail batches (their state taken when they start): released by the test, in its order. */
   const held: Array<() => void> = [];
   let hold = false;
-  const answer = (c: string[]): unknown => {
-    if (c[0] === 'version') return '1.0.2';
-    if (c[0] === 'status' && c.length === 1) return [['Number of jail', 1], ['Jail list', 'j']];
-    if (c[0] === 'status') return [['Filter', []], ['Actions', [['Currently banned', banned.length]]]];
-    if (c[2] === 'banip' && c[3] === '--with-time') return banned.map((ip) => `${ip} \t2026-11-22 11:00:00 + 3600 = 2026-11-22 12:00:00`);
+  /** The bans each connection's jail batch saw when it started. */
+  const seen = new Map<number, string[]>();
+  const answer = async (c: string[], conn: number): Promise<[number, FakeValue]> => {
+    if (c[0] === 'version') {
+      batches++;
+      return [0, '1.0.2'];
+    }
+    if (c[0] === 'status' && c.length === 1) return [0, [['Number of jail', 1], ['Jail list', 'j']]];
+    if (c[0] === 'status') {
+      batches++;
+      seen.set(conn, [...banned]);
+      if (hold) await new Promise<void>((r) => held.push(r));
+      return [0, [['Filter', []], ['Actions', [['Currently banned', seen.get(conn)!.length]]]]];
+    }
+    if (c[2] === 'banip' && c[3] === '--with-time') return [0, seen.get(conn)!.map((ip) => `${ip} \t2026-11-22 11:00:00 + 3600 = 2026-11-22 12:00:00`)];
     if (c[0] === 'set' && c[2] === 'unbanip') {
       banned = banned.filter((x) => x !== c[3]);
-      return 1;
+      return [0, 1];
     }
-    return null;
+    return [0, null];
   };
-  const run = async (c: Command): Promise<RunResult> => {
-    const req = JSON.parse(c.input ?? '{}') as { commands: string[][] };
-    const isChange = req.commands.some((x) => x[0] === 'set');
-    if (!isChange) batches++;
-    const stdout = JSON.stringify({ answers: req.commands.map((x) => ({ ok: true, value: answer(x) })), db: null, error: null, dbError: null });
-    if (hold && req.commands.some((x) => x[2] === 'banip')) await new Promise<void>((r) => held.push(r));
-    return { exitCode: 0, stderr: '', stdout };
-  };
+  const f2b = await fakeFail2banSocket(root, answer, '/run/t.sock');
+  const run = recordingRunner();
   const ctx = testContext(root, { run });
   const source = fail2banSource(ctx, { cacheSeconds: 0.2 });
   const ips = async (): Promise<string[]> => (await source.bans()).bans.map((b) => b.ip);
@@ -56,7 +60,7 @@ test('snapshot: fresh, then stale answered at once with one background refresh; 
     banned = ['203.0.113.1', '203.0.113.2'];
     assert.deepEqual(await ips(), ['203.0.113.1'], 'the stale snapshot, at once');
     assert.deepEqual(await ips(), ['203.0.113.1']);
-    await sleep(20);
+    await sleep(50);
     assert.equal(batches, 4, 'one background refresh (2 batches) for two views');
     assert.equal(held.length, 1);
 
@@ -65,16 +69,19 @@ test('snapshot: fresh, then stale answered at once with one background refresh; 
     // must not replace it.
     assert.equal((await source.unban('j', '203.0.113.2')).ok, true);
     const after = ips();
-    await sleep(20);
+    await sleep(50);
     assert.equal(held.length, 2, 'the view after the change started its own refresh');
     const [older, newer] = [held.shift()!, held.shift()!];
     hold = false;
     newer();
     assert.deepEqual(await after, ['203.0.113.1'], 'the view after the change shows it');
     older();
-    await sleep(20);
+    await sleep(50);
     assert.deepEqual(await ips(), ['203.0.113.1'], 'the refresh from before the change was not kept');
+    // Everything went over the socket: no process was run (no Python, no fail2ban-client).
+    assert.deepEqual(run.lines(), []);
   } finally {
+    await f2b.close();
     await removeRoot(root);
   }
 });

@@ -74,6 +74,20 @@ test('current bans join the live list with the database (times, counts, lines); 
   assert.equal(networkOf('2001:db8::1'), '2001:db8:0::/48');
 });
 
+test("doctor's test bans (203.0.113.251-254) are in no view: not in the bans, not counted in a jail, not in the history", () => {
+  const now = 1_800_000_000;
+  const test = (ip: string, t: number): DbBan => ['voip-asterisk', ip, t, 3600, 1, { matches: [], failures: 1 }];
+  const real: DbBan = ['voip-asterisk', '203.0.113.70', now - 100, 3600, 1, null];
+  const hist: DbBan[] = [real, test('203.0.113.254', now - 50), test('203.0.113.254', now - 86400), test('203.0.113.251', now - 60)];
+  const bans = currentBans({ 'voip-asterisk': [{ ip: '203.0.113.70', bantime: 3600 }, { ip: '203.0.113.254', bantime: 3600 }] }, [real, test('203.0.113.254', now - 50)], hist, now);
+  assert.deepEqual(bans.map((b) => b.ip), ['203.0.113.70']);
+  const h = history(hist, now);
+  assert.equal(h.total, 1);
+  assert.deepEqual(h.topNetworks, [{ network: '203.0.113.0/24', count: 1 }]);
+  const status = [['Filter', [['Currently failed', 0]]], ['Actions', [['Currently banned', 2], ['Total banned', 9], ['Banned IP list', ['203.0.113.70', '203.0.113.254']]]]];
+  assert.equal(jailView('voip-asterisk', status, 3600, 600, 5, []).currentlyBanned, 1);
+});
+
 test('test-a-line: every pasted line is reported, matched ones with the address fail2ban-regex took', () => {
   assert.deepEqual(testLineResult(['a 203.0.113.5', 'junk'], '203.0.113.5\ta 203.0.113.5\n'), [
     { line: 'a 203.0.113.5', matched: true, ip: '203.0.113.5' },

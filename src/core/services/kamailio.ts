@@ -68,7 +68,7 @@ export const kamailio: ServiceModule = {
     const cfg = ctx.files.read(k.configFile);
     if (cfg !== null) {
       // Kamailio counts and throttles with fail2ban's own numbers: maxretry, findtime, ignoreip.
-      const ignoreip = (getIniValue(ctx.jail, 'DEFAULT', 'ignoreip') ?? '').split(/[\s,]+/).filter(Boolean);
+      const ignoreip = [...ctx.whitelist];
       const r = insertAuthFailureLog(cfg, { maxretry: options.maxretry, findtimeSeconds: durationSeconds(options.findtime) ?? 600, ignoreip });
       // Our blocks already there are kept in step with the settings on every run, with or
       // without --kamailio-auth-log: they are a copy of maxretry, findtime and ignoreip.

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import type { Whitelist } from '../whitelist.ts';
 import type { DoctorCheck } from '../doctor.ts';
 import type { Distro } from '../distro.ts';
 import type { HostFacts } from '../facts.ts';
@@ -34,6 +35,8 @@ export interface ServicePlanContext {
   template(path: string): string;
   /** jail.local as composed so far: the [DEFAULT] section and the fragments planned before this one. */
   jail: string;
+  /** The whitelist of this run, parsed once (fail2ban's ignoreip; src/core/whitelist.ts). */
+  whitelist: Whitelist;
   /** The `protocol` value that makes the all-ports ban action cover TCP and UDP. */
   protocol: string;
   mail: MailSettings | null;

@@ -1,0 +1,239 @@
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../context.ts';
+import { getIniValue } from '../core/ini-edit.ts';
+import type { PickleValue } from '../core/pickle.ts';
+import { PickledException } from '../core/pickle.ts';
+import { ExitCode, ToolError, UnsafePathError } from '../errors.ts';
+import { askFail2ban, jailsOfStatus, type Fail2banAnswer } from './fail2ban-socket.ts';
+import type { RunResult } from './runner.ts';
+
+/**
+ * The one way this tool talks to fail2ban: its socket (Node, the strict decoder of
+ * src/core/pickle.ts), found from fail2ban's own configuration under the context's root and
+ * opened only where nobody but root can have put it; fail2ban-client only for what the socket
+ * cannot do (`-t`, the configuration test). Under --root the socket is the root's, never the
+ * host's: no host daemon is asked (issue 21).
+ */
+
+/** Where this fail2ban keeps its socket, database and pid file (target paths, from its fail2ban.conf/.local/.d). */
+export interface Fail2banPaths {
+  /** The configuration directory on this machine (under the root). */
+  confDir: string;
+  socket: string;
+  dbfile: string | null;
+  pidfile: string;
+}
+
+/** fail2ban is not reachable (not running, or not under this root): exit 1. */
+export class Fail2banUnavailableError extends ToolError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.failed, hint);
+  }
+}
+
+/** Reads fail2ban.conf, fail2ban.d/*.conf, fail2ban.local, fail2ban.d/*.local in fail2ban's order. */
+export async function fail2banPaths(ctx: Context): Promise<Fail2banPaths> {
+  const dir = '/etc/fail2ban';
+  const d = (await ctx.fs.list(`${dir}/fail2ban.d`)).sort();
+  const order = [
+    `${dir}/fail2ban.conf`,
+    ...d.filter((f) => f.endsWith('.conf')).map((f) => `${dir}/fail2ban.d/${f}`),
+    `${dir}/fail2ban.local`,
+    ...d.filter((f) => f.endsWith('.local')).map((f) => `${dir}/fail2ban.d/${f}`),
+  ];
+  const v: Record<string, string> = { socket: '/var/run/fail2ban/fail2ban.sock', pidfile: '/var/run/fail2ban/fail2ban.pid', dbfile: '/var/lib/fail2ban/fail2ban.sqlite3' };
+  for (const f of order) {
+    const text = await ctx.fs.readText(f);
+    if (text === null) continue;
+    for (const k of Object.keys(v)) {
+      const val = getIniValue(text, 'Definition', k) ?? getIniValue(text, 'DEFAULT', k);
+      if (val) v[k] = val.trim();
+    }
+  }
+  return { confDir: ctx.fs.real(dir), socket: v.socket!, dbfile: /^(:memory:|none)$/i.test(v.dbfile!) ? null : v.dbfile!, pidfile: v.pidfile! };
+}
+
+const MAX_HOPS = 16;
+
+/**
+ * Where target path `p` is on this machine, resolved inside `root` as fail2ban running in that
+ * root sees it: a link's absolute target starts again at the root (a tree's /var/run -> /run is
+ * the tree's /run, never the host's). Every directory walked must be root's (or ours) and not
+ * writable by others, so nobody else can swap a part of the path between this check and the
+ * connect; a link is followed only in such a directory. Null when a part is missing.
+ */
+export function resolveInRoot(root: string, p: string): { real: string; st: Stats } | null {
+  const w = walkInRoot(root, p);
+  return w.st ? { real: w.real, st: w.st } : null;
+}
+
+/**
+ * Where target path `p` is on this machine as fail2ban in `root` sees it, whether or not it
+ * exists: the existing part resolved as resolveInRoot does (links inside the root), the missing
+ * rest appended. A path for fail2ban's own tools (`fail2ban-client -s`) that never leads out of
+ * the root.
+ */
+export function realInRoot(root: string, p: string): string {
+  return walkInRoot(root, p).real;
+}
+
+/** The walk behind resolveInRoot and realInRoot: `st` is null when a part is missing (or not a directory). */
+function walkInRoot(root: string, p: string): { real: string; st: Stats | null } {
+  const mine = process.geteuid?.() ?? 0;
+  const trusted = (st: Stats): boolean => (st.uid === 0 || st.uid === mine) && (st.mode & 0o022) === 0;
+  const base = path.resolve(root);
+  const todo = p.split('/').filter((c) => c && c !== '.');
+  const done: string[] = [];
+  let hops = 0;
+  const rest = (): string[] => todo.filter((x) => x !== '..');
+  for (;;) {
+    const dirReal = path.join(base, ...done);
+    const dirSt = lstatSync(dirReal, { throwIfNoEntry: false });
+    const c = todo.shift();
+    if (!dirSt?.isDirectory()) return { real: path.join(dirReal, ...(c === undefined || c === '..' ? [] : [c]), ...rest()), st: null };
+    if (done.length && !trusted(dirSt)) throw new UnsafePathError(dirReal, `uid ${dirSt.uid} owns it or others can write it (mode ${(dirSt.mode & 0o7777).toString(8)}); fail2ban's socket is looked for only where nobody but root can put one`);
+    if (c === undefined) return { real: dirReal, st: dirSt };
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const real = path.join(dirReal, c);
+    const st = lstatSync(real, { throwIfNoEntry: false });
+    if (!st) return { real: path.join(real, ...rest()), st: null };
+    if (st.isSymbolicLink()) {
+      if (++hops > MAX_HOPS) throw new UnsafePathError(real, 'too many levels of symbolic links');
+      const target = readlinkSync(real);
+      if (target.startsWith('/')) done.length = 0;
+      todo.unshift(...target.split('/').filter((x) => x && x !== '.'));
+      continue;
+    }
+    if (!todo.length) return { real, st };
+    done.push(c);
+  }
+}
+
+/** The socket fail2ban's configuration under the root names, as a path on this machine inside the root (it may not exist). */
+export async function socketInRoot(ctx: Context): Promise<string> {
+  return realInRoot(ctx.root, (await fail2banPaths(ctx)).socket);
+}
+
+/**
+ * The socket of the fail2ban this context talks to, checked: `explicit` (doctor's --socket, a
+ * path on this machine) as given; else the one fail2ban's configuration under the root names,
+ * resolved inside the root. A missing socket is Fail2banUnavailableError naming the root.
+ */
+export async function fail2banSocket(ctx: Context, explicit?: string | null): Promise<string> {
+  if (explicit) return explicit;
+  const { socket } = await fail2banPaths(ctx);
+  const found = resolveInRoot(ctx.root, socket);
+  const where = ctx.root === '/' ? '' : ` under this root (${ctx.root})`;
+  if (!found) throw new Fail2banUnavailableError(`fail2ban is not running${where}: no socket at ${socket}`, ctx.root === '/' ? 'start it with: service fail2ban start (or fail2ban-client -x start)' : undefined);
+  if (!found.st.isSocket()) throw new UnsafePathError(found.real, "it is not a socket, and fail2ban's socket is expected there");
+  if (found.st.uid !== 0 && found.st.uid !== (process.geteuid?.() ?? 0)) throw new UnsafePathError(found.real, `uid ${found.st.uid} owns it; fail2ban's socket is root's`);
+  return found.real;
+}
+
+/** Sends `commands` over one connection to the context's fail2ban; not running is Fail2banUnavailableError. */
+export async function askContext(ctx: Context, commands: string[][], o: { socket?: string | null; timeoutMs?: number } = {}): Promise<Fail2banAnswer[]> {
+  const socket = await fail2banSocket(ctx, o.socket);
+  try {
+    return await askFail2ban(socket, commands, o.timeoutMs ?? 10000);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT') throw new Fail2banUnavailableError(`fail2ban is not running${ctx.root === '/' ? '' : ` under this root (${ctx.root})`}: nothing answers on ${socket}`);
+    throw new Fail2banUnavailableError(`fail2ban did not answer on ${socket}: ${(e as Error).message}`);
+  }
+}
+
+/** An answer's value, or Fail2banUnavailableError-free ToolError with fail2ban's own message. */
+export function answerValue(a: Fail2banAnswer | undefined, what: string): PickleValue {
+  if (!a) throw new ToolError(`fail2ban gave no answer to ${what}`, ExitCode.failed);
+  if (!a.ok) throw new ToolError(`fail2ban refused ${what}: ${errorText(a.value)}`, ExitCode.failed);
+  return a.value;
+}
+
+/** fail2ban's error as one line (its exception's class and message). */
+export function errorText(v: PickleValue): string {
+  if (v instanceof PickledException) return `${v.exception}: ${v.args.map((x) => String(x)).join(', ')}`.slice(0, 300);
+  return String(v).slice(0, 300);
+}
+
+/** The jail list of a `status` answer (fail2ban-client's text or the socket's value). */
+export function parseJailList(stdout: string): string[] {
+  const m = /Jail list:\s*(.*)$/m.exec(stdout);
+  return m ? m[1]!.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/** The active jails of the context's fail2ban. */
+export async function activeJails(ctx: Context, o: { socket?: string | null } = {}): Promise<string[]> {
+  const [a] = await askContext(ctx, [['status']], o);
+  return jailsOfStatus(answerValue(a, 'status')) ?? [];
+}
+
+export interface JailStatus {
+  jail: string;
+  currentlyFailed: number;
+  totalFailed: number;
+  currentlyBanned: number;
+  totalBanned: number;
+  bannedIps: string[];
+  files: string[];
+}
+
+/** `[label, value]` pairs of a nested status answer, flattened (Filter/Actions groups opened). */
+function pairs(v: PickleValue, out = new Map<string, PickleValue>()): Map<string, PickleValue> {
+  if (!Array.isArray(v)) return out;
+  for (const kv of v) {
+    if (!Array.isArray(kv) || kv.length !== 2 || typeof kv[0] !== 'string') continue;
+    if (Array.isArray(kv[1]) && kv[1].every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string')) pairs(kv[1], out);
+    else out.set(kv[0], kv[1]!);
+  }
+  return out;
+}
+
+/** A jail's counters and lists from its `status <jail>` answer over the socket. */
+export function jailStatusOf(jail: string, v: PickleValue): JailStatus {
+  const p = pairs(v);
+  const num = (k: string): number => {
+    const x = p.get(k);
+    return typeof x === 'number' ? x : typeof x === 'bigint' ? Number(x) : 0;
+  };
+  const list = (k: string): string[] => {
+    const x = p.get(k);
+    if (Array.isArray(x)) return x.map((e) => String(e));
+    return typeof x === 'string' ? x.split(/\s+/).filter(Boolean) : [];
+  };
+  return {
+    jail,
+    currentlyFailed: num('Currently failed'),
+    totalFailed: num('Total failed'),
+    currentlyBanned: num('Currently banned'),
+    totalBanned: num('Total banned'),
+    bannedIps: list('Banned IP list'),
+    files: list('File list'),
+  };
+}
+
+/** Each named jail's status, asked over one connection. */
+export async function jailStatuses(ctx: Context, jails: string[]): Promise<JailStatus[]> {
+  if (!jails.length) return [];
+  const answers = await askContext(ctx, jails.map((j) => ['status', j]));
+  return jails.map((j, i) => jailStatusOf(j, answerValue(answers[i], `status ${j}`)));
+}
+
+/** Lifts a ban in one jail or in all: how many bans fail2ban lifted. */
+export async function unbanAddress(ctx: Context, ip: string, jail: string | null): Promise<number> {
+  const cmd = jail ? ['set', jail, 'unbanip', ip] : ['unban', ip];
+  const [a] = await askContext(ctx, [cmd]);
+  const v = answerValue(a, cmd.join(' '));
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number(v) || 0;
+}
+
+/**
+ * `fail2ban-client -t` on the configuration of the context (under --root, `-c` names the root's):
+ * the one check only fail2ban's own reader can make. It reads files; it asks no server.
+ */
+export function configTest(ctx: Context): Promise<RunResult> {
+  return ctx.run({ cmd: 'fail2ban-client', args: [...(ctx.live ? [] : ['-c', ctx.fs.real('/etc/fail2ban')]), '-t'], timeoutMs: 60000 });
+}
