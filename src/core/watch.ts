@@ -355,6 +355,22 @@ export function banSetProblems(jails: JailBans[], fw: FirewallViews): WatchProbl
 }
 
 /**
+ * The guard's lines that `re` matches and that are newer than their jail's findtime. `re` starts
+ * with fail2ban's time stamp (groups 1-6, local time) and has the jail as group 7.
+ */
+function recentGuardLines(lines: string[], re: RegExp, nowMs: number, findtimeSeconds: (jail: string) => number): RegExpExecArray[] {
+  const out: RegExpExecArray[] = [];
+  for (const l of lines) {
+    const m = re.exec(l);
+    if (!m) continue;
+    const at = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime();
+    if (nowMs - at > findtimeSeconds(m[7]!) * 1000 || at - nowMs > 60000) continue;
+    out.push(m);
+  }
+  return out;
+}
+
+/**
  * Accounts under attack from many addresses, as the guard reports them in fail2ban's log:
  *   2026-12-07 05:31:02,120 fail2ban.actions [812]: WARNING [asterisk] voip-f2b: account '1001' is under attack: 5 failures from 5 addresses within findtime; …
  * A report newer than the jail's findtime is an attack in progress (the time stamps are local time).
@@ -362,12 +378,8 @@ export function banSetProblems(jails: JailBans[], fw: FirewallViews): WatchProbl
 export function attackProblems(lines: string[], nowMs: number, findtimeSeconds: (jail: string) => number): WatchProblem[] {
   const found = new Map<string, WatchProblem>();
   const re = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)[,.]\d+ .*?\bWARNING\s+\[([^\]\s]{1,64})\] voip-f2b: account (.{1,200}?) is under attack: (\d+) failures from (\d+) addresses/;
-  for (const l of lines) {
-    const m = re.exec(l);
-    if (!m) continue;
-    const at = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime();
+  for (const m of recentGuardLines(lines, re, nowMs, findtimeSeconds)) {
     const jail = m[7]!;
-    if (nowMs - at > findtimeSeconds(jail) * 1000 || at - nowMs > 60000) continue;
     const account = clean(m[8]!.replace(/^'(.*)'$|^"(.*)"$/, '$1$2'), 80);
     found.set(`${jail}\0${account}`, {
       key: `attack:${jail}:${account}`,
@@ -388,12 +400,8 @@ export function attackProblems(lines: string[], nowMs: number, findtimeSeconds: 
 export function officeProblems(lines: string[], nowMs: number, findtimeSeconds: (jail: string) => number): WatchProblem[] {
   const found = new Map<string, WatchProblem>();
   const re = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)[,.]\d+ .*?\bWARNING\s+\[([^\]\s]{1,64})\] voip-f2b-guard: office ([0-9A-Fa-f:.]{2,45}) (has a registered device|had a login[^;]{0,80}|[^;]{1,80}); account (.{1,200}?) keeps failing \((\d+) of (\d+) /;
-  for (const l of lines) {
-    const m = re.exec(l);
-    if (!m) continue;
-    const at = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])).getTime();
+  for (const m of recentGuardLines(lines, re, nowMs, findtimeSeconds)) {
     const jail = m[7]!;
-    if (nowMs - at > findtimeSeconds(jail) * 1000 || at - nowMs > 60000) continue;
     const address = m[8]!;
     const account = clean(m[10]!.replace(/^'(.*)'$|^"(.*)"$/, '$1$2'), 80);
     found.set(`${jail}\0${address}\0${account}`, {
