@@ -8,7 +8,8 @@
  *   after each reload the banned address is still in the set, the rule still there, a NEW ban
  *   reaches the set, the guard's pause of before is still in force and a new failure is paused.
  *   A changed blocktype (set action) and changed ports (guard) swap the rules, keeping the bans
- *   and the pauses; an unchanged reload leaves the nftables tables as they were (same handles).
+ *   and the pauses; an unchanged reload leaves the nftables tables as they were (same handles);
+ *   a reload over a ban set another tool removed rebuilds it with every ban the jail holds.
  *
  * Before the fix, fail2ban (0.11 and 1.0: Actions.add/reload) re-created both actions on reload
  * and stopped the old ones as obsolete: the table, its bans and the guard's hook were gone.
@@ -85,7 +86,7 @@ async function until(what: string, check: () => boolean, ms = 15000): Promise<vo
 }
 
 for (const backend of ['nft', 'ipset'] as const) {
-  test(`${backend}: bans and pauses survive reload, reload <jail>, a bantime change, a blocktype and a port change`, async () => {
+  test(`${backend}: bans and pauses survive reload, reload <jail>, a bantime change, a blocktype and a port change, a removed set, a bad value`, async () => {
     if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
     const b = BACKENDS[backend];
     net?.teardown();
@@ -158,8 +159,28 @@ for (const backend of ['nft', 'ipset'] as const) {
     allKept('a blocktype and port change', 'reject', backend === 'nft' ? '{ 5060, 5061 }' : '5060,5061');
     await banAndPause('after a blocktype and port change');
 
+    // Another tool removed the ban set and its rule: a plain reload rebuilds it with every ban.
+    if (backend === 'nft') n.x('nft', ['delete', 'table', 'inet', 'f2b-bench']);
+    else {
+      n.x('iptables', ['-w', '-D', 'INPUT', '-m', 'set', '--match-set', 'f2b-bench4', 'src', '-j', 'REJECT']);
+      n.x('ipset', ['destroy', 'f2b-bench4']);
+    }
+    assert.equal(b.banRule(n.x), null, 'the rule is gone');
+    assert.equal(f.client(['reload']).status, 0);
+    await until('the bans back in the rebuilt set', () => bans.every((ip) => b.banned(n.x, ip)));
+    allKept('a reload over a removed set', 'reject', backend === 'nft' ? '{ 5060, 5061 }' : '5060,5061');
+    await banAndPause('after the set was rebuilt');
+
     const errors = readFileSync(f.log, 'utf8').split('\n').filter((l) => /ERROR/.test(l));
     assert.deepEqual(errors, [], 'no errors in fail2ban log');
+
+    // A bad value in a reload: one error line naming it; the action keeps its options and bans.
+    writeFileSync(jailLocal, readFileSync(jailLocal, 'utf8').replace('blocktype=reject', 'blocktype=bogus'));
+    assert.equal(f.client(['reload']).status, 0);
+    await sleep(500);
+    allKept('a reload with a bad blocktype', 'reject', backend === 'nft' ? '{ 5060, 5061 }' : '5060,5061');
+    assert.match(readFileSync(f.log, 'utf8'), /ERROR.*bench: reload: blocktype must be drop or reject, not 'bogus'; the current options stay/);
+    await banAndPause('after a reload with a bad blocktype');
     f.stop();
     running = null;
     const left = n.x('nft', ['list', 'tables']).stdout + n.x('ipset', ['list', '-n']).stdout + n.x('iptables', ['-w', '-S', 'INPUT']).stdout.replace(/^-P INPUT ACCEPT\n?/m, '');

@@ -419,7 +419,11 @@ class GuardAction(ActionBase):
 		ports: the rules are replaced, the pause sets stay. A changed backend, or a table, set or
 		rule removed meanwhile: rebuilt (pauses last `window` seconds; those in force are then lost).
 		"""
-		o = _options(self._jail, **opts)  # a bad value: fail2ban logs it, the action keeps its options
+		try:
+			o = _options(self._jail, **opts)
+		except ValueError as e:  # raised here, it would abort fail2ban's reload of the whole jail
+			self._logSys.error('%s: guard: reload: %s; the current options stay', self._jail.name, e)
+			return
 		if self._fm is None:
 			return
 		if getattr(self._fm.addFailure, MARK, None) is not self._original:

@@ -108,11 +108,14 @@ class SetBanAction(ActionBase):
 		set or rule removed by hand meanwhile, is rebuilt and refilled with the jail's current bans.
 		"""
 		if backend is None:
-			backend = self.backend if self.backend in ('nft', 'ipset') else 'nft'
+			backend = self.backend
+		# A bad value raised here would abort fail2ban's reload of the whole jail: said, and ignored.
 		if backend not in ('nft', 'ipset'):
-			raise ValueError("backend must be nft or ipset, not %r" % backend)
+			self._logSys.error('%s: reload: backend must be nft or ipset, not %r; the current options stay', self._jail.name, backend)
+			return
 		if blocktype not in ('drop', 'reject'):
-			raise ValueError("blocktype must be drop or reject, not %r" % blocktype)
+			self._logSys.error('%s: reload: blocktype must be drop or reject, not %r; the current options stay', self._jail.name, blocktype)
+			return
 		if backend != self.backend:
 			self._drain()
 			self.stop()
