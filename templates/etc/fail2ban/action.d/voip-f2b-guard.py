@@ -146,11 +146,19 @@ def _ports(port):
 	return out
 
 
+def _number(text, kind):
+	"""The number in `text`, or NaN / 0 (then refused by the range check that follows, naming the value)."""
+	try:
+		return kind(text)
+	except (TypeError, ValueError):
+		return float('nan') if kind is float else 0
+
+
 def _options(jail, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
 		office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
 	"""The action line's options, checked (ValueError naming the bad value): the same for start and reload."""
 	o = {}
-	o['window'] = float(window)
+	o['window'] = _number(window, float)
 	if not 0.2 <= o['window'] <= 60:
 		raise ValueError('window must be 0.2 to 60 seconds, not %r' % (window,))
 	o['ports'] = _ports(port)
@@ -163,10 +171,10 @@ def _options(jail, port='5060,5061', window='2', backend=None, office=None, offi
 	if o['officeCmd'] is not None and (not o['officeCmd'] or not o['officeCmd'][0].startswith('/')):
 		raise ValueError('office must be a console command with its absolute program, not %r' % (office,))
 	o['officeLogins'] = str(office_logins).lower() in ('1', 'true', 'yes', 'on')
-	o['officeMaxretry'] = int(office_maxretry) if office_maxretry not in (None, '') else None
+	o['officeMaxretry'] = _number(office_maxretry, int) if office_maxretry not in (None, '') else None
 	if o['officeMaxretry'] is not None and not 1 <= o['officeMaxretry'] <= 100000:
 		raise ValueError('office_maxretry must be 1 to 100000 failures, not %r' % (office_maxretry,))
-	o['officeRefresh'] = float(office_refresh)
+	o['officeRefresh'] = _number(office_refresh, float)
 	if not 1 <= o['officeRefresh'] <= 3600:
 		raise ValueError('office_refresh must be 1 to 3600 seconds, not %r' % (office_refresh,))
 	safe = re.sub(r'[^A-Za-z0-9_-]', '_', jail.name)
