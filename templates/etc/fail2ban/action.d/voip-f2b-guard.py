@@ -146,19 +146,49 @@ def _ports(port):
 	return out
 
 
+def _number(text, kind):
+	"""The number in `text`, or NaN / 0 (then refused by the range check that follows, naming the value)."""
+	try:
+		return kind(text)
+	except (TypeError, ValueError):
+		return float('nan') if kind is float else 0
+
+
+def _options(jail, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
+		office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
+	"""The action line's options, checked (ValueError naming the bad value): the same for start and reload."""
+	o = {}
+	o['window'] = _number(window, float)
+	if not 0.2 <= o['window'] <= 60:
+		raise ValueError('window must be 0.2 to 60 seconds, not %r' % (window,))
+	o['ports'] = _ports(port)
+	if backend is None:
+		backend = 'nft' if shutil.which('nft') else 'ipset'
+	if backend not in ('nft', 'ipset'):
+		raise ValueError('backend must be nft or ipset, not %r' % (backend,))
+	o['backend'] = backend
+	o['officeCmd'] = shlex.split(office) if office else None
+	if o['officeCmd'] is not None and (not o['officeCmd'] or not o['officeCmd'][0].startswith('/')):
+		raise ValueError('office must be a console command with its absolute program, not %r' % (office,))
+	o['officeLogins'] = str(office_logins).lower() in ('1', 'true', 'yes', 'on')
+	o['officeMaxretry'] = _number(office_maxretry, int) if office_maxretry not in (None, '') else None
+	if o['officeMaxretry'] is not None and not 1 <= o['officeMaxretry'] <= 100000:
+		raise ValueError('office_maxretry must be 1 to 100000 failures, not %r' % (office_maxretry,))
+	o['officeRefresh'] = _number(office_refresh, float)
+	if not 1 <= o['officeRefresh'] <= 3600:
+		raise ValueError('office_refresh must be 1 to 3600 seconds, not %r' % (office_refresh,))
+	safe = re.sub(r'[^A-Za-z0-9_-]', '_', jail.name)
+	o['officeState'] = office_state or os.path.join(STATE_DIR, 'office-%s.json' % safe)
+	return o
+
+
 class GuardAction(ActionBase):
-	def __init__(self, jail, name, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
-			office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
+	def __init__(self, jail, name, **opts):
 		super(GuardAction, self).__init__(jail, name)
-		self.window = float(window)
-		if not 0.2 <= self.window <= 60:
-			raise ValueError('window must be 0.2 to 60 seconds, not %r' % (window,))
-		self.ports = _ports(port)
-		if backend is None:
-			backend = 'nft' if shutil.which('nft') else 'ipset'
-		if backend not in ('nft', 'ipset'):
-			raise ValueError('backend must be nft or ipset, not %r' % (backend,))
-		self.backend = backend
+		o = _options(jail, **opts)
+		self.window = o['window']
+		self.ports = o['ports']
+		self.backend = o['backend']
 		safe = re.sub(r'[^A-Za-z0-9_-]', '_', jail.name)
 		self.table = 'f2bg-' + safe
 		self.set4 = ('f2bg-' + safe)[:29] + '4'
@@ -174,17 +204,11 @@ class GuardAction(ActionBase):
 		self._stopping = False
 		self._fm = None
 		# Offices behind one address (see the top of this file).
-		self.officeCmd = shlex.split(office) if office else None
-		if self.officeCmd is not None and (not self.officeCmd or not self.officeCmd[0].startswith('/')):
-			raise ValueError('office must be a console command with its absolute program, not %r' % (office,))
-		self.officeLogins = str(office_logins).lower() in ('1', 'true', 'yes', 'on')
-		self.officeMaxretry = int(office_maxretry) if office_maxretry not in (None, '') else None
-		if self.officeMaxretry is not None and not 1 <= self.officeMaxretry <= 100000:
-			raise ValueError('office_maxretry must be 1 to 100000 failures, not %r' % (office_maxretry,))
-		self.officeRefresh = float(office_refresh)
-		if not 1 <= self.officeRefresh <= 3600:
-			raise ValueError('office_refresh must be 1 to 3600 seconds, not %r' % (office_refresh,))
-		self.officeState = office_state or os.path.join(STATE_DIR, 'office-%s.json' % safe)
+		self.officeCmd = o['officeCmd']
+		self.officeLogins = o['officeLogins']
+		self.officeMaxretry = o['officeMaxretry']
+		self.officeRefresh = o['officeRefresh']
+		self.officeState = o['officeState']
 		self._offices = {}  # ip -> {'registered': bool, 'login': epoch of its last login or None}
 		self._logins = {}  # ip -> epoch of its last successful login (within a day)
 		self._tails = {}  # log path -> (dev, ino, offset read up to)
@@ -194,6 +218,7 @@ class GuardAction(ActionBase):
 		self._officeWake = threading.Condition()
 		self._officeStop = False
 		self._officeThread = None
+		self._refreshNow = False
 		self._stateDirty = False
 		self._stateText = None
 		try:
@@ -376,13 +401,112 @@ class GuardAction(ActionBase):
 				self._worker.daemon = True
 				self._worker.start()
 		if self.officeCmd is not None or self.officeLogins:
-			self._loadState()
+			self._officeStart()
+
+	def _officeStart(self):
+		self._loadState()
+		with self._officeWake:
+			self._officeStop = False
+			if self._officeThread is None or not self._officeThread.is_alive():
+				self._officeThread = threading.Thread(target=self._officeLoop, name='f2b/%s-office' % self._jail.name)
+				self._officeThread.daemon = True
+				self._officeThread.start()
+
+	# `fail2ban-client reload` (and `systemctl reload fail2ban`, `reload <jail>`, the web view's
+	# whitelist change): fail2ban keeps an action that has BOTH clearAllParams() and reload(); one
+	# without them is created anew and the old one stopped as obsolete, which removed the pause
+	# table and the failure counter's hook (the new one's too): nothing was paused any more.
+
+	def clearAllParams(self):
+		"""Nothing to clear: reload() gets every option of the jail's action line again."""
+
+	def reload(self, **opts):
+		"""
+		Applies the action line's options again, keeping the pause table, every pause in force, the
+		counted failures and the offices. Unchanged options: the firewall is only read. Changed
+		ports: the rules are replaced, the pause sets stay. A changed backend, or a table, set or
+		rule removed meanwhile: rebuilt (pauses last `window` seconds; those in force are then lost).
+		"""
+		try:
+			o = _options(self._jail, **opts)
+		except ValueError as e:  # raised here, it would abort fail2ban's reload of the whole jail
+			self._logSys.error('%s: guard: reload: %s; the current options stay', self._jail.name, e)
+			return
+		if self._fm is None:
+			return
+		if getattr(self._fm.addFailure, MARK, None) is not self._original:
+			self._wrap()  # the hook was removed (a stop of an older copy of this action): again
+		oldPorts = self.ports
+		self.window = o['window']
+		if o['backend'] != self.backend or not self._firewallPresent(oldPorts):
+			self._firewallStop()  # what is left of the old one (old ports, old backend)
+			self.backend, self.ports = o['backend'], o['ports']
+			self._restartFirewall()
+		elif o['ports'] != oldPorts:
+			self.ports = o['ports']
+			self._swapRules(oldPorts)
+		# Offices: new options apply from the next refresh, which runs at once when they changed.
+		changed = (o['officeCmd'], o['officeLogins'], o['officeRefresh']) != (self.officeCmd, self.officeLogins, self.officeRefresh)
+		if o['officeState'] != self.officeState or o['officeMaxretry'] != self.officeMaxretry:
+			self._stateText = None
+			self._stateDirty = True
+		if o['officeCmd'] != self.officeCmd:
+			self._console = 'none' if o['officeCmd'] is None else 'not yet run'
+		self.officeCmd, self.officeLogins, self.officeRefresh = o['officeCmd'], o['officeLogins'], o['officeRefresh']
+		self.officeMaxretry, self.officeState = o['officeMaxretry'], o['officeState']
+		if self.officeCmd is not None or self.officeLogins:
+			if changed:
+				self._refreshNow = True
+			self._officeStart()
+			self._wakeOffice()
+		else:
 			with self._officeWake:
-				self._officeStop = False
-				if self._officeThread is None or not self._officeThread.is_alive():
-					self._officeThread = threading.Thread(target=self._officeLoop, name='f2b/%s-office' % self._jail.name)
-					self._officeThread.daemon = True
-					self._officeThread.start()
+				self._officeStop = True
+				self._officeWake.notify_all()
+			with self._lock:
+				self._offices = {}  # no office detection any more: every address counts as usual
+				self._officeFails = {}
+				self._officeWarned = {}
+
+	def _restartFirewall(self):
+		try:
+			self._firewallStart()
+			self._paused = True
+		except Exception as e:
+			self._paused = False
+			self._logSys.error('%s: guard: the pause cannot be set (%s): every failure counts', self._jail.name, e)
+
+	def _firewallPresent(self, ports):
+		"""The pause table (sets and rules), or the ipsets and rules, for `ports` are there."""
+		if self.backend == 'nft':
+			p = subprocess.run(['nft', 'list', 'table', 'inet', self.table], stdin=subprocess.DEVNULL,
+				stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, cwd='/', timeout=60)
+			text = p.stdout.decode('utf-8', 'replace')
+			return p.returncode == 0 and all(w in text for w in ('set p4 ', 'set p6 ', 'saddr @p4 ', 'saddr @p6 ', 'hook input'))
+		for s in (self.set4, self.set6):
+			if self._run(['ipset', 'list', '-n', s], check=False, quiet=True) != 0:
+				return False
+		for tool, s in (('iptables', self.set4), ('ip6tables', self.set6)):
+			for proto in ('udp', 'tcp'):
+				if self._run([tool, '-w', '-C', 'INPUT'] + self._rule(s, proto, ports), check=False, quiet=True) != 0:
+					return False
+		return True
+
+	def _swapRules(self, oldPorts):
+		"""The rules for the new ports; the pause sets (and the pauses in them) untouched."""
+		if self.backend == 'nft':
+			ports = ', '.join(self.ports)
+			self._run(['nft', '-f', '-'], data=(
+				'flush chain inet %(t)s input\n'
+				'add rule inet %(t)s input ip saddr @p4 meta l4proto { tcp, udp } th dport { %(p)s } drop\n'
+				'add rule inet %(t)s input ip6 saddr @p6 meta l4proto { tcp, udp } th dport { %(p)s } drop\n') % {'t': self.table, 'p': ports})
+		else:
+			for tool, s in (('iptables', self.set4), ('ip6tables', self.set6)):
+				for proto in ('udp', 'tcp'):
+					self._run([tool, '-w', '-I', 'INPUT'] + self._rule(s, proto))
+					for _ in range(100):
+						if self._run([tool, '-w', '-D', 'INPUT'] + self._rule(s, proto, oldPorts), check=False, quiet=True) != 0:
+							break
 
 	def ban(self, aInfo):
 		pass
@@ -461,7 +585,8 @@ class GuardAction(ActionBase):
 		written = 0  # when the state file was last written: a flood of failures writes it once a second
 		while True:
 			now = time.time()
-			if now >= due:
+			if now >= due or self._refreshNow:
+				self._refreshNow = False
 				due = now + self.officeRefresh
 				try:
 					self._refresh(now)
@@ -476,6 +601,8 @@ class GuardAction(ActionBase):
 			with self._officeWake:
 				if self._officeStop:
 					return
+				if self._refreshNow:
+					continue
 				wait = due - time.time()
 				if self._stateDirty:
 					wait = min(wait, written + 1.0 - time.time())
@@ -667,8 +794,8 @@ class GuardAction(ActionBase):
 				for proto in ('udp', 'tcp'):
 					self._run([tool, '-w', '-I', 'INPUT'] + self._rule(s, proto))
 
-	def _rule(self, s, proto):
-		ports = ','.join(p.replace('-', ':') for p in self.ports)
+	def _rule(self, s, proto, ports=None):
+		ports = ','.join(p.replace('-', ':') for p in (ports or self.ports))
 		return ['-p', proto, '-m', 'multiport', '--dports', ports, '-m', 'set', '--match-set', s, 'src', '-j', 'DROP']
 
 	def _firewallStop(self):

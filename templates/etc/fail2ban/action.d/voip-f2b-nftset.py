@@ -93,6 +93,93 @@ class SetBanAction(ActionBase):
 				self._worker.daemon = True
 				self._worker.start()
 
+	# `fail2ban-client reload` (and `systemctl reload fail2ban`, `reload <jail>`): fail2ban keeps an
+	# action that has BOTH clearAllParams() and reload(); one without them is created anew and the
+	# old one flushed and stopped as obsolete: the table (sets, rule) and every ban in it gone, and
+	# the new one never started, so later bans reached no firewall.
+
+	def clearAllParams(self):
+		"""Nothing to clear: reload() gets every option of the jail's action line again."""
+
+	def reload(self, backend=None, blocktype='drop', **kwargs):
+		"""
+		Applies the action line's options again and keeps every ban. Unchanged: the firewall is only
+		read. A changed blocktype swaps the rule (the sets stay); a changed backend, or a table,
+		set or rule removed by hand meanwhile, is rebuilt and refilled with the jail's current bans.
+		"""
+		if backend is None:
+			backend = self.backend
+		# A bad value raised here would abort fail2ban's reload of the whole jail: said, and ignored.
+		if backend not in ('nft', 'ipset'):
+			self._logSys.error('%s: reload: backend must be nft or ipset, not %r; the current options stay', self._jail.name, backend)
+			return
+		if blocktype not in ('drop', 'reject'):
+			self._logSys.error('%s: reload: blocktype must be drop or reject, not %r; the current options stay', self._jail.name, blocktype)
+			return
+		if backend != self.backend:
+			self._drain()
+			self.stop()
+			self.backend = backend
+			self._setNames()
+			self.blocktype = blocktype
+			self.start()
+			self._rebanAll('the backend changed')
+			return
+		old, self.blocktype = self.blocktype, blocktype
+		if not self._present(old):
+			self.start()
+			self._rebanAll('the ban set or its rule was missing')
+		elif old != blocktype:
+			self._swapRule(old)
+
+	def _setNames(self):
+		safe = re.sub(r'[^A-Za-z0-9_-]', '_', self._jail.name)
+		self.table = 'f2b-' + safe
+		self.set4 = ('f2b-' + safe)[:29] + '4'
+		self.set6 = ('f2b-' + safe)[:29] + '6'
+
+	def _present(self, blocktype):
+		"""The table with both sets and its rules (or both sets and both rules) is there."""
+		if self.backend == 'nft':
+			p = subprocess.run(['nft', 'list', 'table', 'inet', self.table], stdin=subprocess.DEVNULL,
+				stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True, timeout=60)
+			text = p.stdout.decode('utf-8', 'replace')
+			return p.returncode == 0 and all(w in text for w in ('set a4 ', 'set a6 ', 'ip saddr @a4 ', 'ip6 saddr @a6 ', 'hook input'))
+		for s in (self.set4, self.set6):
+			if self._run(['ipset', 'list', '-n', s], check=False, quiet=True) != 0:
+				return False
+		for tool, s in (('iptables', self.set4), ('ip6tables', self.set6)):
+			if self._run([tool, '-w', '-C'] + self._ipRule(s, blocktype), check=False, quiet=True) != 0:
+				return False
+		return True
+
+	def _ipRule(self, s, blocktype):
+		return ['INPUT', '-m', 'set', '--match-set', s, 'src', '-j', 'DROP' if blocktype == 'drop' else 'REJECT']
+
+	def _swapRule(self, old):
+		"""The rule with the new blocktype, the sets untouched (nft: one transaction; ipset: new rule first)."""
+		if self.backend == 'nft':
+			self._nft('flush chain inet %(t)s input\n'
+				'add rule inet %(t)s input ip saddr @a4 %(v)s\n'
+				'add rule inet %(t)s input ip6 saddr @a6 %(v)s\n' % {'t': self.table, 'v': self.blocktype})
+		else:
+			for tool, s in (('iptables', self.set4), ('ip6tables', self.set6)):
+				self._run([tool, '-w', '-I'] + self._ipRule(s, self.blocktype))
+				while self._run([tool, '-w', '-D'] + self._ipRule(s, old), check=False, quiet=True) == 0:
+					pass
+
+	def _rebanAll(self, why):
+		"""Queues every address the jail holds banned (its ban manager) for the set."""
+		actions = self._jail.actions
+		bm = getattr(actions, 'banManager', None) or getattr(actions, '_Actions__banManager', None)
+		ips = bm.getBanList() if bm is not None else []
+		for ip in ips:
+			try:
+				self._enqueue('add', {'ip': ip})
+			except ValueError:
+				pass
+		self._logSys.warning('%s: reload: %s: rebuilt, %d ban(s) restored', self._jail.name, why, len(ips))
+
 	def ban(self, aInfo):
 		self._enqueue('add', aInfo)
 
