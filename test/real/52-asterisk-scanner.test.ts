@@ -304,8 +304,17 @@ test('doctor after the attack: ok, no warning for the failure lines count=once s
   t.diagnostic(`doctor after the attack: ${filter.detail}`);
 });
 
-test('doctor: Asterisk running but its logger not reloaded (logger.conf has the security channel, the running logger does not): not ok, exit 1 (--nagios: 2); ok once reloaded', (t) => {
+test('doctor: Asterisk running but its logger not reloaded (logger.conf has the security channel, the running logger does not): not ok, exit 1 (--nagios: 2); ok once reloaded; the watch tells it once, and its recovery', (t) => {
   assert.ok(ready, 'setup succeeded');
+  // The watch as its timer runs it: what it reports about the logs Asterisk holds open.
+  type Problem = { key: string; severity: string; message: string };
+  const watchRound = (): { raised: Problem[]; cleared: Problem[]; problems: Problem[] } => {
+    const w = host!.cli(['watch', '--once', '--json']);
+    assert.ok(w.stdout.trim().startsWith('{'), `${w.stderr}\n${w.stdout}`);
+    return JSON.parse(w.stdout);
+  };
+  const logsOpen = (ps: Problem[]) => ps.filter((p) => /does not have \/var\/log\/asterisk\/security open/.test(p.message));
+  assert.deepEqual(logsOpen(watchRound().problems), [], 'before: nothing to tell about the logs');
   const conf = host!.read('/etc/asterisk/logger.conf')!;
   assert.match(conf, /^security\s*=>/m);
   // The running logger drops the security channel (and closes the file) ...
@@ -325,9 +334,19 @@ test('doctor: Asterisk running but its logger not reloaded (logger.conf has the 
     assert.equal(n.status, 2, n.stdout);
     assert.match(n.stdout, /^VOIP-F2B CRITICAL - voip-asterisk broken: /);
     t.diagnostic(`logger not reloaded: ${open.detail}`);
+    // The service stopped writing the log the jail reads: told at the next round, once, as broken.
+    const first = watchRound();
+    assert.equal(logsOpen(first.raised).length, 1, JSON.stringify(first));
+    assert.equal(logsOpen(first.raised)[0]!.severity, 'broken');
+    const second = watchRound();
+    assert.equal(logsOpen(second.problems).length, 1, 'still broken');
+    assert.deepEqual(logsOpen(second.raised), [], 'told once: nothing raised again');
   } finally {
     assert.equal(astConsole('logger reload').status, 0);
   }
+  const recovered = watchRound();
+  assert.equal(logsOpen(recovered.cleared).length, 1, `the recovery is told: ${JSON.stringify(recovered)}`);
+  assert.deepEqual(logsOpen(recovered.problems), []);
   const ok = host!.cli(['doctor', 'voip-asterisk', '--no-ban-test', '--json']);
   assert.equal(ok.status, 0, ok.stdout);
   assert.equal(JSON.parse(ok.stdout).jails[0].checks.find((c: { name: string }) => c.name === 'Asterisk has its logs open')?.verdict, 'ok', ok.stdout);
