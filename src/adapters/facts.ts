@@ -9,7 +9,7 @@ import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
 import { detectPbxDistro, pbxMarkerPaths } from '../core/pbx-distro.ts';
-import { JAIL_DIR } from '../core/pbx-distro-jails.ts';
+import { JAIL_DIR, type ConfigText } from '../core/pbx-distro-jails.ts';
 import { loggerIncludes } from '../core/editors/asterisk-logger.ts';
 import type { PbxFacts } from '../core/facts.ts';
 import { backupPath, readManifest } from './manifest.ts';
@@ -222,15 +222,34 @@ export async function pbxFacts(ctx: Context, asteriskConfigDir: string): Promise
   };
   await follow(loggerConf, 0);
   const f2b = '/etc/fail2ban';
-  const fail2banFiles = [
-    ...(await ctx.fs.list(f2b).catch(() => [] as string[])).filter((n) => /^(?:jail\.(?:conf|local)|paths-[\w-]+\.conf)$/.test(n)).map((n) => `${f2b}/${n}`),
-    ...(await ctx.fs.list(JAIL_DIR).catch(() => [] as string[])).filter((n) => /\.(?:conf|local)$/.test(n)).map((n) => `${JAIL_DIR}/${n}`),
-  ].sort();
+  const fail2banFiles = await fail2banJailFilePaths(ctx);
   // A manifest that cannot be read (install reports it itself) leaves jail.local as the original.
   const manifest = await readManifest(ctx.fs).then((m) => m.manifest, () => null);
   const entry = manifest?.files.find((x) => x.path === `${f2b}/jail.local`);
   const jailLocalOriginal = !entry ? `${f2b}/jail.local` : entry.existed ? (entry.backup ?? backupPath(`${f2b}/jail.local`)) : null;
   return { distro: detectPbxDistro(present, loggerConf), fail2banFiles, jailLocalOriginal, loggerIncludes: includes };
+}
+
+/** fail2ban's jail files (jail.conf, jail.local, jail.d/*.conf|.local) and its paths-*.conf, sorted. */
+export async function fail2banJailFilePaths(ctx: Context): Promise<string[]> {
+  const f2b = '/etc/fail2ban';
+  return [
+    ...(await ctx.fs.list(f2b).catch(() => [] as string[])).filter((n) => /^(?:jail\.(?:conf|local)|paths-[\w-]+\.conf)$/.test(n)).map((n) => `${f2b}/${n}`),
+    ...(await ctx.fs.list(JAIL_DIR).catch(() => [] as string[])).filter((n) => /\.(?:conf|local)$/.test(n)).map((n) => `${JAIL_DIR}/${n}`),
+  ].sort();
+}
+
+/**
+ * Those files' text, to compose the jails as fail2ban does (existingJails). A file the safe reader
+ * refuses (a link a service account planted) is left out: what reads it for real says why.
+ */
+export async function fail2banJailFiles(ctx: Context): Promise<ConfigText[]> {
+  const out: ConfigText[] = [];
+  for (const path of await fail2banJailFilePaths(ctx)) {
+    const text = await ctx.fs.readText(path).catch(() => null);
+    if (text !== null) out.push({ path, text });
+  }
+  return out;
 }
 
 /**

@@ -1,9 +1,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { lastLines } from '../adapters/log-tail.ts';
-import { getIniValue, listIniSections } from '../core/ini-edit.ts';
 import type { DoctorReport } from '../core/doctor.ts';
-import { JAIL_LOCAL } from '../core/paths.ts';
 import {
   WATCH_LINES,
   WATCH_STATE,
@@ -24,7 +22,9 @@ import {
   type WatchProblem,
 } from '../core/watch.ts';
 import { UnsupportedError } from '../errors.ts';
-import { activeJails, answerValue, askContext, jailStatusOf } from '../adapters/fail2ban.ts';
+import { activeJails, askContext, jailStatusOf } from '../adapters/fail2ban.ts';
+import { fail2banJailFiles } from '../adapters/facts.ts';
+import { existingJails } from '../core/pbx-distro-jails.ts';
 
 export interface WatchOptions {
   /** One round of checks, then exit (what the timer and cron run); else a round every `interval` seconds. */
@@ -75,8 +75,9 @@ export async function watchOnce(options: WatchOptions, ctx: Context): Promise<Wa
   // 1. doctor's checks that touch nothing: no test ban, no probe sent to the service.
   const { doctor } = await import('./doctor.ts');
   const report: DoctorReport = await doctor({ banTest: false, probes: false, lines: options.lines, json: true, compact: true }, ctx);
-  const jailLocal = (await ctx.fs.readText(JAIL_LOCAL)) ?? '';
-  const enabled = listIniSections(jailLocal).filter((s) => s !== 'DEFAULT' && s !== 'INCLUDES' && /^(true|yes|1|on)$/i.test(getIniValue(jailLocal, s, 'enabled') ?? ''));
+  // The jails fail2ban should run, composed over all its jail files as it does (a jail of the
+  // admin's that the tool adopted is switched off in jail.d, not in jail.local).
+  const enabled = existingJails(await fail2banJailFiles(ctx)).filter((j) => j.enabled).map((j) => j.name);
   const problems: WatchProblem[] = problemsFromDoctor(report, enabled);
 
   // 2. The firewall and accounts under attack, from the running server (the live host only).
@@ -88,7 +89,7 @@ export async function watchOnce(options: WatchOptions, ctx: Context): Promise<Wa
     const findtimes = new Map<string, number>();
     jails.forEach((jail, i) => {
       const [status, actions, findtime] = asked.slice(i * 3, i * 3 + 3);
-      const names = status?.ok ? answerValue(actions, `get ${jail} actions`) : [];
+      const names = status?.ok && actions?.ok ? actions.value : [];
       bans.push({ jail, actions: Array.isArray(names) ? names.map((n) => String(n)) : [], banned: status?.ok ? jailStatusOf(jail, status.value).bannedIps : [] });
       const ft = findtime?.ok ? Number(findtime.value) : NaN;
       findtimes.set(jail, Number.isFinite(ft) && ft > 0 ? ft : 600);

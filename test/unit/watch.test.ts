@@ -321,3 +321,21 @@ test('the watch is a setting that persists: --no-watch or --watch-interval stays
   assert.equal(bad.settings.watch, undefined);
   assert.match(bad.problems[0]!, /--watch-interval/);
 });
+
+test("a jail the tool adopted (switched off in jail.d, still enabled in the admin's jail.local) is not 'enabled but not running'; one enabled everywhere is", async () => {
+  const { watch } = await import('../../src/commands/watch.ts');
+  const { tempRoot, recordingRunner } = await import('../helpers/context.ts');
+  const jailLocal = '[DEFAULT]\nbantime = 1h\n\n[freeswitch]\nenabled = true\nfilter = freeswitch\nlogpath = /var/log/freeswitch/freeswitch.log\n';
+  const running = async (files: Record<string, string>) => {
+    const root = await tempRoot({ '/etc/fail2ban/jail.local': jailLocal, '/var/backups/voip-f2b-install/manifest.json': '{}', ...files });
+    try {
+      // fail2ban answers (ping ok) and runs no jail.
+      const r = await watch({ once: true, interval: 300, lines: 100, json: true }, testContext(root, { run: recordingRunner(() => undefined) }));
+      return r.problems.map((p) => p.key).filter((k) => k.endsWith(':running'));
+    } finally {
+      await removeRoot(root);
+    }
+  };
+  assert.deepEqual(await running({ '/etc/fail2ban/jail.d/voip-f2b-install-adopted.local': '[freeswitch]\nenabled = false\n' }), []);
+  assert.deepEqual(await running({}), ['jail:freeswitch:running']);
+});
