@@ -316,3 +316,13 @@ test('--keep-existing-jails is a setting: a plain re-run keeps it; --reset-setti
     await removeRoot(root);
   }
 });
+
+test("a channel that names a path (an include the asterisk account owns) is never the jail's log: root would create it", () => {
+  const ch = (name: string, levels: string[]) => ({ name, levels, definedIn: '/etc/asterisk/logger_logfiles_additional.conf' });
+  for (const name of ['/etc/cron.d/messages', '../../etc/cron.d/security', 'sub/messages', '.hidden']) {
+    const pick = pickLoggerLogs([ch(name, ['notice', 'warning', 'security'])]);
+    assert.deepEqual(pick, { messages: null, security: null }, name);
+  }
+  // A plain name in the log directory is still used.
+  assert.equal(pickLoggerLogs([ch('full', ['notice', 'security'])]).security?.name, 'full');
+});

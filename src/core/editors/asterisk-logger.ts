@@ -404,9 +404,14 @@ export function loggerDateformat(text: string, configDir: string, read: (p: stri
 }
 
 /** A channel that writes a file (not the console, not syslog). */
+/**
+ * A channel to a file in Asterisk's log directory, by a plain name. A path (absolute, with `/` or
+ * `..`) is never one the jail reads: logger.conf and its includes may belong to the asterisk
+ * account, and root creates the jail's logs and their directories.
+ */
 function isFileChannel(c: LoggerChannel): boolean {
   const n = c.name.toLowerCase();
-  return n !== 'console' && !n.startsWith('syslog');
+  return n !== 'console' && !n.startsWith('syslog') && /^[a-z0-9_][a-z0-9._-]{0,99}$/.test(n);
 }
 
 const has = (c: LoggerChannel, level: string): boolean => c.levels.includes(level) || c.levels.includes('*');
