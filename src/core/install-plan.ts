@@ -102,10 +102,13 @@ export function officeCommandArg(c: Command): string | null {
  * The guard's action line: its pause covers the jail's own ports (`%(port)s`); offices behind
  * one address from the service's console (`office`) and its logins (`office_logins`).
  */
-export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts): string {
+export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts, currentAction?: string): string {
   const args = ['port="%(port)s"', `window=${module.guard!.window}`];
   const console = module.registrations?.(facts);
-  const office = console ? officeCommandArg(console) : null;
+  // The console is known only while the service runs: a re-run while it is stopped keeps the one
+  // the last run found (no rewrite of jail.local, no restart of fail2ban, offices kept).
+  const kept = /^\s*voip-f2b-guard\.py\[.*\boffice="([\w@+=:,./' -]+)"/m.exec(currentAction ?? '')?.[1] ?? null;
+  const office = console ? officeCommandArg(console) : module.registrations ? kept : null;
   if (office) args.push(`office="${office}"`);
   if (module.guard!.logins) args.push('office_logins=1');
   return `voip-f2b-guard.py[${args.join(', ')}]`;
@@ -386,7 +389,7 @@ export function buildInstallPlan(input: PlanInputs): Plan {
   for (const { module, selected } of planned) {
     if (!selected) continue;
     const extra = [
-      ...(module.guard ? [guardActionLine(module, facts)] : []),
+      ...(module.guard ? [guardActionLine(module, facts, getIniValue(jail, module.jails[0]!, 'action'))] : []),
       ...(options.crowdsecLapi && module.sharedBanReason ? [pushActionLine(module.sharedBanReason)] : []),
     ];
     for (const section of module.jails) {

@@ -72,7 +72,7 @@ test('a console command that cannot be one safe action argument is left out (no 
   assert.equal(officeCommandArg({ cmd: '/opt/asterisk/sbin/asterisk', args: ['-C', '/etc/asterisk/asterisk.conf', '-rx', 'pjsip show contacts'] }), "/opt/asterisk/sbin/asterisk -C /etc/asterisk/asterisk.conf -rx 'pjsip show contacts'");
 });
 
-test('the plan: jail.local gets the office arguments; a re-run with Asterisk stopped takes the console out again', () => {
+test('the plan: jail.local gets the office arguments; a re-run with Asterisk stopped keeps the console the last run found (jail.local unchanged); a new console replaces it', () => {
   const plan = (f: HostFacts, files: Record<string, string> = {}) =>
     buildInstallPlan({ options: installOptions({ yes: true, services: ['asterisk'] }), facts: f, distro, installed: new Set(), repoReady: true, templates, files });
   const jail = plan(running()).files.find((c) => c.path === '/etc/fail2ban/jail.local')!.after!;
@@ -80,8 +80,12 @@ test('the plan: jail.local gets the office arguments; a re-run with Asterisk sto
     getIniValue(jail, 'voip-asterisk', 'action'),
     `%(action_)s\nvoip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/asterisk -C /etc/asterisk/asterisk.conf -rx 'pjsip show contacts'", office_logins=1]`,
   );
-  const again = plan(running(null), { '/etc/fail2ban/jail.local': jail }).files.find((c) => c.path === '/etc/fail2ban/jail.local')!.after!;
-  assert.equal(getIniValue(again, 'voip-asterisk', 'action'), '%(action_)s\nvoip-f2b-guard.py[port="%(port)s", window=2, office_logins=1]');
+  const again = plan(running(null), { '/etc/fail2ban/jail.local': jail }).files.find((c) => c.path === '/etc/fail2ban/jail.local')!;
+  assert.equal(again.after, jail, 'a re-run while Asterisk is stopped changes nothing (no fail2ban restart, offices kept)');
+  assert.equal(again.before, again.after);
+  // Stopped on a first run: no console known, none written.
+  const first = plan(running(null)).files.find((c) => c.path === '/etc/fail2ban/jail.local')!.after!;
+  assert.equal(getIniValue(first, 'voip-asterisk', 'action'), '%(action_)s\nvoip-f2b-guard.py[port="%(port)s", window=2, office_logins=1]');
 });
 
 test('real fail2ban-client reads the line: the guard gets the console command and office_logins as its options', (t) => {
