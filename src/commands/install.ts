@@ -323,7 +323,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
  * The settings of the last completed run: the manifest's, else (a completed install by an older
  * version, which stored none) what jail.local's managed keys say; null before the first install.
  */
-async function storedSettings(ctx: Context): Promise<Settings | null> {
+export async function storedSettings(ctx: Context): Promise<Settings | null> {
   const { manifest, text } = await readManifest(ctx.fs);
   if (manifest.settings) {
     const { settings, problems } = parseStoredSettings(manifest.settings);

@@ -313,12 +313,22 @@ export function fail2banSource(ctx: Context, o: { cacheSeconds: number; doctor?:
  * apply: the root's running fail2ban (over its socket, never the host's) is told the entry with
  * `addignoreip` in each of its jails, as a reload would.
  */
-export async function addToWhitelist(ctx: Context, raw: string): Promise<{ changed: boolean; entry: string; ignoreip: string[] }> {
+export function addToWhitelist(ctx: Context, raw: string): Promise<{ changed: boolean; entry: string; ignoreip: string[] }> {
+  // One change at a time: each is a whole install run (its journal, the manifest, a restart).
+  const run = whitelistQueue.then(() => addNow(ctx, raw));
+  whitelistQueue = run.catch(() => undefined);
+  return run;
+}
+let whitelistQueue: Promise<unknown> = Promise.resolve();
+
+async function addNow(ctx: Context, raw: string): Promise<{ changed: boolean; entry: string; ignoreip: string[] }> {
   const current = whitelistOfJail(await ctx.fs.readText(JAIL_LOCAL));
   const { entry, whitelist } = withEntry(current, raw);
   if (current.includes(entry)) return { changed: false, entry, ignoreip: [...current] };
-  const [{ parseArgs }, { install }] = await Promise.all([import('../cli.ts'), import('./install.ts')]);
-  const inv = parseArgs(['--whitelist', entry, '--yes', '--no-doctor'], {});
+  const [{ parseArgs }, { install, storedSettings }] = await Promise.all([import('../cli.ts'), import('./install.ts')]);
+  // The whitelist setting gains the entry: a flag replaces a setting, so the last run's entries go with it.
+  const kept = (await storedSettings(ctx))?.whitelist ?? [];
+  const inv = parseArgs(['--whitelist', [...new Set([...kept, entry])].join(','), '--yes', '--no-doctor'], {});
   if (inv.command !== 'install') throw new Error('internal: the whitelist change did not parse as install');
   const report = await install(inv.options, { ...ctx, interactive: false });
   if (!ctx.live) {

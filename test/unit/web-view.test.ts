@@ -306,3 +306,28 @@ test('the whitelist of the web view refuses what the command line refuses (every
     await removeRoot(root);
   }
 });
+
+test("the web view's whitelist entry is added to the settings' whitelist, never in its place: the last run's entries stay, in jail.local and for the next plain run", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { install } = await import('../../src/commands/install.ts');
+  const { installOptions } = await import('../helpers/options.ts');
+  const { getIniValue } = await import('../../src/core/ini-edit.ts');
+  const os = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
+  const root = await tempRoot({ '/etc/os-release': os, '/etc/asterisk/asterisk.conf': '' });
+  try {
+    await install(installOptions({ whitelist: ['203.0.113.7'], yes: true, services: ['asterisk'] }), testContext(root));
+    const r = await addToWhitelist(testContext(root), '198.51.100.9');
+    assert.equal(r.changed, true);
+    const ignoreip = () => readFile(path.join(root, 'etc/fail2ban/jail.local'), 'utf8').then((t) => (getIniValue(t, 'DEFAULT', 'ignoreip') ?? '').split(/\s+/));
+    for (const a of ['203.0.113.7', '198.51.100.9']) assert.ok((await ignoreip()).includes(a), `${a} in ${(await ignoreip()).join(' ')}`);
+    const manifest = JSON.parse(await readFile(path.join(root, 'var/backups/voip-f2b-install/manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.settings.whitelist, ['203.0.113.7', '198.51.100.9']);
+    // Two pages adding at once: one install run after the other, both entries kept.
+    await Promise.all([addToWhitelist(testContext(root), '198.51.100.10'), addToWhitelist(testContext(root), '198.51.100.11')]);
+    const after = JSON.parse(await readFile(path.join(root, 'var/backups/voip-f2b-install/manifest.json'), 'utf8'));
+    assert.deepEqual(after.settings.whitelist, ['203.0.113.7', '198.51.100.9', '198.51.100.10', '198.51.100.11']);
+    assert.equal(after.pending, undefined, 'no run left open');
+  } finally {
+    await removeRoot(root);
+  }
+});
