@@ -5,7 +5,7 @@ import { activeJails, jailStatuses, type JailStatus } from '../adapters/fail2ban
 import { processAlive } from '../adapters/facts.ts';
 import { isTestBan } from '../core/test-bans.ts';
 import { WEB_CGROUP_PROCS, WEB_INITD, WEB_PIDFILE, WEB_UNIT, formatWebViewStatus, webListenOf, type WebViewStatus } from '../core/web-service.ts';
-import { BOUNCER_PIDFILE, PUSHER, PUSHER_CONFIG, fleetStatusCommand, formatFleetStatus, parseFleetStatus, type FleetStatus } from '../core/crowdsec.ts';
+import { BOUNCER_PIDFILE, PUSHER, PUSHER_CONFIG, PUSH_SPOOL, fleetStatusCommand, formatFleetStatus, parseFleetStatus, type FleetStatus } from '../core/crowdsec.ts';
 
 export type { JailStatus };
 
@@ -65,6 +65,7 @@ export async function webViewStatus(ctx: Context): Promise<WebViewStatus | undef
 /** The fleet link's state where the pusher is configured; a failed query is reported, not thrown. */
 export async function fleetStatus(ctx: Context): Promise<FleetStatus | undefined> {
   if (!(await ctx.fs.exists(PUSHER_CONFIG))) return undefined;
+  if (!ctx.live) return fleetStatusUnderRoot(ctx);
   const pid = Number.parseInt((await ctx.fs.readText(BOUNCER_PIDFILE)) ?? '', 10);
   const bouncer: FleetStatus['bouncer'] = Number.isInteger(pid) && pid > 0 ? (processAlive(pid) ? 'running' : 'stopped') : 'unknown';
   const r = await ctx.run(fleetStatusCommand(path.posix.join(ctx.root, PUSHER), path.posix.join(ctx.root, PUSHER_CONFIG)));
@@ -74,6 +75,29 @@ export async function fleetStatus(ctx: Context): Promise<FleetStatus | undefined
       queued: 0, lastPushAt: null, lastError: null, bouncer,
     }
   );
+}
+
+/**
+ * Under --root: the link's state from the root's files only. The pusher is not run (it would ask
+ * the LAPI, and its spool path names the host's /var/lib), and no process of the root is alive here.
+ */
+async function fleetStatusUnderRoot(ctx: Context): Promise<FleetStatus> {
+  let cfg: Record<string, unknown> = {};
+  try {
+    cfg = JSON.parse((await ctx.fs.readText(PUSHER_CONFIG)) ?? '{}') as Record<string, unknown>;
+  } catch {
+    // an unreadable config: the link's state is unknown
+  }
+  const spool = typeof cfg.spool === 'string' && cfg.spool.startsWith('/') ? cfg.spool : PUSH_SPOOL;
+  let state: Record<string, unknown> = {};
+  try {
+    state = JSON.parse((await ctx.fs.readText(`${spool}/state.json`)) ?? '{}') as Record<string, unknown>;
+  } catch {
+    // no state yet
+  }
+  const queued = (await ctx.fs.list(`${spool}/queue`).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).length;
+  const line = JSON.stringify({ url: cfg.url, machine: cfg.login, reachable: false, error: 'not asked under --root (the LAPI is a service of the running host)', queued, lastPushAt: state.lastPushAt, lastError: state.lastError });
+  return parseFleetStatus(line, 'unknown')!;
 }
 
 export function formatStatus(r: StatusReport, now = new Date()): string {

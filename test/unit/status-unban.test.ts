@@ -139,3 +139,28 @@ test("the socket path handed to fail2ban's own tools never leads out of the root
     await removeRoot(root);
   }
 });
+
+test('status --root with a fleet link: its state from the root\'s files; the pusher is never run (it asks the LAPI and its spool names the host\'s /var/lib)', async () => {
+  const { fleetStatus } = await import('../../src/commands/status.ts');
+  const root = await tempRoot({
+    '/etc/voip-f2b-install/crowdsec.json': JSON.stringify({ url: 'https://127.0.0.1:8080/', login: 'pbx1', password: 'secret', spool: '/var/lib/voip-f2b-install/crowdsec' }),
+    '/usr/local/sbin/voip-f2b-crowdsec': '#!/bin/sh\nexit 0\n',
+    '/var/lib/voip-f2b-install/crowdsec/state.json': JSON.stringify({ lastPushAt: 1765000000, lastError: null }),
+    '/var/lib/voip-f2b-install/crowdsec/queue/1.json': '{}',
+    '/var/lib/voip-f2b-install/crowdsec/queue/2.json': '{}',
+  });
+  try {
+    const run = recordingRunner();
+    const f = await fleetStatus(testContext(root, { run }));
+    assert.deepEqual(run.lines(), [], 'no process');
+    assert.equal(f?.lapi, 'https://127.0.0.1:8080/');
+    assert.equal(f?.machine, 'pbx1');
+    assert.equal(f?.queued, 2);
+    assert.equal(f?.lastPushAt, 1765000000);
+    assert.equal(f?.reachable, false);
+    assert.match(f?.error ?? '', /not asked under --root/);
+    assert.equal(f?.bouncer, 'unknown');
+  } finally {
+    await removeRoot(root);
+  }
+});
