@@ -18,7 +18,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, ensureBuilt, runCli } from '../helpers/cli.ts';
@@ -130,6 +130,9 @@ before(async () => {
   assertRealHost();
   tree = mkdtempSync(path.join(tmpdir(), 'voip-f2b-h8d-doctor-'));
   for (const d of ['etc/asterisk', 'var/log/asterisk', 'run/fail2ban', 'var/lib/fail2ban']) mkdirSync(path.join(tree, d), { recursive: true });
+  // As in a Debian root: /var/run is /run (fail2ban.conf names /var/run/fail2ban/fail2ban.sock;
+  // the server below has the tree's run/fail2ban there). doctor --root resolves it inside the tree.
+  symlinkSync('/run', path.join(tree, 'var/run'));
   cpSync('/etc/os-release', path.join(tree, 'etc/os-release'), { dereference: true });
   // fail2ban's configuration as the package ships it: only its own files (the host's jail.local,
   // or another test's, must not leak into this tree).
