@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseJailList } from './fail2ban.ts';
+import { configTest, parseJailList } from './fail2ban.ts';
 import type { Context } from '../context.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { fail2banVersion, processAlive } from './facts.ts';
@@ -30,7 +30,6 @@ function fail2banErrors(r: RunResult): string[] {
   return errors.length ? errors : tail(`${r.stderr}${r.stdout}`).split('\n').filter(Boolean);
 }
 
-export { parseJailList };
 
 /** Polls `fail2ban-client status` until the server answers (bounded). */
 export async function waitForStatus(ctx: Context, seconds: number): Promise<RunResult> {
@@ -222,7 +221,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   let tested = false;
   if (changed || !wasRunning || o.restart) {
     ctx.log.step('testing the fail2ban configuration: fail2ban-client -t');
-    const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    const t = await configTest(ctx);
     if (t.exitCode !== 0) await fail('fail2ban rejected the configuration', fail2banErrors(t));
     tested = true;
 

@@ -387,7 +387,8 @@ async function verifyPromises(ctx: Context, plan: Plan, facts: HostFacts): Promi
   if (!facts.live || !facts.fail2ban.running) return out; // not running: the apply step starts it
   const fingerprint = await fail2banConfigFingerprint(ctx, facts.fail2ban.version);
   if (!(await configKnownGood(ctx, fingerprint))) {
-    const t = await ctx.run({ cmd: 'fail2ban-client', args: ['-t'], timeoutMs: 60000 });
+    const { configTest } = await import('../adapters/fail2ban.ts');
+    const t = await configTest(ctx);
     if (t.exitCode !== 0) out.push('fail2ban-client -t rejects the configuration on disk');
     else await recordConfigGood(ctx, fingerprint);
   }

@@ -132,8 +132,6 @@ export const freeswitch: ServiceModule = {
       ensureFiles: [{ path: f.logFile, why: 'FreeSWITCH log read by the voip-freeswitch jail' }],
       jail: [{ section: 'voip-freeswitch', keys: voipJailKeys(ctx.protocol, filter, [f.logFile]) }],
       jails: ['voip-freeswitch'],
-  // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
-  adopts: ['freeswitch', 'sip-auth-failure'],
       after: live.after,
       warnings,
       manualSteps,
