@@ -241,9 +241,6 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
   await ctx.fs.remove(CONFIG_VERIFIED);
   await ctx.fs.remove(WATCH_STATE);
-  // The guard's offices (runtime state it wrote while the jails ran; fail2ban no longer runs them).
-  for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
-  await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);
@@ -305,6 +302,11 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
       report.warnings.push(`fail2ban (not running) would not start on the restored configuration: ${errorLines(test)}`);
     }
   }
+
+  // 6. The guard's offices: runtime state it wrote while the jails ran, and may write until the
+  // restart above stopped them (so removed only now).
+  for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
+  await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
   return report;
 }
 
