@@ -636,6 +636,8 @@ class GuardAction(ActionBase):
 				offices[ip] = {'registered': True, 'login': self._logins.get(ip)}
 			for ip, t in self._logins.items():
 				offices.setdefault(ip, {'registered': False, 'login': t})
+			if self._officeStop or (self.officeCmd is None and not self.officeLogins):
+				return  # a reload turned office detection off while this refresh ran: it stays off
 			if offices != self._offices or console != self._console:
 				self._stateDirty = True
 			self._offices = offices
