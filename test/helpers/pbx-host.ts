@@ -86,10 +86,13 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
 
   const close = async (): Promise<void> => {
     const problems: string[] = [];
-    // fail2ban as the CLI started it (its own daemon): by the PID in its private pid file.
+    // Daemons the CLI started through their init scripts (fail2ban; cron, for the watch's entry):
+    // by the PID in their private pid files.
     if (holder?.pid && processAlive(holder.pid)) {
-      const pid = Number.parseInt(exec('cat', ['/run/fail2ban/fail2ban.pid']).stdout.trim(), 10);
-      if (pid > 0) await stopPid(pid).catch((e: Error) => problems.push(`fail2ban ${pid}: ${e.message}`));
+      for (const [what, file] of [['fail2ban', '/run/fail2ban/fail2ban.pid'], ['cron', '/run/crond.pid']] as const) {
+        const pid = Number.parseInt(exec('cat', [file]).stdout.trim(), 10);
+        if (pid > 0 && processAlive(pid)) await stopPid(pid).catch((e: Error) => problems.push(`${what} ${pid}: ${e.message}`));
+      }
     }
     for (const { what, child } of started.reverse()) {
       if (child.pid) await stopPid(child.pid).catch((e: Error) => problems.push(`stop ${what}: ${e.message}`));

@@ -282,13 +282,16 @@ test('SIGKILL at every file-system change of an install: old or new, the re-run 
     // The update run starts from the admin's tree installed with the defaults.
     const installed = path.join(work, 'installed');
     await run('cp', ['-a', admin, installed]);
-    const first = await cli(installed, BASE);
+    const first = await cli(installed, [...BASE, '--no-watch']);
     assert.equal(first.status, 0, first.stderr);
+    // The program copy (about 40 files, shared by the watch and --web) is swept by stride in the
+    // watch and web runs; the other runs leave the watch out so every point of their own files runs.
     const scenarios: Array<[Scenario, number]> = [
-      [{ name: 'fresh', original: fresh, start: fresh, args: BASE }, 1],
-      [{ name: 'admin', original: admin, start: admin, args: [...BASE, '--kamailio-auth-log'] }, full ? 1 : 3],
-      [{ name: 'update', original: admin, start: installed, args: [...BASE, '--whitelist', '203.0.113.7,198.51.100.9', '--bantime', '2h', '--freeswitch-mode', 'aggressive', '--kamailio-auth-log'] }, full ? 1 : 3],
-      [{ name: 'web', original: fresh, start: fresh, args: [...BASE, '--web'] }, full ? 1 : 10],
+      [{ name: 'fresh', original: fresh, start: fresh, args: [...BASE, '--no-watch'] }, 1],
+      [{ name: 'admin', original: admin, start: admin, args: [...BASE, '--no-watch', '--kamailio-auth-log'] }, full ? 1 : 3],
+      [{ name: 'update', original: admin, start: installed, args: [...BASE, '--no-watch', '--whitelist', '203.0.113.7,198.51.100.9', '--bantime', '2h', '--freeswitch-mode', 'aggressive', '--kamailio-auth-log'] }, full ? 1 : 3],
+      [{ name: 'watch', original: fresh, start: fresh, args: BASE }, full ? 1 : 10],
+      [{ name: 'web', original: fresh, start: fresh, args: [...BASE, '--no-watch', '--web'] }, full ? 1 : 10],
     ];
     let points = 0;
     let failedPoints = 0;

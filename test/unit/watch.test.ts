@@ -236,6 +236,20 @@ test('a phone failing behind an office: the guard\'s WARNING within findtime nam
   assert.doesNotMatch(forged[0]!.message, /[\u0000-\u001f]/);
 });
 
+test("ban sets: a flushed set is found even while the address sits in the guard's 2 s pause set or in another tool's set", () => {
+  const GUARD = `table inet f2bg-voip-asterisk {\n\tset p4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\telements = { 203.0.113.51 timeout 2s expires 1s500ms }\n\t}\n}\n`;
+  const OTHER = `Name: someone-elses\nType: hash:ip\nMembers:\n203.0.113.51\n\n`;
+  const ips = [{ jail: 'voip-asterisk', actions: ['voip-f2b-ipset', 'voip-f2b-guard'], banned: ['203.0.113.51'] }];
+  const flushedIpset = IPSET.replace(/^203\.0\.113\.51\n/m, '');
+  assert.match(banSetProblems(ips, { nft: GUARD, ipset: OTHER + flushedIpset, iptables: IPTABLES })[0]?.message ?? '', /1 of the 1 addresses fail2ban holds banned are not in the firewall/);
+  assert.deepEqual(banSetProblems(ips, { nft: GUARD, ipset: OTHER + IPSET, iptables: IPTABLES }), []);
+  const nft = [{ jail: 'voip-asterisk', actions: ['voip-f2b-nftset', 'voip-f2b-guard'], banned: ['203.0.113.51'] }];
+  assert.match(banSetProblems(nft, { nft: NFT.replace(/\t\telements = .*\n/, '') + GUARD, ipset: '', iptables: '' })[0]?.message ?? '', /not in the firewall/);
+  // Another jail's action (not ours): anywhere in the firewall counts, but never the guard's pause.
+  const stock = [{ jail: 'sshd', actions: ['iptables-multiport'], banned: ['203.0.113.51'] }];
+  assert.match(banSetProblems(stock, { nft: GUARD, ipset: '', iptables: '' })[0]?.message ?? '', /not in the firewall/);
+});
+
 const P = (key: string, severity: WatchProblem['severity'] = 'broken'): WatchProblem => ({ key, severity, message: `m ${key}` });
 
 test('a change only: a new problem once, nothing on the second run, a recovery when it is gone; warning → broken is told again', () => {
