@@ -329,12 +329,39 @@ export function loggerIncludes(text: string, configDir: string): LoggerInclude[]
   for (const line of analyse(splitLines(text))) {
     const h = HEADER.exec(line.code);
     if (h) section = h[1]!.trim().toLowerCase();
-    const m = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
-    if (!m) continue;
-    const name = m[1]!;
-    out.push({ path: name.startsWith('/') ? name : `${configDir}/${name}`, section });
+    const path = includeTarget(line.code, configDir);
+    if (path) out.push({ path, section });
   }
   return out;
+}
+
+/** The file an `#include` / `#tryinclude` line names (relative names are under configDir), else null. */
+function includeTarget(code: string, configDir: string): string | null {
+  const m = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(code);
+  if (!m) return null;
+  return m[1]!.startsWith('/') ? m[1]! : `${configDir}/${m[1]!}`;
+}
+
+/**
+ * Reads logger.conf as Asterisk does: each line with its section, the files it includes read in
+ * place of their include line (bounded depth; a section an include opens ends with it).
+ */
+function walkLogger(path: string, text: string, configDir: string, read: (p: string) => string | null, visit: (section: string | null, code: string, path: string) => void, depth = 0, start: string | null = null): void {
+  let section = start;
+  for (const line of analyse(splitLines(text))) {
+    const h = HEADER.exec(line.code);
+    if (h) {
+      section = h[1]!.trim().toLowerCase();
+      continue;
+    }
+    const target = includeTarget(line.code, configDir);
+    if (target) {
+      const t = depth < 4 ? read(target) : null;
+      if (t !== null) walkLogger(target, t, configDir, read, visit, depth + 1, section);
+      continue;
+    }
+    visit(section, line.code, path);
+  }
 }
 
 /** A logger channel: its name as written (`messages`, `/var/log/x.log`, `console`), its levels, where it is defined. */
@@ -349,57 +376,30 @@ export interface LoggerChannel {
  * it includes there (their lines are read as if they stood at the include, as Asterisk does),
  * following includes of includes (bounded). `read` gives a file's text (null = absent).
  */
-export function loggerChannels(path: string, text: string, configDir: string, read: (p: string) => string | null, depth = 0, start: string | null = null): LoggerChannel[] {
+export function loggerChannels(path: string, text: string, configDir: string, read: (p: string) => string | null): LoggerChannel[] {
   const out: LoggerChannel[] = [];
-  let section = start;
-  for (const line of analyse(splitLines(text))) {
-    const h = HEADER.exec(line.code);
-    if (h) {
-      section = h[1]!.trim().toLowerCase();
-      continue;
-    }
-    const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
-    if (inc) {
-      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
-      const t = depth < 4 ? read(p) : null;
-      if (t !== null) out.push(...loggerChannels(p, t, configDir, read, depth + 1, section));
-      continue;
-    }
-    if (section !== 'logfiles') continue;
-    const e = /^\s*([^\s=;#[][^=]*?)\s*=>?\s*(.*?)\s*$/.exec(line.code);
-    if (!e) continue;
+  walkLogger(path, text, configDir, read, (section, code, definedIn) => {
+    if (section !== 'logfiles') return;
+    const e = /^\s*([^\s=;#[][^=]*?)\s*=>?\s*(.*?)\s*$/.exec(code);
+    if (!e) return;
     const fm = /^\[[^\]]*\]\s*/.exec(e[2]!);
     const levels = e[2]!
       .slice(fm ? fm[0].length : 0)
       .split(',')
       .map((l) => l.trim().toLowerCase().replace(/\(.*$/, '').trim())
       .filter(Boolean);
-    out.push({ name: e[1]!.trim(), levels, definedIn: path });
-  }
+    out.push({ name: e[1]!.trim(), levels, definedIn });
+  });
   return out;
 }
 
 /** The value of the last `dateformat` in [general], through includes (the last one set wins). */
-export function loggerDateformat(text: string, configDir: string, read: (p: string) => string | null, depth = 0, start: string | null = null): string | undefined {
-  let section = start;
+export function loggerDateformat(text: string, configDir: string, read: (p: string) => string | null): string | undefined {
   let found: string | undefined;
-  for (const line of analyse(splitLines(text))) {
-    const h = HEADER.exec(line.code);
-    if (h) {
-      section = h[1]!.trim().toLowerCase();
-      continue;
-    }
-    const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(line.code);
-    if (inc) {
-      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
-      const t = depth < 4 ? read(p) : null;
-      const v = t === null ? undefined : loggerDateformat(t, configDir, read, depth + 1, section);
-      if (v !== undefined) found = v;
-      continue;
-    }
-    const e = section === 'general' ? /^\s*dateformat\s*=>?\s*(.*?)\s*$/i.exec(line.code) : null;
+  walkLogger('', text, configDir, read, (section, code) => {
+    const e = section === 'general' ? /^\s*dateformat\s*=>?\s*(.*?)\s*$/i.exec(code) : null;
     if (e) found = e[1]!;
-  }
+  });
   return found;
 }
 
@@ -445,9 +445,8 @@ export function channelFile(c: LoggerChannel, logDir: string): string {
 export function flattenLogger(text: string, configDir: string, read: (p: string) => string | null, depth = 0): string {
   return splitLines(text)
     .map((l) => {
-      const inc = /^\s*#\s*(?:try)?include\s+["<]?([^"<>\s]+)[">]?\s*$/i.exec(l.text);
-      if (!inc || depth >= 4) return l.text + l.eol;
-      const p = inc[1]!.startsWith('/') ? inc[1]! : `${configDir}/${inc[1]!}`;
+      const p = includeTarget(l.text, configDir);
+      if (!p || depth >= 4) return l.text + l.eol;
       const t = read(p);
       return t === null ? l.text + l.eol : `${flattenLogger(t, configDir, read, depth + 1).replace(/\n?$/, '\n')}`;
     })
