@@ -9,13 +9,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { snapshot } from '../helpers/context.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, jailList, sh, stopFail2ban } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, jailList, pidFromFile, sh, stopFail2ban, stopPid } from '../helpers/system.ts';
 
 const ENV = { SSH_CONNECTION: '192.0.2.99 50000 192.0.2.1 22' };
 const ARGS = ['--whitelist', '203.0.113.7', '--services', 'asterisk,freeswitch', '--yes'];
 
+let cronWasInstalled = true;
+
 after(async () => {
   await stopFail2ban();
+  // cron came with the watch of this test's install (no systemd here): stopped by its PID and
+  // purged, as the host had it (uninstall keeps packages unless --purge-packages).
+  if (!cronWasInstalled && dpkgInstalled('cron')) {
+    const pid = pidFromFile('/run/crond.pid');
+    if (pid) await stopPid(pid);
+    sh('apt-get', ['-q', '-y', 'purge', 'cron'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+    rmSync('/run/crond.pid', { force: true });
+  }
   // Leave no jail.local of this test behind (uninstall already restored everything else).
   const j = '/etc/fail2ban/jail.local';
   if (existsSync(j) && readFileSync(j, 'utf8').startsWith('# my own settings\n')) rmSync(j);
@@ -23,6 +33,7 @@ after(async () => {
 
 test('setup: a machine without fail2ban or a firewall tool', async () => {
   assertRealHost();
+  cronWasInstalled = dpkgInstalled('cron');
   await stopFail2ban();
   sh('apt-get', ['-q', '-y', 'purge', 'fail2ban', 'iptables', 'nftables'], { check: true, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   rmSync('/etc/fail2ban', { recursive: true, force: true });
