@@ -79,7 +79,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
   const tmp = mkdtempSync(path.join(tmpdir(), `voip-f2b-${prefix}-`));
   const etcUpper = path.join(tmp, 'etc.upper');
   const varUpper = path.join(tmp, 'var.upper');
-  for (const d of [etcUpper, varUpper, path.join(tmp, 'etc.work'), path.join(tmp, 'var.work')]) mkdirSync(d, { recursive: true });
+  for (const d of [etcUpper, varUpper, path.join(tmp, 'etc.work'), path.join(tmp, 'var.work'), path.join(tmp, 'usrlocal.upper'), path.join(tmp, 'usrlocal.work')]) mkdirSync(d, { recursive: true });
   const namespaces: string[] = [];
   const started: Array<{ what: string; child: ChildProcess }> = [];
   let holder: ChildProcess | null = null;
@@ -133,7 +133,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       ipCmd(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
 
-    // 2. The host's files: overlays of /etc and /var, a private /run (and /var/run with it).
+    // 2. The host's files: overlays of /etc, /var and /usr/local, a private /run (and /var/run with it).
     // What an earlier run on this machine left (a PBX's logs and configuration, fail2ban's
     // database, settings and log, the tool's journal) is hidden: the PBX host starts as a fresh one.
     for (const dir of FRESH_DIRS) {
@@ -150,6 +150,8 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       'set -e',
       `mount -t overlay voipf2b-etc -o "lowerdir=/etc,upperdir=$1/etc.upper,workdir=$1/etc.work" /etc`,
       `mount -t overlay voipf2b-var -o "lowerdir=/var,upperdir=$1/var.upper,workdir=$1/var.work" /var`,
+      // /usr/local too: the watch's program copy (/usr/local/lib/voip-f2b-install) stays in the PBX host.
+      `mount -t overlay voipf2b-usrlocal -o "lowerdir=/usr/local,upperdir=$1/usrlocal.upper,workdir=$1/usrlocal.work" /usr/local`,
       'mount -t tmpfs -o mode=755 voipf2b-run /run',
       'mkdir -p /run/lock',
       'echo ready',
