@@ -118,6 +118,15 @@ test('real fail2ban-client reads the line: the guard gets the console command an
 });
 
 /** Runs `body` in the system's Python with the guard loaded as module `g` (fail2ban importable). */
+/** Python: fail2ban's own FailManager (maxretry 5, findtime 600) behind a jail stand-in named voip-asterisk. */
+const FAKE_JAIL = `from fail2ban.server.failmanager import FailManager
+from fail2ban.server.ticket import FailTicket
+fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
+class Filter: failManager = fm
+class Jail:
+  name = 'voip-asterisk'; filter = Filter()
+`;
+
 function python(body: string): { status: number | null; stdout: string; stderr: string } {
   const prelude = `import importlib.util, json, sys\nspec = importlib.util.spec_from_file_location('g', ${JSON.stringify(GUARD)})\ng = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(g)\n`;
   const r = spawnSync('/usr/bin/python3', ['-B', '-c', prelude + body], { encoding: 'utf8', timeout: 30000 });
@@ -191,14 +200,8 @@ test('thresholds with fail2ban\'s own FailManager: an office is banned at 10 x m
   try {
     const r = python(`
 import logging, os, time
-from fail2ban.server.failmanager import FailManager
-from fail2ban.server.ticket import FailTicket
 logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s', stream=sys.stdout)
-fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
-class Filter: failManager = fm
-class Jail:
-  name = 'voip-asterisk'; filter = Filter()
-a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/false', office_state=${JSON.stringify(path.join(state, 'office.json'))})
+${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/false', office_state=${JSON.stringify(path.join(state, 'office.json'))})
 a._enqueue = lambda item: print('enqueue', item[0], item[1])
 a._offices = {'203.0.113.5': {'registered': True, 'login': None}}
 def fail(ip, user, n):
@@ -259,14 +262,8 @@ test('a console that cannot be run: said once in the jail\'s log, no office from
     writeFileSync(answer, '  Contact:  1002/sip:1002@203.0.113.5:5060  5e4c7c7c2a Avail  12.3\n');
     const r = python(`
 import logging, time
-from fail2ban.server.failmanager import FailManager
-from fail2ban.server.ticket import FailTicket
 logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s', stream=sys.stdout)
-fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
-class Filter: failManager = fm
-class Jail:
-  name = 'voip-asterisk'; filter = Filter()
-a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/nonexistent/asterisk -rx "pjsip show contacts"', office_state=${JSON.stringify(path.join(dir, 'office.json'))})
+${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/nonexistent/asterisk -rx "pjsip show contacts"', office_state=${JSON.stringify(path.join(dir, 'office.json'))})
 a._enqueue = lambda item: None
 a._refresh(time.time()); a._refresh(time.time())
 print('offices', a._offices, a._console[:8])
@@ -298,13 +295,7 @@ test('a flood of office failures writes the state file at most once a second (th
   try {
     const r = python(`
 import threading, time
-from fail2ban.server.failmanager import FailManager
-from fail2ban.server.ticket import FailTicket
-fm = FailManager(); fm.setMaxRetry(5); fm.setMaxTime(600)
-class Filter: failManager = fm
-class Jail:
-  name = 'voip-asterisk'; filter = Filter()
-a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/true', office_maxretry=100000, office_state=${JSON.stringify(path.join(dir, 'office.json'))})
+${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/true', office_maxretry=100000, office_state=${JSON.stringify(path.join(dir, 'office.json'))})
 a._enqueue = lambda item: None
 writes = []
 real = a._writeState
