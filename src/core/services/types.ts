@@ -86,7 +86,7 @@ export type AfterStep =
       /** Only on a run that changes a file (a re-run then shows and does nothing). */
       onlyOnChange?: boolean;
       /** Afterwards the service must run: a live PID in one of these files within `seconds`. */
-      verify?: { pidFiles: string[]; seconds: number };
+      verify?: { pidFiles: string[]; seconds: number; /** Where to look when it does not run. */ hint?: string };
     };
 
 /** One service's part of the install plan. Every field is optional; the planner composes them in order. */
