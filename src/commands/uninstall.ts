@@ -71,7 +71,7 @@ interface FileUndo {
   admin?: { text: string; mode?: number; uid?: number; gid?: number };
 }
 
-/** Kept here for the tests and callers that imported it from uninstall (the file is the sshd module's). */
+/** Kept here for callers that imported it from uninstall (the file belongs to its service module). */
 export { SSHD_OVERRIDE } from '../core/services/sshd.ts';
 
 function errorLines(r: RunResult): string {
