@@ -11,7 +11,7 @@ import path from 'node:path';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
-import { interview } from '../../src/commands/interactive.ts';
+import { interview } from '../../src/cli/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
