@@ -45,8 +45,8 @@ export interface InstallOptions extends ServiceOptions {
    */
   watch?: { interval: number } | false;
   /**
-   * A jail already enabled that counts the same failures as one of ours (FusionPBX's
-   * [freeswitch], an admin's [asterisk]) is kept and ours is not enabled; by default ours
+   * A jail already enabled that counts the same failures as one of ours (a PBX distribution's,
+   * an admin's) is kept and ours is not enabled; by default ours
    * replaces it through the tool's override file (theirs switched off, their file untouched).
    */
   keepExistingJails?: boolean;

@@ -18,7 +18,7 @@ import { UsageError } from '../errors.ts';
 /**
  * Every install option that shapes what is written, with the flag that sets it, less the
  * services' own (their modules' flags with `setting: true`). Not settings: what a run does once
- * (--restartkamailio, --dry-run, --yes, --diff, --json, --no-doctor).
+ * (a service's restart flag, --dry-run, --yes, --diff, --json, --no-doctor).
  */
 const CORE_SETTING_FLAGS = {
   whitelist: '--whitelist',
@@ -50,7 +50,7 @@ type CoreSettingKey = keyof typeof CORE_SETTING_FLAGS;
 /**
  * A setting's option key. The services' part is typed as all of ServiceOptions (which also holds
  * flags that are not settings); which keys are settings is the flags' `setting`, at run time. A
- * module outside ServiceOptions (the tests' Yate) has its settings under their keys, untyped.
+ * module outside ServiceOptions (a test-only one) has its settings under their keys, untyped.
  */
 export type SettingKey = CoreSettingKey | keyof ServiceOptions;
 
@@ -61,7 +61,7 @@ function serviceSettingFlags(): Map<string, ServiceFlag> {
 
 /**
  * The settings' keys: the core's, with the services' (in registry order) after --services. Read
- * from the registry on each call, so a module registered later (the tests' Yate) counts too.
+ * from the registry on each call, so a module registered later (a test-only one) counts too.
  */
 export function settingKeys(): SettingKey[] {
   const core = Object.keys(CORE_SETTING_FLAGS) as SettingKey[];
@@ -79,7 +79,7 @@ export function settingFlag(key: SettingKey): string {
 /** The settings as stored: the options' values for the keys above (unset ones left out). */
 export type Settings = Partial<Pick<InstallOptions, SettingKey>>;
 
-/** An option by key, also one of a module the options type does not know (the tests' Yate). */
+/** An option by key, also one of a module the options type does not know (a test-only one). */
 function valueOf(options: InstallOptions | Settings, key: string): unknown {
   return (options as Record<string, unknown>)[key];
 }
