@@ -27,7 +27,7 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
   const print = (json: unknown, text: string): void => ctx.log.out(inv.global.json ? JSON.stringify(json, null, 2) : text);
   switch (inv.command) {
     case 'install': {
-      const [{ install, formatInstallReport, installExitCode }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./commands/interactive.ts')]);
+      const [{ install, formatInstallReport, installExitCode }, { interview }] = await Promise.all([import('./commands/install.ts'), import('./cli/interactive.ts')]);
       const r = await install(inv.options, ctx, interview);
       print(r, formatInstallReport(r));
       // Installed, but not protecting: a script (Ansible, cloud-init) must see it.

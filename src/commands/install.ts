@@ -15,13 +15,13 @@ import { WEB_TOKEN_FILE } from '../core/web-service.ts';
 import { cronPackage } from '../core/watch.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
-import { requireRoot } from './require-root.ts';
+import { requireRoot } from '../adapters/require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
-import { SETTING_KEYS, checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
+import { checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingKeys, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
 import { iniRecord } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 
@@ -134,7 +134,7 @@ async function crowdsecTlsInputs(options: InstallOptions): Promise<{ crowdsecCa?
   return out;
 }
 
-/** Questions for the interactive first-time setup live in src/commands/interactive.ts (issue 4). */
+/** Questions for the interactive first-time setup live in src/cli/interactive.ts (issue 4). */
 export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts) => Promise<InstallOptions>;
 
 /**
@@ -195,7 +195,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     const asked = options;
     options = await interview(ctx, options, facts);
     // An answer that changes its pre-filled value is a deliberate change, as its flag would be.
-    const answered = SETTING_KEYS.filter((k) => !asked.given?.includes(k) && JSON.stringify(options[k]) !== JSON.stringify(asked[k]));
+    const answered = settingKeys().filter((k) => !asked.given?.includes(k) && JSON.stringify(options[k]) !== JSON.stringify(asked[k]));
     if (asked.given && answered.length) options = { ...options, given: [...asked.given, ...answered] };
   }
   const kept = keptSettings(options, asParsed, stored, reset);

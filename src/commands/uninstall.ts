@@ -15,7 +15,7 @@ import { detectDistro } from '../core/distro.ts';
 import { purgeCommand } from '../core/packages.ts';
 import { fail2banControl, serviceCommandIfPossible } from '../core/service-control.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
-import { requireRoot } from './require-root.ts';
+import { requireRoot } from '../adapters/require-root.ts';
 import { UnsafePathError } from '../errors.ts';
 import { BOUNCER_CONFIG, PUSH_SPOOL, memberUninstallCommands } from '../core/crowdsec.ts';
 import { WEB_LOG, WEB_PIDFILE, WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, webUninstallCommands } from '../core/web-service.ts';

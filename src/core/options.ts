@@ -1,12 +1,13 @@
-/** Validated options of `install` (cli.ts turns argv and environment into this). */
-export interface InstallOptions {
+import type { ServiceOptions } from './services/index.ts';
+
+/**
+ * Validated options of `install` (cli.ts turns argv and environment into this). The options of a
+ * service's own flags are declared by its module (ServiceOptions, src/core/services/index.ts).
+ */
+export interface InstallOptions extends ServiceOptions {
   whitelist: string[];
   /** Services to protect, by module name (src/core/services/); undefined = the detected ones. */
   services?: string[];
-  restartKamailio: boolean;
-  /** Insert the auth-failure xlog into kamailio.cfg's stock auth route. */
-  kamailioAuthLog: boolean;
-  freeswitchMode: 'normal' | 'aggressive';
   email?: string;
   sender?: string;
   /** How postfix delivers alerts: `local` (this machine only) or `send-only` (to the world, listening on loopback only). */
@@ -44,8 +45,8 @@ export interface InstallOptions {
    */
   watch?: { interval: number } | false;
   /**
-   * A jail already enabled that counts the same failures as one of ours (FusionPBX's
-   * [freeswitch], an admin's [asterisk]) is kept and ours is not enabled; by default ours
+   * A jail already enabled that counts the same failures as one of ours (a PBX distribution's,
+   * an admin's) is kept and ours is not enabled; by default ours
    * replaces it through the tool's override file (theirs switched off, their file untouched).
    */
   keepExistingJails?: boolean;

@@ -11,18 +11,18 @@ import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail,
 import { parseLapiUrl, parseListen } from './crowdsec.ts';
 import { parseWebListen } from './web-service.ts';
 import { intervalText, parseWatchInterval } from './watch.ts';
-import { serviceNames } from './services/index.ts';
+import { serviceFlags, serviceNames, type ServiceOptions } from './services/index.ts';
+import type { ServiceFlag } from './services/types.ts';
 import { UsageError } from '../errors.ts';
 
 /**
- * Every install option that shapes what is written, with the flag that sets it. Not settings:
- * what a run does once (--restartkamailio, --dry-run, --yes, --diff, --json, --no-doctor).
+ * Every install option that shapes what is written, with the flag that sets it, less the
+ * services' own (their modules' flags with `setting: true`). Not settings: what a run does once
+ * (a service's restart flag, --dry-run, --yes, --diff, --json, --no-doctor).
  */
-export const SETTING_FLAGS = {
+const CORE_SETTING_FLAGS = {
   whitelist: '--whitelist',
   services: '--services',
-  kamailioAuthLog: '--kamailio-auth-log',
-  freeswitchMode: '--freeswitch-mode',
   email: '--email',
   sender: '--sender',
   mailDelivery: '--mail-delivery',
@@ -46,16 +46,48 @@ export const SETTING_FLAGS = {
   watch: '--watch-interval',
 } as const satisfies Partial<Record<keyof InstallOptions, string>>;
 
-export type SettingKey = keyof typeof SETTING_FLAGS;
-export const SETTING_KEYS = Object.keys(SETTING_FLAGS) as SettingKey[];
+type CoreSettingKey = keyof typeof CORE_SETTING_FLAGS;
+/**
+ * A setting's option key. The services' part is typed as all of ServiceOptions (which also holds
+ * flags that are not settings); which keys are settings is the flags' `setting`, at run time. A
+ * module outside ServiceOptions (a test-only one) has its settings under their keys, untyped.
+ */
+export type SettingKey = CoreSettingKey | keyof ServiceOptions;
+
+/** The service flags that are settings, by option key. */
+function serviceSettingFlags(): Map<string, ServiceFlag> {
+  return new Map(serviceFlags().filter(({ flag }) => flag.setting).map(({ flag }) => [flag.key, flag]));
+}
+
+/**
+ * The settings' keys: the core's, with the services' (in registry order) after --services. Read
+ * from the registry on each call, so a module registered later (a test-only one) counts too.
+ */
+export function settingKeys(): SettingKey[] {
+  const core = Object.keys(CORE_SETTING_FLAGS) as SettingKey[];
+  const at = core.indexOf('services') + 1;
+  return [...core.slice(0, at), ...([...serviceSettingFlags().keys()] as SettingKey[]), ...core.slice(at)];
+}
+
+/** The flag (its long name, no value placeholder) that sets the setting `key`. */
+export function settingFlag(key: SettingKey): string {
+  if (key in CORE_SETTING_FLAGS) return CORE_SETTING_FLAGS[key as CoreSettingKey];
+  const flag = serviceSettingFlags().get(key)?.flag;
+  return flag ? flag.split(' ')[0]! : `--${key}`;
+}
 
 /** The settings as stored: the options' values for the keys above (unset ones left out). */
 export type Settings = Partial<Pick<InstallOptions, SettingKey>>;
 
+/** An option by key, also one of a module the options type does not know (a test-only one). */
+function valueOf(options: InstallOptions | Settings, key: string): unknown {
+  return (options as Record<string, unknown>)[key];
+}
+
 /** The settings of `options` (what a completed run stores). */
 export function settingsOf(options: InstallOptions): Settings {
   const out: Record<string, unknown> = {};
-  for (const k of SETTING_KEYS) if (options[k] !== undefined) out[k] = options[k];
+  for (const k of settingKeys()) if (valueOf(options, k) !== undefined) out[k] = valueOf(options, k);
   return out as Settings;
 }
 
@@ -66,7 +98,7 @@ function same(a: unknown, b: unknown): boolean {
 /** How a setting reads in "kept from the last run: …". */
 function show(key: SettingKey, v: unknown): string {
   if (key === 'watch') return v === false ? 'no-watch' : `watch-interval ${intervalText((v as { interval: number }).interval)}`;
-  const name = SETTING_FLAGS[key].slice(2);
+  const name = settingFlag(key).slice(2);
   if (typeof v === 'boolean') return `${name} ${v ? 'on' : 'off'}`;
   if (Array.isArray(v)) return `${name} ${v.length ? v.join(',') : '(none)'}`;
   return `${name} ${String(v)}`;
@@ -80,10 +112,10 @@ function show(key: SettingKey, v: unknown): string {
 export function withStoredSettings(options: InstallOptions, stored: Settings | null, reset: boolean): InstallOptions {
   if (!options.given || !stored || reset) return options;
   const out: Record<string, unknown> = { ...options };
-  for (const k of SETTING_KEYS) {
+  for (const k of settingKeys()) {
     if (options.given.includes(k)) continue;
     // An omitted flag parses to its default (or unset); the stored value replaces it.
-    if (stored[k] !== undefined) out[k] = stored[k];
+    if (valueOf(stored, k) !== undefined) out[k] = valueOf(stored, k);
   }
   return out as unknown as InstallOptions;
 }
@@ -95,84 +127,100 @@ export function withStoredSettings(options: InstallOptions, stored: Settings | n
 export function keptSettings(final: InstallOptions, asParsed: InstallOptions, stored: Settings | null, reset: boolean): string[] {
   if (!asParsed.given || !stored || reset) return [];
   const out: string[] = [];
-  for (const k of SETTING_KEYS) {
-    if (asParsed.given.includes(k) || stored[k] === undefined) continue;
-    if (same(final[k], stored[k]) && !same(stored[k], asParsed[k])) out.push(show(k, stored[k]));
+  for (const k of settingKeys()) {
+    const kept = valueOf(stored, k);
+    if (asParsed.given.includes(k) || kept === undefined) continue;
+    if (same(valueOf(final, k), kept) && !same(kept, valueOf(asParsed, k))) out.push(show(k, kept));
   }
   return out;
+}
+
+const str = (v: unknown): string => {
+  if (typeof v !== 'string') throw new Error('not a string');
+  return v;
+};
+const bool = (v: unknown): boolean => {
+  if (typeof v !== 'boolean') throw new Error('not true or false');
+  return v;
+};
+const list = (v: unknown): string[] => {
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw new Error('not a list of strings');
+  return v as string[];
+};
+
+/** The check of each core setting's stored value: its flag's own parser. */
+const CORE_PARSERS: Record<CoreSettingKey, (v: unknown) => unknown> = {
+  whitelist: (v) => parseWhitelist(list(v).join(',')),
+  services: (v) => list(v).map((n) => {
+    if (!serviceNames().includes(n)) throw new Error(`unknown service '${n}'`);
+    return n;
+  }),
+  email: (v) => parseEmail('--email', str(v)),
+  sender: (v) => parseEmail('--sender', str(v)),
+  mailDelivery: (v) => {
+    if (v !== 'local' && v !== 'send-only') throw new Error('not local or send-only');
+    return v;
+  },
+  mailInterval: (v) => parseCount('--mail-interval', String(v), 0, 86400),
+  bantime: (v) => parseDuration('--bantime', str(v), true),
+  bantimeIncrement: bool,
+  bantimeMax: (v) => parseDuration('--bantime-max', str(v), false),
+  findtime: (v) => parseDuration('--findtime', str(v), false),
+  maxretry: (v) => parseCount('--maxretry', String(v), 1, 1000),
+  banaction: (v) => parseBanaction(str(v)),
+  protectAdmin: bool,
+  crowdsecLapi: (v) => parseLapiUrl(str(v)),
+  crowdsecCredentials: str,
+  crowdsecCa: str,
+  crowdsecLapiServer: (v) => parseListen(str(v)),
+  crowdsecTlsCert: str,
+  crowdsecTlsKey: str,
+  web: bool,
+  webListen: (v) => parseWebListen(str(v)),
+  keepExistingJails: bool,
+  // --no-watch (false) or the watch's interval in seconds.
+  watch: (v) => {
+    if (v === false) return false;
+    const interval = (v as { interval?: unknown } | null)?.interval;
+    if (typeof interval !== 'number') throw new Error('not false or an interval');
+    return { interval: parseWatchInterval(String(interval)) };
+  },
+};
+
+/** The check of a service flag's value, stored or given: by its kind, as the CLI parses it. */
+export function parseFlagValue(flag: ServiceFlag, v: unknown): unknown {
+  if (flag.kind === 'boolean') return bool(v);
+  const text = str(v);
+  if (flag.kind === 'choices') {
+    if (!flag.choices?.includes(text)) throw new Error(`not ${flag.choices?.join(' or ')}`);
+    return text;
+  }
+  return flag.parse ? flag.parse(text) : text;
+}
+
+/** A stored setting's check: the core's parser, or its service flag's. */
+function settingParser(key: SettingKey): (v: unknown) => unknown {
+  if (key in CORE_PARSERS) return CORE_PARSERS[key as CoreSettingKey];
+  const flag = serviceSettingFlags().get(key)!;
+  return (v) => parseFlagValue(flag, v);
 }
 
 /**
  * The stored settings, each checked by its flag's own parser (the manifest is root's, but what
  * goes into jail.local is checked whatever its source): a value that does not pass is dropped
- * (the default applies) and named in `problems`.
+ * (the default applies) and named in `problems`. A key that is no setting (any more) is ignored.
  */
 export function parseStoredSettings(raw: unknown): { settings: Settings; problems: string[] } {
   const settings: Record<string, unknown> = {};
   const problems: string[] = [];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { settings, problems: raw === undefined ? [] : ['the stored settings are not an object'] };
-  const str = (v: unknown): string => {
-    if (typeof v !== 'string') throw new Error('not a string');
-    return v;
-  };
-  const bool = (v: unknown): boolean => {
-    if (typeof v !== 'boolean') throw new Error('not true or false');
-    return v;
-  };
-  const list = (v: unknown): string[] => {
-    if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw new Error('not a list of strings');
-    return v as string[];
-  };
-  const known = serviceNames();
-  const parsers: Record<SettingKey, (v: unknown) => unknown> = {
-    whitelist: (v) => parseWhitelist(list(v).join(',')),
-    services: (v) => list(v).map((n) => {
-      if (!known.includes(n)) throw new Error(`unknown service '${n}'`);
-      return n;
-    }),
-    kamailioAuthLog: bool,
-    freeswitchMode: (v) => {
-      if (v !== 'normal' && v !== 'aggressive') throw new Error('not normal or aggressive');
-      return v;
-    },
-    email: (v) => parseEmail('--email', str(v)),
-    sender: (v) => parseEmail('--sender', str(v)),
-    mailDelivery: (v) => {
-      if (v !== 'local' && v !== 'send-only') throw new Error('not local or send-only');
-      return v;
-    },
-    mailInterval: (v) => parseCount('--mail-interval', String(v), 0, 86400),
-    bantime: (v) => parseDuration('--bantime', str(v), true),
-    bantimeIncrement: bool,
-    bantimeMax: (v) => parseDuration('--bantime-max', str(v), false),
-    findtime: (v) => parseDuration('--findtime', str(v), false),
-    maxretry: (v) => parseCount('--maxretry', String(v), 1, 1000),
-    banaction: (v) => parseBanaction(str(v)),
-    protectAdmin: bool,
-    crowdsecLapi: (v) => parseLapiUrl(str(v)),
-    crowdsecCredentials: str,
-    crowdsecCa: str,
-    crowdsecLapiServer: (v) => parseListen(str(v)),
-    crowdsecTlsCert: str,
-    crowdsecTlsKey: str,
-    web: bool,
-    webListen: (v) => parseWebListen(str(v)),
-    keepExistingJails: bool,
-    // --no-watch (false) or the watch's interval in seconds.
-    watch: (v) => {
-      if (v === false) return false;
-      const interval = (v as { interval?: unknown } | null)?.interval;
-      if (typeof interval !== 'number') throw new Error('not false or an interval');
-      return { interval: parseWatchInterval(String(interval)) };
-    },
-  };
   const given = raw as Record<string, unknown>;
-  for (const k of SETTING_KEYS) {
+  for (const k of settingKeys()) {
     if (given[k] === undefined) continue;
     try {
-      settings[k] = parsers[k](given[k]);
+      settings[k] = settingParser(k)(given[k]);
     } catch (err) {
-      problems.push(`the stored setting ${SETTING_FLAGS[k]} (${JSON.stringify(given[k]).slice(0, 80)}) is not valid (${(err as Error).message.split('\n')[0]}): not used`);
+      problems.push(`the stored setting ${settingFlag(k)} (${JSON.stringify(given[k]).slice(0, 80)}) is not valid (${(err as Error).message.split('\n')[0]}): not used`);
     }
   }
   return { settings: settings as Settings, problems };
@@ -273,6 +321,22 @@ export interface SettingsHost {
 }
 
 /**
+ * A service's flag given while its module is neither detected nor chosen would do nothing: exit 2
+ * naming the flag (its value), what it does and the module (its `needsService`). A boolean flag
+ * only when on. The flags of this run only: the stored ones are kept for when the service is back.
+ */
+function checkServiceFlags(o: InstallOptions, host: SettingsHost): void {
+  for (const { module, flag } of serviceFlags()) {
+    if (!flag.needsService || host.services.includes(module.name) || !o.given?.includes(flag.key as SettingKey)) continue;
+    const value = valueOf(o, flag.key);
+    if (flag.kind === 'boolean' && value !== true) continue;
+    const name = flag.flag.split(' ')[0]!;
+    const shown = flag.kind === 'boolean' ? name : `${name} ${String(value)}`;
+    throw new UsageError(`${shown} ${flag.needsService}, and ${module.label} is neither found on this host nor chosen with --services`, `drop ${name}, or add ${module.name} to --services`);
+  }
+}
+
+/**
  * Flags that would do nothing on this host (exit 2, one line with the reason, before anything
  * changes), checked on the options after the stored settings are applied, for the flags given in
  * this run.
@@ -283,16 +347,11 @@ export function checkSettings(o: InstallOptions, host: SettingsHost): void {
   if (!o.email) {
     const mailFlags = (['sender', 'mailDelivery', 'mailInterval'] as const).filter((k) => named(k));
     if (mailFlags.length) {
-      const f = SETTING_FLAGS[mailFlags[0]!];
+      const f = settingFlag(mailFlags[0]!);
       throw new UsageError(`${f} only shapes ban alert mails, and no --email is set (none given, none kept from the last run)`, `add --email <addr>, or drop ${f}`);
     }
   }
-  if (named('kamailioAuthLog') && o.kamailioAuthLog && !host.services.includes('kamailio')) {
-    throw new UsageError('--kamailio-auth-log edits kamailio.cfg, and Kamailio is neither found on this host nor chosen with --services', 'drop --kamailio-auth-log, or add kamailio to --services');
-  }
-  if (named('freeswitchMode') && !host.services.includes('freeswitch')) {
-    throw new UsageError(`--freeswitch-mode ${o.freeswitchMode} shapes the FreeSWITCH jail, and FreeSWITCH is neither found on this host nor chosen with --services`, 'drop --freeswitch-mode, or add freeswitch to --services');
-  }
+  checkServiceFlags(o, host);
   if (named('bantimeMax') && !o.bantimeIncrement) {
     throw new UsageError('--bantime-max caps the growing bans of repeat offenders, which --no-bantime-increment turns off', 'drop --bantime-max, or drop --no-bantime-increment');
   }
@@ -390,7 +449,7 @@ export function adminDefaults(original: string | null, current: string, keys: Ar
       out.push([key, ours]);
       continue;
     }
-    const flag = o.given === undefined ? null : o.given.includes(setting) ? SETTING_FLAGS[setting] : o.overrideAdminSettings ? '--override-admin-settings' : null;
+    const flag = o.given === undefined ? null : o.given.includes(setting) ? settingFlag(setting) : o.overrideAdminSettings ? '--override-admin-settings' : null;
     if (o.given === undefined || flag) {
       notes.push(`[DEFAULT] ${key}: yours ${shown(now)} → ${shown(ours)}${flag ? ` (${flag})` : ''}`);
       out.push([key, ours]);

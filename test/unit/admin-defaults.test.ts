@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
-import { interview } from '../../src/commands/interactive.ts';
+import { interview } from '../../src/cli/interactive.ts';
 import type { Prompter } from '../../src/adapters/prompt.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';

@@ -3,7 +3,9 @@
  * The registry is the only place that knows the services: a test-only module (Yate,
  * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through option parsing,
  * the plan, apply, the --json report, the interactive checklist and its question, a re-run,
- * and uninstall, without any other source file naming it.
+ * and uninstall, without any other source file naming it. Its flag (--yate-listener) is parsed,
+ * shown in --help, stored as a setting and refused when Yate is not chosen, all from its module's
+ * declaration.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +14,13 @@ import path from 'node:path';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
-import { interview } from '../../src/commands/interactive.ts';
+import { interview } from '../../src/cli/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
+import type { InstallOptions } from '../../src/core/options.ts';
+import { UsageError } from '../../src/errors.ts';
+import { CommanderError } from 'commander';
 import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
@@ -108,6 +113,74 @@ test('uninstall restores its files and runs its uninstall step', async () => {
     assert.deepEqual(run.lines(), ['/etc/init.d/yate restart']);
     assert.deepEqual(r.services, ['yate (restart)']);
     assert.deepEqual(await snapshot(root), before, 'the tree is as it was');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+/** `install` options exactly as the CLI parses `args` (with --yes). */
+function cli(args: string[], env: Record<string, string> = {}): InstallOptions {
+  const inv = parseArgs(['--yes', ...args], env);
+  assert.ok(inv.command === 'install');
+  return inv.options;
+}
+const listenerOf = (o: InstallOptions): unknown => (o as unknown as Record<string, unknown>).yateListener;
+
+test('its flag: parsed from the command line and its environment twin, checked by its own parser, listed in --help', () => {
+  const o = cli(['--yate-listener', 'office']);
+  assert.equal(listenerOf(o), 'office');
+  assert.ok(o.given?.includes('yateListener' as never), JSON.stringify(o.given));
+  assert.equal(listenerOf(cli([], { VOIP_F2B_YATE_LISTENER: 'lan' })), 'lan');
+  assert.equal(listenerOf(cli([])), undefined);
+  assert.ok(!cli([]).given?.includes('yateListener' as never));
+  assert.throws(() => cli(['--yate-listener', '1;reboot']), (e: unknown) => {
+    assert.ok(e instanceof UsageError);
+    assert.equal(e.exitCode, 2);
+    assert.equal(e.message, "invalid --yate-listener '1;reboot': expected a listener name (a letter, then letters, digits, _ or -; at most 32)");
+    return true;
+  });
+  // --help: commander prints it on stdout and stops.
+  const out: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => {
+    out.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    assert.throws(() => parseArgs(['install', '--help'], {}), (e: unknown) => e instanceof CommanderError && e.code === 'commander.helpDisplayed');
+  } finally {
+    process.stdout.write = write;
+  }
+  const help = out.join('').replace(/\s+/g, ' ');
+  assert.match(help, /--yate-listener <name> the Yate SIP listener whose port the jail watches .* \(env: VOIP_F2B_YATE_LISTENER\)/);
+  assert.match(help, /--services <list> services to protect: sshd,asterisk,freeswitch,kamailio,web-panel,yate /);
+});
+
+test('its flag is a setting: stored after the run, kept by a plain re-run, refused (exit 2, nothing changed) when Yate is not chosen', async () => {
+  const root = await yateHost();
+  try {
+    const first = await install(cli(['--whitelist', '203.0.113.7', '--yate-listener', 'office']), testContext(root));
+    assert.equal(first.protected.find((p) => p.name === 'yate')?.details?.listener, 'office');
+    const manifest = JSON.parse(await readFile(path.join(root, 'var/backups/voip-f2b-install/manifest.json'), 'utf8')) as { settings: Record<string, unknown> };
+    assert.equal(manifest.settings.yateListener, 'office');
+
+    const ctx = testContext(root);
+    const again = await install(cli([]), ctx);
+    assert.equal(again.protected.find((p) => p.name === 'yate')?.details?.listener, 'office', 'the re-run keeps it');
+    assert.ok(again.kept.includes('yate-listener office'), JSON.stringify(again.kept));
+    assert.ok(again.files.every((f) => f.action === 'UNCHANGED'));
+
+    const before = await snapshot(root);
+    await assert.rejects(install(cli(['--services', 'sshd', '--yate-listener', 'lan']), testContext(root)), (e: unknown) => {
+      assert.ok(e instanceof UsageError, String(e));
+      assert.equal(e.exitCode, 2);
+      assert.equal(e.message, '--yate-listener lan names the listener of the Yate jail, and Yate is neither found on this host nor chosen with --services');
+      assert.equal(e.hint, 'drop --yate-listener, or add yate to --services');
+      return true;
+    });
+    assert.deepEqual(await snapshot(root), before, 'nothing changed');
+    // Not chosen and not given: the stored value waits for the service's return; no refusal.
+    await install(cli(['--services', 'sshd']), testContext(root));
   } finally {
     await removeRoot(root);
   }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { BIN, ensureBuilt, runCli } from '../helpers/cli.ts';
 import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 import { Terminal } from '../helpers/tty.ts';
-import { interview } from '../../src/commands/interactive.ts';
+import { interview } from '../../src/cli/interactive.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { noPrompter, type Prompter } from '../../src/adapters/prompt.ts';
 import type { InstallOptions } from '../../src/core/options.ts';

@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
-import { interview } from '../../src/commands/interactive.ts';
+import { interview } from '../../src/cli/interactive.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import { keepEqualSpelling, sameSetting, settingsFromJail } from '../../src/core/settings.ts';

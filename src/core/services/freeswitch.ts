@@ -1,7 +1,7 @@
 import { setLogAuthFailures } from '../editors/freeswitch-profile.ts';
 import { PlanError } from '../../errors.ts';
 import { sipProfilesGenerated } from '../pbx-distro.ts';
-import type { ServiceFile, ServiceModule } from './types.ts';
+import type { ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
 import { sofiaProfileName } from '../freeswitch-conf.ts';
@@ -56,12 +56,24 @@ function setLogAuthFailuresSafe(text: string): string {
   }
 }
 
+/** FreeSWITCH's install options, set by its flags below (InstallOptions has them through the registry's ServiceOptions). */
+export interface FreeswitchOptions {
+  /** `aggressive`: the jail also counts auth challenges. */
+  freeswitchMode: 'normal' | 'aggressive';
+}
+
+/** Its flags (registered by the CLI from the registry). */
+export const FREESWITCH_FLAGS = [
+  { flag: '--freeswitch-mode <mode>', description: 'normal, or aggressive (also counts auth challenges)', kind: 'choices', choices: ['normal', 'aggressive'], default: 'normal', key: 'freeswitchMode', setting: true, needsService: 'shapes the FreeSWITCH jail' },
+] as const satisfies ReadonlyArray<ServiceFlag & { key: keyof FreeswitchOptions }>;
+
 /** FreeSWITCH: every sofia profile made to log auth failures; the jail reads freeswitch.log. */
 export const freeswitch: ServiceModule = {
   name: 'freeswitch',
   label: 'FreeSWITCH',
   detect: (facts) => facts.services.freeswitch.present,
   filters: ['voip-freeswitch.conf'],
+  flags: FREESWITCH_FLAGS,
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2 },
   // network_ip of each registration: the address its REGISTER came from.

@@ -1,6 +1,6 @@
 import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, removeOurBlocks } from '../editors/kamailio-cfg.ts';
 import { getIniValue } from '../ini-edit.ts';
-import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceModule } from './types.ts';
+import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
 
@@ -40,6 +40,20 @@ export function kamailioExpects(filter: string): JailExpectation {
   return { failures: new RegExp(`${KAMAILIO_PIKE_LINE.source}|${KAMAILIO_AUTH_LINE.source}`) };
 }
 
+/** Kamailio's install options, set by its flags below (InstallOptions has them through the registry's ServiceOptions). */
+export interface KamailioOptions {
+  /** Restart kamailio once fail2ban is validated and running (what one run does: not a setting). */
+  restartKamailio: boolean;
+  /** Insert the auth-failure xlog into kamailio.cfg's stock auth route. */
+  kamailioAuthLog: boolean;
+}
+
+/** Its flags (registered by the CLI from the registry). */
+export const KAMAILIO_FLAGS = [
+  { flag: '--restartkamailio', aliases: ['--restart-kamailio'], description: 'restart kamailio once fail2ban is validated and running', kind: 'boolean', key: 'restartKamailio' },
+  { flag: '--kamailio-auth-log', description: "insert the auth-failure log line into kamailio.cfg's stock auth route", kind: 'boolean', key: 'kamailioAuthLog', setting: true, needsService: 'edits kamailio.cfg' },
+] as const satisfies ReadonlyArray<ServiceFlag & { key: keyof KamailioOptions }>;
+
 /**
  * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
  * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
@@ -52,6 +66,7 @@ export const kamailio: ServiceModule = {
   detect: (facts) => facts.services.kamailio.present,
   filters: ['voip-kamailio.conf'],
   sharedBanReason: 'sip-auth-failure-or-flood',
+  flags: KAMAILIO_FLAGS,
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],

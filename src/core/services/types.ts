@@ -118,6 +118,36 @@ export interface QuestionContext {
   readText(path: string): Promise<string | null>;
 }
 
+/**
+ * A command-line flag of one service (issue 22: declared by its module, registered by the CLI
+ * from SERVICE_MODULES, parsed, persisted and checked by src/core/settings.ts generically). Its
+ * environment twin is VOIP_F2B_<LONG NAME>, as for every flag.
+ */
+export interface ServiceFlag {
+  /** The spelling with its value placeholder, as commander takes it: `--freeswitch-mode <mode>`. */
+  flag: string;
+  /** Other long spellings of the same flag (`--restart-kamailio`), named in the help line. */
+  aliases?: string[];
+  description: string;
+  /** `boolean`: no value (off unless given); `value`: any text `parse` accepts; `choices`: one of `choices`. */
+  kind: 'boolean' | 'value' | 'choices';
+  choices?: readonly string[];
+  /** The install option it sets (a key of the module's own options type, see the registry). */
+  key: string;
+  /** The value when the flag is not given (a boolean flag: false). */
+  default?: string;
+  /** A `value` flag's check: the value to keep, or a UsageError naming the flag and what it accepts. */
+  parse?(raw: string): string;
+  /** A setting: stored after a completed run, kept by the next one when not given (issue 21). */
+  setting?: boolean;
+  /**
+   * Given while the module is neither detected nor chosen, the flag would do nothing: exit 2 with
+   * "<flag> [<value>] <this>, and <label> is neither found on this host nor chosen with --services".
+   * E.g. `edits kamailio.cfg`. A boolean flag is refused only when on.
+   */
+  needsService?: string;
+}
+
 /** Something uninstall does for a service after the files are restored. */
 export interface UninstallStep {
   service: string;
@@ -205,6 +235,8 @@ export interface ServiceModule {
   packages?(facts: HostFacts, distro: Distro): string[];
   /** Its fragment of the plan. Pure. */
   plan(ctx: ServicePlanContext): ServiceFragment;
+  /** Its command-line flags (install), registered by the CLI from this list. */
+  flags?: readonly ServiceFlag[];
   /** Its own interactive question (after the common ones), answering with the flag it names. */
   question?(q: QuestionContext): Promise<Partial<InstallOptions>>;
   /** What uninstall does for it once the files are restored (`paths`: every file the manifest lists). */

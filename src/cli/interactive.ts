@@ -5,6 +5,7 @@ import { selectedServices } from '../core/install-plan.ts';
 import { SERVICE_MODULES } from '../core/services/index.ts';
 import { parseCount, parseDuration, parseEmail, parseWhitelist } from '../core/validate.ts';
 import { ToolError } from '../errors.ts';
+import type { Prompter } from '../core/prompter.ts';
 
 /** Turns a validator that throws UsageError into an inquirer `validate` (message, or true). */
 function check(parse: (v: string) => unknown): (v: string) => string | true {
@@ -19,27 +20,10 @@ function check(parse: (v: string) => unknown): (v: string) => string | true {
   };
 }
 
-/**
- * The interactive setup: each question pre-filled from what was detected, the flags given and, on
- * a re-run, the settings of the last run (install.ts applies them before asking: Enter through
- * every question changes nothing), each answer validated by the same functions as its flag, so an unattended run
- * with those flags gives the same result. Questions and their flags:
- *
- * 1. services to protect (`--services`): every registered service module, the detected ones checked;
- * 2. whitelist (`--whitelist`, `--no-protect-admin`): the SSH client's own address is offered;
- * 3. ban time (`--bantime`) and max retry (`--maxretry`);
- * 4. mail alerts (`--email`): empty for none;
- * 5. each chosen service's own question (its module's `question`), e.g. Kamailio: whether to
- *    insert the auth-failure log line (`--kamailio-auth-log`);
- * 6. the web view as a boot service on loopback (`--web`), default no (not asked when given).
- *
- * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
- */
-export async function interview(ctx: Context, options: InstallOptions, facts: HostFacts): Promise<InstallOptions> {
-  const p = ctx.prompt;
-  // 1. Services: what the flags said, else what was found on disk.
+/** 1. Services: what the flags said, else what was found on disk. */
+async function askServices(p: Prompter, options: InstallOptions, facts: HostFacts): Promise<string[]> {
   const current = selectedServices(options, facts);
-  const services = await p.checkbox({
+  return p.checkbox({
     message: 'Which services should fail2ban protect? (space toggles, enter confirms)',
     flag: '--services',
     choices: SERVICE_MODULES.map((m) => ({
@@ -48,8 +32,10 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
       checked: current.includes(m.name),
     })),
   });
+}
 
-  // 2. Whitelist: the admin's own address first, so they cannot ban themselves.
+/** 2. Whitelist: the admin's own address first, so they cannot ban themselves. */
+async function askWhitelist(ctx: Context, options: InstallOptions, facts: HostFacts): Promise<Pick<InstallOptions, 'whitelist' | 'protectAdmin'>> {
   const admin = options.protectAdmin ? facts.adminAddress : null;
   if (facts.adminAddress && options.protectAdmin) {
     ctx.log.info(
@@ -58,15 +44,24 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     );
   }
   const offered = [...(admin ? [admin] : []), ...options.whitelist.filter((w) => w !== admin)];
-  const whitelistText = await p.input({
+  const whitelistText = await ctx.prompt.input({
     message: 'Addresses never to ban (IPv4/IPv6, CIDR or DNS names, comma-separated; empty for none):',
     flag: '--whitelist',
     default: offered.join(', '),
     validate: check(parseWhitelist),
   });
   const whitelist = parseWhitelist(whitelistText);
+  // Keeping the offered address is the same as the default --protect-admin (it is added after
+  // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
+  const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
+  return {
+    whitelist: adminKept ? whitelist.filter((w) => w !== admin.toLowerCase()) : whitelist,
+    protectAdmin: admin ? adminKept : options.protectAdmin,
+  };
+}
 
-  // 3. Ban policy.
+/** 3. Ban policy: ban time and max retry. */
+async function askBanPolicy(p: Prompter, options: InstallOptions): Promise<Pick<InstallOptions, 'bantime' | 'maxretry'>> {
   const bantime = parseDuration(
     '--bantime',
     await p.input({
@@ -88,9 +83,12 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
     1,
     1000,
   );
+  return { bantime, maxretry };
+}
 
-  // 4. Mail alerts (installs postfix when set).
-  const emailText = (
+/** 4. Mail alerts (installs postfix when set): the address, or '' for none. */
+async function askEmail(p: Prompter, options: InstallOptions): Promise<string> {
+  return (
     await p.input({
       message: 'Mail ban alerts to (an address; empty for none; installs postfix):',
       flag: '--email',
@@ -98,23 +96,45 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
       validate: check((v) => (v.trim() === '' ? '' : parseEmail('--email', v))),
     })
   ).trim();
+}
 
-  // 5. Each chosen service's own question.
+/** 5. Each chosen service's own question (its module's `question`, answered by its own flag). */
+async function askServiceQuestions(ctx: Context, options: InstallOptions, facts: HostFacts, services: string[]): Promise<Partial<InstallOptions>> {
   let answers: Partial<InstallOptions> = {};
   for (const m of SERVICE_MODULES) {
     if (!services.includes(m.name) || !m.question) continue;
-    answers = { ...answers, ...(await m.question({ prompt: p, facts, options: { ...options, ...answers }, services, readText: (f) => ctx.fs.readText(f) })) };
+    answers = { ...answers, ...(await m.question({ prompt: ctx.prompt, facts, options: { ...options, ...answers }, services, readText: (f) => ctx.fs.readText(f) })) };
   }
+  return answers;
+}
 
+/**
+ * The interactive setup: each question pre-filled from what was detected, the flags given and, on
+ * a re-run, the settings of the last run (install.ts applies them before asking: Enter through
+ * every question changes nothing), each answer validated by the same functions as its flag, so an unattended run
+ * with those flags gives the same result. Questions and their flags:
+ *
+ * 1. services to protect (`--services`): every registered service module, the detected ones checked;
+ * 2. whitelist (`--whitelist`, `--no-protect-admin`): the SSH client's own address is offered;
+ * 3. ban time (`--bantime`) and max retry (`--maxretry`);
+ * 4. mail alerts (`--email`): empty for none;
+ * 5. each chosen service's own question (its module's `question`, answered by one of its flags);
+ * 6. the web view as a boot service on loopback (`--web`), default no (not asked when given).
+ *
+ * Ctrl-C at any question is exit 130 (the prompter maps it); nothing has been written yet.
+ */
+export async function interview(ctx: Context, options: InstallOptions, facts: HostFacts): Promise<InstallOptions> {
+  const services = await askServices(ctx.prompt, options, facts);
+  const whitelist = await askWhitelist(ctx, options, facts);
+  const policy = await askBanPolicy(ctx.prompt, options);
+  const emailText = await askEmail(ctx.prompt, options);
+  const answers = await askServiceQuestions(ctx, options, facts, services);
   // 6. The web view of jails and bans as a boot service: an extra program listening (on
   // loopback), so only when asked for.
   const web =
     options.web === true ||
-    (await p.confirm({ message: 'Also run the web view of jails and bans as a boot service (loopback only; reached through an SSH tunnel)?', flag: '--web', default: false }));
+    (await ctx.prompt.confirm({ message: 'Also run the web view of jails and bans as a boot service (loopback only; reached through an SSH tunnel)?', flag: '--web', default: false }));
 
-  // Keeping the offered address is the same as the default --protect-admin (it is added after
-  // the --whitelist entries, as in an unattended run); removing it means --no-protect-admin.
-  const adminKept = admin !== null && whitelist.includes(admin.toLowerCase());
   // No address: the mail options go too (a sender without alerts would be kept for nothing).
   const { email: _dropped, ...kept } = options;
   void _dropped;
@@ -126,10 +146,8 @@ export async function interview(ctx: Context, options: InstallOptions, facts: Ho
   return {
     ...rest,
     services,
-    whitelist: adminKept ? whitelist.filter((w) => w !== admin.toLowerCase()) : whitelist,
-    protectAdmin: admin ? adminKept : options.protectAdmin,
-    bantime,
-    maxretry,
+    ...whitelist,
+    ...policy,
     ...answers,
     ...(emailText ? { email: parseEmail('--email', emailText) } : {}),
     ...(web ? { web: true } : {}),
