@@ -14,7 +14,8 @@ import { isIP } from 'node:net';
 import type { Command } from './command.ts';
 import type { FileChange } from './plan.ts';
 import { render } from './render.ts';
-import { UsageError } from '../errors.ts';
+import { PlanError, UsageError } from '../errors.ts';
+import type { PlanFeature } from './plan-fragment.ts';
 
 export const PUSHER = '/usr/local/sbin/voip-f2b-crowdsec';
 export const PUSHER_CONFIG = '/etc/voip-f2b-install/crowdsec.json';
@@ -449,3 +450,41 @@ export function fleetWarnings(f: FleetStatus): string[] {
   if (f.bouncer === 'stopped') out.push('CrowdSec firewall bouncer is not running: the fleet\'s bans are not enforced here (start it: /etc/init.d/crowdsec-firewall-bouncer start)');
   return out;
 }
+
+/**
+ * CrowdSec (issue 13) as a feature of the install plan: the LAPI host's crowdsec
+ * (--crowdsec-lapi-server), the members' bouncer and pusher (--crowdsec-lapi); Debian and Ubuntu
+ * ship both. Their files and services come after fail2ban is up.
+ */
+export const crowdsecFeature: PlanFeature = {
+  name: 'crowdsec',
+  candidates: () => [BOUNCER_PACKAGE, LAPI_PACKAGE],
+  reads: ({ options }) => [...(options.crowdsecLapi ? MEMBER_FILES : []), ...(options.crowdsecLapiServer ? SERVER_FILES : [])],
+  piece: (input, files) => {
+    const { options, facts, distro, templates } = input;
+    if (!options.crowdsecLapi && !options.crowdsecLapiServer) return null;
+    const read = (p: string): string | null => files.read(p);
+    if (options.crowdsecLapiServer && !input.crowdsecTls) throw new Error('internal: --crowdsec-lapi-server without its TLS inputs');
+    const server = options.crowdsecLapiServer
+      ? serverFragment({ listen: options.crowdsecLapiServer, tls: input.crowdsecTls!, init: facts.init, installed: input.installed.has(LAPI_PACKAGE), read, templates })
+      : null;
+    if (distro.pm !== 'apt') throw new PlanError(`CrowdSec: ${distro.key} has no crowdsec packages in its own repositories`, 'use --crowdsec-lapi / --crowdsec-lapi-server on Debian or Ubuntu');
+    return {
+      packages: [...(server?.packages ?? []), ...(options.crowdsecLapi ? [BOUNCER_PACKAGE, 'nftables'] : [])],
+      preInstall: server?.preInstall ?? [],
+      plan: (s) => {
+        const fleet: Fragment[] = server ? [server] : [];
+        if (options.crowdsecLapi) {
+          if (!input.crowdsecCredentials) throw new Error('internal: --crowdsec-lapi without parsed credentials');
+          fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ...(input.crowdsecCa ? { ca: input.crowdsecCa } : {}), ignoreip: s.ignoreip, init: facts.init, templates, read }));
+        }
+        return {
+          changes: fleet.flatMap((f) => f.files),
+          after: facts.live ? fleet.flatMap((f) => f.afterCommands) : [],
+          manualSteps: fleet.flatMap((f) => f.manualSteps),
+          warnings: fleet.flatMap((f) => f.warnings),
+        };
+      },
+    };
+  },
+};
