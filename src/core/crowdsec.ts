@@ -167,7 +167,8 @@ export interface MemberInputs {
   read(path: string): string | null;
 }
 
-export interface Fragment {
+/** What one fleet role's builder returns; the crowdsec feature folds both into one PlanFragment. */
+export interface CrowdsecParts {
   files: FileChange[];
   packages: string[];
   afterCommands: Array<{ command: Command; why: string; service: string }>;
@@ -187,14 +188,14 @@ export function pushActionLine(kind: string): string {
 }
 
 /** The fleet member's files, package and service commands. */
-export function memberFragment(input: MemberInputs): Fragment {
+export function memberFragment(input: MemberInputs): CrowdsecParts {
   const { templates } = input;
   const tpl = (p: string): string => {
     const t = templates[p];
     if (t === undefined) throw new Error(`internal: template ${p} is missing`);
     return t;
   };
-  const out: Fragment = { files: [], packages: [BOUNCER_PACKAGE, 'nftables'], afterCommands: [], manualSteps: [], warnings: [] };
+  const out: CrowdsecParts = { files: [], packages: [BOUNCER_PACKAGE, 'nftables'], afterCommands: [], manualSteps: [], warnings: [] };
   const add = (path: string, after: string, why: string, mode: number, secret = false): void => {
     out.files.push({ path, before: input.read(path), after, mode, why, ...(secret ? { secret: true } : {}) });
   };
@@ -271,8 +272,8 @@ export interface ServerInputs {
 }
 
 /** The LAPI host: crowdsec offline (no Central API, no metrics), listening where the operator said. */
-export function serverFragment(input: ServerInputs): Fragment & { preInstall: Command[] } {
-  const out: Fragment & { preInstall: Command[] } = { files: [], packages: [LAPI_PACKAGE], afterCommands: [], manualSteps: [], warnings: [], preInstall: [] };
+export function serverFragment(input: ServerInputs): CrowdsecParts & { preInstall: Command[] } {
+  const out: CrowdsecParts & { preInstall: Command[] } = { files: [], packages: [LAPI_PACKAGE], afterCommands: [], manualSteps: [], warnings: [], preInstall: [] };
   const current = input.read(LAPI_LOCAL_CONFIG);
   if (current !== null && !current.startsWith(OUR_MARK) && !DEBIAN_LOCAL.test(current)) {
     throw new UsageError(
@@ -348,7 +349,7 @@ function listenParts(listen: string): { host: string; port: string } {
 }
 
 /** The LAPI's certificate files (planned when the tool makes them) and what members are told. */
-function serverTls(input: ServerInputs, out: Fragment): { certFile: string; keyFile: string; url: string; caFile: string; caWhat: string } {
+function serverTls(input: ServerInputs, out: CrowdsecParts): { certFile: string; keyFile: string; url: string; caFile: string; caWhat: string } {
   const { host, port } = listenParts(input.listen);
   const bracket = (h: string): string => (isIP(h) === 6 ? `[${h}]` : h);
   if ('own' in input.tls) {
@@ -473,7 +474,7 @@ export const crowdsecFeature: PlanFeature = {
       packages: [...(server?.packages ?? []), ...(options.crowdsecLapi ? [BOUNCER_PACKAGE, 'nftables'] : [])],
       preInstall: server?.preInstall ?? [],
       plan: (s) => {
-        const fleet: Fragment[] = server ? [server] : [];
+        const fleet: CrowdsecParts[] = server ? [server] : [];
         if (options.crowdsecLapi) {
           if (!input.crowdsecCredentials) throw new Error('internal: --crowdsec-lapi without parsed credentials');
           fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ...(input.crowdsecCa ? { ca: input.crowdsecCa } : {}), ignoreip: s.ignoreip, init: facts.init, templates, read }));
