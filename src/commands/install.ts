@@ -81,8 +81,8 @@ async function installedPackages(ctx: Context, distro: Distro, facts: HostFacts)
 /**
  * Prints the plan: the package commands, one line per file (CREATE / UPDATE / UNCHANGED and
  * why), the follow-up commands. Full unified diffs only with `diff`, and when the plan is up for
- * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local,
- * logger.conf, sip profiles, kamailio.cfg); a hint says how to see the others.
+ * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local and
+ * the services' own configuration); a hint says how to see the others.
  */
 export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean; kept?: string[]; reset?: boolean } = {}): Promise<string> {
   const out: string[] = [];
@@ -281,7 +281,7 @@ async function checkWebToken(ctx: Context): Promise<void> {
 
 /**
  * Step 7: the report of the plan. Only changes make work: a re-run restarts nothing (not even
- * kamailio under --restartkamailio). With nothing to write, what the plan promises is still
+ * a service whose restart a flag asked for). With nothing to write, what the plan promises is still
  * verified: the log files the jails read (with their owner and mode) and, on a live host, a valid
  * configuration and a running fail2ban with the planned jails. "Nothing to do" only when all of that holds.
  */

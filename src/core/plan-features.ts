@@ -146,7 +146,7 @@ const banActionFeature: PlanFeature = {
   }),
 };
 
-/** Follow-ups that only a run changing something needs (--restart-kamailio): none on a re-run. */
+/** Follow-ups that only a run changing something needs (a module's restart asked for by its flag): none on a re-run. */
 const onChangeFeature: PlanFeature = {
   name: 'follow-ups on change',
   piece: () => ({ plan: (s) => ({ after: s.changedSoFar() ? s.onChange.map((a) => ({ ...a, onlyOnChange: false })) : [] }) }),
