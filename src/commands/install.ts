@@ -1,23 +1,23 @@
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Context } from '../context.ts';
 import { applyPlan, logProblems, recoverInterrupted } from '../adapters/apply.ts';
 import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
-import { buildInstallPlan, filesToRead, selectedServices } from '../core/install-plan.ts';
-import { kamailioRunEnabled } from '../core/services/kamailio.ts';
+import { buildInstallPlan, filesToRead, packageCandidates, selectedServices, type PlanInputs } from '../core/install-plan.ts';
+import { SERVICE_MODULES } from '../core/services/index.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
 import { readProgram } from '../adapters/program.ts';
 import { WEB_TOKEN_FILE } from '../core/web-service.ts';
-import { cronPackage } from '../core/watch.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { formatCommand } from '../core/command.ts';
 import { requireRoot } from '../adapters/require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
-import { BOUNCER_PACKAGE, LAPI_PACKAGE, checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
+import { checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
@@ -72,8 +72,8 @@ async function repoReady(ctx: Context, distro: Distro): Promise<boolean> {
 }
 
 /** Which of the packages the plan may want are installed: dpkg's status file where there is one, else the package manager's query. */
-async function installedPackages(ctx: Context, distro: Distro): Promise<Set<string>> {
-  const names = [distro.pkgs.fail2ban, distro.pkgs.iptables, distro.pkgs.nftables, distro.pkgs.ipset, distro.pkgs.conntrack, distro.pkgs.pyinotify ?? '', distro.pkgs.pysystemd ?? '', distro.pkgs.postfix, BOUNCER_PACKAGE, LAPI_PACKAGE, cronPackage(distro.family)].filter(Boolean);
+async function installedPackages(ctx: Context, distro: Distro, facts: HostFacts): Promise<Set<string>> {
+  const names = packageCandidates(distro, facts);
   const dpkg = distro.pm === 'apt' ? await dpkgInstalled(ctx, names) : null;
   if (dpkg) return new Set(names.filter((n) => dpkg.has(n)));
   return parseInstalled((await ctx.run(installedQuery(distro, names))).stdout);
@@ -82,8 +82,8 @@ async function installedPackages(ctx: Context, distro: Distro): Promise<Set<stri
 /**
  * Prints the plan: the package commands, one line per file (CREATE / UPDATE / UNCHANGED and
  * why), the follow-up commands. Full unified diffs only with `diff`, and when the plan is up for
- * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local,
- * logger.conf, sip profiles, kamailio.cfg); a hint says how to see the others.
+ * review (a dry run, or before "Apply this plan?") for the files the admin owns (jail.local and
+ * the services' own configuration); a hint says how to see the others.
  */
 export async function formatPlan(plan: Plan, o: { diff?: boolean; review?: boolean; kept?: string[]; reset?: boolean } = {}): Promise<string> {
   const out: string[] = [];
@@ -137,6 +137,17 @@ async function crowdsecTlsInputs(options: InstallOptions): Promise<{ crowdsecCa?
 /** Questions for the interactive first-time setup live in src/cli/interactive.ts (issue 4). */
 export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts) => Promise<InstallOptions>;
 
+/** The options of this run once the baselines are applied: the last run's settings, the admin's own values and edits. */
+interface Settled {
+  options: InstallOptions;
+  stored: Settings | null;
+  reset: boolean;
+  adminEdited: string[];
+}
+
+/** What the run read before planning: the CrowdSec inputs (checked before anything). */
+type CrowdsecInputs = Pick<PlanInputs, 'crowdsecCredentials' | 'crowdsecCa' | 'crowdsecTls'>;
+
 /**
  * `install`: options → facts → plan → (print) → apply → verify → report.
  * Throws typed errors; never exits the process itself.
@@ -144,9 +155,45 @@ export type Interview = (ctx: Context, options: InstallOptions, facts: HostFacts
 export async function install(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
   // 1. Rights: acting on the live host needs root; a dry run or --root does not.
   requireRoot(ctx, options.dryRun, 'install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
+  // 2. Settings: the last completed run's are the baseline, then the admin's own values.
+  const settled = await settleSettings(ctx, options);
+  // 3. Inputs read and checked before anything changes (CrowdSec credentials and TLS).
+  const crowdsec = await crowdsecInputs(settled.options);
+  // 4. Facts and the distro (exit 3 when unsupported, before anything else); the modules' own
+  // checks of their flags; the questions.
+  const facts = await gatherFacts(ctx);
+  const distro = detectDistro(facts.os);
+  for (const m of SERVICE_MODULES) await m.checkOptions?.({ options: settled.options, facts, readText: (p) => ctx.fs.readText(p) });
+  const { options: run, kept } = await askAndCheck(ctx, options, settled, facts, interview);
+  // 5. A run killed earlier left a journal: finish it (temp files out, promised backups in)
+  // before planning; the plan made from what is on disk then rolls the rest forward.
+  const recovery = run.dryRun ? { done: [], interrupted: false } : await recoverInterrupted(ctx);
+  for (const r of recovery.done) ctx.log.warn(r);
+  // 6. Plan, from what is on disk now.
+  const plan = await planInstall(ctx, run, facts, distro, { adminEdited: settled.adminEdited, ...crowdsec });
+  for (const w of plan.warnings) ctx.log.warn(w);
+  // 7. Verify what a plan without changes promises, report and print.
+  const { report, pending, repaired } = await reportOf(ctx, run, plan, facts, { recovered: recovery.done, kept, reset: settled.reset });
+  const review = run.dryRun || (ctx.interactive && !run.yes && pending);
+  if (!run.json) ctx.log.out(await formatPlan(plan, { diff: run.diff, review, kept, reset: settled.reset }));
+  if (run.dryRun) return report;
+  // 8. Ask before applying in the interactive setup. A considered "no" is not an interruption:
+  // nothing was changed, and that is what was asked.
+  if (ctx.interactive && !run.yes && pending && !(await ctx.prompt.confirm({ message: 'Apply this plan?', flag: '--yes', default: true }))) {
+    return { ...report, declined: true };
+  }
+  // 9. Apply (packages, backups, atomic writes, test, start, verify, reloads). Nothing to write
+  // and fail2ban running (known from its pid file): a re-run starts nothing.
+  if (!report.nothingToDo) await applyInstall(ctx, plan, facts, distro, report, repaired.length > 0 || recovery.interrupted);
+  // The run completed: its settings are the next run's baseline.
+  await saveSettings(ctx, settingsOf(run));
+  // 10. Prove it: each jail reads its live log, its filter matches, a test ban reaches the firewall.
+  if (!report.nothingToDo && facts.live && run.doctor !== false) await doctorAfterInstall(ctx, run, report);
+  return report;
+}
 
-  // The last completed run's settings are the baseline: a flag changes one, an omitted one keeps it.
-  const asParsed = options;
+/** Step 2: the options over the last run's settings, the admin's jail.local before the tool, and their [DEFAULT] edits since. */
+async function settleSettings(ctx: Context, options: InstallOptions): Promise<Settled> {
   const stored = await storedSettings(ctx);
   const reset = Boolean(options.resetSettings);
   options = withStoredSettings(options, stored, reset);
@@ -157,8 +204,11 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // omitted flag keeps the edit; the plan names a flag's change; a default of ours is refused).
   const adminEdited = await editedDefaults(ctx);
   if (adminEdited.length) options = withStoredSettings(options, settingsFromEdits(await ctx.fs.readText(JAIL_LOCAL), adminEdited), false);
+  return { options, stored, reset, adminEdited };
+}
 
-  // CrowdSec: both options or neither; the credentials file is root-only (checked before anything).
+/** Step 3: CrowdSec's inputs: both options or neither; the credentials file is root-only (checked before anything). */
+async function crowdsecInputs(options: InstallOptions): Promise<CrowdsecInputs> {
   if (Boolean(options.crowdsecLapi) !== Boolean(options.crowdsecCredentials)) {
     throw new UsageError(
       options.crowdsecLapi ? '--crowdsec-lapi needs --crowdsec-credentials <file> (this host\'s login, password and api_key)' : '--crowdsec-credentials needs --crowdsec-lapi <url>',
@@ -171,26 +221,17 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     crowdsecCredentials = parseCredentials(file, await readSecretFile('--crowdsec-credentials', file));
   }
   const { crowdsecCa, crowdsecTls } = await crowdsecTlsInputs(options);
+  return { ...(crowdsecCredentials ? { crowdsecCredentials } : {}), ...(crowdsecCa ? { crowdsecCa } : {}), ...(crowdsecTls ? { crowdsecTls } : {}) };
+}
 
-  // 2. Facts and the distro (exit 3 when unsupported, before anything else).
-  const facts = await gatherFacts(ctx);
-  const distro = detectDistro(facts.os);
-  if (options.restartKamailio && !facts.services.kamailio.present) {
-    throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
-  }
-  // Debian's init script (no systemd) starts kamailio only with RUN_KAMAILIO=yes, and says
-  // "failed!" with exit 0 otherwise: refuse before anything changes rather than "restart" nothing.
-  if (options.restartKamailio && facts.live && facts.init !== 'systemd' && facts.init !== 'openrc' && /\bRUN_KAMAILIO\b/.test((await ctx.fs.readText('/etc/init.d/kamailio')) ?? '')) {
-    if (!kamailioRunEnabled(await ctx.fs.readText('/etc/default/kamailio'))) {
-      throw new UsageError(
-        '--restartkamailio: /etc/default/kamailio does not set RUN_KAMAILIO=yes, so Debian\'s init script would not start kamailio (it prints "failed!" and exits 0)',
-        'once kamailio.cfg is ready, set RUN_KAMAILIO=yes in /etc/default/kamailio and re-run, or drop --restartkamailio',
-      );
-    }
-  }
-  // Flags that would do nothing here are a usage error (the settings kept from the last run count).
+/**
+ * Step 4: flags that would do nothing here are a usage error (the settings kept from the last run
+ * count); the questions are pre-filled with these options: what is installed, not the defaults.
+ */
+async function askAndCheck(ctx: Context, asParsed: InstallOptions, settled: Settled, facts: HostFacts, interview?: Interview): Promise<{ options: InstallOptions; kept: string[] }> {
+  const { stored, reset } = settled;
+  let options = settled.options;
   checkSettings(options, { services: selectedServices(options, facts), stored: reset ? null : stored });
-  // The questions are pre-filled with these options: what is installed, not the defaults.
   if (interview && ctx.interactive) {
     const asked = options;
     options = await interview(ctx, options, facts);
@@ -198,34 +239,20 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     const answered = settingKeys().filter((k) => !asked.given?.includes(k) && JSON.stringify(options[k]) !== JSON.stringify(asked[k]));
     if (asked.given && answered.length) options = { ...options, given: [...asked.given, ...answered] };
   }
-  const kept = keptSettings(options, asParsed, stored, reset);
+  return { options, kept: keptSettings(options, asParsed, stored, reset) };
+}
 
-  // A run killed earlier left a journal: finish it (temp files out, promised backups in) before
-  // planning; the plan made from what is on disk then rolls the rest forward.
-  const recovery = options.dryRun ? { done: [], interrupted: false } : await recoverInterrupted(ctx);
-  const recovered = recovery.done;
-  for (const r of recovered) ctx.log.warn(r);
-
-  // 3. Plan, from what is on disk now.
-  const installed = facts.live ? await installedPackages(ctx, distro) : new Set<string>();
+/** Step 6: what the planner needs from the world (packages, the program's files, every file it may read), then the plan. */
+async function planInstall(ctx: Context, options: InstallOptions, facts: HostFacts, distro: Distro, extra: Pick<PlanInputs, 'adminEdited'> & CrowdsecInputs): Promise<Plan> {
+  const installed = facts.live ? await installedPackages(ctx, distro, facts) : new Set<string>();
   // --web: the running package is copied for the service; node by its absolute path.
   const web = options.web ? { program: await readProgram(), nodePath: process.execPath, newToken: (await import('../web/auth.ts')).newToken() } : undefined;
-  if (web) {
-    // A token file others could read is spent, and the web view refuses it: say so now, before
-    // anything changes, rather than roll back a service that cannot start.
-    const st = await ctx.fs.stat(WEB_TOKEN_FILE);
-    if (st && (!st.isFile || (st.mode & 0o077) !== 0)) {
-      throw new UsageError(
-        `install --web: the token file ${WEB_TOKEN_FILE} can be read by others (mode ${(st.mode & 0o777).toString(8)}), so the web view would refuse it`,
-        `delete it (the install makes a new one, mode 0600), or chmod 600 ${WEB_TOKEN_FILE} if nobody else read it`,
-      );
-    }
-  }
+  if (web) await checkWebToken(ctx);
   // The watch (on unless --no-watch) runs the same copy of the program as the web view's service.
   const watch = options.watch ? { program: web?.program ?? (await readProgram()), nodePath: process.execPath } : undefined;
   const files: Record<string, string | null> = {};
   for (const p of filesToRead(options, facts, undefined, web, watch)) files[p] = await ctx.fs.readText(p);
-  const plan = buildInstallPlan({
+  return buildInstallPlan({
     options,
     facts,
     distro,
@@ -233,28 +260,42 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     repoReady: await repoReady(ctx, distro),
     templates: await loadTemplates(),
     files,
-    adminEdited,
-    ...(crowdsecCredentials ? { crowdsecCredentials } : {}),
-    ...(crowdsecCa ? { crowdsecCa } : {}),
-    ...(crowdsecTls ? { crowdsecTls } : {}),
+    ...extra,
     ...(web ? { web } : {}),
     ...(watch ? { watch } : {}),
   });
-  for (const w of plan.warnings) ctx.log.warn(w);
+}
 
-  // Only changes make work: a re-run restarts nothing (not even kamailio under --restartkamailio).
-  // With nothing to write, what the plan promises is still verified: the log files the jails
-  // read (with their owner and mode) and, on a live host, a valid configuration and a running
-  // fail2ban with the planned jails. "Nothing to do" only when all of that holds.
+/**
+ * A token file others could read is spent, and the web view refuses it: say so now, before
+ * anything changes, rather than roll back a service that cannot start.
+ */
+async function checkWebToken(ctx: Context): Promise<void> {
+  const st = await ctx.fs.stat(WEB_TOKEN_FILE);
+  if (st && (!st.isFile || (st.mode & 0o077) !== 0)) {
+    throw new UsageError(
+      `install --web: the token file ${WEB_TOKEN_FILE} can be read by others (mode ${(st.mode & 0o777).toString(8)}), so the web view would refuse it`,
+      `delete it (the install makes a new one, mode 0600), or chmod 600 ${WEB_TOKEN_FILE} if nobody else read it`,
+    );
+  }
+}
+
+/**
+ * Step 7: the report of the plan. Only changes make work: a re-run restarts nothing (not even
+ * a service whose restart a flag asked for). With nothing to write, what the plan promises is still
+ * verified: the log files the jails read (with their owner and mode) and, on a live host, a valid
+ * configuration and a running fail2ban with the planned jails. "Nothing to do" only when all of that holds.
+ */
+async function reportOf(ctx: Context, options: InstallOptions, plan: Plan, facts: HostFacts, r: { recovered: string[]; kept: string[]; reset: boolean }): Promise<{ report: InstallReport; pending: boolean; repaired: string[] }> {
   const pending = changedFiles(plan).length > 0 || plan.packageCommands.length > 0 || plan.afterCommands.some((a) => a.standalone);
   const repaired = pending || options.dryRun ? [] : await verifyPromises(ctx, plan, facts);
-  for (const r of repaired) ctx.log.warn(`repairing: ${r}`);
+  for (const x of repaired) ctx.log.warn(`repairing: ${x}`);
   const report: InstallReport = {
     command: 'install',
-    distro: distro.key,
+    distro: plan.distro,
     dryRun: options.dryRun,
-    nothingToDo: !pending && repaired.length === 0 && recovered.length === 0 && (!facts.live || facts.fail2ban.running),
-    recovered,
+    nothingToDo: !pending && repaired.length === 0 && r.recovered.length === 0 && (!facts.live || facts.fail2ban.running),
+    recovered: r.recovered,
     repaired,
     files: planLines(plan.files).map((l) => ({ path: l.path, action: l.action, ...(l.count !== undefined ? { files: l.count } : {}) })),
     packagesToInstall: plan.packages,
@@ -269,54 +310,40 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
     manualSteps: plan.manualSteps,
     warnings: plan.warnings,
     ...(plan.notes?.length ? { notes: plan.notes } : {}),
-    kept,
-    ...(reset ? { settingsReset: true } : {}),
+    kept: r.kept,
+    ...(r.reset ? { settingsReset: true } : {}),
     ...(plan.web ? { web: plan.web } : {}),
     ...(plan.watch ? { watch: plan.watch } : {}),
   };
-  const review = options.dryRun || (ctx.interactive && !options.yes && pending);
-  if (!options.json) ctx.log.out(await formatPlan(plan, { diff: options.diff, review, kept, reset }));
-  if (options.dryRun) return report;
+  return { report, pending, repaired };
+}
 
-  // 4. Ask before applying in the interactive setup.
-  if (ctx.interactive && !options.yes && pending) {
-    if (!(await ctx.prompt.confirm({ message: 'Apply this plan?', flag: '--yes', default: true }))) {
-      // A considered "no" is not an interruption: nothing was changed, and that is what was asked.
-      return { ...report, declined: true };
-    }
-  }
-
-  // 5. Apply (packages, backups, atomic writes, test, start, verify, reloads).
-  // Nothing to write and fail2ban running (known from its pid file): a re-run starts nothing.
-  if (report.nothingToDo) {
-    await saveSettings(ctx, settingsOf(options));
-    return report;
-  }
-  const r = await applyPlan(ctx, plan, facts, distro, { restart: repaired.length > 0 || recovery.interrupted });
-  // The run completed: its settings are the next run's baseline.
-  await saveSettings(ctx, settingsOf(options));
+/** Step 9: the plan applied; what it did goes into the report. */
+async function applyInstall(ctx: Context, plan: Plan, facts: HostFacts, distro: Distro, report: InstallReport, restart: boolean): Promise<void> {
+  const r = await applyPlan(ctx, plan, facts, distro, { restart });
   report.packagesInstalled = r.packagesInstalled;
   report.services = r.services;
   report.jailsActive = r.jailsActive;
   report.warnings = [...plan.warnings, ...r.warnings];
   for (const w of r.warnings) ctx.log.warn(w);
+}
 
-  // 6. Prove it: each jail reads its live log, its filter matches, a test ban reaches the firewall.
-  // A doctor that cannot run never fails the install: the configuration is already verified. A
-  // broken verdict leaves the install done and is its exit code (4, main.ts).
-  if (facts.live && options.doctor !== false) {
-    ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
-    try {
-      // Loaded only here (with fail2ban-regex's parsing): a no-op re-run never needs it.
-      const { doctor } = await import('./doctor.ts');
-      report.doctor = await doctor({ banTest: true, lines: DOCTOR_DEFAULT_LINES, json: options.json, compact: true }, ctx);
-    } catch (err) {
-      const w = `the doctor check could not run: ${(err as Error).message.split('\n')[0]}; run: voip-f2b-install doctor`;
-      report.warnings.push(w);
-      ctx.log.warn(w);
-    }
+/**
+ * Step 10: the compact doctor after an install that changed the live host. A doctor that cannot
+ * run never fails the install: the configuration is already verified. A broken verdict leaves
+ * the install done and is its exit code (4, main.ts).
+ */
+async function doctorAfterInstall(ctx: Context, options: InstallOptions, report: InstallReport): Promise<void> {
+  ctx.log.step('checking the jails (doctor: logs, filters, a test ban of a 203.0.113.0/24 address)');
+  try {
+    // Loaded only here (with fail2ban-regex's parsing): a no-op re-run never needs it.
+    const { doctor } = await import('./doctor.ts');
+    report.doctor = await doctor({ banTest: true, lines: DOCTOR_DEFAULT_LINES, json: options.json, compact: true }, ctx);
+  } catch (err) {
+    const w = `the doctor check could not run: ${(err as Error).message.split('\n')[0]}; run: voip-f2b-install doctor`;
+    report.warnings.push(w);
+    ctx.log.warn(w);
   }
-  return report;
 }
 
 /**
@@ -373,7 +400,9 @@ async function editedDefaults(ctx: Context): Promise<string[]> {
 /** Stores `settings` in the manifest when they differ from the stored ones (never creates one). */
 async function saveSettings(ctx: Context, settings: Settings): Promise<void> {
   const { manifest, text } = await readManifest(ctx.fs);
-  if (text === null || JSON.stringify(manifest.settings) === JSON.stringify(settings)) return;
+  // Compared as values, not text: the same settings in another key order (a newer version lists
+  // the modules' keys in registry order) change nothing on a re-run.
+  if (text === null || isDeepStrictEqual(manifest.settings, JSON.parse(JSON.stringify(settings)))) return;
   await writeManifest(ctx.fs, { ...manifest, settings });
 }
 

@@ -14,7 +14,8 @@ import { isIP } from 'node:net';
 import type { Command } from './command.ts';
 import type { FileChange } from './plan.ts';
 import { render } from './render.ts';
-import { UsageError } from '../errors.ts';
+import { PlanError, UsageError } from '../errors.ts';
+import type { PlanFeature } from './plan-fragment.ts';
 
 export const PUSHER = '/usr/local/sbin/voip-f2b-crowdsec';
 export const PUSHER_CONFIG = '/etc/voip-f2b-install/crowdsec.json';
@@ -166,7 +167,8 @@ export interface MemberInputs {
   read(path: string): string | null;
 }
 
-export interface Fragment {
+/** What one fleet role's builder returns; the crowdsec feature folds both into one PlanFragment. */
+export interface CrowdsecParts {
   files: FileChange[];
   packages: string[];
   afterCommands: Array<{ command: Command; why: string; service: string }>;
@@ -186,14 +188,14 @@ export function pushActionLine(kind: string): string {
 }
 
 /** The fleet member's files, package and service commands. */
-export function memberFragment(input: MemberInputs): Fragment {
+export function memberFragment(input: MemberInputs): CrowdsecParts {
   const { templates } = input;
   const tpl = (p: string): string => {
     const t = templates[p];
     if (t === undefined) throw new Error(`internal: template ${p} is missing`);
     return t;
   };
-  const out: Fragment = { files: [], packages: [BOUNCER_PACKAGE, 'nftables'], afterCommands: [], manualSteps: [], warnings: [] };
+  const out: CrowdsecParts = { files: [], packages: [BOUNCER_PACKAGE, 'nftables'], afterCommands: [], manualSteps: [], warnings: [] };
   const add = (path: string, after: string, why: string, mode: number, secret = false): void => {
     out.files.push({ path, before: input.read(path), after, mode, why, ...(secret ? { secret: true } : {}) });
   };
@@ -270,8 +272,8 @@ export interface ServerInputs {
 }
 
 /** The LAPI host: crowdsec offline (no Central API, no metrics), listening where the operator said. */
-export function serverFragment(input: ServerInputs): Fragment & { preInstall: Command[] } {
-  const out: Fragment & { preInstall: Command[] } = { files: [], packages: [LAPI_PACKAGE], afterCommands: [], manualSteps: [], warnings: [], preInstall: [] };
+export function serverFragment(input: ServerInputs): CrowdsecParts & { preInstall: Command[] } {
+  const out: CrowdsecParts & { preInstall: Command[] } = { files: [], packages: [LAPI_PACKAGE], afterCommands: [], manualSteps: [], warnings: [], preInstall: [] };
   const current = input.read(LAPI_LOCAL_CONFIG);
   if (current !== null && !current.startsWith(OUR_MARK) && !DEBIAN_LOCAL.test(current)) {
     throw new UsageError(
@@ -347,7 +349,7 @@ function listenParts(listen: string): { host: string; port: string } {
 }
 
 /** The LAPI's certificate files (planned when the tool makes them) and what members are told. */
-function serverTls(input: ServerInputs, out: Fragment): { certFile: string; keyFile: string; url: string; caFile: string; caWhat: string } {
+function serverTls(input: ServerInputs, out: CrowdsecParts): { certFile: string; keyFile: string; url: string; caFile: string; caWhat: string } {
   const { host, port } = listenParts(input.listen);
   const bracket = (h: string): string => (isIP(h) === 6 ? `[${h}]` : h);
   if ('own' in input.tls) {
@@ -449,3 +451,41 @@ export function fleetWarnings(f: FleetStatus): string[] {
   if (f.bouncer === 'stopped') out.push('CrowdSec firewall bouncer is not running: the fleet\'s bans are not enforced here (start it: /etc/init.d/crowdsec-firewall-bouncer start)');
   return out;
 }
+
+/**
+ * CrowdSec (issue 13) as a feature of the install plan: the LAPI host's crowdsec
+ * (--crowdsec-lapi-server), the members' bouncer and pusher (--crowdsec-lapi); Debian and Ubuntu
+ * ship both. Their files and services come after fail2ban is up.
+ */
+export const crowdsecFeature: PlanFeature = {
+  name: 'crowdsec',
+  candidates: () => [BOUNCER_PACKAGE, LAPI_PACKAGE],
+  reads: ({ options }) => [...(options.crowdsecLapi ? MEMBER_FILES : []), ...(options.crowdsecLapiServer ? SERVER_FILES : [])],
+  piece: (input, files) => {
+    const { options, facts, distro, templates } = input;
+    if (!options.crowdsecLapi && !options.crowdsecLapiServer) return null;
+    const read = (p: string): string | null => files.read(p);
+    if (options.crowdsecLapiServer && !input.crowdsecTls) throw new Error('internal: --crowdsec-lapi-server without its TLS inputs');
+    const server = options.crowdsecLapiServer
+      ? serverFragment({ listen: options.crowdsecLapiServer, tls: input.crowdsecTls!, init: facts.init, installed: input.installed.has(LAPI_PACKAGE), read, templates })
+      : null;
+    if (distro.pm !== 'apt') throw new PlanError(`CrowdSec: ${distro.key} has no crowdsec packages in its own repositories`, 'use --crowdsec-lapi / --crowdsec-lapi-server on Debian or Ubuntu');
+    return {
+      packages: [...(server?.packages ?? []), ...(options.crowdsecLapi ? [BOUNCER_PACKAGE, 'nftables'] : [])],
+      preInstall: server?.preInstall ?? [],
+      plan: (s) => {
+        const fleet: CrowdsecParts[] = server ? [server] : [];
+        if (options.crowdsecLapi) {
+          if (!input.crowdsecCredentials) throw new Error('internal: --crowdsec-lapi without parsed credentials');
+          fleet.push(memberFragment({ lapiUrl: options.crowdsecLapi, credentials: input.crowdsecCredentials, ...(input.crowdsecCa ? { ca: input.crowdsecCa } : {}), ignoreip: s.ignoreip, init: facts.init, templates, read }));
+        }
+        return {
+          changes: fleet.flatMap((f) => f.files),
+          after: facts.live ? fleet.flatMap((f) => f.afterCommands) : [],
+          manualSteps: fleet.flatMap((f) => f.manualSteps),
+          warnings: fleet.flatMap((f) => f.warnings),
+        };
+      },
+    };
+  },
+};

@@ -6,6 +6,7 @@
  */
 import { getIniValue, setIniValue } from './ini-edit.ts';
 import { fail2banSeconds } from './duration.ts';
+import type { PlanFeature } from './plan-fragment.ts';
 
 export const FAIL2BAN_CONF = '/etc/fail2ban/fail2ban.conf';
 export const FAIL2BAN_LOCAL = '/etc/fail2ban/fail2ban.local';
@@ -51,3 +52,22 @@ export function dbPurgeAgeLocal(conf: string | null, local: string | null, templ
   const section = inDefault && !definitionWins ? 'DEFAULT' : 'Definition';
   return { after: setIniValue(local, section, 'dbpurgeage', DB_PURGE_AGE_VALUE) };
 }
+
+/**
+ * fail2ban.local as a feature of the install plan: at least 30 days of ban history, for repeat
+ * offenders and the web view; a longer value of the admin's is kept. Written only when something
+ * must change.
+ */
+export const dbPurgeAgeFeature: PlanFeature = {
+  name: 'dbpurgeage',
+  reads: () => [FAIL2BAN_CONF, FAIL2BAN_LOCAL],
+  piece: () => ({
+    plan: (s) => {
+      const purge = dbPurgeAgeLocal(s.files.read(FAIL2BAN_CONF), s.files.read(FAIL2BAN_LOCAL), s.template('etc/fail2ban/fail2ban.local'));
+      return {
+        ...(purge.warning ? { warnings: [purge.warning] } : {}),
+        ...(purge.after !== null ? { fail2banFiles: [s.change(FAIL2BAN_LOCAL, purge.after, 'fail2ban keeps 30 days of ban history (dbpurgeage)', true)] } : {}),
+      };
+    },
+  }),
+};

@@ -9,7 +9,7 @@ export interface FileChange {
   /** Why we touch it, shown in the plan. */
   why: string;
   /**
-   * The admin's file, edited in place (jail.local, logger.conf, sip profiles, kamailio.cfg):
+   * The admin's file, edited in place (jail.local, a service's own configuration):
    * its diff is shown in --dry-run. Files the tool owns entirely (its filters) are not.
    */
   adminOwned?: boolean;
@@ -55,13 +55,13 @@ export interface Plan {
   ensureFiles: EnsureFile[];
   /** Jails fail2ban must list once it runs. */
   jails: string[];
-  /** Commands run after fail2ban is validated and running (reloads, kamailio restart). */
+  /** Commands run after fail2ban is validated and running (reloads, a service's restart). */
   afterCommands: Array<{
     command: Command;
     why: string;
     service: string;
     /** After the command: the service must run (a live PID in one of these files) within `seconds`. */
-    verify?: { pidFiles: string[]; seconds: number; /** Where to look when it does not run (default: `<service> -c` and syslog). */ hint?: string };
+    verify?: { pidFiles: string[]; seconds: number; /** Where to look when it does not run (default: the service's configuration and its log). */ hint?: string };
     /** Work by itself: a run with no file to change still runs it (a service found not running). */
     standalone?: boolean;
   }>;

@@ -3,6 +3,7 @@ import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
+import { UsageError } from '../../errors.ts';
 
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
@@ -73,6 +74,21 @@ export const kamailio: ServiceModule = {
   doctorSource: ({ facts, logFiles, files }) =>
     kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
   doctorExpects: (_jail, filter) => kamailioExpects(filter),
+  // --restartkamailio (install's hook, checked before anything changes).
+  checkOptions: async ({ options, facts, readText }) => {
+    if (!options.restartKamailio) return;
+    if (!facts.services.kamailio.present) {
+      throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
+    }
+    // Debian's init script (no systemd) starts kamailio only with RUN_KAMAILIO=yes, and says
+    // "failed!" with exit 0 otherwise: refuse before anything changes rather than "restart" nothing.
+    if (facts.live && facts.init !== 'systemd' && facts.init !== 'openrc' && /\bRUN_KAMAILIO\b/.test((await readText('/etc/init.d/kamailio')) ?? '') && !kamailioRunEnabled(await readText('/etc/default/kamailio'))) {
+      throw new UsageError(
+        '--restartkamailio: /etc/default/kamailio does not set RUN_KAMAILIO=yes, so Debian\'s init script would not start kamailio (it prints "failed!" and exits 0)',
+        'once kamailio.cfg is ready, set RUN_KAMAILIO=yes in /etc/default/kamailio and re-run, or drop --restartkamailio',
+      );
+    }
+  },
   plan(ctx) {
     const { options, facts } = ctx;
     const k = facts.services.kamailio;

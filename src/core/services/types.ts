@@ -271,4 +271,6 @@ export interface ServiceModule {
    * log channel not yet reloaded, or a log rotated without telling it, is not.
    */
   doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
+  /** install, before anything changes: a flag of its own that cannot work on this host is a usage error (thrown). */
+  checkOptions?(c: { options: InstallOptions; facts: HostFacts; readText(path: string): Promise<string | null> }): Promise<void>;
 }
