@@ -72,6 +72,24 @@ test('--root: first run writes the config; second run changes nothing and runs n
   }
 });
 
+test('a re-run after an upgrade that lists the stored settings in another key order rewrites nothing, the manifest included', async () => {
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/asterisk/asterisk.conf': '[directories]\n' });
+  try {
+    await install(opts(), testContext(root, { run: recordingRunner() }));
+    const file = path.join(root, 'var/backups/voip-f2b-install/manifest.json');
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { settings: Record<string, unknown> };
+    // The same values, written by a version that kept its keys in another order.
+    doc.settings = Object.fromEntries(Object.entries(doc.settings).reverse());
+    await writeFile(file, JSON.stringify(doc, null, 2) + '\n');
+    const before = await snapshot(root);
+    const again = await install(opts(), testContext(root, { run: recordingRunner() }));
+    assert.equal(again.nothingToDo, true);
+    assert.deepEqual(await snapshot(root), before, 'the manifest is not rewritten for a key order');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test("a user's jail.local is merged: comments and unknown keys survive, the original is backed up", async () => {
   const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/fail2ban/jail.local': USER_JAIL });
   try {
