@@ -1,8 +1,11 @@
+import { createPrivateKey } from 'node:crypto';
 import type { Context } from '../context.ts';
 import { activeJails, askContext, socketInRoot } from '../adapters/fail2ban.ts';
+import { readSecretFile } from '../adapters/secret-file.ts';
+import { certificatesOf, readCertificateFile } from '../adapters/tls-files.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 import { whitelistOfJail, withEntry } from '../core/whitelist.ts';
-import { ToolError } from '../errors.ts';
+import { ToolError, UsageError } from '../errors.ts';
 import { startWebServer } from '../web/server.ts';
 import { createDoctorCache, DOCTOR_TTL_SECONDS, type DoctorCache } from '../web/doctor-cache.ts';
 import { webAssetsDir } from '../web/assets.ts';
@@ -89,10 +92,31 @@ function printLogin(ctx: Context, options: WebOptions, o: { url: string; token: 
   }
 }
 
+/**
+ * --tls-cert and --tls-key, read before anything is made (paths on this machine, as given): a
+ * PEM certificate, and a key that is a secret file (root's, mode 0600, no link, in a directory
+ * only root can write; src/adapters/secret-file.ts) that is the certificate's. Anything else is
+ * exit 2 naming the file, before the token file is made.
+ */
+async function tlsOf(options: WebOptions): Promise<{ cert: string; key: string } | null> {
+  if (!options.tlsCert || !options.tlsKey) return null;
+  const cert = await readCertificateFile('--tls-cert', options.tlsCert);
+  const key = await readSecretFile('--tls-key', options.tlsKey);
+  let matches = false;
+  try {
+    matches = certificatesOf(cert)[0]!.checkPrivateKey(createPrivateKey(key));
+  } catch {
+    throw new UsageError(`invalid --tls-key '${options.tlsKey}': no private key in it; expected the PEM key of ${options.tlsCert}`);
+  }
+  if (!matches) throw new UsageError(`invalid --tls-key '${options.tlsKey}': not the key of ${options.tlsCert}; expected the PEM key that certificate was made for`);
+  return { cert, key };
+}
+
 /** `web`: serves the page and the API until SIGINT/SIGTERM (then a clean exit 0). */
 export async function web(options: WebOptions, ctx: Context, hooks: { onListening?: (url: string) => void; signal?: AbortSignal; stdoutIsTerminal?: boolean } = {}): Promise<WebReport> {
   const listen = checkListen(options);
   if (ctx.live && ctx.uid !== 0) throw new ToolError('must run as root: the web view talks to fail2ban, whose socket is root-only', 3, 'run it with sudo');
+  const tls = await tlsOf(options);
   const { token, created } = await loadOrCreateToken(ctx, options.tokenFile);
   // The doctor verdicts on the Overview: doctor without the ban round trip (a page view never
   // touches the firewall), on the fail2ban this view talks to, computed at start and then in the
@@ -108,7 +132,7 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const srv = await startWebServer({
     host: listen.host,
     port: listen.port,
-    ...(options.tlsCert && options.tlsKey ? { tls: { cert: options.tlsCert, key: options.tlsKey } } : {}),
+    ...(tls ? { tls } : {}),
     token,
     source,
     audit: fileAuditLog(ctx),

@@ -44,6 +44,7 @@ export interface AuditLog {
 export interface WebServerOptions {
   host: string;
   port: number;
+  /** The certificate and key as PEM texts (the command reads and checks the files). */
   tls?: { cert: string; key: string };
   token: string;
   source: WebSource;
@@ -339,7 +340,7 @@ export async function startWebServer(o: WebServerOptions): Promise<RunningWebSer
   for (const [file] of Object.values(STATIC)) if (!assets.has(file)) assets.set(file, await fsp.readFile(path.join(o.assetsDir, file)));
   const app = new WebApp(o, assets);
   const server = o.tls
-    ? https.createServer({ cert: await fsp.readFile(o.tls.cert), key: await fsp.readFile(o.tls.key) }, app.listener)
+    ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, app.listener)
     : http.createServer(app.listener);
   server.headersTimeout = 20000;
   server.requestTimeout = 60000;
