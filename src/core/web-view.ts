@@ -100,12 +100,12 @@ export function parseBanipWithTime(v: unknown): Array<{ ip: string; bantime: num
 
 /**
  * Log lines are attacker text (a failed REGISTER writes its display name and user into them):
- * every pattern below runs in time linear in the line. No two adjacent or nested quantifiers
- * range over the same characters, every quantifier is bounded (a failed attempt costs at most a
- * few hundred steps), and a line is cut to MAX_CONTEXT_LINE characters (its start and its end) before any of them
- * runs. (Unbounded forms such as
- * `\[([^\]@]*)@?[^\]]*\]` took over a second per 4 KB line.) test/unit/linear-regex.test.ts
- * runs each of them on crafted lines with a time bound.
+ * every context pattern (each service declares its own: `webContext` in src/core/services/)
+ * runs in time linear in the line. No two adjacent or nested quantifiers range over the same
+ * characters, every quantifier is bounded (a failed attempt costs at most a few hundred steps),
+ * and a line is cut to MAX_CONTEXT_LINE characters (its start and its end) before any of them
+ * runs. (Unbounded forms such as `\[([^\]@]*)@?[^\]]*\]` took over a second per 4 KB line.)
+ * test/unit/linear-regex.test.ts runs each registered one on crafted lines with a time bound.
  */
 export const MAX_CONTEXT_LINE = 2048;
 

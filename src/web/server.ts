@@ -8,7 +8,7 @@ import type { BanView, HistoryView, JailView } from '../core/web-view.ts';
 import { cookieValue, RateLimiter, SESSION_COOKIE, Sessions, tokenMatches } from './auth.ts';
 import { describePeer, loopbackPeer, type Peer } from '../adapters/peer.ts';
 
-/** Everything the server needs from fail2ban and the host; the real one is in src/commands/web.ts. */
+/** Everything the server needs from fail2ban and the host; the real one is src/web/source.ts. */
 export interface WebSource {
   overview(): Promise<{
     version: string;
