@@ -8,9 +8,9 @@ import type { Distro } from '../core/distro.ts';
 import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
 import { RolledBackError, UnsafePathError } from '../errors.ts';
-import { formatCommand, runOrThrow, tail, type Command, type RunResult } from './runner.ts';
+import { formatCommand, runOrThrow, tail, type RunResult } from './runner.ts';
 import { backupPath, readManifest, recordWriting, removeTemps, settleWriting, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
-import { tempPathOf } from './fs.ts';
+import { tempPathOf, type FileStat } from './fs.ts';
 
 export interface ApplyResult {
   filesChanged: string[];
@@ -44,30 +44,80 @@ export async function waitForStatus(ctx: Context, seconds: number): Promise<RunR
 }
 
 /**
- * Carries out a plan: 1 packages, 2 backups and manifest, 3 atomic writes, 4 config test,
- * 5 (re)start fail2ban, 6 verify its jails, 7 after-commands. A failure in 4-6 restores every
- * file and the previous fail2ban, then throws RolledBackError (exit 1).
+ * Carries out a plan: 1 packages, 2 the journal (the manifest with this run's intent), 3 backups,
+ * 4 atomic writes, 5 log files, 6 (--root) close the journal; on a live host 7 config test,
+ * (re)start and verify fail2ban, 8 after-commands, 9 close the journal. A failure in 3-5 undoes
+ * what was written; a failure in 7-8 restores every file and the previous fail2ban, then throws
+ * RolledBackError (exit 1).
  */
 export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, distro: Distro, o: { restart?: boolean } = {}): Promise<ApplyResult> {
   const result: ApplyResult = { filesChanged: [], packagesInstalled: [], services: [], jailsActive: [], warnings: [] };
-  const runChecked = async (c: Command, what: string): Promise<RunResult> => {
-    ctx.log.step(`${what}: ${formatCommand(c)}`);
-    return runOrThrow(ctx.run, c, what);
-  };
-
   // 1. Packages: before any file is touched, so a failure leaves every file as it was.
-  for (const c of plan.packageCommands) await runChecked(c, 'installing packages');
+  for (const c of plan.packageCommands) {
+    ctx.log.step(`installing packages: ${formatCommand(c)}`);
+    await runOrThrow(ctx.run, c, 'installing packages');
+  }
   result.packagesInstalled = plan.packages;
+  // 2. Intent first: everything this run will create or replace, in the manifest.
+  const a = await journalIntent(ctx, plan, result);
+  // 3-6. Backups, directories, files, log files (undone on a failure).
+  await writeFiles(a, facts);
+  if (!facts.live) return result; // --root: no services are touched
+  // 7. Test, (re)start and verify fail2ban; on failure restore files and the old fail2ban.
+  const svc: Fail2banState = { control: fail2banControl(facts.init, distro.family), wasRunning: facts.fail2ban.running, touched: false };
+  const tested = await startFail2ban(a, svc, facts, o);
+  // 8. Reloads and restarts of other services, once fail2ban is known good.
+  await runAfterCommands(a, svc);
+  // 9. Done: close the journal, and remember that this configuration passed the test (a re-run
+  // with the same files need not start Python to test it again).
+  if (a.journalWritten) await closeJournal(a);
+  // The version as the re-run's facts will read it (a fresh install's facts had none yet).
+  if (tested) await recordConfigGood(ctx, await fail2banConfigFingerprint(ctx, facts.fail2ban.version ?? (await fail2banVersion(ctx, false))));
+  return result;
+}
 
+type Manifest = Awaited<ReturnType<typeof readManifest>>['manifest'];
+type PlannedWrite = ReturnType<typeof changedFiles>[number];
+
+/**
+ * One application of a plan: its intent (journaled before the first change), what it has done so
+ * far, and what undoing it takes.
+ */
+interface Application {
+  ctx: Context;
+  plan: Plan;
+  result: ApplyResult;
+  toWrite: PlannedWrite[];
+  manifest: Manifest;
+  /** The manifest's text before this run (null: there was none). */
+  manifestBefore: string | null;
+  dirsBefore: string[];
+  stats: Map<string, FileStat | null>;
+  backups: Array<{ path: string; text: string }>;
+  temps: string[];
+  newDirs: string[];
+  /** The reloads this run owes, with those an interrupted run still owed. */
+  afterCommands: Plan['afterCommands'];
+  /** Anything to journal: a file, directory, log or package to add, or an interrupted run to finish. */
+  work: boolean;
+  written: PlannedWrite[];
+  touched: string[];
+  journalWritten: boolean;
+  /** Best effort: what the rollback could not restore (a file removed meanwhile, a full disk). */
+  rollbackErrors: string[];
+}
+
+/**
+ * Step 2: everything this run will create or replace (files with their backups, directories, log
+ * files, temp names) recorded in the manifest in memory; {@link writeFiles} writes it atomically
+ * BEFORE the first change. A kill at any later point leaves a journal that a re-run or uninstall reads.
+ */
+async function journalIntent(ctx: Context, plan: Plan, result: ApplyResult): Promise<Application> {
   const toWrite = changedFiles(plan);
-
-  // 2. Intent first: everything this run will create or replace (files with their backups,
-  // directories, log files, temp names) goes into the manifest, written atomically BEFORE the
-  // first change. A kill at any later point leaves a journal that a re-run or uninstall reads.
   const { manifest, text: manifestBefore } = await readManifest(ctx.fs);
   const dirsBefore = [...manifest.dirs];
   const now = ctx.now().toISOString();
-  const stats = new Map<string, Awaited<ReturnType<typeof ctx.fs.stat>>>();
+  const stats = new Map<string, FileStat | null>();
   const backups: Array<{ path: string; text: string }> = [];
   const temps: string[] = [];
   for (const f of toWrite) {
@@ -108,65 +158,35 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   // reloads join this run's, and it is closed only when this run completes.
   const inherited = manifest.pending;
   const afterCommands = [...plan.afterCommands];
-  for (const a of inherited?.afterCommands ?? []) {
-    if (!afterCommands.some((b) => formatCommand(b.command) === formatCommand(a.command))) afterCommands.push(a);
+  for (const c of inherited?.afterCommands ?? []) {
+    if (!afterCommands.some((b) => formatCommand(b.command) === formatCommand(c.command))) afterCommands.push(c);
   }
   const work = toWrite.length > 0 || newLogs.length > 0 || newDirs.length > 0 || newPackages.length > 0 || inherited !== undefined;
+  if (work) {
+    manifest.pending = { startedAt: now, pid: process.pid, temps: [...new Set([...(inherited?.temps ?? []), ...temps])], ...(afterCommands.length ? { afterCommands } : {}) };
+  }
+  return { ctx, plan, result, toWrite, manifest, manifestBefore, dirsBefore, stats, backups, temps, newDirs, afterCommands, work, written: [], touched: [], journalWritten: false, rollbackErrors: [] };
+}
 
-  const written: typeof toWrite = [];
-  const touched: string[] = [];
-  let journalWritten = false;
-  // Best effort: one step that fails (a file removed meanwhile, a full disk) does not stop the
-  // others; what could not be restored is reported.
-  const rollbackErrors: string[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      rollbackErrors.push(`could not restore ${what}: ${(err as Error).message}`);
-    }
-  };
-  const closeJournal = async (): Promise<void> => {
-    await settleWriting(ctx.fs, manifest);
-    delete manifest.pending;
-    await writeManifest(ctx.fs, manifest);
-  };
-  const rollback = async (): Promise<void> => {
-    for (const f of [...written].reverse()) {
-      const st = stats.get(f.path);
-      await attempt(f.path, () =>
-        f.before === null ? ctx.fs.remove(f.path) : ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid }),
-      );
-    }
-    for (const t of touched) await attempt(t, () => ctx.fs.remove(t));
-    for (const b of backups) await attempt(b.path, () => ctx.fs.remove(b.path));
-    for (const t of temps) await attempt(t, () => ctx.fs.remove(t));
-    if (journalWritten) {
-      await attempt(MANIFEST, () => (manifestBefore === null ? ctx.fs.remove(MANIFEST) : ctx.fs.writeAtomic(MANIFEST, manifestBefore, { mode: 0o600 })));
-    }
-    await attempt(`${STATE_DIR}/files`, () => removeTreeIfEmpty(ctx, `${STATE_DIR}/files`));
-    const created = manifest.dirs.filter((d) => !dirsBefore.includes(d));
-    for (const d of deepestFirst(created)) await attempt(d, () => ctx.fs.removeEmptyDir(d));
-    for (const e of rollbackErrors) ctx.log.error(e);
-  };
+/** Steps 2 (the journal on disk) to 6; on any failure what was written is undone and the error rethrown. */
+async function writeFiles(a: Application, facts: HostFacts): Promise<void> {
+  const { ctx, plan, manifest, toWrite } = a;
   try {
-    if (work) {
-      manifest.pending = { startedAt: now, pid: process.pid, temps: [...new Set([...(inherited?.temps ?? []), ...temps])], ...(afterCommands.length ? { afterCommands } : {}) };
+    if (a.work) {
       await writeManifest(ctx.fs, manifest);
-      journalWritten = true;
+      a.journalWritten = true;
     }
     // 3. Backups of the originals (first touch only), before any of them is replaced.
-    for (const b of backups) {
+    for (const b of a.backups) {
       await ctx.fs.mkdirp(path.posix.dirname(b.path), 0o700);
       await ctx.fs.writeAtomic(b.path, b.text, { mode: 0o600 });
     }
     // 4. Directories, then each file atomically, keeping the mode and owner of files that exist.
-    for (const d of newDirs) await ctx.fs.mkdirp(d);
+    for (const d of a.newDirs) await ctx.fs.mkdirp(d);
     for (const f of toWrite) {
-      const st = stats.get(f.path);
-      await ctx.fs.writeAtomic(f.path, f.after, writeModeOf(f, st));
-      written.push(f);
-      result.filesChanged.push(f.path);
+      await ctx.fs.writeAtomic(f.path, f.after, writeModeOf(f, a.stats.get(f.path)));
+      a.written.push(f);
+      a.result.filesChanged.push(f.path);
       if (!f.group) ctx.log.info(`${f.before === null ? 'created' : 'updated'} ${f.path}`);
     }
     // A group of files (the web view's program) is one line here as in the plan.
@@ -179,7 +199,7 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     for (const e of plan.ensureFiles) {
       const want = await logOwnership(ctx, e.path);
       if (await ctx.fs.touch(e.path, want)) {
-        touched.push(e.path);
+        a.touched.push(e.path);
         continue;
       }
       // Through the file's descriptor, only a regular file with one link owned by root or the
@@ -187,50 +207,93 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
       if (manifest.logs.includes(e.path) && (await logNeedsRepair(ctx, e.path))) await ctx.fs.chmodChown(e.path, want, [0, ...(want.uid === undefined ? [] : [want.uid])]);
     }
     // 6. Under --root the run is complete: the journal becomes the manifest again. On a live
-    // host it stays open until fail2ban is verified and the reloads ran (step 8).
-    if (journalWritten && !facts.live) await closeJournal();
+    // host it stays open until fail2ban is verified and the reloads ran (step 9).
+    if (a.journalWritten && !facts.live) await closeJournal(a);
   } catch (err) {
-    await rollback();
-    if (rollbackErrors.length) throw new RolledBackError(`writing the files failed (${(err as Error).message}); the rollback was incomplete`, rollbackErrors);
+    await rollback(a);
+    if (a.rollbackErrors.length) throw new RolledBackError(`writing the files failed (${(err as Error).message}); the rollback was incomplete`, a.rollbackErrors);
     throw err;
   }
+}
 
-  if (!facts.live) return result; // --root: no services are touched
+async function closeJournal(a: Application): Promise<void> {
+  await settleWriting(a.ctx.fs, a.manifest);
+  delete a.manifest.pending;
+  await writeManifest(a.ctx.fs, a.manifest);
+}
 
-  // 4-6. Test, (re)start and verify fail2ban; on failure restore files and the old fail2ban.
-  const control = fail2banControl(facts.init, distro.family);
-  const wasRunning = facts.fail2ban.running;
-  let serviceTouched = false; // a failed config test leaves the running fail2ban alone
-  const fail = async (message: string, details: string[], afterRollback?: () => Promise<unknown>): Promise<never> => {
-    ctx.log.error(message);
-    await rollback();
-    if (afterRollback) await afterRollback();
-    if (!serviceTouched) {
-      // nothing to bring back
-    } else if (wasRunning) {
-      const r = await ctx.run(control.restart);
-      if (r.exitCode !== 0) details.push(`and restarting the previous fail2ban failed too: ${tail(r.stderr || r.stdout, 3)}`);
-    } else if (written.length) {
-      await ctx.run(control.stop);
+/** Puts back every file written, removes what this run created; best effort, errors in `a.rollbackErrors`. */
+async function rollback(a: Application): Promise<void> {
+  const { ctx } = a;
+  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      a.rollbackErrors.push(`could not restore ${what}: ${(err as Error).message}`);
     }
-    if (rollbackErrors.length) throw new RolledBackError(`${message}; the rollback was incomplete`, [...details, ...rollbackErrors]);
-    throw new RolledBackError(`${message}; every file was restored${serviceTouched && wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
   };
+  for (const f of [...a.written].reverse()) {
+    const st = a.stats.get(f.path);
+    await attempt(f.path, () =>
+      f.before === null ? ctx.fs.remove(f.path) : ctx.fs.writeAtomic(f.path, f.before, { mode: st?.mode ?? f.mode, uid: st?.uid, gid: st?.gid }),
+    );
+  }
+  for (const t of a.touched) await attempt(t, () => ctx.fs.remove(t));
+  for (const b of a.backups) await attempt(b.path, () => ctx.fs.remove(b.path));
+  for (const t of a.temps) await attempt(t, () => ctx.fs.remove(t));
+  if (a.journalWritten) {
+    const before = a.manifestBefore;
+    await attempt(MANIFEST, () => (before === null ? ctx.fs.remove(MANIFEST) : ctx.fs.writeAtomic(MANIFEST, before, { mode: 0o600 })));
+  }
+  await attempt(`${STATE_DIR}/files`, () => removeTreeIfEmpty(ctx, `${STATE_DIR}/files`));
+  const created = a.manifest.dirs.filter((d) => !a.dirsBefore.includes(d));
+  for (const d of deepestFirst(created)) await attempt(d, () => ctx.fs.removeEmptyDir(d));
+  for (const e of a.rollbackErrors) ctx.log.error(e);
+}
 
-  const changed = written.length > 0 || touched.length > 0;
+/** fail2ban as this run found it and whether the run has touched it (a failed config test leaves it alone). */
+interface Fail2banState {
+  control: ReturnType<typeof fail2banControl>;
+  wasRunning: boolean;
+  touched: boolean;
+}
+
+/** Rolls back every file, runs `afterRollback`, brings back the previous fail2ban, and throws RolledBackError. */
+async function fail(a: Application, svc: Fail2banState, message: string, details: string[], afterRollback?: () => Promise<unknown>): Promise<never> {
+  const { ctx } = a;
+  ctx.log.error(message);
+  await rollback(a);
+  if (afterRollback) await afterRollback();
+  if (!svc.touched) {
+    // nothing to bring back
+  } else if (svc.wasRunning) {
+    const r = await ctx.run(svc.control.restart);
+    if (r.exitCode !== 0) details.push(`and restarting the previous fail2ban failed too: ${tail(r.stderr || r.stdout, 3)}`);
+  } else if (a.written.length) {
+    await ctx.run(svc.control.stop);
+  }
+  if (a.rollbackErrors.length) throw new RolledBackError(`${message}; the rollback was incomplete`, [...details, ...a.rollbackErrors]);
+  throw new RolledBackError(`${message}; every file was restored${svc.touched && svc.wasRunning ? ' and the previous fail2ban restarted' : ''}`, details);
+}
+
+/** Step 7: config test and (re)start when something changed (or fail2ban is down, or asked), then its jails verified. Returns whether it was tested. */
+async function startFail2ban(a: Application, svc: Fail2banState, facts: HostFacts, o: { restart?: boolean }): Promise<boolean> {
+  const { ctx, result } = a;
+  const { control, wasRunning } = svc;
+  const changed = a.written.length > 0 || a.touched.length > 0;
   let tested = false;
   if (changed || !wasRunning || o.restart) {
     ctx.log.step('testing the fail2ban configuration: fail2ban-client -t');
     const t = await configTest(ctx);
-    if (t.exitCode !== 0) await fail('fail2ban rejected the configuration', fail2banErrors(t));
+    if (t.exitCode !== 0) await fail(a, svc, 'fail2ban rejected the configuration', fail2banErrors(t));
     tested = true;
 
     const c = wasRunning ? control.restart : control.start;
     ctx.log.step(`${wasRunning ? 'restarting' : 'starting'} fail2ban: ${formatCommand(c)}`);
     if (facts.init === 'none') ctx.log.warn('no init system runs here: fail2ban is started with fail2ban-client and will not start again at boot');
-    serviceTouched = true;
+    svc.touched = true;
     const r = await ctx.run(c);
-    if (r.exitCode !== 0) await fail('fail2ban did not start', fail2banErrors(r));
+    if (r.exitCode !== 0) await fail(a, svc, 'fail2ban did not start', fail2banErrors(r));
     result.services.push(`fail2ban (${wasRunning ? 'restart' : 'start'})`);
     if (control.enable) {
       const e = await ctx.run(control.enable);
@@ -238,35 +301,34 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
     }
   }
   const status = await waitForStatus(ctx, 30);
-  if (status.exitCode !== 0) await fail('fail2ban is not answering', fail2banErrors(status));
+  if (status.exitCode !== 0) await fail(a, svc, 'fail2ban is not answering', fail2banErrors(status));
   result.jailsActive = parseJailList(status.stdout);
-  const missing = plan.jails.filter((j) => !result.jailsActive.includes(j));
-  if (missing.length) await fail(`fail2ban runs but these jails are not active: ${missing.join(', ')}`, []);
+  const missing = a.plan.jails.filter((j) => !result.jailsActive.includes(j));
+  if (missing.length) await fail(a, svc, `fail2ban runs but these jails are not active: ${missing.join(', ')}`, []);
+  return tested;
+}
 
-  // 7. Reloads and restarts of other services, once fail2ban is known good (with those an
-  // interrupted run still owed).
-  for (const a of afterCommands) {
-    ctx.log.step(`${a.service}: ${a.why}: ${formatCommand(a.command)}`);
-    const r = await ctx.run({ timeoutMs: 120000, ...a.command });
-    if (a.verify && !(await runsWithin(ctx, a.verify.pidFiles, a.verify.seconds))) {
-      // An init script may print "failed!" and still exit 0 (Debian's kamailio without
-      // RUN_KAMAILIO=yes): only a live process counts. Put every file back, and the service on it.
-      serviceTouched = true;
+/** Step 8: the reloads and restarts of other services (with those an interrupted run still owed). */
+async function runAfterCommands(a: Application, svc: Fail2banState): Promise<void> {
+  const { ctx, result } = a;
+  for (const c of a.afterCommands) {
+    ctx.log.step(`${c.service}: ${c.why}: ${formatCommand(c.command)}`);
+    const r = await ctx.run({ timeoutMs: 120000, ...c.command });
+    if (c.verify && !(await runsWithin(ctx, c.verify.pidFiles, c.verify.seconds))) {
+      // An init script may print "failed!" and still exit 0 (one whose defaults file keeps the
+      // service off): only a live process counts. Put every file back, and the service on it.
+      svc.touched = true;
       await fail(
-        `${a.service} is not running after \`${formatCommand(a.command)}\` (exit ${r.exitCode}; no live process in ${a.verify.pidFiles.join(' or ')} within ${a.verify.seconds} s)`,
-        [...(r.stderr || r.stdout ? [tail(r.stderr || r.stdout, 3)] : []), a.verify.hint ?? `check the configuration with: ${a.service} -c, and its log in syslog`],
-        () => ctx.run({ timeoutMs: 120000, ...a.command }),
+        a,
+        svc,
+        `${c.service} is not running after \`${formatCommand(c.command)}\` (exit ${r.exitCode}; no live process in ${c.verify.pidFiles.join(' or ')} within ${c.verify.seconds} s)`,
+        [...(r.stderr || r.stdout ? [tail(r.stderr || r.stdout, 3)] : []), c.verify.hint ?? `check the configuration of ${c.service}, and its log`],
+        () => ctx.run({ timeoutMs: 120000, ...c.command }),
       );
     }
-    if (r.exitCode === 0) result.services.push(`${a.service} (${a.why})`);
-    else result.warnings.push(`${a.service}: \`${formatCommand(a.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
+    if (r.exitCode === 0) result.services.push(`${c.service} (${c.why})`);
+    else result.warnings.push(`${c.service}: \`${formatCommand(c.command)}\` exited ${r.exitCode}: ${tail(r.stderr || r.stdout, 3)}`);
   }
-  // 8. Done: close the journal, and remember that this configuration passed the test (a re-run
-  // with the same files need not start Python to test it again).
-  if (journalWritten) await closeJournal();
-  // The version as the re-run's facts will read it (a fresh install's facts had none yet).
-  if (tested && facts.live) await recordConfigGood(ctx, await fail2banConfigFingerprint(ctx, facts.fail2ban.version ?? (await fail2banVersion(ctx, false))));
-  return result;
 }
 
 /**

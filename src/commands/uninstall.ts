@@ -2,7 +2,9 @@ import path from 'node:path';
 import { configTest } from '../adapters/fail2ban.ts';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
-import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type ManifestFile } from '../adapters/manifest.ts';
+import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type Manifest, type ManifestFile } from '../adapters/manifest.ts';
+import type { HostFacts } from '../core/facts.ts';
+import type { UninstallRescue } from '../core/services/types.ts';
 import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
 import { GUARD_STATE_DIR, GUARD_STATE_FILE, JAIL_LOCAL } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
@@ -28,7 +30,7 @@ export interface UninstallReport {
   tempsRemoved: string[];
   packagesRemoved: string[];
   services: string[];
-  /** Files uninstall left on purpose, with the admin's consent (the sshd override). */
+  /** Files uninstall left on purpose, with the admin's consent (a service module's {@link UninstallRescue}). */
   kept: string[];
   /**
    * Managed files that changed after the tool last wrote them (the admin's edits, or a program's):
@@ -50,7 +52,7 @@ export interface AdminEdit {
   keptAs?: string;
   /** jail.local: `[section]` added, or `[section] key` changed in a section of the original, carried into the restored file. */
   carried: string[];
-  /** jail.local: edits not carried (`[asterisk] maxretry changed`), found in `keptAs` only. */
+  /** jail.local: edits not carried (`[<jail>] maxretry changed`), found in `keptAs` only. */
   notCarried: string[];
   /** One sentence for the admin. */
   message: string;
@@ -69,13 +71,8 @@ interface FileUndo {
   admin?: { text: string; mode?: number; uid?: number; gid?: number };
 }
 
-/** Left with consent when the restored stock config cannot start (the Debian sshd trap). */
-export const SSHD_OVERRIDE = '/etc/fail2ban/jail.d/sshd-voip-f2b-uninstall.local';
-
-/** fail2ban's errors name the sshd jail: the stock sshd jail has no log to read. */
-function isSshdTrap(r: RunResult): boolean {
-  return /jail ['"]?sshd['"]?|sshd jail|Have not found any log file for sshd/i.test(`${r.stderr}\n${r.stdout}`);
-}
+/** Kept here for callers that imported it from uninstall (the file belongs to its service module). */
+export { SSHD_OVERRIDE } from '../core/services/sshd.ts';
 
 function errorLines(r: RunResult): string {
   const all = `${r.stderr}\n${r.stdout}`
@@ -115,12 +112,61 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   }
   if (manifest.pending) report.warnings.push(`a run started at ${manifest.pending.startedAt} was interrupted; undoing it from its journal`);
   const facts = await gatherFacts(ctx);
+  const u: Undoing = { ctx, options, manifest, facts, report, undos: await decideUndos(ctx, manifest, report) };
+  if (options.dryRun) return report;
+
+  // 0. The tool's own services (the CrowdSec bouncer, the web view, the watch) stop first.
+  const own = await stopOwnServices(u);
+  // 1. Files: originals back, ours removed, empty logs and temp files gone.
+  await restoreFiles(u);
+  // 1b. What the tool's own services leave once their files are gone.
+  await finishOwnServices(u, own);
+  // 2. Packages, only when asked.
+  if (options.purgePackages && manifest.packages.length && facts.live) {
+    const c = { ...purgeCommand(detectDistro(facts.os), manifest.packages), timeoutMs: 600000 };
+    ctx.log.step(`removing packages: ${formatCommand(c)}`);
+    await runOrThrow(ctx.run, c, 'removing packages');
+    report.packagesRemoved = manifest.packages;
+  }
+  // 3. What each service module asks for once its files are back (e.g. rsyslog drops a
+  // service's rule only when it restarts).
+  const paths = manifest.files.map((f) => f.path);
+  for (const step of SERVICE_MODULES.flatMap((m) => m.uninstall?.({ facts, paths }) ?? [])) {
+    const c = serviceCommandIfPossible(facts, step.service, step.action);
+    const r = c ? await ctx.run({ ...c, timeoutMs: 60000 }) : null;
+    if (r?.exitCode === 0) report.services.push(`${step.service} (${step.action})`);
+    else report.warnings.push(step.otherwise);
+  }
+  // 4. Our own state, so nothing of the tool is left.
+  await removeOwnState(ctx, manifest);
+  // 5. fail2ban back on its original configuration; running before and not after is a failure.
+  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) await restartFail2ban(u);
+  // 6. The guard's offices: runtime state it wrote while the jails ran, and may write until the
+  // restart above stopped them (so removed only now).
+  for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
+  await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
+  return report;
+}
+
+/** One uninstall in progress: the manifest it undoes, what it decided per file, what it reports. */
+interface Undoing {
+  ctx: Context;
+  options: { purgePackages: boolean; dryRun: boolean; yes?: boolean };
+  manifest: Manifest;
+  facts: HostFacts;
+  report: UninstallReport;
+  undos: Map<string, FileUndo>;
+}
+
+/**
+ * What the admin changed after the tool wrote each file, decided before anything is touched, so
+ * that --dry-run lists the same (report.restored, removed, edits filled in).
+ */
+async function decideUndos(ctx: Context, manifest: Manifest, report: UninstallReport): Promise<Map<string, FileUndo>> {
   for (const f of manifest.files) {
     if (f.existed) report.restored.push(f.path);
     else report.removed.push(f.path);
   }
-  // What the admin changed after the tool wrote each file, decided before anything is touched,
-  // so that --dry-run lists the same.
   const undos = new Map<string, FileUndo>();
   for (const f of manifest.files) {
     const u = await undoOf(ctx, f);
@@ -129,10 +175,21 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     // A jail.local the tool created that keeps the admin's sections is not removed.
     if (typeof u.restored === 'string' && !f.existed) report.removed = report.removed.filter((p) => p !== f.path);
   }
-  if (options.dryRun) return report;
-  const wasRunning = facts.live && facts.fail2ban.running;
+  return undos;
+}
 
-  // 0. CrowdSec member: the bouncer stops (through its service file, still there) and its
+/** The tool's own services, as the manifest says they were installed. */
+interface OwnServices {
+  member: boolean;
+  fleet: ReturnType<typeof memberUninstallCommands>;
+  webService: ReturnType<typeof webUninstallCommands>;
+  watchService: ReturnType<typeof watchUninstallCommands>;
+}
+
+/** Step 0: the tool's own services stop while their unit files and init scripts are still there. */
+async function stopOwnServices(u: Undoing): Promise<OwnServices> {
+  const { ctx, manifest, facts, report } = u;
+  // 0a. CrowdSec member: the bouncer stops (through its service file, still there) and its
   // tables go, so no fleet decision is enforced once our files are gone.
   const member = facts.live && manifest.files.some((f) => f.path === BOUNCER_CONFIG && !f.existed);
   const fleet = memberUninstallCommands(facts.init);
@@ -142,10 +199,10 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
       if (r.exitCode === 0) report.services.push(`crowdsec-firewall-bouncer (${formatCommand(c)})`);
     }
   }
-
   // 0b. The web view's service (install --web) stops through its unit or init script, while
   // they are still there, before its program goes.
-  const webService = webUninstallCommands(manifest.files.filter((f) => !f.existed).map((f) => f.path));
+  const created = manifest.files.filter((f) => !f.existed).map((f) => f.path);
+  const webService = webUninstallCommands(created);
   if (facts.live) {
     for (const c of webService.before) {
       const r = await ctx.run({ ...c, timeoutMs: 60000 });
@@ -157,17 +214,24 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     if (webService.before.length) await stopWebByPid(ctx, report);
   }
   // 0c. The watch's timer (issue 23) stops before its unit goes (a cron entry just goes).
-  const watchService = watchUninstallCommands(manifest.files.filter((f) => !f.existed).map((f) => f.path));
+  const watchService = watchUninstallCommands(created);
   if (facts.live) for (const c of watchService.before) if ((await ctx.run({ ...c, timeoutMs: 60000 })).exitCode === 0) report.services.push(`voip-f2b-watch (${formatCommand(c)})`);
+  return { member, fleet, webService, watchService };
+}
 
-  // 1. Files: the admin's later version kept beside first, then originals restored byte for byte
-  // (with their mode and owner) and ours removed; jail.local gets the admin's own sections.
+/**
+ * Step 1: the admin's later version kept beside first, then originals restored byte for byte
+ * (with their mode and owner) and ours removed; jail.local gets the admin's own sections. Then
+ * the empty log files the tool created and the temp files of interrupted runs go.
+ */
+async function restoreFiles(u: Undoing): Promise<void> {
+  const { ctx, manifest, report } = u;
   for (const f of manifest.files) {
-    const u = undos.get(f.path)!;
-    if (u.keep) await ctx.fs.writeAtomic(u.keep.path, u.keep.text, { mode: u.keep.mode, uid: u.keep.uid, gid: u.keep.gid });
-    if (u.restored !== undefined) {
-      if (u.restored === null) await ctx.fs.remove(f.path);
-      else await ctx.fs.writeAtomic(f.path, u.restored, f.existed ? { mode: f.mode, uid: f.uid, gid: f.gid } : { mode: 0o644 });
+    const undo = u.undos.get(f.path)!;
+    if (undo.keep) await ctx.fs.writeAtomic(undo.keep.path, undo.keep.text, { mode: undo.keep.mode, uid: undo.keep.uid, gid: undo.keep.gid });
+    if (undo.restored !== undefined) {
+      if (undo.restored === null) await ctx.fs.remove(f.path);
+      else await ctx.fs.writeAtomic(f.path, undo.restored, f.existed ? { mode: f.mode, uid: f.uid, gid: f.gid } : { mode: 0o644 });
       continue;
     }
     if (f.existed && f.backup) {
@@ -190,9 +254,13 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     if (st && st.isFile && (await ctx.fs.readText(l)) === '') await ctx.fs.remove(l);
   }
   report.tempsRemoved = await removeTemps(ctx.fs, manifest);
+}
 
-  if (member) {
-    for (const c of fleet.after) await ctx.run({ ...c, timeoutMs: 60000 });
+/** Step 1b: the bouncer's tables and the pusher's spool, the watch's and the web view's leftovers. */
+async function finishOwnServices(u: Undoing, own: OwnServices): Promise<void> {
+  const { ctx, facts } = u;
+  if (own.member) {
+    for (const c of own.fleet.after) await ctx.run({ ...c, timeoutMs: 60000 });
     // The pusher's spool (queued pushes, its state): runtime state of the tool, gone with it.
     const removeTree = async (dir: string): Promise<void> => {
       for (const name of await ctx.fs.list(dir)) {
@@ -206,9 +274,9 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     await ctx.fs.removeEmptyDir(path.posix.dirname(PUSH_SPOOL));
   }
 
-  if (facts.live) for (const c of watchService.after) await ctx.run({ ...c, timeoutMs: 60000 });
-  if (webService.before.length) {
-    if (facts.live) for (const c of webService.after) await ctx.run({ ...c, timeoutMs: 60000 });
+  if (facts.live) for (const c of own.watchService.after) await ctx.run({ ...c, timeoutMs: 60000 });
+  if (own.webService.before.length) {
+    if (facts.live) for (const c of own.webService.after) await ctx.run({ ...c, timeoutMs: 60000 });
     // Its own output and a pid file a killed service left: runtime files of the tool, gone with it.
     // (The web view's audit log, a security record, stays.)
     await ctx.fs.remove(WEB_LOG);
@@ -216,27 +284,13 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
     const pid = Number.parseInt((await ctx.fs.readText(WEB_PIDFILE))?.trim() ?? '', 10);
     if (facts.live && !(pid > 0 && processAlive(pid))) await ctx.fs.remove(WEB_PIDFILE);
   }
+}
 
-  // 2. Packages, only when asked.
-  if (options.purgePackages && manifest.packages.length && facts.live) {
-    const c = { ...purgeCommand(detectDistro(facts.os), manifest.packages), timeoutMs: 600000 };
-    ctx.log.step(`removing packages: ${formatCommand(c)}`);
-    await runOrThrow(ctx.run, c, 'removing packages');
-    report.packagesRemoved = manifest.packages;
-  }
-
-  // 3. What each service module asks for once its files are back (e.g. rsyslog drops the
-  // Kamailio rule only when it restarts).
-  const paths = manifest.files.map((f) => f.path);
-  for (const step of SERVICE_MODULES.flatMap((m) => m.uninstall?.({ facts, paths }) ?? [])) {
-    const c = serviceCommandIfPossible(facts, step.service, step.action);
-    const r = c ? await ctx.run({ ...c, timeoutMs: 60000 }) : null;
-    if (r?.exitCode === 0) report.services.push(`${step.service} (${step.action})`);
-    else report.warnings.push(step.otherwise);
-  }
-
-  // 4. Our own state, so nothing of the tool is left: backups, manifest, then the directories
-  // the tool created (deepest first, only while empty: foreign files keep theirs).
+/**
+ * Step 4: our own state: backups, manifest, then the directories the tool created (deepest
+ * first, only while empty: foreign files keep theirs).
+ */
+async function removeOwnState(ctx: Context, manifest: Manifest): Promise<void> {
   for (const f of manifest.files) if (f.backup) await ctx.fs.remove(f.backup);
   await removeTreeIfEmpty(ctx, path.posix.join(STATE_DIR, 'files'));
   await ctx.fs.remove(CONFIG_VERIFIED);
@@ -244,70 +298,81 @@ export async function uninstall(options: { purgePackages: boolean; dryRun: boole
   await ctx.fs.remove(MANIFEST);
   await ctx.fs.removeEmptyDir(STATE_DIR);
   for (const d of deepestFirst(manifest.dirs)) await ctx.fs.removeEmptyDir(d);
+}
 
-  // 5. fail2ban back on its original configuration; running before and not after is a failure.
-  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) {
-    const distro = detectDistro(facts.os);
-    const control = fail2banControl(facts.init, distro.family);
-    let test = await configTest(ctx);
-    // Sections the admin added that fail2ban cannot load without the tool (a jail on one of its
-    // filters): not carried after all; the original goes back and the admin's version is kept.
-    const carriedFiles = manifest.files.filter((f) => undos.get(f.path)?.restored !== undefined);
-    if (test.exitCode !== 0 && carriedFiles.length && !isSshdTrap(test)) {
-      for (const f of carriedFiles) {
-        const u = undos.get(f.path)!;
-        const edit = u.edit!;
-        if (!u.keep && u.admin) {
-          const kept = await keptPathFor(ctx, f.path, u.admin.text);
-          await ctx.fs.writeAtomic(kept, u.admin.text, { mode: u.admin.mode, uid: u.admin.uid, gid: u.admin.gid });
-          edit.keptAs = kept;
-        }
-        if (u.original === undefined || u.original === null) await ctx.fs.remove(f.path);
-        else await ctx.fs.writeAtomic(f.path, u.original, { mode: f.mode, uid: f.uid, gid: f.gid });
-        report.warnings.push(
-          `fail2ban rejected the restored configuration with what you added carried into ${f.path} (${errorLines(test)}); not carried after all: ${f.existed ? 'its original is restored' : 'it is removed'}, your version is in ${edit.keptAs}`,
-        );
-        edit.notCarried.push(...edit.carried.map((c) => `${c} (fail2ban rejected it)`));
-        edit.carried = [];
-      }
-      test = await configTest(ctx);
-    }
-    if (test.exitCode !== 0 && isSshdTrap(test)) {
-      const fix = facts.journald ? 'backend = systemd' : 'enabled = false';
-      const why = `the restored stock configuration enables the sshd jail, which cannot start here (${errorLines(test)})`;
-      const consent =
-        options.yes ||
-        (ctx.interactive && (await ctx.prompt.confirm({ message: `${why}. Leave ${SSHD_OVERRIDE} ([sshd] ${fix}) so fail2ban starts?`, flag: '--yes', default: true })));
-      if (consent) {
-        await ctx.fs.writeAtomic(
-          SSHD_OVERRIDE,
-          `# Left by voip-f2b-install uninstall, with the admin's consent: the stock sshd jail\n# cannot start on this host (${facts.journald ? 'no auth log; journald has the SSH logins' : 'no auth log and no journald'}).\n# Remove this file once sshd logs reach fail2ban.\n[sshd]\n${fix}\n`,
-          { mode: 0o644 },
-        );
-        report.kept.push(SSHD_OVERRIDE);
-        report.warnings.push(`${why}; left ${SSHD_OVERRIDE} ([sshd] ${fix}) so that it starts`);
-      } else {
-        report.warnings.push(why);
-        report.fixes.push(`printf '[sshd]\\n${fix}\\n' > ${SSHD_OVERRIDE} && ${formatCommand(wasRunning ? control.restart : control.start)}`);
-        report.fixes.push(`or run again with --yes to leave that file: voip-f2b-install uninstall --yes`);
-      }
-    }
-    if (wasRunning) {
-      ctx.log.step(`restarting fail2ban: ${formatCommand(control.restart)}`);
-      const r = await ctx.run(control.restart);
-      const s = r.exitCode === 0 ? await waitForStatus(ctx, 30) : r;
-      if (r.exitCode === 0 && s.exitCode === 0) report.services.push('fail2ban (restart)');
-      else report.failures.push(`fail2ban was running before uninstall and does not run on the restored configuration: ${errorLines(s)}`);
-    } else if (test.exitCode !== 0 && !report.kept.length) {
-      report.warnings.push(`fail2ban (not running) would not start on the restored configuration: ${errorLines(test)}`);
+/** The first service module's file that would let fail2ban start, when its test output is about that module. */
+function rescueFor(facts: HostFacts, r: RunResult): UninstallRescue | null {
+  const output = `${r.stderr}\n${r.stdout}`;
+  for (const m of SERVICE_MODULES) {
+    const rescue = m.uninstallRescue?.({ facts, output });
+    if (rescue) return rescue;
+  }
+  return null;
+}
+
+/**
+ * Step 5: fail2ban tested on the restored configuration and restarted if it ran before. What the
+ * admin added that fail2ban rejects is not carried after all; a stock jail that cannot start
+ * (a module's {@link UninstallRescue}) gets its file with the admin's consent, or a fix to run.
+ */
+async function restartFail2ban(u: Undoing): Promise<void> {
+  const { ctx, facts, report } = u;
+  const control = fail2banControl(facts.init, detectDistro(facts.os).family);
+  let test = await configTest(ctx);
+  if (test.exitCode !== 0 && !rescueFor(facts, test) && (await uncarryRejected(u, test))) test = await configTest(ctx);
+  const rescue = test.exitCode !== 0 ? rescueFor(facts, test) : null;
+  if (rescue) {
+    const change = rescue.settings.trim().split('\n').join(' ');
+    const why = `${rescue.why} (${errorLines(test)})`;
+    const consent =
+      u.options.yes ||
+      (ctx.interactive && (await ctx.prompt.confirm({ message: `${why}. Leave ${rescue.path} (${change}) so fail2ban starts?`, flag: '--yes', default: true })));
+    if (consent) {
+      await ctx.fs.writeAtomic(rescue.path, rescue.text, { mode: 0o644 });
+      report.kept.push(rescue.path);
+      report.warnings.push(`${why}; left ${rescue.path} (${change}) so that it starts`);
+    } else {
+      report.warnings.push(why);
+      report.fixes.push(`printf '${rescue.settings.replace(/\n/g, '\\n')}' > ${rescue.path} && ${formatCommand(facts.fail2ban.running ? control.restart : control.start)}`);
+      report.fixes.push(`or run again with --yes to leave that file: voip-f2b-install uninstall --yes`);
     }
   }
+  if (facts.fail2ban.running) {
+    ctx.log.step(`restarting fail2ban: ${formatCommand(control.restart)}`);
+    const r = await ctx.run(control.restart);
+    const s = r.exitCode === 0 ? await waitForStatus(ctx, 30) : r;
+    if (r.exitCode === 0 && s.exitCode === 0) report.services.push('fail2ban (restart)');
+    else report.failures.push(`fail2ban was running before uninstall and does not run on the restored configuration: ${errorLines(s)}`);
+  } else if (test.exitCode !== 0 && !report.kept.length) {
+    report.warnings.push(`fail2ban (not running) would not start on the restored configuration: ${errorLines(test)}`);
+  }
+}
 
-  // 6. The guard's offices: runtime state it wrote while the jails ran, and may write until the
-  // restart above stopped them (so removed only now).
-  for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
-  await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
-  return report;
+/**
+ * Sections the admin added that fail2ban cannot load without the tool (a jail on one of its
+ * filters): not carried after all; the original goes back and the admin's version is kept.
+ * Returns whether any file was changed (then the test is run again).
+ */
+async function uncarryRejected(u: Undoing, test: RunResult): Promise<boolean> {
+  const { ctx, manifest, report } = u;
+  const carriedFiles = manifest.files.filter((f) => u.undos.get(f.path)?.restored !== undefined);
+  for (const f of carriedFiles) {
+    const undo = u.undos.get(f.path)!;
+    const edit = undo.edit!;
+    if (!undo.keep && undo.admin) {
+      const kept = await keptPathFor(ctx, f.path, undo.admin.text);
+      await ctx.fs.writeAtomic(kept, undo.admin.text, { mode: undo.admin.mode, uid: undo.admin.uid, gid: undo.admin.gid });
+      edit.keptAs = kept;
+    }
+    if (undo.original === undefined || undo.original === null) await ctx.fs.remove(f.path);
+    else await ctx.fs.writeAtomic(f.path, undo.original, { mode: f.mode, uid: f.uid, gid: f.gid });
+    report.warnings.push(
+      `fail2ban rejected the restored configuration with what you added carried into ${f.path} (${errorLines(test)}); not carried after all: ${f.existed ? 'its original is restored' : 'it is removed'}, your version is in ${edit.keptAs}`,
+    );
+    edit.notCarried.push(...edit.carried.map((c) => `${c} (fail2ban rejected it)`));
+    edit.carried = [];
+  }
+  return carriedFiles.length > 0;
 }
 
 /** The text printed by `uninstall`: every action, every warning, and the verdict. */

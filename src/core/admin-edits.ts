@@ -87,7 +87,7 @@ export interface IniUninstall {
   carriedSections: string[];
   /** `[section] key` the admin added or changed in a section of the original: carried into it. */
   carriedKeys: string[];
-  /** Edits not carried (`[asterisk] maxretry changed`): kept only in the admin's copy. */
+  /** Edits not carried (`[<jail>] maxretry changed`): kept only in the admin's copy. */
   notCarried: string[];
   /** The text differs in something else than keys and whole sections (comments, layout). */
   otherChanges: boolean;

@@ -1,3 +1,4 @@
+// needs: root, strace
 /**
  * Crash test (issue 10): the built CLI is killed with SIGKILL just before every file-system
  * change it makes during an install under --root (strace fault injection:

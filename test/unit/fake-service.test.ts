@@ -1,3 +1,4 @@
+// needs: registry
 /**
  * The registry is the only place that knows the services: a test-only module (Yate,
  * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through option parsing,

@@ -1,3 +1,4 @@
+// needs: root
 /**
  * Issue 20, holes 1 and 6: files in directories another account can write. The tool runs as
  * root; the asterisk account (here uid 2001, acting through setpriv) owns /var/log/asterisk and

@@ -1,3 +1,4 @@
+// needs: root, tmux
 /**
  * Issue 20, holes 2, 5 and 6 as the web command meets them, through the built CLI over a --root
  * tree (loopback only, nothing on this machine changed): a json.py planted in the directory the

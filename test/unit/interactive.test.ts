@@ -1,3 +1,4 @@
+// needs: tmux
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

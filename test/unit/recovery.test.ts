@@ -1,3 +1,4 @@
+// needs: root
 /**
  * Issue 10, the parts a --root crash sweep cannot show: a no-op re-run that finds a log file
  * missing or with the wrong owner repairs it (and does not say "Nothing to do"); uninstall on a

@@ -1,3 +1,4 @@
+// needs: tmux
 /**
  * Settings persist (issue 21): the options of the last completed install are the baseline of the
  * next (a flag changes one, an omitted one keeps it, --reset-settings goes back to the defaults);

@@ -1,3 +1,4 @@
+// needs: root
 /**
  * Issue 21, "uninstall keeps the admin's later edits": the manifest records what the tool last
  * wrote to each file; uninstall compares, restores the original as before when nothing changed,

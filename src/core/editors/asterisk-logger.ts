@@ -184,24 +184,41 @@ export function editAsteriskLogger(text: string, elsewhere: { messages?: boolean
   const lines = analyse(splitLines(text));
   const eol = /\r\n/.test(text) ? '\r\n' : '\n';
   const sections = scan(lines);
-  const changes: string[] = [];
-  const inserts: Insert[] = [];
-  const find = (name: string): Section | undefined => sections.find((s) => s.name === name);
-
-  const replaceValue = (entry: Entry, value: string): void => {
-    const line = lines[entry.line]!;
-    line.text = line.text.slice(0, entry.valueStart) + value + line.text.slice(entry.valueEnd);
-  };
-  const valueOf = (entry: Entry): string => lines[entry.line]!.text.slice(entry.valueStart, entry.valueEnd);
-
+  const edit: LoggerEdit = { lines, changes: [], inserts: [] };
   // 1. [general] dateformat
-  const general = find('general');
+  editGeneral(edit, sections);
+  // 2. [logfiles] messages and security channels
+  editLogfiles(edit, sections, elsewhere);
+  if (edit.changes.length === 0) return { text, changes: [] };
+  return { text: render(lines, edit.inserts, eol), changes: edit.changes };
+}
+
+/** One edit of logger.conf in progress: its lines (changed in place), what was done, the lines to insert. */
+interface LoggerEdit {
+  lines: Line[];
+  changes: string[];
+  inserts: Insert[];
+}
+
+function replaceValue(edit: LoggerEdit, entry: Entry, value: string): void {
+  const line = edit.lines[entry.line]!;
+  line.text = line.text.slice(0, entry.valueStart) + value + line.text.slice(entry.valueEnd);
+}
+
+function valueOf(edit: LoggerEdit, entry: Entry): string {
+  return edit.lines[entry.line]!.text.slice(entry.valueStart, entry.valueEnd);
+}
+
+/** Step 1: `[general] dateformat` set to {@link DATEFORMAT} (added below a commented one, or with the section). */
+function editGeneral(edit: LoggerEdit, sections: Section[]): void {
+  const { lines, changes, inserts } = edit;
+  const general = sections.find((s) => s.name === 'general');
   if (general) {
     const active = general.entries.filter((e) => e.key.toLowerCase() === 'dateformat');
     for (const e of active) {
-      const old = valueOf(e);
+      const old = valueOf(edit, e);
       if (old !== DATEFORMAT) {
-        replaceValue(e, DATEFORMAT);
+        replaceValue(edit, e, DATEFORMAT);
         changes.push(`[general] dateformat set to ${DATEFORMAT} (was ${old === '' ? 'empty' : old})`);
       }
     }
@@ -227,15 +244,18 @@ export function editAsteriskLogger(text: string, elsewhere: { messages?: boolean
     }
     changes.push(`added section [general] with dateformat = ${DATEFORMAT}`);
   }
+}
 
-  // 2. [logfiles] messages and security channels
-  const logfiles = find('logfiles');
+/** Step 2: `[logfiles]` messages and security channels (levels added, or channels added unless `elsewhere`). */
+function editLogfiles(edit: LoggerEdit, sections: Section[], elsewhere: { messages?: boolean; security?: boolean }): void {
+  const { lines, changes, inserts } = edit;
+  const logfiles = sections.find((s) => s.name === 'logfiles');
   if (logfiles) {
     const messages = logfiles.entries.filter((e) => isMessages(e.key));
     for (const e of messages) {
-      const r = addLevels(valueOf(e), MESSAGES_LEVELS);
+      const r = addLevels(valueOf(edit, e), MESSAGES_LEVELS);
       if (r) {
-        replaceValue(e, r.value);
+        replaceValue(edit, e, r.value);
         changes.push(`[logfiles] ${e.key}: added level${r.added.length > 1 ? 's' : ''} ${r.added.join(',')}`);
       }
     }
@@ -257,9 +277,9 @@ export function editAsteriskLogger(text: string, elsewhere: { messages?: boolean
 
     const security = logfiles.entries.filter((e) => isSecurity(e.key));
     for (const e of security) {
-      const r = addLevels(valueOf(e), ['security']);
+      const r = addLevels(valueOf(edit, e), ['security']);
       if (r) {
-        replaceValue(e, r.value);
+        replaceValue(edit, e, r.value);
         changes.push(`[logfiles] ${e.key}: added level security`);
       }
     }
@@ -282,9 +302,6 @@ export function editAsteriskLogger(text: string, elsewhere: { messages?: boolean
       changes.push(`added section [logfiles] with ${channels.join(' and ')}`);
     }
   }
-
-  if (changes.length === 0) return { text, changes };
-  return { text: render(lines, inserts, eol), changes };
 }
 
 function lastIsBlank(lines: Line[]): boolean {

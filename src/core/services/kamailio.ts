@@ -118,7 +118,7 @@ export const kamailio: ServiceModule = {
     if (ctx.mail && !logpath) for (const section of ['voip-kamailio', KAMAILIO_PIKE_JAIL]) jail.push({ section, keys: [['action', ctx.mailAction(false)]] });
     // Only a run that changes something restarts it, and kamailio must run afterwards.
     if (options.restartKamailio) {
-      after.push({ service: 'kamailio', action: 'restart', why: '--restartkamailio', onlyOnChange: true, verify: { pidFiles: KAMAILIO_PID_FILES, seconds: 10 } });
+      after.push({ service: 'kamailio', action: 'restart', why: '--restartkamailio', onlyOnChange: true, verify: { pidFiles: KAMAILIO_PID_FILES, seconds: 10, hint: 'check the configuration with: kamailio -c, and its log in syslog' } });
     }
     return {
       files,

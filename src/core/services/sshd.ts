@@ -5,6 +5,9 @@ import type { JailEdit, ServiceModule } from './types.ts';
 /** sshd reads the journal when there is no auth log (python3-systemd lets fail2ban do that). */
 const onJournal = (facts: { journald: boolean; authLogExists: boolean }): boolean => facts.journald && !facts.authLogExists;
 
+/** Left by uninstall with consent when the restored stock config cannot start (the Debian sshd trap). */
+export const SSHD_OVERRIDE = '/etc/fail2ban/jail.d/sshd-voip-f2b-uninstall.local';
+
 /**
  * sshd: the distro's own jail (Debian's package enables it), kept working on every run because
  * fail2ban refuses to start when it has no log to read: the auth log as shipped, else the
@@ -21,6 +24,17 @@ export const sshd: ServiceModule = {
   jails: [],
   reads: () => [JAIL_LOCAL],
   doctorExpects: () => ({ failures: /Failed password|Invalid user/ }),
+  // The stock sshd jail has no log to read once the tool's jail.local is gone: fail2ban's errors name it.
+  uninstallRescue({ facts, output }) {
+    if (!/jail ['"]?sshd['"]?|sshd jail|Have not found any log file for sshd/i.test(output)) return null;
+    const settings = `[sshd]\n${facts.journald ? 'backend = systemd' : 'enabled = false'}\n`;
+    return {
+      why: 'the restored stock configuration enables the sshd jail, which cannot start here',
+      path: SSHD_OVERRIDE,
+      settings,
+      text: `# Left by voip-f2b-install uninstall, with the admin's consent: the stock sshd jail\n# cannot start on this host (${facts.journald ? 'no auth log; journald has the SSH logins' : 'no auth log and no journald'}).\n# Remove this file once sshd logs reach fail2ban.\n${settings}`,
+    };
+  },
   packages: (facts, distro) => (onJournal(facts) && distro.pkgs.pysystemd ? [distro.pkgs.pysystemd] : []),
   plan(ctx) {
     const { facts, distro } = ctx;

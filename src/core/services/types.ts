@@ -86,7 +86,7 @@ export type AfterStep =
       /** Only on a run that changes a file (a re-run then shows and does nothing). */
       onlyOnChange?: boolean;
       /** Afterwards the service must run: a live PID in one of these files within `seconds`. */
-      verify?: { pidFiles: string[]; seconds: number };
+      verify?: { pidFiles: string[]; seconds: number; /** Where to look when it does not run. */ hint?: string };
     };
 
 /** One service's part of the install plan. Every field is optional; the planner composes them in order. */
@@ -124,6 +124,17 @@ export interface UninstallStep {
   action: ServiceAction;
   /** Warning shown when the action cannot be done (no init script) or fails. */
   otherwise: string;
+}
+
+/** A file uninstall may leave so that fail2ban starts on the restored configuration. */
+export interface UninstallRescue {
+  /** Why fail2ban cannot start without it (fail2ban's error lines are appended). */
+  why: string;
+  path: string;
+  /** The settings it holds (`[sshd]\nenabled = false\n`), shown and given as the manual fix. */
+  settings: string;
+  /** The whole file: the settings with a comment saying who left it and why. */
+  text: string;
 }
 
 /**
@@ -198,6 +209,12 @@ export interface ServiceModule {
   question?(q: QuestionContext): Promise<Partial<InstallOptions>>;
   /** What uninstall does for it once the files are restored (`paths`: every file the manifest lists). */
   uninstall?(u: { facts: HostFacts; paths: string[] }): UninstallStep[];
+  /**
+   * uninstall: when fail2ban rejects the restored configuration because of this service's stock
+   * jail (`output`: what `fail2ban-client -t` printed), the file that lets fail2ban start, left
+   * only with the admin's consent (--yes or the prompt). Null when the output is not about it.
+   */
+  uninstallRescue?(u: { facts: HostFacts; output: string }): UninstallRescue | null;
   /**
    * doctor on a live host, while the service runs: a command of its own that shows what the
    * RUNNING service logs, and the check of its output (`logFiles`: the files the jail reads).
