@@ -1,3 +1,4 @@
+// needs: registry
 /**
  * The web view reads a service's log lines with the patterns its module declares (`webContext`):
  * the test-only Yate module (test/fixtures/services/yate.ts), once pushed into SERVICE_MODULES,
