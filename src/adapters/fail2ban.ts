@@ -7,6 +7,8 @@ import { PickledException } from '../core/pickle.ts';
 import { ExitCode, ToolError, UnsafePathError } from '../errors.ts';
 import { askFail2ban, jailsOfStatus, type Fail2banAnswer } from './fail2ban-socket.ts';
 import type { RunResult } from './runner.ts';
+import { fail2banPython, readBanDatabase, type BanDatabase } from './fail2ban-db.ts';
+import { scratchDir } from './log-tail.ts';
 
 /**
  * The one way this tool talks to fail2ban: its socket (Node, the strict decoder of
@@ -236,4 +238,69 @@ export async function unbanAddress(ctx: Context, ip: string, jail: string | null
  */
 export function configTest(ctx: Context): Promise<RunResult> {
   return ctx.run({ cmd: 'fail2ban-client', args: [...(ctx.live ? [] : ['-c', ctx.fs.real('/etc/fail2ban')]), '-t'], timeoutMs: 60000 });
+}
+
+// -----------------------------------------------------------------------------------------------
+// What the web view asks (src/web/source.ts): answers as plain data, the ban database, and
+// fail2ban-regex over lines pasted on the page.
+
+/** One answer over the socket as plain data (what src/core/web-view.ts reads): an error is `{ error }`. */
+export interface PlainAnswer {
+  ok: boolean;
+  value: unknown;
+}
+
+/** A decoded pickle as plain JSON-like data: tuples and sets as lists, big integers as numbers, bytes as text. */
+export function plainOf(v: PickleValue): unknown {
+  if (v instanceof PickledException) return { error: errorText(v) };
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (v instanceof Set) return [...v].map(plainOf);
+  if (Array.isArray(v)) return v.map(plainOf);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainOf(x)]));
+  return v;
+}
+
+/** `commands` over one connection to the context's fail2ban, answered as plain data; no answer is exit 1. */
+export async function askPlain(ctx: Context, commands: string[][]): Promise<PlainAnswer[]> {
+  try {
+    return (await askContext(ctx, commands)).map((a) => ({ ok: a.ok, value: plainOf(a.value) }));
+  } catch (e) {
+    if (e instanceof ToolError) throw new ToolError(`fail2ban is not answering on its socket: ${e.message}`, 1);
+    throw e;
+  }
+}
+
+/**
+ * A reader of the context's ban database (the one fail2ban's configuration names, resolved inside
+ * the root, opened read-only by src/adapters/fail2ban-db.ts): the bans since a time and the
+ * lasting ones. None when fail2ban keeps no database or it cannot be read. Paths and interpreter
+ * are found once per reader.
+ */
+export function banHistoryReader(ctx: Context, paths: () => Promise<Fail2banPaths> = () => fail2banPaths(ctx)): (since: number) => Promise<BanDatabase> {
+  let python: Promise<string> | null = null;
+  return async (since) => {
+    const { dbfile } = await paths();
+    const found = dbfile ? resolveInRoot(ctx.root, dbfile) : null;
+    if (!found?.st.isFile()) return { bans: [], bips: [] };
+    const r = await readBanDatabase(ctx, await (python ??= fail2banPython(ctx)), found.real, { since });
+    return 'error' in r ? { bans: [], bips: [] } : r;
+  };
+}
+
+/**
+ * `fail2ban-regex` of `lines` against `filter` (a name with its arguments, of the context's
+ * configuration): its `<ip>\t<msg>` lines for the lines matched. The lines go through a private
+ * scratch file, removed afterwards. A failure is exit 1 with fail2ban-regex's last error line.
+ */
+export async function regexLines(ctx: Context, lines: string[], filter: string): Promise<string> {
+  const scratch = await scratchDir();
+  try {
+    const file = await scratch.write('lines.log', `${lines.join('\n')}\n`);
+    const r = await ctx.run({ cmd: 'fail2ban-regex', args: ['--config', ctx.fs.real('/etc/fail2ban'), '-o', '<ip>\t<msg>', file, filter], timeoutMs: 60000 });
+    if (r.exitCode !== 0) throw new ToolError(`fail2ban-regex failed for filter '${filter}': ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`, 1);
+    return r.stdout;
+  } finally {
+    await scratch.remove();
+  }
 }

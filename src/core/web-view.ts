@@ -4,6 +4,7 @@
  * and the page only ever puts it in the DOM with textContent.
  */
 import { isTestBan } from './test-bans.ts';
+import { SERVICE_MODULES, type ServiceModule } from './services/index.ts';
 
 export interface JailView {
   jail: string;
@@ -99,12 +100,12 @@ export function parseBanipWithTime(v: unknown): Array<{ ip: string; bantime: num
 
 /**
  * Log lines are attacker text (a failed REGISTER writes its display name and user into them):
- * every pattern below runs in time linear in the line. No two adjacent or nested quantifiers
- * range over the same characters, every quantifier is bounded (a failed attempt costs at most a
- * few hundred steps), and a line is cut to MAX_CONTEXT_LINE characters (its start and its end) before any of them
- * runs. (Unbounded forms such as
- * `\[([^\]@]*)@?[^\]]*\]` took over a second per 4 KB line.) test/unit/linear-regex.test.ts
- * runs each of them on crafted lines with a time bound.
+ * every context pattern (each service declares its own: `webContext` in src/core/services/)
+ * runs in time linear in the line. No two adjacent or nested quantifiers range over the same
+ * characters, every quantifier is bounded (a failed attempt costs at most a few hundred steps),
+ * and a line is cut to MAX_CONTEXT_LINE characters (its start and its end) before any of them
+ * runs. (Unbounded forms such as `\[([^\]@]*)@?[^\]]*\]` took over a second per 4 KB line.)
+ * test/unit/linear-regex.test.ts runs each registered one on crafted lines with a time bound.
  */
 export const MAX_CONTEXT_LINE = 2048;
 
@@ -115,51 +116,64 @@ export function cutLine(line: string): string {
   return `${line.slice(0, MAX_CONTEXT_LINE - tail - 1)}\n${line.slice(-tail)}`;
 }
 
-export const USER_PATTERNS: RegExp[] = [
-  /\bfrom '[^']{0,300}?sips?:([^@']{1,256})@/i, // Asterisk chan_sip / pjsip: Registration from '"x" <sip:USER@host>'
-  /\bAccountID="(?:sips?:)?([^"@]{0,256})/i, // Asterisk security events
-  /\bto extension '([^']{0,256})'/i, // Asterisk: Call from '' ... to extension 'EXT' rejected
-  / for \[([^[\]@]{0,256})(?:@[^[\]]{0,256})?\] from ip /i, // FreeSWITCH: SIP auth failure ... for [USER@domain]
-  /Can't find user \[([^\]@]{0,256})/i, // FreeSWITCH
-  /\buser=(\S{0,256}) rc=/i, // Kamailio (voip-f2b auth line)
-];
-export const UA_PATTERNS: RegExp[] = [/\bUser-?Agent(?:="([^"]{0,512})"|:[ \t]{0,64}([^ \t][^\r\n]{0,511}))/i, /\bua=(\S{1,512})/i];
-export const KINDS: Array<[RegExp, string]> = [
-  [/Wrong password|InvalidPassword|ChallengeResponseFailed|rc=-2\b/i, 'wrong password'],
-  [/No matching (?:endpoint|peer)|InvalidAccountID|Can't find user|not found in context|rc=-3\b|Peer is not supposed to register|Username\/auth name mismatch/i, 'unknown user'],
-  [/extension not found|rejected because extension/i, 'unknown extension'],
-  [/auth failure/i, 'auth failure'],
-  [/auth challenge/i, 'auth challenge'],
-  [/pike/i, 'flood (pike)'],
-  [/ACL|not allowed|FailedACL/i, 'refused by ACL'],
-];
+/**
+ * The kinds of failure the page names, in the order that decides when a line matches several.
+ * The patterns that find them are the services' (`webContext` in src/core/services/); a kind a
+ * module names that is not listed here comes after these.
+ */
+export const KIND_ORDER = ['wrong password', 'unknown user', 'unknown extension', 'auth failure', 'auth challenge', 'flood (pike)', 'refused by ACL'];
+
+/** The context patterns of every registered service, composed in registry order (kinds by KIND_ORDER). */
+export interface ContextPatterns {
+  users: RegExp[];
+  userAgents: RegExp[];
+  kinds: Array<[RegExp, string]>;
+}
+
+/** Composed from SERVICE_MODULES when asked: a module registered later (a test's) counts too. */
+export function contextPatterns(modules: readonly ServiceModule[] = SERVICE_MODULES): ContextPatterns {
+  const all = modules.flatMap((m) => (m.webContext ? [m.webContext] : []));
+  const kinds = all.flatMap((c) => c.kinds ?? []);
+  const rank = (k: string): number => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);
+  return {
+    users: all.flatMap((c) => c.users ?? []),
+    userAgents: all.flatMap((c) => c.userAgents ?? []),
+    // Stable: within one kind (and among kinds not in KIND_ORDER) registry order is kept.
+    kinds: kinds.map((k, i) => [k, i] as const).sort((a, b) => rank(a[0][1]) - rank(b[0][1]) || a[1] - b[1]).map(([k]) => k),
+  };
+}
+
+const BUILT_IN = contextPatterns();
+/** The registered services' patterns as the program starts (test/unit/linear-regex.test.ts times each). */
+export const USER_PATTERNS: RegExp[] = BUILT_IN.users;
+export const UA_PATTERNS: RegExp[] = BUILT_IN.userAgents;
+export const KINDS: Array<[RegExp, string]> = BUILT_IN.kinds;
 
 /** SIP user names, User-Agents and failure kinds found in the lines that caused a ban. */
-export function voipContext(lines: string[]): VoipContext {
+export function voipContext(lines: string[], patterns: ContextPatterns = contextPatterns()): VoipContext {
   const users = new Set<string>();
   const uas = new Set<string>();
   const kinds = new Set<string>();
   for (const full of lines) {
     const line = cutLine(full);
-    for (const re of USER_PATTERNS) {
-      const m = re.exec(line);
-      if (m && m[1] !== undefined && m[1] !== '') {
-        users.add(m[1].slice(0, 128));
-        break;
-      }
-    }
-    for (const re of UA_PATTERNS) {
-      const m = re.exec(line);
-      const ua = (m?.[1] ?? m?.[2])?.trimEnd();
-      if (ua) {
-        uas.add(ua.slice(0, 160));
-        break;
-      }
-    }
-    const k = KINDS.find(([re]) => re.test(line));
+    const user = firstMatch(patterns.users, line);
+    if (user !== undefined) users.add(user.slice(0, 128));
+    const ua = firstMatch(patterns.userAgents, line, (v) => v.trimEnd());
+    if (ua) uas.add(ua.slice(0, 160));
+    const k = patterns.kinds.find(([re]) => re.test(line));
     kinds.add(k ? k[1] : 'other');
   }
   return { users: [...users], userAgents: [...uas], kinds: [...kinds] };
+}
+
+/** The capture (group 1, else 2; cleaned) of the first pattern that matches with a non-empty one. */
+function firstMatch(patterns: RegExp[], line: string, clean = (v: string): string => v): string | undefined {
+  for (const re of patterns) {
+    const m = re.exec(line);
+    const v = m?.[1] ?? m?.[2];
+    if (v !== undefined && clean(v)) return clean(v);
+  }
+  return undefined;
 }
 
 /** A database ban row: [jail, ip, timeofban, bantime, bancount, data]. */
@@ -176,6 +190,7 @@ export function currentBans(live: Record<string, Array<{ ip: string; bantime: nu
   const count = new Map<string, number>();
   for (const b of history) count.set(b[1], (count.get(b[1]) ?? 0) + 1);
   const out: BanView[] = [];
+  const patterns = contextPatterns();
   for (const [jail, list] of Object.entries(live)) {
     for (const { ip, bantime } of list) {
       if (isTestBan(ip)) continue; // doctor's own test ban, never an attacker
@@ -193,7 +208,7 @@ export function currentBans(live: Record<string, Array<{ ip: string; bantime: nu
         previousBans: Math.max(0, dbCount - (row ? 1 : 0)),
         failures: row?.[5]?.failures ?? null,
         lines,
-        context: voipContext(lines),
+        context: voipContext(lines, patterns),
       });
     }
   }
@@ -240,6 +255,7 @@ export function history(bans: DbBan[], now: number): HistoryView {
   const users = new Map<string, number>();
   const nets = new Map<string, number>();
   let total = 0;
+  const patterns = contextPatterns();
   for (const b of bans) {
     const t = b[2];
     if (t < dayStart || isTestBan(b[1])) continue; // doctor's own test bans are not history
@@ -249,7 +265,7 @@ export function history(bans: DbBan[], now: number): HistoryView {
     const h = Math.floor((t - hourStart) / 3600);
     if (h >= 0 && h < 24) perHour[h]!++;
     nets.set(networkOf(b[1]), (nets.get(networkOf(b[1])) ?? 0) + 1);
-    for (const u of voipContext(b[5]?.matches ?? []).users) users.set(u, (users.get(u) ?? 0) + 1);
+    for (const u of voipContext(b[5]?.matches ?? [], patterns).users) users.set(u, (users.get(u) ?? 0) + 1);
   }
   const top = <K extends string>(m: Map<string, number>, key: K): Array<Record<K, string> & { count: number }> =>
     [...m.entries()]

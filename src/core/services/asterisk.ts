@@ -156,6 +156,21 @@ export const asterisk: ServiceModule = {
   // the URI the phone claims. Logins (SuccessfulAuth's RemoteAddress) cover phones behind NAT.
   registrations: ({ services: { asterisk: a } }) => (a.running && a.binary ? asteriskConsole(a.binary, a.configDir, 'pjsip show contacts') : null),
   jails: ['voip-asterisk'],
+  webContext: {
+    users: [
+      /\bfrom '[^']{0,300}?sips?:([^@']{1,256})@/i, // chan_sip / pjsip: Registration from '"x" <sip:USER@host>'
+      /\bAccountID="(?:sips?:)?([^"@]{0,256})/i, // security events
+      /\bto extension '([^']{0,256})'/i, // Call from '' ... to extension 'EXT' rejected
+    ],
+    // Security events' UserAgent="…"; also reads a SIP User-Agent: header quoted in any line.
+    userAgents: [/\bUser-?Agent(?:="([^"]{0,512})"|:[ \t]{0,64}([^ \t][^\r\n]{0,511}))/i],
+    kinds: [
+      [/Wrong password|InvalidPassword|ChallengeResponseFailed/i, 'wrong password'],
+      [/No matching (?:endpoint|peer)|InvalidAccountID|not found in context|Peer is not supposed to register|Username\/auth name mismatch/i, 'unknown user'],
+      [/extension not found|rejected because extension/i, 'unknown extension'],
+      [/ACL|not allowed|FailedACL/i, 'refused by ACL'],
+    ],
+  },
   // fail2ban's stock filter for Asterisk (Debian's jail.conf [asterisk], Issabel's jail.d, an admin's).
   adopts: ['asterisk'],
   reads: (facts) => loggerFiles(facts),

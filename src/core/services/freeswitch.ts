@@ -79,6 +79,17 @@ export const freeswitch: ServiceModule = {
   // network_ip of each registration: the address its REGISTER came from.
   registrations: ({ services: { freeswitch: f } }) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
   jails: ['voip-freeswitch'],
+  webContext: {
+    users: [
+      / for \[([^[\]@]{0,256})(?:@[^[\]]{0,256})?\] from ip /i, // SIP auth failure ... for [USER@domain]
+      /Can't find user \[([^\]@]{0,256})/i,
+    ],
+    kinds: [
+      [/Can't find user/i, 'unknown user'],
+      [/auth failure/i, 'auth failure'],
+      [/auth challenge/i, 'auth challenge'],
+    ],
+  },
   // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
   adopts: ['freeswitch', 'sip-auth-failure'],
   reads: (facts) => facts.services.freeswitch.profiles,

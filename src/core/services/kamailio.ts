@@ -69,6 +69,15 @@ export const kamailio: ServiceModule = {
   sharedBanReason: 'sip-auth-failure-or-flood',
   flags: KAMAILIO_FLAGS,
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
+  webContext: {
+    users: [/\buser=(\S{0,256}) rc=/i], // the voip-f2b auth line
+    userAgents: [/\bua=(\S{1,512})/i],
+    kinds: [
+      [/rc=-2\b/i, 'wrong password'],
+      [/rc=-3\b/i, 'unknown user'],
+      [/pike/i, 'flood (pike)'],
+    ],
+  },
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorSource: ({ facts, logFiles, files }) =>

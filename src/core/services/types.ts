@@ -273,4 +273,26 @@ export interface ServiceModule {
   doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
   /** install, before anything changes: a flag of its own that cannot work on this host is a usage error (thrown). */
   checkOptions?(c: { options: InstallOptions; facts: HostFacts; readText(path: string): Promise<string | null> }): Promise<void>;
+  /** The web view: what its log lines tell about an attempt (src/core/web-view.ts composes them). */
+  webContext?: WebContextPatterns;
 }
+
+/**
+ * Patterns that pull the SIP user, the User-Agent and the kind of failure out of a service's log
+ * lines, for the web view. Log lines are attacker text: every pattern must run in time linear in
+ * the line (bounded quantifiers, no two adjacent ones over the same characters; see
+ * src/core/web-view.ts and test/unit/linear-regex.test.ts, which runs each registered pattern).
+ */
+export interface WebContextPatterns {
+  /** Group 1 is the user; the first pattern of any module that matches a line wins. */
+  users?: RegExp[];
+  /** Group 1 (or 2) is the User-Agent. */
+  userAgents?: RegExp[];
+  /**
+   * Lines that say what kind of failure it was, by kind ('wrong password', 'unknown user', …;
+   * the web view's list, src/core/web-view.ts KIND_ORDER, says which kind wins when several match;
+   * a kind not in it comes after them).
+   */
+  kinds?: Array<[RegExp, string]>;
+}
+

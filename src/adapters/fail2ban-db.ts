@@ -2,12 +2,14 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 
 /**
- * How the web view reads fail2ban's ban history: its sqlite database, read-only (`file:…?mode=ro`
+ * How the tool reads fail2ban's ban history (for the web view; called through
+ * src/adapters/fail2ban.ts, readBanHistory): its sqlite database, read-only (`file:…?mode=ro`
  * URI, `PRAGMA query_only`, 5 s busy timeout), by one short Python process of the interpreter
  * fail2ban itself is installed for (the shebang of fail2ban-client), with Python's own sqlite3
  * and nothing of fail2ban imported: Node 18.19 has no sqlite and the tool adds no native addon.
  * Only plain data (strings, numbers, lists) crosses back, as JSON. Everything live (status, bans,
- * ban and unban) goes over fail2ban's socket from Node (src/adapters/fail2ban.ts).
+ * ban and unban) goes over fail2ban's socket from Node (src/adapters/fail2ban.ts); this process
+ * never talks to fail2ban.
  */
 export const QUERY_PY = String.raw`
 import json, sys, sqlite3
@@ -50,9 +52,6 @@ if q and q.get("file"):
         out["dbError"] = type(e).__name__ + ": " + str(e)
 json.dump(out, sys.stdout, default=str)
 `;
-
-export type { Fail2banPaths } from '../adapters/fail2ban.ts';
-export { fail2banPaths, Fail2banUnavailableError } from '../adapters/fail2ban.ts';
 
 /** The Python fail2ban-client runs with (its shebang), else /usr/bin/python3. */
 export async function fail2banPython(ctx: Context): Promise<string> {
