@@ -6,7 +6,7 @@ import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
 import { detectDistro, type Distro } from '../core/distro.ts';
 import { buildInstallPlan, filesToRead, selectedServices } from '../core/install-plan.ts';
-import { kamailioRunEnabled } from '../core/services/kamailio.ts';
+import { kamailio, kamailioRunEnabled } from '../core/services/kamailio.ts';
 import type { InstallOptions } from '../core/options.ts';
 import { installedQuery, parseInstalled } from '../core/packages.ts';
 import { changedFiles, planLines, unifiedDiff, type FileAction, type Plan, type PlannedService } from '../core/plan.ts';
@@ -175,7 +175,7 @@ export async function install(options: InstallOptions, ctx: Context, interview?:
   // 2. Facts and the distro (exit 3 when unsupported, before anything else).
   const facts = await gatherFacts(ctx);
   const distro = detectDistro(facts.os);
-  if (options.restartKamailio && !facts.services.kamailio.present) {
+  if (options.restartKamailio && !kamailio.detect(facts)) {
     throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
   }
   // Debian's init script (no systemd) starts kamailio only with RUN_KAMAILIO=yes, and says
