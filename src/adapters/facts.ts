@@ -215,7 +215,7 @@ export async function pbxFacts(ctx: Context, hint: PbxDistro | null): Promise<Pb
 function distroHint(facts: Pick<HostFacts, 'services'>): PbxDistro | null {
   for (const m of SERVICE_MODULES) {
     if (!m.distroHint || !(m.name in facts.services)) continue;
-    const d = m.distroHint(factsOf(m, facts as HostFacts));
+    const d = m.distroHint(factsOf(m, facts));
     if (d) return d;
   }
   return null;

@@ -33,7 +33,7 @@ export interface HostProbe {
  * A module's own facts (what its `probe` found), read back from the host's facts: its `absent`
  * facts where it was not probed (facts built by tests, a module registered after gathering).
  */
-export function factsOf<F>(module: Pick<ServiceModule<F>, 'name' | 'absent'>, facts: HostFacts): F {
+export function factsOf<F>(module: Pick<ServiceModule<F>, 'name' | 'absent'>, facts: Pick<HostFacts, 'services'>): F {
   const found = facts.services[module.name] as F | undefined;
   if (found !== undefined) return found;
   if (module.absent === undefined) throw new Error(`service ${module.name} has no facts (no probe, no absent facts)`);
