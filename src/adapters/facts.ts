@@ -2,19 +2,18 @@ import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Command, RunResult } from '../core/command.ts';
-import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts, type WebServerFacts } from '../core/facts.ts';
-import { asteriskDirectories } from '../core/asterisk-conf.ts';
-import { FREESWITCH_PID_FILES, freeswitchCommandLine, freeswitchEventSocket } from '../core/freeswitch-conf.ts';
+import { adminAddressFromEnv, type FirewallFacts, type HostFacts, type InitSystem, type ServiceFacts } from '../core/facts.ts';
 import { parseOsRelease } from '../core/os-release.ts';
 import { parseDpkgStatus, upstreamVersion } from '../core/packages.ts';
 import { WEB_CGROUP_PROCS, WEB_PIDFILE } from '../core/web-service.ts';
-import { detectPbxDistro, pbxMarkerPaths } from '../core/pbx-distro.ts';
+import { pbxDistroOf, pbxMarkerPaths, type PbxDistro } from '../core/pbx-distro.ts';
 import { JAIL_DIR, type ConfigText } from '../core/pbx-distro-jails.ts';
-import { loggerIncludes } from '../core/editors/asterisk-logger.ts';
 import type { PbxFacts } from '../core/facts.ts';
+import { factsOf, type HostProbe } from '../core/probe.ts';
+import { SERVICE_MODULES } from '../core/services/index.ts';
 import { backupPath, readManifest } from './manifest.ts';
 
-export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts, WebServerFacts } from '../core/facts.ts';
+export type { Fail2banFacts, FirewallFacts, HostFacts, InitSystem, ServiceFacts } from '../core/facts.ts';
 export { adminAddressFromEnv } from '../core/facts.ts';
 
 const APT_LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -172,62 +171,54 @@ function processArgs(pid: number): string[] {
   }
 }
 
-/**
- * FreeSWITCH as it runs: its pid file in its run directory (packaged: /run/freeswitch; source
- * builds: <prefix>/run or <prefix>/var/run/freeswitch), then its command line (-conf, -log, -base)
- * says where its configuration and log really are, its program gives fs_cli beside it, and
- * event_socket.conf.xml how fs_cli reaches its console.
- */
-async function freeswitchFacts(ctx: Context): Promise<ServiceFacts['freeswitch']> {
-  const pid = await livePid(ctx, FREESWITCH_PID_FILES);
-  const where = pid !== null ? freeswitchCommandLine(processArgs(pid)) : {};
-  const fsConfigDir = where.configDir ?? (await firstExisting(ctx, ['/etc/freeswitch', '/usr/local/freeswitch/conf', '/opt/freeswitch/etc/freeswitch'])) ?? '/etc/freeswitch';
-  const fsLogFile = where.logDir
-    ? `${where.logDir}/freeswitch.log`
-    : ((await firstExisting(ctx, ['/var/log/freeswitch/freeswitch.log', '/usr/local/freeswitch/log/freeswitch.log'])) ??
-      (fsConfigDir.startsWith('/usr/local') ? '/usr/local/freeswitch/log/freeswitch.log' : '/var/log/freeswitch/freeswitch.log'));
-  const profiles = (await ctx.fs.list(`${fsConfigDir}/sip_profiles`)).filter((n) => n.endsWith('.xml')).map((n) => `${fsConfigDir}/sip_profiles/${n}`);
-  const program = pid !== null ? trustedProgram(pid, 'freeswitch') : null;
-  const socket = freeswitchEventSocket(await ctx.fs.readText(`${fsConfigDir}/autoload_configs/event_socket.conf.xml`));
+/** The host as a service module's probe may ask it (src/core/probe.ts): the context's fs, live processes. */
+export function hostProbe(ctx: Context): HostProbe {
   return {
-    present: pid !== null || (await firstExisting(ctx, [`${fsConfigDir}/freeswitch.xml`, '/usr/bin/freeswitch', '/usr/local/freeswitch/bin/freeswitch'])) !== null,
-    running: pid !== null,
-    configDir: fsConfigDir,
-    logFile: fsLogFile,
-    profiles,
-    console: pid !== null ? { fsCli: program ? rootsAlone(path.posix.join(path.posix.dirname(program), 'fs_cli')) : null, ...socket } : null,
+    live: ctx.live,
+    read: (p) => ctx.fs.readText(p),
+    exists: (p) => ctx.fs.exists(p),
+    firstExisting: (paths) => firstExisting(ctx, [...paths]),
+    list: (dir) => ctx.fs.list(dir),
+    livePid: (pidFiles) => livePid(ctx, [...pidFiles]),
+    commandLine: async (pid) => processArgs(pid),
+    program: async (pid, name) => trustedProgram(pid, name),
+    rootsAlone: async (file) => rootsAlone(file),
   };
 }
 
+/** Each registered service module's facts, by its name: its own probe of its own paths. */
+async function serviceFacts(ctx: Context): Promise<ServiceFacts> {
+  const p = hostProbe(ctx);
+  const services: ServiceFacts = {};
+  for (const m of SERVICE_MODULES) if (m.probe) services[m.name] = await m.probe(p);
+  return services;
+}
+
 /**
- * The PBX distribution (its marker files, logger.conf's header), the files logger.conf includes
- * (followed through includes of includes), fail2ban's jail files, and where jail.local's text
- * from before the tool's first run is (the manifest says whether it existed and keeps its backup).
+ * The PBX distribution (its marker files, else what a service's own files tell: `hint`),
+ * fail2ban's jail files, and where jail.local's text from before the tool's first run is (the
+ * manifest says whether it existed and keeps its backup).
  */
-export async function pbxFacts(ctx: Context, asteriskConfigDir: string): Promise<PbxFacts> {
+export async function pbxFacts(ctx: Context, hint: PbxDistro | null): Promise<PbxFacts> {
   const present = new Set<string>();
   for (const p of pbxMarkerPaths()) if (await ctx.fs.exists(p)) present.add(p);
-  // Facts only: a file the safe reader refuses (a link a service account planted) tells nothing
-  // here; whatever must read it later refuses it there, with the reason.
-  const readText = (p: string): Promise<string | null> => ctx.fs.readText(p).catch(() => null);
-  const loggerConf = await readText(`${asteriskConfigDir}/logger.conf`);
-  const includes: string[] = [];
-  const follow = async (text: string | null, depth: number): Promise<void> => {
-    if (text === null || depth > 3) return;
-    for (const inc of loggerIncludes(text, asteriskConfigDir)) {
-      if (includes.includes(inc.path)) continue;
-      includes.push(inc.path);
-      await follow(await readText(inc.path), depth + 1);
-    }
-  };
-  await follow(loggerConf, 0);
   const f2b = '/etc/fail2ban';
   const fail2banFiles = await fail2banJailFilePaths(ctx);
   // A manifest that cannot be read (install reports it itself) leaves jail.local as the original.
   const manifest = await readManifest(ctx.fs).then((m) => m.manifest, () => null);
   const entry = manifest?.files.find((x) => x.path === `${f2b}/jail.local`);
   const jailLocalOriginal = !entry ? `${f2b}/jail.local` : entry.existed ? (entry.backup ?? backupPath(`${f2b}/jail.local`)) : null;
-  return { distro: detectPbxDistro(present, loggerConf), fail2banFiles, jailLocalOriginal, loggerIncludes: includes };
+  return { distro: pbxDistroOf(present, hint), fail2banFiles, jailLocalOriginal };
+}
+
+/** The first distribution a registered module's facts tell (its distroHint), or null. */
+function distroHint(facts: Pick<HostFacts, 'services'>): PbxDistro | null {
+  for (const m of SERVICE_MODULES) {
+    if (!m.distroHint || !(m.name in facts.services)) continue;
+    const d = m.distroHint(factsOf(m, facts));
+    if (d) return d;
+  }
+  return null;
 }
 
 /** fail2ban's jail files (jail.conf, jail.local, jail.d/*.conf|.local) and its paths-*.conf, sorted. */
@@ -300,45 +291,8 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
     if (st && ctx.now().getTime() - st.mtimeMs < APT_LISTS_MAX_AGE_MS && /Packages/.test(name)) aptListsFresh = true;
   }
 
-  // 5. VoIP services.
-  const astDirs = asteriskDirectories((await ctx.fs.readText('/etc/asterisk/asterisk.conf')) ?? '');
-  const astLogDir = astDirs.astlogdir ?? '/var/log/asterisk';
-  const astRunDir = astDirs.astrundir ?? '/var/run/asterisk';
-  const astPid = await livePid(ctx, [`${astRunDir}/asterisk.pid`]);
-  const astRunning = astPid !== null && (await ctx.fs.exists(`${astRunDir}/asterisk.ctl`));
-  /** A web server's logs: the files in its log directory that are current access/error logs (not rotated ones). */
-  const webServer = async (present: boolean, logDir: string): Promise<WebServerFacts> => {
-    const names = present ? (await ctx.fs.list(logDir)).sort() : [];
-    return {
-      present,
-      logDir,
-      accessLogs: names.filter((n) => /access(?:\.log|_log)$/.test(n)).map((n) => `${logDir}/${n}`),
-      errorLogs: names.filter((n) => /error(?:\.log|_log)$/.test(n)).map((n) => `${logDir}/${n}`),
-    };
-  };
-  const apacheDebian = (await firstExisting(ctx, ['/usr/sbin/apache2', '/etc/apache2/apache2.conf'])) !== null;
-  const apacheRhel = !apacheDebian && (await firstExisting(ctx, ['/usr/sbin/httpd', '/etc/httpd/conf/httpd.conf'])) !== null;
-  const nginxPresent = (await firstExisting(ctx, ['/usr/sbin/nginx', '/etc/nginx/nginx.conf'])) !== null;
-  const services: ServiceFacts = {
-    web: {
-      apache: await webServer(apacheDebian || apacheRhel, apacheRhel ? '/var/log/httpd' : '/var/log/apache2'),
-      nginx: await webServer(nginxPresent, '/var/log/nginx'),
-    },
-    asterisk: {
-      present: (await firstExisting(ctx, ['/etc/asterisk/asterisk.conf', '/usr/sbin/asterisk'])) !== null,
-      running: astRunning,
-      configDir: '/etc/asterisk',
-      logDir: astLogDir,
-      runDir: astRunDir,
-      binary: astRunning ? trustedProgram(astPid!, 'asterisk') : null,
-    },
-    freeswitch: await freeswitchFacts(ctx),
-    kamailio: {
-      present: (await firstExisting(ctx, ['/etc/kamailio/kamailio.cfg', '/usr/sbin/kamailio'])) !== null,
-      running: await pidAlive(ctx, ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid']),
-      configFile: '/etc/kamailio/kamailio.cfg',
-    },
-  };
+  // 5. The services: each module probes its own paths.
+  const services = await serviceFacts(ctx);
 
   return {
     live,
@@ -363,7 +317,7 @@ export async function gatherFacts(ctx: Context): Promise<HostFacts> {
           ? live && ((await ctx.fs.readText(WEB_CGROUP_PROCS)) ?? '').trim() !== ''
           : await pidAlive(ctx, [WEB_PIDFILE]),
     },
-    pbx: await pbxFacts(ctx, services.asterisk.configDir),
+    pbx: await pbxFacts(ctx, distroHint({ services })),
     mailname: ((await ctx.fs.readText('/etc/mailname')) ?? (await ctx.fs.readText('/etc/hostname')) ?? 'localhost').trim().split(/\s+/)[0] || 'localhost',
   };
 }

@@ -17,45 +17,12 @@ export interface Fail2banFacts {
   running: boolean;
 }
 
-/** A web server (the PBX's web panel behind it) and the log files it writes now. */
-export interface WebServerFacts {
-  present: boolean;
-  logDir: string;
-  /** Access logs found in logDir (empty: none written yet). */
-  accessLogs: string[];
-  /** Error logs found in logDir (empty: none written yet). */
-  errorLogs: string[];
-}
-
-/** Where a VoIP service is and how it logs. Paths are target paths (under the root). */
-export interface ServiceFacts {
-  /** Apache and nginx, for the web-panel module (absent in facts built by older tests). */
-  web?: { apache: WebServerFacts; nginx: WebServerFacts };
-  asterisk: {
-    present: boolean;
-    running: boolean;
-    configDir: string;
-    logDir: string;
-    /** astrundir of asterisk.conf (its control socket and pid file); absent in facts built by older tests. */
-    runDir?: string;
-    /** The running Asterisk's program (from its process), to reach its console: null when none runs. */
-    binary?: string | null;
-  };
-  freeswitch: {
-    present: boolean;
-    running: boolean;
-    configDir: string;
-    logFile: string;
-    profiles: string[];
-    /**
-     * The running FreeSWITCH's console (absent in facts built by older tests; null when none runs):
-     * its fs_cli (beside its program, root's alone; null otherwise) and its event socket
-     * (event_socket.conf.xml: listen-ip, listen-port; the password only as "is it fs_cli's default").
-     */
-    console?: { fsCli: string | null; host: string; port: number; defaultPassword: boolean } | null;
-  };
-  kamailio: { present: boolean; running: boolean; configFile: string };
-}
+/**
+ * What each service module's probe found, by module name (src/core/services/index.ts). Each module
+ * declares its own facts type and reads them with factsOf (src/core/probe.ts); a module that was
+ * not probed (facts built by tests) reads its `absent` facts.
+ */
+export type ServiceFacts = Record<string, unknown>;
 
 /** What is true about the host before we plan. Gathered once; read-only afterwards. */
 export interface HostFacts {
@@ -92,8 +59,6 @@ export interface PbxFacts {
    * first run, its backup afterwards; null when there was none (every section in it is the tool's).
    */
   jailLocalOriginal: string | null;
-  /** The files Asterisk's logger.conf pulls in (#include / #tryinclude), resolved, in order. */
-  loggerIncludes: string[];
 }
 
 /**

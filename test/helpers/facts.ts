@@ -1,12 +1,18 @@
-import type { HostFacts } from '../../src/core/facts.ts';
+import type { HostFacts, ServiceFacts } from '../../src/core/facts.ts';
+import { ASTERISK_ABSENT, type AsteriskFacts } from '../../src/core/services/asterisk-facts.ts';
+import { FREESWITCH_ABSENT, type FreeswitchFacts } from '../../src/core/services/freeswitch-facts.ts';
+import { KAMAILIO_ABSENT, type KamailioFacts } from '../../src/core/services/kamailio-facts.ts';
+
+/** Host facts whose services tests read and spread by name (each module's own facts type). */
+export type TestHostFacts = HostFacts & { services: ServiceFacts & { asterisk: AsteriskFacts; freeswitch: FreeswitchFacts; kamailio: KamailioFacts } };
 
 /**
  * Facts of a simulated Debian-like host for planner tests: not live, no init system, iptables
- * (nf_tables) and nft present, fail2ban 1.0.2 installed, an auth log, no VoIP service present.
+ * (nf_tables) and nft present, fail2ban 1.0.2 installed, an auth log, no VoIP service present
+ * (each module's `absent` facts; a module not listed reads its own through factsOf).
  * Each test overrides what it is about.
  */
-export function hostFacts(os: HostFacts['os'], o: Partial<HostFacts> = {}): HostFacts {
-  const none = { present: false, running: false };
+export function hostFacts(os: HostFacts['os'], o: Partial<HostFacts> = {}): TestHostFacts {
   return {
     live: false,
     os,
@@ -21,11 +27,7 @@ export function hostFacts(os: HostFacts['os'], o: Partial<HostFacts> = {}): Host
     postfix: { installed: false, running: false },
     initScripts: [],
     mailname: 'pbx.example.com',
-    services: {
-      asterisk: { ...none, configDir: '/etc/asterisk', logDir: '/var/log/asterisk' },
-      freeswitch: { ...none, configDir: '/etc/freeswitch', logFile: '/var/log/freeswitch/freeswitch.log', profiles: [] },
-      kamailio: { ...none, configFile: '/etc/kamailio/kamailio.cfg' },
-    },
+    services: structuredClone({ asterisk: ASTERISK_ABSENT, freeswitch: FREESWITCH_ABSENT, kamailio: KAMAILIO_ABSENT }),
     ...o,
-  };
+  } as TestHostFacts;
 }

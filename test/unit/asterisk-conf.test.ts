@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asteriskDirectories } from '../../src/core/asterisk-conf.ts';
+import { asteriskDirectories } from '../../src/core/services/asterisk-conf.ts';
 import { asteriskLiveCheck } from '../../src/core/services/asterisk.ts';
 
 test('asterisk.conf: [directories](!) as the sample ships it is a template, not the section', () => {

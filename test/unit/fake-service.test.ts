@@ -6,6 +6,7 @@
  * and uninstall, without any other source file naming it. Its flag (--yate-listener) is parsed,
  * shown in --help, stored as a setting and refused when Yate is not chosen, all from its module's
  * declaration.
+ * It is found by its own probe, run by the real gatherFacts: no shared facts shape knows it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { install } from '../../src/commands/install.ts';
 import { interview } from '../../src/cli/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
+import { factsOf } from '../../src/core/probe.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { UsageError } from '../../src/errors.ts';
@@ -24,7 +26,7 @@ import { CommanderError } from 'commander';
 import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
-import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, asked, yate } from '../fixtures/services/yate.ts';
+import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, YATE_PIDFILE, asked, yate } from '../fixtures/services/yate.ts';
 
 SERVICE_MODULES.push(yate);
 after(() => {
@@ -35,6 +37,30 @@ const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', impo
 const ADMIN_CONF = '; my yate\n[general]\n';
 const yateHost = () => tempRoot({ '/etc/os-release': DEBIAN12, '/etc/init.d/yate': '', [YATE_CONF]: ADMIN_CONF });
 
+test('detection: its own probe, run by the real gatherFacts, finds it by its own files', async () => {
+  // Its configuration alone (no init script): present; not running under --root (no process asked).
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, [YATE_CONF]: ADMIN_CONF, [YATE_PIDFILE]: `${process.pid}\n` });
+  const bare = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/init.d/yate': '' });
+  try {
+    const facts = await gatherFacts(testContext(root));
+    assert.deepEqual(facts.services.yate, { present: true, running: false, conf: YATE_CONF });
+    assert.deepEqual(factsOf(yate, facts), facts.services.yate);
+    assert.equal(yate.detect(facts), true);
+    // Its pid file names a live process: running on the live host (the probe asks it there only).
+    const live = await gatherFacts(testContext(root, { live: true }));
+    assert.equal(factsOf(yate, live).running, true);
+    // An init script alone is not Yate (its probe looks at its own paths), and the planner does not choose it.
+    const none = await gatherFacts(testContext(bare));
+    assert.deepEqual(none.services.yate, { present: false, running: false, conf: YATE_CONF });
+    assert.equal(yate.detect(none), false);
+    const r = await install(installOptions({ yes: true, dryRun: true, whitelist: ['203.0.113.7'] }), testContext(bare));
+    assert.ok(!r.jails.includes('voip-yate'), JSON.stringify(r.jails));
+  } finally {
+    await removeRoot(root);
+    await removeRoot(bare);
+  }
+});
+
 test('--services accepts the new name; the plan, apply and the --json report carry it', async () => {
   const inv = parseArgs(['--services', 'yate,sshd'], {});
   assert.ok(inv.command === 'install');
@@ -44,7 +70,7 @@ test('--services accepts the new name; the plan, apply and the --json report car
   try {
     const run = recordingRunner();
     const ctx = testContext(root, { run });
-    const r = await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), ctx); // detected: /etc/init.d/yate
+    const r = await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), ctx); // detected: its probe found /etc/yate/yate.conf
     assert.deepEqual(r.jails, ['voip-yate']);
     assert.deepEqual(
       r.files.filter((f) => f.path.includes('yate')).map((f) => `${f.action} ${f.path}`),

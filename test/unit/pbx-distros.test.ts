@@ -276,7 +276,7 @@ test("--keep-existing-jails is a flag of install; doctor reads the channels of l
     const f = path.join(FIXTURES, 'issabel', p);
     return existsSync(f) ? readFileSync(f, 'utf8') : null;
   };
-  const facts = { services: { asterisk: { configDir: '/etc/asterisk', logDir: '/var/log/asterisk' } } } as Parameters<NonNullable<typeof asterisk.doctorSource>>[0]['facts'];
+  const facts = { services: { asterisk: { configDir: '/etc/asterisk', logDir: '/var/log/asterisk' } } } as unknown as Parameters<NonNullable<typeof asterisk.doctorSource>>[0]['facts'];
   const check = asterisk.doctorSource!({ facts, logFiles: ['/var/log/asterisk/messages'], files: { read: rd } });
   assert.equal(check.verdict, 'ok', check.detail);
 });

@@ -5,11 +5,13 @@ import type { JailExpectation, ServiceFile, ServiceFragment, ServiceModule, Serv
 import { voipJailKeys } from './voip-jail.ts';
 import { asteriskSourceCheck, asteriskTwinned, type DoctorCheck } from '../doctor.ts';
 import type { Command } from '../command.ts';
+import { factsOf } from '../probe.ts';
+import { ASTERISK_ABSENT, probeAsterisk, type AsteriskFacts } from './asterisk-facts.ts';
 
 /** The files logger.conf is made of: itself, what it includes, and FreePBX's custom files (written when needed). */
 function loggerFiles(facts: HostFacts): string[] {
-  const dir = facts.services.asterisk.configDir;
-  return [...new Set([`${dir}/logger.conf`, ...(facts.pbx?.loggerIncludes ?? []), `${dir}/${LOGFILES_CUSTOM}`, `${dir}/${GENERAL_CUSTOM}`])];
+  const { configDir: dir, loggerIncludes = [] } = factsOf(asterisk, facts);
+  return [...new Set([`${dir}/logger.conf`, ...loggerIncludes, `${dir}/${LOGFILES_CUSTOM}`, `${dir}/${GENERAL_CUSTOM}`])];
 }
 
 /** FreePBX's and IssabelPBX's files for the admin's own logger settings, included by the logger.conf they generate. */
@@ -45,9 +47,9 @@ function appendLines(text: string | null, lines: string[], header: string): stri
  * and logger_general_custom.conf (dateformat), the admin's own files that logger.conf includes.
  */
 function generatedLoggerPlan(ctx: ServicePlanContext, loggerConf: string): LoggerPlan {
-  const a = ctx.facts.services.asterisk;
+  const a = factsOf(asterisk, ctx.facts);
   const read = (p: string): string | null => ctx.files.read(p);
-  const includes = (ctx.facts.pbx?.loggerIncludes ?? []).filter((p) => p.startsWith('/'));
+  const includes = (a.loggerIncludes ?? []).filter((p) => p.startsWith('/'));
   const logfilesCustom = `${a.configDir}/${LOGFILES_CUSTOM}`;
   const generalCustom = `${a.configDir}/${GENERAL_CUSTOM}`;
   const files: ServiceFile[] = [];
@@ -86,7 +88,7 @@ function generatedLoggerPlan(ctx: ServicePlanContext, loggerConf: string): Logge
  * defines (a messages channel with notice, a security channel) is not defined a second time.
  */
 function plainLoggerPlan(ctx: ServicePlanContext, current: string | null): LoggerPlan {
-  const a = ctx.facts.services.asterisk;
+  const a = factsOf(asterisk, ctx.facts);
   const path = `${a.configDir}/logger.conf`;
   const read = (p: string): string | null => ctx.files.read(p);
   const edited = current === null ? ctx.template('etc/asterisk/logger.conf') : editAsteriskLogger(current, elsewhere(current, a.configDir, read)).text;
@@ -145,16 +147,19 @@ export function asteriskExpects(filter: string): JailExpectation {
 }
 
 /** Asterisk: logger.conf made to log what the filter needs (dateformat, security channel). */
-export const asterisk: ServiceModule = {
+export const asterisk: ServiceModule<AsteriskFacts> = {
   name: 'asterisk',
   label: 'Asterisk',
-  detect: (facts) => facts.services.asterisk.present,
+  detect: (facts) => factsOf(asterisk, facts).present,
+  probe: probeAsterisk,
+  absent: ASTERISK_ABSENT,
+  distroHint: (a) => a.generatedBy ?? null,
   filters: ['voip-asterisk.conf'],
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2, logins: true },
   // The source address of a contact where rewrite_contact is on (FreePBX's default); without it
   // the URI the phone claims. Logins (SuccessfulAuth's RemoteAddress) cover phones behind NAT.
-  registrations: ({ services: { asterisk: a } }) => (a.running && a.binary ? asteriskConsole(a.binary, a.configDir, 'pjsip show contacts') : null),
+  registrations: (facts, a = factsOf(asterisk, facts)) => (a.running && a.binary ? asteriskConsole(a.binary, a.configDir, 'pjsip show contacts') : null),
   jails: ['voip-asterisk'],
   webContext: {
     users: [
@@ -175,20 +180,20 @@ export const asterisk: ServiceModule = {
   adopts: ['asterisk'],
   reads: (facts) => loggerFiles(facts),
   doctorReads: (facts) => loggerFiles(facts),
-  doctorLive: ({ services: { asterisk: a } }) =>
+  doctorLive: (facts, a = factsOf(asterisk, facts)) =>
     a.running && a.binary ? { command: asteriskConsole(a.binary, a.configDir, 'logger show channels'), check: asteriskLiveCheck } : null,
   doctorSource: ({ facts, logFiles, files }) => {
-    const a = facts.services.asterisk;
+    const a = factsOf(asterisk, facts);
     const text = files.read(`${a.configDir}/logger.conf`);
     // The channels of the files logger.conf includes count too (FreePBX defines them all there).
     return asteriskSourceCheck(logFiles, text === null ? null : flattenLogger(text, a.configDir, (p) => files.read(p)), a.logDir);
   },
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
   // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
-  doctorWriter: ({ services: { asterisk: a } }) =>
+  doctorWriter: (facts, a = factsOf(asterisk, facts)) =>
     a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
   plan(ctx): ServiceFragment {
-    const a = ctx.facts.services.asterisk;
+    const a = factsOf(asterisk, ctx.facts);
     const path = `${a.configDir}/logger.conf`;
     const current = ctx.files.read(path);
     const read = (p: string): string | null => ctx.files.read(p);

@@ -4,12 +4,13 @@ import { sipProfilesGenerated } from '../pbx-distro.ts';
 import type { ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
-import { sofiaProfileName } from '../freeswitch-conf.ts';
-import { FREESWITCH_PROBE_JS, freeswitchProbeCheck } from '../freeswitch-probe.ts';
+import { sofiaProfileName } from './freeswitch-conf.ts';
+import { FREESWITCH_PROBE_JS, freeswitchProbeCheck } from './freeswitch-probe.ts';
 import type { Command } from '../command.ts';
-import type { HostFacts } from '../facts.ts';
+import { factsOf } from '../probe.ts';
+import { FREESWITCH_ABSENT, probeFreeswitch, type FreeswitchFacts } from './freeswitch-facts.ts';
 
-type FsConsole = NonNullable<HostFacts['services']['freeswitch']['console']>;
+type FsConsole = NonNullable<FreeswitchFacts['console']>;
 
 /**
  * A command on the running FreeSWITCH's console: its own fs_cli, on the event socket of
@@ -26,7 +27,7 @@ function fsCli(c: FsConsole & { fsCli: string }, command: string): Command {
  * settings, log-auth-failures included, without a restart (no call is dropped, no registration
  * lost). Where fs_cli cannot be run as root, the exact manual step and why.
  */
-function applyToRunning(f: HostFacts['services']['freeswitch'], names: string[]): { after: Array<{ service: string; why: string; command: Command }>; manualSteps: string[]; warnings: string[] } {
+function applyToRunning(f: FreeswitchFacts, names: string[]): { after: Array<{ service: string; why: string; command: Command }>; manualSteps: string[]; warnings: string[] } {
   const manual = `fs_cli -x reloadxml; ${names.map((n) => `fs_cli -x "sofia profile ${n} rescan"`).join('; ')}`;
   if (!names.length) return { after: [], manualSteps: [], warnings: [] };
   if (!f.running) return { after: [], manualSteps: [], warnings: [] }; // read when FreeSWITCH starts
@@ -68,16 +69,18 @@ export const FREESWITCH_FLAGS = [
 ] as const satisfies ReadonlyArray<ServiceFlag & { key: keyof FreeswitchOptions }>;
 
 /** FreeSWITCH: every sofia profile made to log auth failures; the jail reads freeswitch.log. */
-export const freeswitch: ServiceModule = {
+export const freeswitch: ServiceModule<FreeswitchFacts> = {
   name: 'freeswitch',
   label: 'FreeSWITCH',
-  detect: (facts) => facts.services.freeswitch.present,
+  detect: (facts) => factsOf(freeswitch, facts).present,
+  probe: probeFreeswitch,
+  absent: FREESWITCH_ABSENT,
   filters: ['voip-freeswitch.conf'],
   flags: FREESWITCH_FLAGS,
   sharedBanReason: 'sip-auth-failure',
   guard: { window: 2 },
   // network_ip of each registration: the address its REGISTER came from.
-  registrations: ({ services: { freeswitch: f } }) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
+  registrations: (facts, f = factsOf(freeswitch, facts)) => (f.running && f.console?.fsCli ? fsCli({ ...f.console, fsCli: f.console.fsCli }, 'show registrations as json') : null),
   jails: ['voip-freeswitch'],
   webContext: {
     users: [
@@ -92,20 +95,21 @@ export const freeswitch: ServiceModule = {
   },
   // fail2ban's stock filter, and FusionPBX's `freeswitch` and `sip-auth-failure` (SIP auth failure lines).
   adopts: ['freeswitch', 'sip-auth-failure'],
-  reads: (facts) => facts.services.freeswitch.profiles,
-  doctorReads: (facts) => [`${facts.services.freeswitch.configDir}/autoload_configs/switch.conf.xml`, ...facts.services.freeswitch.profiles],
+  reads: (facts) => factsOf(freeswitch, facts).profiles,
+  doctorReads: (facts, f = factsOf(freeswitch, facts)) => [`${f.configDir}/autoload_configs/switch.conf.xml`, ...f.profiles],
   // doctor, while FreeSWITCH runs: a wrong password to each running profile must reach the log the jail reads.
   doctorLive: (facts) => {
-    const c = facts.services.freeswitch.console;
-    if (!facts.services.freeswitch.running || !c?.fsCli) return null;
+    const f = factsOf(freeswitch, facts);
+    const c = f.console;
+    if (!f.running || !c?.fsCli) return null;
     // node runs the fixed probe script (data, not a shell string): the same runtime as this tool.
-    const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), facts.services.freeswitch.logFile], timeoutMs: 30000 };
+    const command: Command = { cmd: process.execPath, args: ['-e', FREESWITCH_PROBE_JS, c.fsCli, c.host, String(c.port), f.logFile], timeoutMs: 30000 };
     return { command, check: (out, logFiles) => freeswitchProbeCheck(out, logFiles), sends: true };
   },
   // A failed digest in FreeSWITCH's words (normal and aggressive mode both match it).
   doctorExpects: () => ({ failures: /SIP auth failure/ }),
   doctorSource({ facts, logFiles, files }) {
-    const f = facts.services.freeswitch;
+    const f = factsOf(freeswitch, facts);
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));
     const profiles: Record<string, string> = {};
     for (const p of f.profiles) {
@@ -115,7 +119,7 @@ export const freeswitch: ServiceModule = {
     return freeswitchSourceCheck(logFiles, expected, profiles);
   },
   plan(ctx) {
-    const f = ctx.facts.services.freeswitch;
+    const f = factsOf(freeswitch, ctx.facts);
     const files: ServiceFile[] = [];
     const warnings: string[] = [];
     const manualSteps: string[] = [];

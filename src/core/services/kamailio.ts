@@ -4,6 +4,8 @@ import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceFlag, Se
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from '../doctor.ts';
 import { UsageError } from '../../errors.ts';
+import { factsOf } from '../probe.ts';
+import { KAMAILIO_ABSENT, probeKamailio, type KamailioFacts } from './kamailio-facts.ts';
 
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
@@ -61,10 +63,12 @@ export const KAMAILIO_FLAGS = [
  * findtime and ignoreip; its syslog lines in a file of their own where rsyslog runs, else the
  * journal; an auth jail and a pike jail (maxretry 1) on them.
  */
-export const kamailio: ServiceModule = {
+export const kamailio: ServiceModule<KamailioFacts> = {
   name: 'kamailio',
   label: 'Kamailio',
-  detect: (facts) => facts.services.kamailio.present,
+  detect: (facts) => factsOf(kamailio, facts).present,
+  probe: probeKamailio,
+  absent: KAMAILIO_ABSENT,
   filters: ['voip-kamailio.conf'],
   sharedBanReason: 'sip-auth-failure-or-flood',
   flags: KAMAILIO_FLAGS,
@@ -78,15 +82,15 @@ export const kamailio: ServiceModule = {
       [/pike/i, 'flood (pike)'],
     ],
   },
-  reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
-  doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
+  reads: (facts) => [factsOf(kamailio, facts).configFile, KAMAILIO_RSYSLOG_RULE],
+  doctorReads: (facts) => [factsOf(kamailio, facts).configFile, KAMAILIO_RSYSLOG_RULE],
   doctorSource: ({ facts, logFiles, files }) =>
-    kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
+    kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(factsOf(kamailio, facts).configFile), BEGIN_MARKER),
   doctorExpects: (_jail, filter) => kamailioExpects(filter),
   // --restartkamailio (install's hook, checked before anything changes).
   checkOptions: async ({ options, facts, readText }) => {
     if (!options.restartKamailio) return;
-    if (!facts.services.kamailio.present) {
+    if (!factsOf(kamailio, facts).present) {
       throw new UsageError('--restartkamailio was given but Kamailio is not installed (no /etc/kamailio/kamailio.cfg or /usr/sbin/kamailio)', 'drop --restartkamailio');
     }
     // Debian's init script (no systemd) starts kamailio only with RUN_KAMAILIO=yes, and says
@@ -100,7 +104,7 @@ export const kamailio: ServiceModule = {
   },
   plan(ctx) {
     const { options, facts } = ctx;
-    const k = facts.services.kamailio;
+    const k = factsOf(kamailio, facts);
     const files: ServiceFile[] = [];
     const warnings: string[] = [];
     const manualSteps: string[] = [];
@@ -165,7 +169,7 @@ export const kamailio: ServiceModule = {
   async question(q) {
     // Offer to insert the auth-failure log line where kamailio.cfg has the stock auth route.
     if (q.options.kamailioAuthLog) return {};
-    const file = q.facts.services.kamailio.configFile;
+    const file = factsOf(kamailio, q.facts).configFile;
     const cfg = await q.readText(file);
     if (cfg === null || insertAuthFailureLog(cfg).status !== 'inserted') return {};
     const kamailioAuthLog = await q.prompt.confirm({

@@ -8,6 +8,8 @@ import type { EnsureFile } from '../plan.ts';
 import type { Prompter } from '../prompter.ts';
 import type { ServiceAction } from '../service-control.ts';
 import type { ExistingJail } from '../pbx-distro-jails.ts';
+import type { HostProbe } from '../probe.ts';
+import type { PbxDistro } from '../pbx-distro.ts';
 
 /**
  * The current text of the files the plan may read (null = absent). Reading a path that no
@@ -185,13 +187,23 @@ export interface JailExpectation {
  * A protected service: everything about it in one object, registered once in
  * src/core/services/index.ts. The planner composes modules; it never names one.
  */
-export interface ServiceModule {
+export interface ServiceModule<F = unknown> {
   /** Its name in --services (lower case, no spaces). */
   name: string;
   /** Its name for people (the interactive checklist, messages). */
   label: string;
   /** Chosen by default (no --services) when this returns true: the service is on this host. */
   detect(facts: HostFacts): boolean;
+  /**
+   * How it is found on this host: its own probes of its own paths, run once while the host's
+   * facts are gathered (src/adapters/facts.ts); kept in `facts.services[name]`, read back with
+   * factsOf (src/core/probe.ts). Its facts type is declared in its own files.
+   */
+  probe?(p: HostProbe): Promise<F>;
+  /** Its facts on a host without it, where it was not probed (facts built by tests). Needed with `probe`. */
+  absent?: F;
+  /** The PBX distribution its own files tell (a header the distribution writes), when no marker file does. */
+  distroHint?(facts: F): PbxDistro | null;
   /**
    * Set for a module planned on every run, chosen or not (sshd: the distro enables its jail, and
    * fail2ban must still start). Says so in the checklist.

@@ -1,6 +1,7 @@
 import { getIniValue } from '../ini-edit.ts';
 import { JAIL_LOCAL } from '../paths.ts';
-import type { WebServerFacts } from '../facts.ts';
+import { factsOf } from '../probe.ts';
+import { WEB_PANEL_ABSENT, probeWebPanel, type WebPanelFacts, type WebServerFacts } from './web-panel-facts.ts';
 import type { EnsureFile } from '../plan.ts';
 import type { JailEdit, ServiceModule } from './types.ts';
 
@@ -19,7 +20,6 @@ const JAILS = {
 } as const;
 
 type Server = keyof typeof JAILS;
-const NONE: WebServerFacts = { present: false, logDir: '', accessLogs: [], errorLogs: [] };
 
 /** The logs a jail reads: those the server writes now, else the default file (created empty). */
 function logsOf(server: Server, w: WebServerFacts, kind: 'access' | 'error'): string[] {
@@ -34,15 +34,17 @@ function logsOf(server: Server, w: WebServerFacts, kind: 'access' | 'error'): st
  * nginx: the stock fail2ban filters that fit, against the log files the server really writes.
  * No jail for a server that is not installed (one installed before has its jails switched off).
  */
-export const webPanel: ServiceModule = {
+export const webPanel: ServiceModule<WebPanelFacts> = {
   name: 'web-panel',
   label: 'Web panel (Apache/nginx)',
-  detect: (facts) => Boolean(facts.services.web?.apache.present || facts.services.web?.nginx.present),
+  detect: (facts, web = factsOf(webPanel, facts)) => web.apache.present || web.nginx.present,
+  probe: probeWebPanel,
+  absent: WEB_PANEL_ABSENT,
   filters: [],
   jails: [...JAILS.apache, ...JAILS.nginx].map((j) => j.jail),
   reads: () => [],
   plan(ctx) {
-    const web = ctx.facts.services.web ?? { apache: NONE, nginx: NONE };
+    const web = factsOf(webPanel, ctx.facts);
     const jail: JailEdit[] = [];
     const jails: string[] = [];
     const ensureFiles: EnsureFile[] = [];
