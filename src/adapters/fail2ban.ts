@@ -237,3 +237,115 @@ export async function unbanAddress(ctx: Context, ip: string, jail: string | null
 export function configTest(ctx: Context): Promise<RunResult> {
   return ctx.run({ cmd: 'fail2ban-client', args: [...(ctx.live ? [] : ['-c', ctx.fs.real('/etc/fail2ban')]), '-t'], timeoutMs: 60000 });
 }
+
+// ---------------------------------------------------------------------------------------------
+// doctor's questions (helper B, issue 22): what a jail is set to, its configuration as
+// fail2ban reads it, a test ban. One object per doctor run, so doctor never builds a fail2ban
+// command line itself.
+
+/** What `fail2ban-client` answered: its exit code, its output and its last error line. */
+export interface ClientAnswer {
+  ok: boolean;
+  exitCode: number;
+  stdout: string;
+  /** fail2ban's last line on failure ('' when it succeeded or said nothing). */
+  error: string;
+}
+
+/** A jail's running settings as doctor needs them. */
+export interface JailSettings {
+  logpath: string[];
+  ignoreip: string[];
+  maxretry: number | null;
+  actions: string[];
+}
+
+/** doctor's fail2ban: the server of the context (or `socket`), its configuration under the root. */
+export interface DoctorFail2ban {
+  /** The socket asked (null: fail2ban-client's own default, on the live host). */
+  socket: string | null;
+  /** The configuration directory on this machine (null: fail2ban's own default, on the live host). */
+  confDir: string | null;
+  ping(): Promise<ClientAnswer>;
+  version(): Promise<string | null>;
+  jails(): Promise<string[]>;
+  settings(jail: string): Promise<JailSettings>;
+  /** Each jail's backend and log files as fail2ban reads the configuration (`-d`: no server needed); asked once. */
+  configDump(): Promise<{ backends: Map<string, string>; logpaths: Map<string, string[]>; error: string | null }>;
+  ban(jail: string, ip: string): Promise<ClientAnswer>;
+  unban(jail: string, ip: string): Promise<ClientAnswer>;
+  /** fail2ban's log file (null: it logs elsewhere: syslog, the journal). */
+  logTarget(): Promise<string | null>;
+}
+
+/**
+ * The items of a fail2ban-client list answer:
+ *   Current monitored log file(s):\n|- /a\n`- /b     →  ['/a', '/b']
+ * and the one-item-per-line form of `get <jail> actions` (after its header line).
+ */
+export function parseClientList(stdout: string): string[] {
+  const lines = stdout.split('\n').map((l) => l.trimEnd());
+  const tree = lines.filter((l) => /^[|`]- /.test(l)).map((l) => l.slice(3).trim());
+  if (tree.length) return tree.filter(Boolean);
+  if (lines.length > 1 && /:\s*$/.test(lines[0]!)) return lines.slice(1).join(',').split(',').map((s) => s.trim()).filter(Boolean);
+  return [];
+}
+
+/**
+ * doctor's fail2ban over fail2ban-client: the live host's own (no -c/-s) or, under --root, the
+ * root's configuration and the socket it names resolved inside the root (never the host's).
+ * `socket`: doctor's --socket (or VOIP_F2B_SOCKET), a path on this machine.
+ */
+export async function doctorFail2ban(ctx: Context, socket: string | null): Promise<DoctorFail2ban> {
+  const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
+  const sock = socket ?? (ctx.live ? null : await socketInRoot(ctx));
+  const ask = async (args: string[], o: { socket?: boolean; timeoutMs?: number } = {}): Promise<ClientAnswer> => {
+    const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), ...(sock && o.socket !== false ? ['-s', sock] : []), ...args], timeoutMs: o.timeoutMs ?? 20000 });
+    const error = r.exitCode === 0 ? '' : ((r.stderr || r.stdout).trim().split('\n').pop() ?? '');
+    return { ok: r.exitCode === 0, exitCode: r.exitCode, stdout: r.stdout, error };
+  };
+  const get = async (jail: string, what: string): Promise<string> => {
+    const r = await ask(['get', jail, what]);
+    return r.ok ? r.stdout : '';
+  };
+  let dump: Awaited<ReturnType<DoctorFail2ban['configDump']>> | null = null;
+  return {
+    socket: sock,
+    confDir,
+    ping: () => ask(['ping']),
+    version: async () => /\d+\.\d+(?:\.\d+)?/.exec((await ask(['version'])).stdout)?.[0] ?? null,
+    jails: async () => parseJailList((await ask(['status'])).stdout),
+    async settings(jail) {
+      const [logpath, ignoreip, maxretry, actions] = [await get(jail, 'logpath'), await get(jail, 'ignoreip'), await get(jail, 'maxretry'), await get(jail, 'actions')];
+      return { logpath: parseClientList(logpath), ignoreip: parseClientList(ignoreip), maxretry: Number(maxretry.trim()) || null, actions: parseClientList(actions) };
+    },
+    async configDump() {
+      if (dump) return dump;
+      const r = await ask(['-d'], { socket: false, timeoutMs: 60000 });
+      dump = r.ok
+        ? { backends: parseJailBackends(r.stdout), logpaths: parseJailLogpaths(r.stdout), error: null }
+        : { backends: new Map(), logpaths: new Map(), error: r.error || `exit ${r.exitCode}` };
+      return dump;
+    },
+    ban: (jail, ip) => ask(['set', jail, 'banip', ip]),
+    unban: (jail, ip) => ask(['set', jail, 'unbanip', ip]),
+    logTarget: async () => {
+      const t = parseClientList((await ask(['get', 'logtarget'])).stdout)[0];
+      return t && t.startsWith('/') ? t : null;
+    },
+  };
+}
+
+/** Each jail's backend from `fail2ban-client -d` (its lines `['add', '<jail>', '<backend>']`). */
+export function parseJailBackends(dump: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of dump.matchAll(/^\['add', '([^'\n]+)', '([^'\n]+)'\]$/gm)) out.set(m[1]!, m[2]!);
+  return out;
+}
+
+/** Each jail's log files from `fail2ban-client -d` (its lines `['set', '<jail>', 'addlogpath', '<file>', …]`). */
+export function parseJailLogpaths(dump: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of dump.matchAll(/^\['set', '([^'\n]+)', 'addlogpath', '([^'\n]+)'/gm)) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+  return out;
+}

@@ -3,7 +3,8 @@ import { loggerConfGenerated } from '../pbx-distro.ts';
 import type { HostFacts } from '../facts.ts';
 import type { JailExpectation, ServiceFile, ServiceFragment, ServiceModule, ServicePlanContext } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { asteriskSourceCheck, asteriskTwinned, type DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor.ts';
+import { asteriskSourceCheck, asteriskTwinned } from './asterisk-doctor.ts';
 import type { Command } from '../command.ts';
 
 /** The files logger.conf is made of: itself, what it includes, and FreePBX's custom files (written when needed). */
@@ -169,9 +170,15 @@ export const asterisk: ServiceModule = {
     return asteriskSourceCheck(logFiles, text === null ? null : flattenLogger(text, a.configDir, (p) => files.read(p)), a.logDir);
   },
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
+  // Its failure hints; with count=once, a messages-log twin of a security event is not one.
+  doctorHints: {
+    failures:
+      /Wrong password|No matching peer found|Username\/auth name mismatch|failed to authenticate|No matching endpoint found|Failed to authenticate|SecurityEvent="(?:InvalidPassword|ChallengeResponseFailed|InvalidAccountID|FailedACL)"|rejected because extension not found/,
+    skip: (line, filter) => /count\s*=\s*once/.test(filter) && asteriskTwinned(line),
+  },
   // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
   doctorWriter: ({ services: { asterisk: a } }) =>
-    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
+    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`), reopen: 'Asterisk: asterisk -rx "logger reload"' } : null,
   plan(ctx): ServiceFragment {
     const a = ctx.facts.services.asterisk;
     const path = `${a.configDir}/logger.conf`;

@@ -2,7 +2,7 @@ import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, r
 import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { kamailioSourceCheck } from '../doctor.ts';
+import { kamailioSourceCheck } from './kamailio-doctor.ts';
 
 export const KAMAILIO_LOG = '/var/log/kamailio.log';
 export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
@@ -58,6 +58,7 @@ export const kamailio: ServiceModule = {
   doctorSource: ({ facts, logFiles, files }) =>
     kamailioSourceCheck(logFiles, KAMAILIO_RSYSLOG_RULE, files.read(KAMAILIO_RSYSLOG_RULE), files.read(facts.services.kamailio.configFile), BEGIN_MARKER),
   doctorExpects: (_jail, filter) => kamailioExpects(filter),
+  doctorHints: { failures: /voip-f2b: auth failure|pike block/i },
   plan(ctx) {
     const { options, facts } = ctx;
     const k = facts.services.kamailio;

@@ -21,6 +21,9 @@ export const sshd: ServiceModule = {
   jails: [],
   reads: () => [JAIL_LOCAL],
   doctorExpects: () => ({ failures: /Failed password|Invalid user/ }),
+  // The distro's own jail (and an admin's `ssh` beside it): checked as sshd's.
+  doctorFilters: ['sshd'],
+  doctorHints: { failures: /Failed password|Invalid user/ },
   packages: (facts, distro) => (onJournal(facts) && distro.pkgs.pysystemd ? [distro.pkgs.pysystemd] : []),
   plan(ctx) {
     const { facts, distro } = ctx;
