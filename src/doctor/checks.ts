@@ -124,9 +124,10 @@ function skippedText(skipped: FailureLines['skipped'] | undefined): string {
 /**
  * The check of the filter over the last lines of the jail's logs. `failureLike`: the lines it is
  * meant to match; `skipped`: failure-like lines it skips on purpose (named in the detail, never a
- * warning).
+ * warning). `timeStampFix`: how the service is made to log a time stamp fail2ban reads (its
+ * module's `doctorFixes`).
  */
-export function filterCheck(summary: RegexSummary | null, error: string | null, failureLike: number, filter: string, skipped?: FailureLines['skipped']): DoctorCheck {
+export function filterCheck(summary: RegexSummary | null, error: string | null, failureLike: number, filter: string, skipped?: FailureLines['skipped'], timeStampFix?: string): DoctorCheck {
   const name = `filter ${filter}`;
   if (error !== null || !summary) {
     return { name, verdict: 'broken', detail: `fail2ban-regex could not run the filter: ${error ?? 'no summary'}`, fix: `fix /etc/fail2ban/filter.d/${filter.replace(/\[.*$/, '')}.conf (or run voip-f2b-install again)` };
@@ -138,7 +139,7 @@ export function filterCheck(summary: RegexSummary | null, error: string | null, 
       name,
       verdict: 'broken',
       detail: `fail2ban finds no time stamp it can read in the last ${summary.lines} lines: no failure would ever be counted`,
-      fix: 'make the service log a standard time stamp (Asterisk: dateformat = %F %T in logger.conf; run voip-f2b-install again)',
+      fix: `make the service log a standard time stamp (${timeStampFix ? `${timeStampFix}; ` : ''}run voip-f2b-install again)`,
     };
   }
   if (summary.matched === 0 && failureLike > 0) {
@@ -182,9 +183,10 @@ export function adminCheck(admin: string | null, ignoreip: string[]): DoctorChec
 
 /**
  * The check of a jail that reads no log file: what its backend reads. `backend` undefined = not
- * known (fail2ban-client -d failed); `journald` = a journald runs here (its socket).
+ * known (fail2ban-client -d failed); `journald` = a journald runs here (its socket); `logFile`:
+ * the file the service logs to (its module's `doctorFixes`).
  */
-export function logSourceCheck(jail: string, backend: string | undefined, journald: boolean, service: string, dumpError: string | null): DoctorCheck {
+export function logSourceCheck(jail: string, backend: string | undefined, journald: boolean, service: string, dumpError: string | null, logFile?: string): DoctorCheck {
   const name = 'log source';
   if (backend === undefined) {
     return { name, verdict: 'warning', detail: `fail2ban lists no log file for this jail, and its backend could not be read (fail2ban-client -d: ${dumpError ?? 'no answer'})`, fix: `check the jail's configuration: fail2ban-client -d | grep "'${jail}'"` };
@@ -195,7 +197,7 @@ export function logSourceCheck(jail: string, backend: string | undefined, journa
       name,
       verdict: 'broken',
       detail: `the jail reads the systemd journal (backend ${backend}), but no journald runs on this host: it never sees a line`,
-      fix: `read the file ${service} logs to instead: set backend = auto and its logpath in [${jail}] of jail.local (for sshd: the auth log), then: fail2ban-client reload ${jail}`,
+      fix: `read the file ${service} logs to instead: set backend = auto and its logpath in [${jail}] of jail.local${logFile ? ` (${logFile})` : ''}, then: fail2ban-client reload ${jail}`,
     };
   }
   return {

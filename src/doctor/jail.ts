@@ -74,7 +74,7 @@ async function logChecks(run: DoctorRun, v: JailView, checks: DoctorCheck[]): Pr
     // fail2ban drops a file it can no longer open from a polling jail's list (after ~50 failed
     // reads): then the jail reads nothing at all, and only its configured backend tells.
     const d = await run.f2b.configDump();
-    checks.push(logSourceCheck(v.jail, d.backends.get(v.jail), await ctx.fs.exists(JOURNALD_SOCKET), v.label, d.error));
+    checks.push(logSourceCheck(v.jail, d.backends.get(v.jail), await ctx.fs.exists(JOURNALD_SOCKET), v.label, d.error, v.module?.doctorFixes?.logFile));
   }
   const present: string[] = [];
   for (const f of v.logFiles) {
@@ -140,7 +140,7 @@ async function filterChecks(run: DoctorRun, v: JailView, present: string[], resu
   const error = summaryRun.exitCode !== 0 ? ((summaryRun.stderr || summaryRun.stdout).trim().split('\n').filter(Boolean).pop() ?? `exit ${summaryRun.exitCode}`) : null;
   const failures = countFailureLines(v.module?.doctorExpects?.(v.jail, v.filter), lines);
   result.failureLines = failures;
-  result.checks.push(filterCheck(summary, error, failures.expected, v.filter, failures.skipped));
+  result.checks.push(filterCheck(summary, error, failures.expected, v.filter, failures.skipped, v.module?.doctorFixes?.timeStamp));
   if (!summary) return;
   result.matches = summary.regexes;
   if (summary.matched === 0) {

@@ -170,6 +170,7 @@ export const asterisk: ServiceModule = {
     return asteriskSourceCheck(logFiles, text === null ? null : flattenLogger(text, a.configDir, (p) => files.read(p)), a.logDir);
   },
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
+  doctorFixes: { timeStamp: 'Asterisk: dateformat = %F %T in logger.conf' },
   // Its failure hints; with count=once, a messages-log twin of a security event is not one.
   doctorHints: {
     failures:

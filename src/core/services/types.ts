@@ -233,4 +233,9 @@ export interface ServiceModule {
    * `filter` leaves to another on purpose). Linear patterns: the lines are attacker text.
    */
   doctorHints?: { failures: RegExp; skip?(line: string, filter: string): boolean };
+  /**
+   * doctor: the service's part of a fix. `timeStamp`: how it is made to log a time stamp fail2ban
+   * reads; `logFile`: the file it logs to, for a jail on the journal where no journald runs.
+   */
+  doctorFixes?: { timeStamp?: string; logFile?: string };
 }
