@@ -2,22 +2,29 @@
  * The registry is the only place that knows the services: a test-only module (Yate,
  * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through option parsing,
  * the plan, apply, the --json report, the interactive checklist and its question, a re-run,
- * and uninstall, without any other source file naming it.
+ * uninstall, and doctor (its own check and its failure hint, with the real fail2ban-regex on the
+ * filter it installed), without any other source file naming it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { utimesSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
 import { interview } from '../../src/commands/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
+import { doctor } from '../../src/commands/doctor.ts';
+import { failureLikeLines } from '../../src/doctor/failures.ts';
+import type { Command } from '../../src/adapters/runner.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
 import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { FAIL2BAN_REGEX } from '../helpers/fail2ban-regex.ts';
 import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, asked, yate } from '../fixtures/services/yate.ts';
 
 SERVICE_MODULES.push(yate);
@@ -107,6 +114,68 @@ test('uninstall restores its files and runs its uninstall step', async () => {
     assert.deepEqual(run.lines(), ['/etc/init.d/yate restart']);
     assert.deepEqual(r.services, ['yate (restart)']);
     assert.deepEqual(await snapshot(root), before, 'the tree is as it was');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+/**
+ * fail2ban as doctor asks it, for a temp root where it does not run: the voip-yate jail reading
+ * Yate's log; fail2ban-regex is the real one, on the filter the install wrote under the root.
+ */
+function yateFail2ban() {
+  return recordingRunner((c: Command) => {
+    if (c.cmd === 'fail2ban-regex') {
+      const r = spawnSync(FAIL2BAN_REGEX, c.args, { encoding: 'utf8', env: { ...process.env, ...c.env } });
+      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+    }
+    if (c.cmd !== 'fail2ban-client') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
+    const a = [...c.args];
+    while (a[0] === '-c' || a[0] === '-s') a.splice(0, 2);
+    const key = a.join(' ');
+    if (key === 'ping') return { stdout: 'Server replied: pong\n' };
+    if (key === 'version') return { stdout: '1.0.2\n' };
+    if (key === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-yate\n' };
+    if (key === 'get voip-yate logpath') return { stdout: `Current monitored log file(s):\n\`- ${YATE_LOG}\n` };
+    if (key === 'get voip-yate ignoreip') return { stdout: 'These IP addresses/networks are ignored:\n`- 127.0.0.1/8\n' };
+    if (key === 'get voip-yate maxretry') return { stdout: '5\n' };
+    if (key === 'get voip-yate actions') return { stdout: 'The jail voip-yate has the following actions:\nnftables-allports\n' };
+    return { exitCode: 255, stderr: `unexpected ${key}` };
+  });
+}
+
+test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and its failure hint, for its jail", async () => {
+  const root = await yateHost();
+  try {
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root));
+    const failures = Array.from({ length: 6 }, () => '2026-11-22 11:59:00 sip: auth failure from 198.51.100.9');
+    const lines = ['2026-11-22 11:58:00 engine: Yate started', ...failures, '2026-11-22 11:59:10 sip: call from 198.51.100.20 answered'];
+    await writeFile(path.join(root, YATE_LOG), lines.map((l) => `${l}\n`).join(''));
+    const t = new Date('2026-11-22T11:59:30Z');
+    utimesSync(path.join(root, YATE_LOG), t, t);
+    assert.equal(failureLikeLines('yate', lines), 6, "the module's failure hint");
+    const opts = { banTest: false, lines: 2000, json: true };
+
+    // Healthy: Yate logs where the jail reads, the installed filter matches its failures.
+    const ok = await doctor(opts, testContext(root, { run: yateFail2ban() }));
+    const j = ok.jails.find((x) => x.jail === 'voip-yate')!;
+    assert.equal(j.verdict, 'ok', JSON.stringify(j.checks));
+    assert.deepEqual(j.checks.find((c) => c.name === 'Yate writes this log'), { name: 'Yate writes this log', verdict: 'ok', detail: `yate.conf logs to ${YATE_LOG}` });
+    assert.deepEqual(j.failureLines, { expected: 6, skipped: [] });
+    assert.deepEqual(j.wouldBan, [{ ip: '198.51.100.9', failures: 6, whitelisted: false }]);
+
+    // Yate logs elsewhere, and the filter no longer matches its failures: both named, broken.
+    await writeFile(path.join(root, YATE_CONF), '; my yate\n[general]\nlogfile=/var/log/yate/other.log\n');
+    await writeFile(path.join(root, YATE_FILTER), '[Definition]\nfailregex = ^.* wrong words from <ADDR>\n');
+    const bad = await doctor(opts, testContext(root, { run: yateFail2ban() }));
+    const b = bad.jails.find((x) => x.jail === 'voip-yate')!;
+    assert.equal(b.verdict, 'broken');
+    const source = b.checks.find((c) => c.name === 'Yate writes this log')!;
+    assert.equal(source.verdict, 'broken');
+    assert.match(source.detail, /yate\.conf logs to \/var\/log\/yate\/other\.log, the jail reads \/var\/log\/yate\/yate\.log/);
+    const filter = b.checks.find((c) => c.name === 'filter voip-yate')!;
+    assert.equal(filter.verdict, 'broken');
+    assert.match(filter.detail, /^6 of the last 8 lines look like authentication failures, but the filter matched none of them/);
   } finally {
     await removeRoot(root);
   }
