@@ -239,16 +239,16 @@ export function configTest(ctx: Context): Promise<RunResult> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// doctor's questions (helper B, issue 22): what a jail is set to, its configuration as
-// fail2ban reads it, a test ban. One object per doctor run, so doctor never builds a fail2ban
-// command line itself.
+// doctor's questions (issue 22): is the server up, what each jail is set to, a test ban, all
+// over the socket (one connection per question, every jail's settings in one); only `-d`, the
+// configuration as fail2ban reads it, is a fail2ban-client run. Doctor builds no command line.
 
-/** What `fail2ban-client` answered: its exit code, its output and its last error line. */
+/** One answer as doctor uses it: whether fail2ban did it, its value as text, its error. */
 export interface ClientAnswer {
   ok: boolean;
-  exitCode: number;
+  /** The value (a number, a word) as text; '' when refused. */
   stdout: string;
-  /** fail2ban's last line on failure ('' when it succeeded or said nothing). */
+  /** fail2ban's error (its exception) or why it could not be asked; '' when it succeeded. */
   error: string;
 }
 
@@ -262,14 +262,15 @@ export interface JailSettings {
 
 /** doctor's fail2ban: the server of the context (or `socket`), its configuration under the root. */
 export interface DoctorFail2ban {
-  /** The socket asked (null: fail2ban-client's own default, on the live host). */
+  /** The socket asked, on this machine (null: the live host's, found from its configuration). */
   socket: string | null;
   /** The configuration directory on this machine (null: fail2ban's own default, on the live host). */
   confDir: string | null;
   ping(): Promise<ClientAnswer>;
   version(): Promise<string | null>;
   jails(): Promise<string[]>;
-  settings(jail: string): Promise<JailSettings>;
+  /** Each jail's settings, asked over one connection. */
+  settings(jails: string[]): Promise<Map<string, JailSettings>>;
   /** Each jail's backend and log files as fail2ban reads the configuration (`-d`: no server needed); asked once. */
   configDump(): Promise<{ backends: Map<string, string>; logpaths: Map<string, string[]>; error: string | null }>;
   ban(jail: string, ip: string): Promise<ClientAnswer>;
@@ -291,47 +292,60 @@ export function parseClientList(stdout: string): string[] {
   return [];
 }
 
+/** A socket answer's list (logpath, ignoreip, actions) as strings. */
+const listOf = (v: PickleValue | undefined): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
+const numberOf = (v: PickleValue | undefined): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null);
+
 /**
- * doctor's fail2ban over fail2ban-client: the live host's own (no -c/-s) or, under --root, the
- * root's configuration and the socket it names resolved inside the root (never the host's).
- * `socket`: doctor's --socket (or VOIP_F2B_SOCKET), a path on this machine.
+ * doctor's fail2ban over its socket: on the live host the one fail2ban's configuration names;
+ * under --root the root's, resolved inside the root (never the host's). `socket`: doctor's
+ * --socket (or VOIP_F2B_SOCKET), a path on this machine. `-d` runs fail2ban-client with the
+ * root's configuration (`-c`).
  */
 export async function doctorFail2ban(ctx: Context, socket: string | null): Promise<DoctorFail2ban> {
   const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
-  const sock = socket ?? (ctx.live ? null : await socketInRoot(ctx));
-  const ask = async (args: string[], o: { socket?: boolean; timeoutMs?: number } = {}): Promise<ClientAnswer> => {
-    const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), ...(sock && o.socket !== false ? ['-s', sock] : []), ...args], timeoutMs: o.timeoutMs ?? 20000 });
-    const error = r.exitCode === 0 ? '' : ((r.stderr || r.stdout).trim().split('\n').pop() ?? '');
-    return { ok: r.exitCode === 0, exitCode: r.exitCode, stdout: r.stdout, error };
-  };
-  const get = async (jail: string, what: string): Promise<string> => {
-    const r = await ask(['get', jail, what]);
-    return r.ok ? r.stdout : '';
+  const ask = async (commands: string[][]): Promise<Fail2banAnswer[]> => askContext(ctx, commands, { socket });
+  const one = async (command: string[]): Promise<ClientAnswer> => {
+    try {
+      const [a] = await ask([command]);
+      if (!a) return { ok: false, stdout: '', error: 'no answer' };
+      return a.ok ? { ok: true, stdout: String(a.value ?? ''), error: '' } : { ok: false, stdout: '', error: errorText(a.value) };
+    } catch (e) {
+      if (e instanceof Fail2banUnavailableError) return { ok: false, stdout: '', error: e.message };
+      throw e;
+    }
   };
   let dump: Awaited<ReturnType<DoctorFail2ban['configDump']>> | null = null;
   return {
-    socket: sock,
+    socket: socket ?? (ctx.live ? null : await socketInRoot(ctx)),
     confDir,
-    ping: () => ask(['ping']),
-    version: async () => /\d+\.\d+(?:\.\d+)?/.exec((await ask(['version'])).stdout)?.[0] ?? null,
-    jails: async () => parseJailList((await ask(['status'])).stdout),
-    async settings(jail) {
-      const [logpath, ignoreip, maxretry, actions] = [await get(jail, 'logpath'), await get(jail, 'ignoreip'), await get(jail, 'maxretry'), await get(jail, 'actions')];
-      return { logpath: parseClientList(logpath), ignoreip: parseClientList(ignoreip), maxretry: Number(maxretry.trim()) || null, actions: parseClientList(actions) };
+    ping: () => one(['ping']),
+    version: async () => {
+      const v = await one(['version']);
+      return v.ok ? (/\d+\.\d+(?:\.\d+)?/.exec(v.stdout)?.[0] ?? null) : null;
+    },
+    jails: async () => {
+      const [a] = await ask([['status']]);
+      return a?.ok ? (jailsOfStatus(a.value) ?? []) : [];
+    },
+    async settings(jails) {
+      const keys = ['logpath', 'ignoreip', 'maxretry', 'actions'] as const;
+      const answers = jails.length ? await ask(jails.flatMap((j) => keys.map((k) => ['get', j, k]))) : [];
+      const value = (i: number): PickleValue | undefined => (answers[i]?.ok ? answers[i]!.value : undefined);
+      return new Map(jails.map((j, n) => [j, { logpath: listOf(value(n * 4)), ignoreip: listOf(value(n * 4 + 1)), maxretry: numberOf(value(n * 4 + 2)), actions: listOf(value(n * 4 + 3)) }]));
     },
     async configDump() {
       if (dump) return dump;
-      const r = await ask(['-d'], { socket: false, timeoutMs: 60000 });
-      dump = r.ok
-        ? { backends: parseJailBackends(r.stdout), logpaths: parseJailLogpaths(r.stdout), error: null }
-        : { backends: new Map(), logpaths: new Map(), error: r.error || `exit ${r.exitCode}` };
+      const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), '-d'], timeoutMs: 60000 });
+      const error = (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.exitCode}`;
+      dump = r.exitCode === 0 ? { backends: parseJailBackends(r.stdout), logpaths: parseJailLogpaths(r.stdout), error: null } : { backends: new Map(), logpaths: new Map(), error };
       return dump;
     },
-    ban: (jail, ip) => ask(['set', jail, 'banip', ip]),
-    unban: (jail, ip) => ask(['set', jail, 'unbanip', ip]),
+    ban: (jail, ip) => one(['set', jail, 'banip', ip]),
+    unban: (jail, ip) => one(['set', jail, 'unbanip', ip]),
     logTarget: async () => {
-      const t = parseClientList((await ask(['get', 'logtarget'])).stdout)[0];
-      return t && t.startsWith('/') ? t : null;
+      const t = await one(['get', 'logtarget']);
+      return t.ok && t.stdout.startsWith('/') ? t.stdout : null;
     },
   };
 }

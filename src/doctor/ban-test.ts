@@ -68,7 +68,8 @@ async function fail2banErrors(ctx: Context, f2b: DoctorFail2ban, jail: string, s
 /** What the round trip saw. */
 interface Trip {
   ip: string;
-  banExit: number;
+  /** fail2ban's refusal of the ban ('' when it took it). */
+  refused: string;
   answer: string;
   seen: string[];
   left: string[];
@@ -79,13 +80,13 @@ interface Trip {
 /** Bans `ip` in `jail`, waits for the firewall, always unbans and waits again. */
 async function trip(ctx: Context, f2b: DoctorFail2ban, jail: string, ip: string): Promise<Trip> {
   const started = Date.now();
-  const t: Trip = { ip, banExit: 0, answer: '', seen: [], left: [], started, ms: 0 };
+  const t: Trip = { ip, refused: '', answer: '', seen: [], left: [], started, ms: 0 };
   try {
     const b = await f2b.ban(jail, ip);
-    t.banExit = b.exitCode;
+    t.refused = b.ok ? '' : b.error || 'refused';
     t.answer = b.stdout.trim();
     // fail2ban answers the number of addresses it banned: 1.
-    if (t.banExit === 0 && t.answer === '1') t.seen = await waitUntil(ctx, ip, true);
+    if (b.ok && t.answer === '1') t.seen = await waitUntil(ctx, ip, true);
   } finally {
     await f2b.unban(jail, ip);
     t.left = await waitUntil(ctx, ip, false);
@@ -98,11 +99,11 @@ async function trip(ctx: Context, f2b: DoctorFail2ban, jail: string, ip: string)
 async function tripCheck(ctx: Context, f2b: DoctorFail2ban, jail: string, actions: string[], t: Trip): Promise<DoctorCheck> {
   const name = 'ban round trip';
   const { ip } = t;
-  if (t.banExit !== 0 || t.answer !== '1') {
+  if (t.refused || t.answer !== '1') {
     return {
       name,
       verdict: 'broken',
-      detail: `fail2ban did not ban the test address ${ip} (fail2ban-client exited ${t.banExit}${t.answer ? `, answered '${t.answer.slice(0, 80)}'` : ''})`,
+      detail: `fail2ban did not ban the test address ${ip} (${t.refused ? `it refused: ${t.refused.slice(0, 200)}` : `it answered '${t.answer.slice(0, 80)}'`})`,
       fix: `check the jail: fail2ban-client status ${jail}`,
     };
   }

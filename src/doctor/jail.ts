@@ -3,7 +3,7 @@
  * module), the filter over the last lines, the admin's whitelist entry, the ban round trip.
  */
 import type { Context } from '../context.ts';
-import type { DoctorFail2ban } from '../adapters/fail2ban.ts';
+import type { DoctorFail2ban, JailSettings } from '../adapters/fail2ban.ts';
 import { lastLines } from '../adapters/log-tail.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { getIniValue } from '../core/ini-edit.ts';
@@ -23,6 +23,8 @@ export interface DoctorRun {
   options: DoctorOptions;
   f2b: DoctorFail2ban;
   running: boolean;
+  /** Each jail's running settings (fail2ban running), asked at once. */
+  settings: Map<string, JailSettings>;
   jailLocal: string;
   admin: string | null;
   /** Logs the tool created for its jails: a re-run creates them again (the fix may say so). */
@@ -58,8 +60,8 @@ async function viewOf(run: DoctorRun, jail: string): Promise<JailView> {
   const filter = iniFilter && !iniFilter.includes('%(') ? iniFilter : jail;
   const module = jailModule(jail, filter);
   const view: JailView = { jail, filter, label: module?.name ?? jail, owner: jailOwner(jail), module, logFiles: [], ignoreip: run.defaultIgnore, actions: [], maxretry: Number(getIniValue(jailLocal, jail, 'maxretry') ?? getIniValue(jailLocal, 'DEFAULT', 'maxretry') ?? 5) || 5 };
-  if (run.running) {
-    const s = await run.f2b.settings(jail);
+  const s = run.settings.get(jail);
+  if (run.running && s) {
     return { ...view, logFiles: s.logpath, ignoreip: s.ignoreip, maxretry: s.maxretry ?? view.maxretry, actions: s.actions };
   }
   // What fail2ban would read: its own reading of the configuration, else jail.local's logpath.

@@ -66,7 +66,8 @@ async function serverView(ctx: Context, f2b: DoctorFail2ban, jailLocal: string, 
     v.jails = await f2b.jails();
   } else {
     // Not running: check what jail.local enables, so the admin still learns what would fail.
-    const why = ping.error.replace(/^.*\bERROR\s+/, '') || 'no answer';
+    // The adapter's "fail2ban is not running …: no socket at …" → what it found.
+    const why = ping.error.replace(/^fail2ban is not running[^:]*:\s*/, '') || 'no answer';
     v.warnings.push(`fail2ban is not running (${why}): nothing is banned; start it with: service fail2ban start (or fail2ban-client -x start)`);
     v.jails = listIniSections(jailLocal).filter((s) => s !== 'DEFAULT' && s !== 'INCLUDES' && /^(true|yes|1|on)$/i.test(getIniValue(jailLocal, s, 'enabled') ?? ''));
   }
@@ -120,6 +121,7 @@ export async function runDoctor(options: DoctorOptions, ctx: Context): Promise<D
     options,
     f2b,
     running: server.running,
+    settings: server.running ? await f2b.settings(server.jails) : new Map(),
     jailLocal,
     admin,
     toolLogs,

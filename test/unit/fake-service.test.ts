@@ -25,6 +25,7 @@ import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 import { FAIL2BAN_REGEX } from '../helpers/fail2ban-regex.ts';
+import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
 import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, asked, yate } from '../fixtures/services/yate.ts';
 
 SERVICE_MODULES.push(yate);
@@ -119,29 +120,28 @@ test('uninstall restores its files and runs its uninstall step', async () => {
   }
 });
 
-/**
- * fail2ban as doctor asks it, for a temp root where it does not run: the voip-yate jail reading
- * Yate's log; fail2ban-regex is the real one, on the filter the install wrote under the root.
- */
-function yateFail2ban() {
+/** The real fail2ban-regex, on the filter the install wrote under the root; nothing else runs. */
+function realRegex() {
   return recordingRunner((c: Command) => {
-    if (c.cmd === 'fail2ban-regex') {
-      const r = spawnSync(FAIL2BAN_REGEX, c.args, { encoding: 'utf8', env: { ...process.env, ...c.env } });
-      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-    }
-    if (c.cmd !== 'fail2ban-client') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
-    const a = [...c.args];
-    while (a[0] === '-c' || a[0] === '-s') a.splice(0, 2);
-    const key = a.join(' ');
-    if (key === 'ping') return { stdout: 'Server replied: pong\n' };
-    if (key === 'version') return { stdout: '1.0.2\n' };
-    if (key === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-yate\n' };
-    if (key === 'get voip-yate logpath') return { stdout: `Current monitored log file(s):\n\`- ${YATE_LOG}\n` };
-    if (key === 'get voip-yate ignoreip') return { stdout: 'These IP addresses/networks are ignored:\n`- 127.0.0.1/8\n' };
-    if (key === 'get voip-yate maxretry') return { stdout: '5\n' };
-    if (key === 'get voip-yate actions') return { stdout: 'The jail voip-yate has the following actions:\nnftables-allports\n' };
-    return { exitCode: 255, stderr: `unexpected ${key}` };
+    if (c.cmd !== 'fail2ban-regex') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
+    const r = spawnSync(FAIL2BAN_REGEX, c.args, { encoding: 'utf8', env: { ...process.env, ...c.env } });
+    return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   });
+}
+
+/** fail2ban's socket under the root: running the voip-yate jail on Yate's log. */
+function yateFail2ban(root: string) {
+  const answer = (c: string[]): FakeValue => {
+    const k = c.join(' ');
+    if (k === 'status') return [['Number of jail', 1], ['Jail list', 'voip-yate']];
+    if (k === 'version') return '1.0.2';
+    if (k === 'get voip-yate logpath') return [YATE_LOG];
+    if (k === 'get voip-yate ignoreip') return ['127.0.0.1/8'];
+    if (k === 'get voip-yate maxretry') return 5;
+    if (k === 'get voip-yate actions') return ['nftables-allports'];
+    return 'pong';
+  };
+  return fakeFail2banSocket(root, (c) => [0, answer(c)]);
 }
 
 test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and its failure hint, for its jail", async () => {
@@ -156,8 +156,11 @@ test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and i
     assert.equal(failureLikeLines('yate', lines), 6, "the module's failure hint");
     const opts = { banTest: false, lines: 2000, json: true };
 
+    const f2b = await yateFail2ban(root);
+    after(() => f2b.close());
     // Healthy: Yate logs where the jail reads, the installed filter matches its failures.
-    const ok = await doctor(opts, testContext(root, { run: yateFail2ban() }));
+    const ok = await doctor(opts, testContext(root, { run: realRegex() }));
+    assert.equal(ok.fail2banRunning, true);
     const j = ok.jails.find((x) => x.jail === 'voip-yate')!;
     assert.equal(j.verdict, 'ok', JSON.stringify(j.checks));
     assert.deepEqual(j.checks.find((c) => c.name === 'Yate writes this log'), { name: 'Yate writes this log', verdict: 'ok', detail: `yate.conf logs to ${YATE_LOG}` });
@@ -167,7 +170,7 @@ test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and i
     // Yate logs elsewhere, and the filter no longer matches its failures: both named, broken.
     await writeFile(path.join(root, YATE_CONF), '; my yate\n[general]\nlogfile=/var/log/yate/other.log\n');
     await writeFile(path.join(root, YATE_FILTER), '[Definition]\nfailregex = ^.* wrong words from <ADDR>\n');
-    const bad = await doctor(opts, testContext(root, { run: yateFail2ban() }));
+    const bad = await doctor(opts, testContext(root, { run: realRegex() }));
     const b = bad.jails.find((x) => x.jail === 'voip-yate')!;
     assert.equal(b.verdict, 'broken');
     const source = b.checks.find((c) => c.name === 'Yate writes this log')!;
