@@ -146,6 +146,7 @@ function yateFail2ban(root: string) {
 
 test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and its failure hint, for its jail", async () => {
   const root = await yateHost();
+  const cleanup: Array<() => Promise<void>> = [];
   try {
     await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root));
     const failures = Array.from({ length: 6 }, () => '2026-11-22 11:59:00 sip: auth failure from 198.51.100.9');
@@ -157,7 +158,7 @@ test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and i
     const opts = { banTest: false, lines: 2000, json: true };
 
     const f2b = await yateFail2ban(root);
-    after(() => f2b.close());
+    cleanup.push(() => f2b.close());
     // Healthy: Yate logs where the jail reads, the installed filter matches its failures.
     const ok = await doctor(opts, testContext(root, { run: realRegex() }));
     assert.equal(ok.fail2banRunning, true);
@@ -180,6 +181,7 @@ test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and i
     assert.equal(filter.verdict, 'broken');
     assert.match(filter.detail, /^6 of the last 8 lines look like authentication failures, but the filter matched none of them/);
   } finally {
+    for (const c of cleanup) await c();
     await removeRoot(root);
   }
 });
