@@ -304,3 +304,129 @@ export async function regexLines(ctx: Context, lines: string[], filter: string):
     await scratch.remove();
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// doctor's questions (issue 22): is the server up, what each jail is set to, a test ban, all
+// over the socket (one connection per question, every jail's settings in one); only `-d`, the
+// configuration as fail2ban reads it, is a fail2ban-client run. Doctor builds no command line.
+
+/** One answer as doctor uses it: whether fail2ban did it, its value as text, its error. */
+export interface ClientAnswer {
+  ok: boolean;
+  /** The value (a number, a word) as text; '' when refused. */
+  stdout: string;
+  /** fail2ban's error (its exception) or why it could not be asked; '' when it succeeded. */
+  error: string;
+}
+
+/** A jail's running settings as doctor needs them. */
+export interface JailSettings {
+  logpath: string[];
+  ignoreip: string[];
+  maxretry: number | null;
+  actions: string[];
+}
+
+/** doctor's fail2ban: the server of the context (or `socket`), its configuration under the root. */
+export interface DoctorFail2ban {
+  /** The socket asked, on this machine (null: the live host's, found from its configuration). */
+  socket: string | null;
+  /** The configuration directory on this machine (null: fail2ban's own default, on the live host). */
+  confDir: string | null;
+  ping(): Promise<ClientAnswer>;
+  version(): Promise<string | null>;
+  jails(): Promise<string[]>;
+  /** Each jail's settings, asked over one connection. */
+  settings(jails: string[]): Promise<Map<string, JailSettings>>;
+  /** Each jail's backend and log files as fail2ban reads the configuration (`-d`: no server needed); asked once. */
+  configDump(): Promise<{ backends: Map<string, string>; logpaths: Map<string, string[]>; error: string | null }>;
+  ban(jail: string, ip: string): Promise<ClientAnswer>;
+  unban(jail: string, ip: string): Promise<ClientAnswer>;
+  /** fail2ban's log file (null: it logs elsewhere: syslog, the journal). */
+  logTarget(): Promise<string | null>;
+}
+
+/**
+ * The items of a fail2ban-client list answer:
+ *   Current monitored log file(s):\n|- /a\n`- /b     →  ['/a', '/b']
+ * and the one-item-per-line form of `get <jail> actions` (after its header line).
+ */
+export function parseClientList(stdout: string): string[] {
+  const lines = stdout.split('\n').map((l) => l.trimEnd());
+  const tree = lines.filter((l) => /^[|`]- /.test(l)).map((l) => l.slice(3).trim());
+  if (tree.length) return tree.filter(Boolean);
+  if (lines.length > 1 && /:\s*$/.test(lines[0]!)) return lines.slice(1).join(',').split(',').map((s) => s.trim()).filter(Boolean);
+  return [];
+}
+
+/** A socket answer's list (logpath, ignoreip, actions) as strings. */
+const listOf = (v: PickleValue | undefined): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
+const numberOf = (v: PickleValue | undefined): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null);
+
+/**
+ * doctor's fail2ban over its socket: on the live host the one fail2ban's configuration names;
+ * under --root the root's, resolved inside the root (never the host's). `socket`: doctor's
+ * --socket (or VOIP_F2B_SOCKET), a path on this machine. `-d` runs fail2ban-client with the
+ * root's configuration (`-c`).
+ */
+export async function doctorFail2ban(ctx: Context, socket: string | null): Promise<DoctorFail2ban> {
+  const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
+  const ask = async (commands: string[][]): Promise<Fail2banAnswer[]> => askContext(ctx, commands, { socket });
+  const one = async (command: string[]): Promise<ClientAnswer> => {
+    try {
+      const [a] = await ask([command]);
+      if (!a) return { ok: false, stdout: '', error: 'no answer' };
+      return a.ok ? { ok: true, stdout: String(a.value ?? ''), error: '' } : { ok: false, stdout: '', error: errorText(a.value) };
+    } catch (e) {
+      if (e instanceof Fail2banUnavailableError) return { ok: false, stdout: '', error: e.message };
+      throw e;
+    }
+  };
+  let dump: Awaited<ReturnType<DoctorFail2ban['configDump']>> | null = null;
+  return {
+    socket: socket ?? (ctx.live ? null : await socketInRoot(ctx)),
+    confDir,
+    ping: () => one(['ping']),
+    version: async () => {
+      const v = await one(['version']);
+      return v.ok ? (/\d+\.\d+(?:\.\d+)?/.exec(v.stdout)?.[0] ?? null) : null;
+    },
+    jails: async () => {
+      const [a] = await ask([['status']]);
+      return a?.ok ? (jailsOfStatus(a.value) ?? []) : [];
+    },
+    async settings(jails) {
+      const keys = ['logpath', 'ignoreip', 'maxretry', 'actions'] as const;
+      const answers = jails.length ? await ask(jails.flatMap((j) => keys.map((k) => ['get', j, k]))) : [];
+      const value = (i: number): PickleValue | undefined => (answers[i]?.ok ? answers[i]!.value : undefined);
+      return new Map(jails.map((j, n) => [j, { logpath: listOf(value(n * 4)), ignoreip: listOf(value(n * 4 + 1)), maxretry: numberOf(value(n * 4 + 2)), actions: listOf(value(n * 4 + 3)) }]));
+    },
+    async configDump() {
+      if (dump) return dump;
+      const r = await ctx.run({ cmd: 'fail2ban-client', args: [...(confDir ? ['-c', confDir] : []), '-d'], timeoutMs: 60000 });
+      const error = (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.exitCode}`;
+      dump = r.exitCode === 0 ? { backends: parseJailBackends(r.stdout), logpaths: parseJailLogpaths(r.stdout), error: null } : { backends: new Map(), logpaths: new Map(), error };
+      return dump;
+    },
+    ban: (jail, ip) => one(['set', jail, 'banip', ip]),
+    unban: (jail, ip) => one(['set', jail, 'unbanip', ip]),
+    logTarget: async () => {
+      const t = await one(['get', 'logtarget']);
+      return t.ok && t.stdout.startsWith('/') ? t.stdout : null;
+    },
+  };
+}
+
+/** Each jail's backend from `fail2ban-client -d` (its lines `['add', '<jail>', '<backend>']`). */
+export function parseJailBackends(dump: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of dump.matchAll(/^\['add', '([^'\n]+)', '([^'\n]+)'\]$/gm)) out.set(m[1]!, m[2]!);
+  return out;
+}
+
+/** Each jail's log files from `fail2ban-client -d` (its lines `['set', '<jail>', 'addlogpath', '<file>', …]`). */
+export function parseJailLogpaths(dump: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of dump.matchAll(/^\['set', '([^'\n]+)', 'addlogpath', '([^'\n]+)'/gm)) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+  return out;
+}

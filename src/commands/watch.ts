@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { lastLines } from '../adapters/log-tail.ts';
-import type { DoctorReport } from '../core/doctor.ts';
+import type { DoctorReport } from '../doctor/report.ts';
 import {
   WATCH_LINES,
   WATCH_STATE,
@@ -20,7 +20,7 @@ import {
   type WatchChanges,
   type WatchMail,
   type WatchProblem,
-} from '../core/watch.ts';
+} from '../doctor/watch.ts';
 import { UnsupportedError } from '../errors.ts';
 import { activeJails, askContext, jailStatusOf } from '../adapters/fail2ban.ts';
 import { fail2banJailFiles } from '../adapters/facts.ts';

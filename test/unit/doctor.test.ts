@@ -4,7 +4,7 @@
  * cannot show (a server that is down, a firewall tool that is missing, whitelisted test
  * addresses, a non-root user). The real thing is test/real/40-doctor.test.ts.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
@@ -43,7 +43,8 @@ import { FAIL2BAN_REGEX, fail2banConfigDir } from '../helpers/fail2ban-regex.ts'
 import { BEGIN_MARKER } from '../../src/core/editors/kamailio-cfg.ts';
 import { UnsupportedError, UsageError } from '../../src/errors.ts';
 import type { Command } from '../../src/adapters/runner.ts';
-import { recordingRunner, removeRoot, tempRoot, testContext } from '../helpers/context.ts';
+import { recordingRunner, removeRoot, tempRoot, testContext, type RecordingRunner } from '../helpers/context.ts';
+import { fakeFail2banSocket, type FakeFail2ban, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
 
 /** Real fail2ban-regex 1.0.2 output (--print-no-missed), regexes shortened. */
 const SUMMARY = `
@@ -224,6 +225,65 @@ interface Fake {
   backend?: string;
 }
 
+/** A runner that plays what doctor runs (fail2ban-client -d, fail2ban-regex, the firewall), with the answers of fail2ban's socket. */
+type Host = RecordingRunner & {
+  /** fail2ban's answer to a command over its socket; none: fail2ban does not run (no socket). */
+  answer?: (cmd: string[]) => [number, FakeValue];
+  /** The commands fail2ban received over its socket, in order. */
+  commands: string[];
+};
+
+function host(run: RecordingRunner, answer?: Host['answer']): Host {
+  return Object.assign(run, { answer, commands: [] as string[] });
+}
+
+/** The socket each root's fail2ban listens on (one at a time), closed when the tests end. */
+const sockets = new Map<string, FakeFail2ban>();
+after(async () => {
+  for (const f of sockets.values()) await f.close();
+});
+
+/**
+ * A doctor context on `root` whose fail2ban is `h`: its socket listens where fail2ban's
+ * configuration under the root puts it (/var/run/fail2ban/fail2ban.sock), unless it does not run.
+ */
+async function ctxOf(root: string, h: Host, o: Parameters<typeof testContext>[1] = {}) {
+  await sockets.get(root)?.close();
+  sockets.delete(root);
+  if (h.answer) {
+    const f = await fakeFail2banSocket(root, (c) => h.answer!(c));
+    sockets.set(root, f);
+    h.commands = f.commands;
+  }
+  return testContext(root, { ...o, run: h });
+}
+
+/** fail2ban's socket answers of a running server with `jails` (jail → its log files). */
+function answers(jails: Record<string, string[]>, o: { ignoreip?: string[]; actions?: string[]; ban?: (ip: string) => void; unban?: (ip: string) => void } = {}): NonNullable<Host['answer']> {
+  return (c) => {
+    const k = c.join(' ');
+    if (k === 'ping') return [0, 'pong'];
+    if (k === 'version') return [0, '1.0.2'];
+    if (k === 'status') return [0, [['Number of jail', Object.keys(jails).length], ['Jail list', Object.keys(jails).join(', ')]]];
+    if (k === 'get logtarget') return [0, '/var/log/fail2ban.log'];
+    if (c[0] === 'get' && c[1]! in jails) {
+      if (c[2] === 'logpath') return [0, jails[c[1]!]!];
+      if (c[2] === 'ignoreip') return [0, o.ignoreip ?? ['127.0.0.0/8']];
+      if (c[2] === 'maxretry') return [0, 5];
+      if (c[2] === 'actions') return [0, o.actions ?? ['nftables-allports']];
+    }
+    if (c[0] === 'set' && c[2] === 'banip') {
+      o.ban?.(c[3]!);
+      return [0, 1];
+    }
+    if (c[0] === 'set' && c[2] === 'unbanip') {
+      o.unban?.(c[3]!);
+      return [0, 1];
+    }
+    return [1, `unexpected ${k}`];
+  };
+}
+
 function fakeHost(f: Fake = {}) {
   const banned = new Set<string>();
   const strip = (args: string[]): string[] => {
@@ -233,32 +293,9 @@ function fakeHost(f: Fake = {}) {
   };
   const run = recordingRunner((c: Command) => {
     if (c.cmd === 'fail2ban-client') {
-      if (f.running === false) return { exitCode: 255, stderr: 'ERROR   Failed to access socket path: /run/fail2ban/fail2ban.sock. Is fail2ban running?\n' };
-      const a = strip(c.args);
-      const key = a.join(' ');
-      if (key === 'ping') return { stdout: 'Server replied: pong\n' };
-      if (key === 'version') return { stdout: '1.0.2\n' };
-      if (key === 'status') return { stdout: 'Status\n|- Number of jail:\t1\n`- Jail list:\tvoip-asterisk\n' };
-      if (key === 'get logtarget') return { stdout: 'Current logging target is:\n`- /var/log/fail2ban.log\n' };
-      if (a[0] === 'get' && a[2] === 'logpath') {
-        const l = f.logFiles ?? ['/var/log/asterisk/messages', '/var/log/asterisk/security'];
-        return { stdout: l.length ? `Current monitored log file(s):\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` : 'No file is currently monitored\n' };
-      }
+      // fail2ban's own reading of the configuration: the one question that is not the socket's.
+      const key = strip(c.args).join(' ');
       if (key === '-d') return { stdout: `['set', 'dbpurgeage', '30d']\n['add', 'voip-asterisk', '${f.backend ?? 'pyinotify'}']\n['set', 'voip-asterisk', 'usedns', 'no']\n` };
-      if (a[0] === 'get' && a[2] === 'ignoreip') {
-        const l = f.ignoreip ?? ['127.0.0.0/8', '::1', '203.0.113.7'];
-        return { stdout: `These IP addresses/networks are ignored:\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` };
-      }
-      if (a[0] === 'get' && a[2] === 'maxretry') return { stdout: '5\n' };
-      if (a[0] === 'get' && a[2] === 'actions') return { stdout: `The jail ${a[1]} has the following actions:\n${(f.actions ?? ['iptables-allports']).join(', ')}\n` };
-      if (a[0] === 'set' && a[2] === 'banip') {
-        if (f.actionWorks !== false) banned.add(a[3]!);
-        return { stdout: '1\n' };
-      }
-      if (a[0] === 'set' && a[2] === 'unbanip') {
-        banned.delete(a[3]!);
-        return { stdout: '1\n' };
-      }
       return { exitCode: 255, stderr: `unexpected ${key}` };
     }
     if (c.cmd === 'iptables-save') return { stdout: `*filter\n:f2b-voip-asterisk - [0:0]\n${[...banned].map((ip) => `-A f2b-voip-asterisk -s ${ip}/32 -j REJECT\n`).join('')}COMMIT\n` };
@@ -269,7 +306,19 @@ function fakeHost(f: Fake = {}) {
     }
     return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
   });
-  return { run, banned };
+  const answer =
+    f.running === false
+      ? undefined
+      : answers(
+          { 'voip-asterisk': f.logFiles ?? ['/var/log/asterisk/messages', '/var/log/asterisk/security'] },
+          {
+            ignoreip: f.ignoreip ?? ['127.0.0.0/8', '::1', '203.0.113.7'],
+            actions: f.actions ?? ['iptables-allports'],
+            ban: (ip) => void (f.actionWorks !== false && banned.add(ip)),
+            unban: (ip) => void banned.delete(ip),
+          },
+        );
+  return { run: host(run, answer), banned };
 }
 
 async function hostRoot(): Promise<string> {
@@ -291,7 +340,7 @@ test('doctor on a healthy host: every check ok, the ban seen and gone, the test 
   const root = await hostRoot();
   try {
     const { run, banned } = fakeHost({ regexMatched: 6 });
-    const r = await doctor(OPTS, testContext(root, { run, live: false, env: { SSH_CONNECTION: '203.0.113.7 50022 198.51.100.1 22' } }));
+    const r = await doctor(OPTS, await ctxOf(root, run, { live: false, env: { SSH_CONNECTION: '203.0.113.7 50022 198.51.100.1 22' } }));
     assert.equal(r.verdict, 'ok', formatDoctor(r));
     assert.equal(r.fail2banRunning, true);
     assert.equal(r.fail2banVersion, '1.0.2');
@@ -303,20 +352,28 @@ test('doctor on a healthy host: every check ok, the ban seen and gone, the test 
     assert.deepEqual(j.wouldBan, [{ ip: '198.51.100.9', failures: 6, whitelisted: false }]);
     assert.match(j.checks.find((c) => c.name === 'ban round trip')!.detail, /banned 203\.0\.113\.254: seen in iptables; unbanned: gone/);
     assert.equal(banned.size, 0);
-    // Every ban and unban was of the TEST-NET-3 address, and under --root the client was pointed at
-    // the root's configuration and socket (where fail2ban's configuration puts it, inside the root).
-    const bans = run.calls.filter((c) => c.cmd === 'fail2ban-client' && /banip/.test(c.args.join(' ')));
-    assert.deepEqual(bans.map((c) => c.args.slice(-3).join(' ')), ['voip-asterisk banip 203.0.113.254', 'voip-asterisk unbanip 203.0.113.254']);
-    assert.deepEqual(bans[0]!.args.slice(0, 4), ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(root, 'var/run/fail2ban/fail2ban.sock')]);
+    // Every ban and unban was of the TEST-NET-3 address, and under --root fail2ban was asked on
+    // the root's socket (where fail2ban's configuration puts it, inside the root: the fake listens
+    // there), every jail's settings over one connection, and no fail2ban-client ran.
+    assert.deepEqual(run.commands.filter((c) => /banip/.test(c)), ['set voip-asterisk banip 203.0.113.254', 'set voip-asterisk unbanip 203.0.113.254']);
+    assert.deepEqual(run.commands.slice(0, 7), ['ping', 'version', 'status', 'get voip-asterisk logpath', 'get voip-asterisk ignoreip', 'get voip-asterisk maxretry', 'get voip-asterisk actions']);
+    assert.deepEqual(run.lines().filter((l) => l.startsWith('fail2ban-client')), []);
     assert.match(formatDoctor(r), /\[voip-asterisk\] ok/);
     assert.match(formatDoctorCompact(r), /^Doctor: ok\n {2}voip-asterisk: ok \(2 log file\(s\), 6 failure\(s\) in recent lines, ban reaches the firewall\)\n$/);
-    // On the live host: the system's fail2ban, no -c or -s.
+    // --socket names the socket asked (a path on this machine), not the one the configuration names.
     const live = fakeHost();
-    await doctor({ ...OPTS, socket: '/run/other.sock' }, testContext(root, { run: live.run, live: true }));
-    assert.ok(live.run.lines().includes('fail2ban-client -s /run/other.sock ping'));
+    const other = await fakeFail2banSocket(root, live.run.answer!, '/run/other.sock');
+    try {
+      const o = await doctor({ ...OPTS, socket: path.join(root, 'run/other.sock') }, await ctxOf(root, fakeHost({ running: false }).run, { live: true }));
+      assert.equal(o.fail2banRunning, true);
+      assert.equal(other.commands[0], 'ping');
+    } finally {
+      await other.close();
+    }
+    // On the live host: the socket the system's fail2ban configuration names.
     const plain = fakeHost();
-    await doctor(OPTS, testContext(root, { run: plain.run, live: true }));
-    assert.equal(plain.run.lines()[0], 'fail2ban-client ping');
+    await doctor(OPTS, await ctxOf(root, plain.run, { live: true }));
+    assert.equal(plain.run.commands[0], 'ping');
   } finally {
     await removeRoot(root);
   }
@@ -326,12 +383,12 @@ test('a ban that never reaches the firewall is broken, and the test address is s
   const root = await hostRoot();
   try {
     const { run } = fakeHost({ actionWorks: false });
-    const r = await doctor(OPTS, testContext(root, { run, live: true }));
+    const r = await doctor(OPTS, await ctxOf(root, run, { live: true }));
     assert.equal(r.verdict, 'broken');
     const ban = r.jails[0]!.checks.find((c) => c.name === 'ban round trip')!;
     assert.equal(ban.verdict, 'broken');
     assert.match(ban.detail, /did not appear in the firewall/);
-    assert.ok(run.lines().some((l) => l.endsWith('set voip-asterisk unbanip 203.0.113.254')));
+    assert.ok(run.commands.includes('set voip-asterisk unbanip 203.0.113.254'));
     assert.match(formatDoctor(r), /Verdict: BROKEN \(exit 1\)/);
   } finally {
     await removeRoot(root);
@@ -342,19 +399,19 @@ test('whitelisted test addresses are skipped; all whitelisted is a warning; mail
   const root = await hostRoot();
   try {
     let h = fakeHost({ ignoreip: ['127.0.0.0/8', '203.0.113.254'] });
-    let r = await doctor(OPTS, testContext(root, { run: h.run, live: true }));
+    let r = await doctor(OPTS, await ctxOf(root, h.run, { live: true }));
     assert.match(r.jails[0]!.checks.find((c) => c.name === 'ban round trip')!.detail, /banned 203\.0\.113\.253/);
     h = fakeHost({ ignoreip: ['203.0.113.0/24'] });
-    r = await doctor(OPTS, testContext(root, { run: h.run, live: true }));
+    r = await doctor(OPTS, await ctxOf(root, h.run, { live: true }));
     assert.equal(r.jails[0]!.checks.find((c) => c.name === 'ban round trip')!.verdict, 'warning');
-    assert.ok(!h.run.lines().some((l) => /banip/.test(l)));
+    assert.ok(!h.run.commands.some((l) => /banip/.test(l)));
     h = fakeHost({ actions: ['iptables-allports', 'voip-f2b-mail'] });
-    r = await doctor({ ...OPTS, compact: true }, testContext(root, { run: h.run, live: true }));
+    r = await doctor({ ...OPTS, compact: true }, await ctxOf(root, h.run, { live: true }));
     assert.match(r.jails[0]!.checks.find((c) => c.name === 'ban round trip')!.detail, /skipped: the jail mails every ban/);
-    assert.ok(!h.run.lines().some((l) => /banip/.test(l)));
+    assert.ok(!h.run.commands.some((l) => /banip/.test(l)));
     h = fakeHost();
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: h.run, live: true }));
-    assert.ok(!h.run.lines().some((l) => /banip|iptables/.test(l)));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, h.run, { live: true }));
+    assert.ok(!h.run.commands.some((l) => /banip/.test(l)) && !h.run.lines().some((l) => /iptables/.test(l)));
   } finally {
     await removeRoot(root);
   }
@@ -365,12 +422,12 @@ test('a removed log and a filter that misses the failures are broken; the admin 
   try {
     const { rm } = await import('node:fs/promises');
     await rm(path.join(root, 'var/log/asterisk/messages'));
-    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost().run, live: true }));
+    let r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, fakeHost().run, { live: true }));
     assert.equal(r.verdict, 'broken');
     assert.match(r.jails[0]!.checks[0]!.detail, /\/var\/log\/asterisk\/messages does not exist/);
     const root2 = await hostRoot();
     try {
-      r = await doctor({ ...OPTS, banTest: false }, testContext(root2, { run: fakeHost({ regexMatched: 0 }).run, live: true, env: { SSH_CONNECTION: '198.51.100.200 5 198.51.100.1 22' } }));
+      r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root2, fakeHost({ regexMatched: 0 }).run, { live: true, env: { SSH_CONNECTION: '198.51.100.200 5 198.51.100.1 22' } }));
       assert.equal(r.verdict, 'broken');
       assert.match(r.jails[0]!.checks.find((c) => c.name.startsWith('filter'))!.detail, /1 of the last 2 lines look like authentication failures, but the filter matched none/);
       assert.equal(r.adminWhitelisted, false);
@@ -387,7 +444,7 @@ test('a file-backend jail that reads no log file (fail2ban dropped the removed o
   const root = await hostRoot();
   try {
     // A polling jail whose log was removed: fail2ban stops listing the file after ~50 failed reads.
-    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost({ logFiles: [], backend: 'polling' }).run, live: true }));
+    let r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, fakeHost({ logFiles: [], backend: 'polling' }).run, { live: true }));
     assert.equal(r.verdict, 'broken');
     const source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
     assert.equal(source.verdict, 'broken');
@@ -396,7 +453,7 @@ test('a file-backend jail that reads no log file (fail2ban dropped the removed o
     // The same with the journal as its backend (and a journald here): nothing to check, ok.
     await mkdir(path.join(root, 'run/systemd/journal'), { recursive: true });
     await writeFile(path.join(root, 'run/systemd/journal/socket'), '');
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: fakeHost({ logFiles: [], backend: 'systemd[journalflags=1]' }).run, live: true }));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, fakeHost({ logFiles: [], backend: 'systemd[journalflags=1]' }).run, { live: true }));
     assert.equal(r.jails[0]!.checks.find((c) => c.name === 'log source')!.verdict, 'ok');
   } finally {
     await removeRoot(root);
@@ -413,7 +470,7 @@ test('parseJailBackends reads the backend of each jail from fail2ban-client -d',
 test('fail2ban not running: broken, and the jails of jail.local are still checked', async () => {
   const root = await hostRoot();
   try {
-    const r = await doctor(OPTS, testContext(root, { run: fakeHost({ running: false }).run, live: true }));
+    const r = await doctor(OPTS, await ctxOf(root, fakeHost({ running: false }).run, { live: true }));
     assert.equal(r.verdict, 'broken');
     assert.equal(r.fail2banRunning, false);
     assert.deepEqual(r.jails.map((j) => j.jail), ['voip-asterisk']);
@@ -429,11 +486,11 @@ test('bad input and no rights: exit 2 or 3 before anything runs', async () => {
   const root = await hostRoot();
   try {
     const h = fakeHost();
-    await assert.rejects(doctor({ ...OPTS, jail: 'x;id' }, testContext(root, { run: h.run, live: true })), (e: unknown) => e instanceof UsageError && /invalid jail name 'x;id'/.test(e.message));
-    await assert.rejects(doctor({ ...OPTS, lines: 0 }, testContext(root, { run: h.run, live: true })), (e: unknown) => e instanceof UsageError);
-    await assert.rejects(doctor(OPTS, testContext(root, { run: h.run, live: true, uid: 1000 })), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3);
-    assert.equal(h.run.calls.length, 0);
-    await assert.rejects(doctor({ ...OPTS, jail: 'voip-kamailio' }, testContext(root, { run: h.run, live: true })), (e: unknown) => e instanceof UsageError && /jail 'voip-kamailio' is not active; active jails: voip-asterisk/.test(e.message));
+    await assert.rejects(doctor({ ...OPTS, jail: 'x;id' }, await ctxOf(root, h.run, { live: true })), (e: unknown) => e instanceof UsageError && /invalid jail name 'x;id'/.test(e.message));
+    await assert.rejects(doctor({ ...OPTS, lines: 0 }, await ctxOf(root, h.run, { live: true })), (e: unknown) => e instanceof UsageError);
+    await assert.rejects(doctor(OPTS, await ctxOf(root, h.run, { live: true, uid: 1000 })), (e: unknown) => e instanceof UnsupportedError && e.exitCode === 3);
+    assert.equal(h.run.calls.length + h.run.commands.length, 0);
+    await assert.rejects(doctor({ ...OPTS, jail: 'voip-kamailio' }, await ctxOf(root, h.run, { live: true })), (e: unknown) => e instanceof UsageError && /jail 'voip-kamailio' is not active; active jails: voip-asterisk/.test(e.message));
   } finally {
     await removeRoot(root);
   }
@@ -451,8 +508,8 @@ async function fixtureLines(name: string): Promise<string[]> {
 }
 
 /** fail2ban (running, these jails and log files) with the real fail2ban-regex. */
-function realFilterHost(jails: Record<string, string[]>, o: { backend?: string; dumpFails?: boolean; running?: boolean } = {}) {
-  return recordingRunner((c: Command) => {
+function realFilterHost(jails: Record<string, string[]>, o: { backend?: string; dumpFails?: boolean; running?: boolean } = {}): Host {
+  const run = recordingRunner((c: Command) => {
     if (c.cmd === 'fail2ban-regex') {
       const args = [...c.args];
       args[args.indexOf('-c') + 1] = fail2banConfigDir();
@@ -467,19 +524,9 @@ function realFilterHost(jails: Record<string, string[]>, o: { backend?: string; 
       if (o.dumpFails) return { exitCode: 255, stderr: 'ERROR  Failed during configuration: boom\n' };
       return { stdout: Object.entries(jails).map(([j, files]) => `['add', '${j}', '${o.backend ?? 'pyinotify'}']\n${files.map((f) => `['set', '${j}', 'addlogpath', '${f}', 'head']\n`).join('')}`).join('') };
     }
-    if (o.running === false) return { exitCode: 255, stderr: 'ERROR   Failed to access socket path: /run/fail2ban/fail2ban.sock. Is fail2ban running?\n' };
-    if (key === 'ping') return { stdout: 'Server replied: pong\n' };
-    if (key === 'version') return { stdout: '1.0.2\n' };
-    if (key === 'status') return { stdout: `Status\n|- Number of jail:\t${Object.keys(jails).length}\n\`- Jail list:\t${Object.keys(jails).join(', ')}\n` };
-    if (a[0] === 'get' && a[2] === 'logpath') {
-      const l = jails[a[1]!] ?? [];
-      return { stdout: l.length ? `Current monitored log file(s):\n${l.map((e, i) => `${i === l.length - 1 ? '`' : '|'}- ${e}`).join('\n')}\n` : 'No file is currently monitored\n' };
-    }
-    if (a[0] === 'get' && a[2] === 'ignoreip') return { stdout: 'These IP addresses/networks are ignored:\n`- 127.0.0.0/8\n' };
-    if (a[0] === 'get' && a[2] === 'maxretry') return { stdout: '5\n' };
-    if (a[0] === 'get' && a[2] === 'actions') return { stdout: `The jail ${a[1]} has the following actions:\nnftables-allports\n` };
     return { exitCode: 255, stderr: `unexpected ${key}` };
   });
+  return host(run, o.running === false ? undefined : answers(jails));
 }
 
 const KAMAILIO_JAILS = '[DEFAULT]\nmaxretry = 5\n\n[voip-kamailio]\nenabled = true\nfilter = voip-kamailio[mode=auth]\nlogpath = /var/log/kamailio.log\n\n[voip-kamailio-pike]\nenabled = true\nfilter = voip-kamailio[mode=pike]\nlogpath = /var/log/kamailio.log\nmaxretry = 1\n';
@@ -497,7 +544,7 @@ test('issue 23: after auth-failure logging is added to kamailio.cfg, the pike ja
   try {
     utimesSync(path.join(root, 'var/log/kamailio.log'), new Date('2026-11-22T11:59:00Z'), new Date('2026-11-22T11:59:00Z'));
     const run = realFilterHost({ 'voip-kamailio': ['/var/log/kamailio.log'], 'voip-kamailio-pike': ['/var/log/kamailio.log'] });
-    const r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, run, { live: false }));
     const filter = (jail: string) => r.jails.find((j) => j.jail === jail)!.checks.find((c) => c.name.startsWith('filter '))!;
     const pike = filter('voip-kamailio-pike');
     assert.equal(pike.verdict, 'ok', formatDoctor(r));
@@ -513,7 +560,7 @@ test('issue 23: after auth-failure logging is added to kamailio.cfg, the pike ja
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(root, 'var/log/kamailio.log'), changed.map((l) => `${l}\n`).join(''));
     utimesSync(path.join(root, 'var/log/kamailio.log'), new Date('2026-11-22T11:59:00Z'), new Date('2026-11-22T11:59:00Z'));
-    const r2 = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const r2 = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, run, { live: false }));
     const filter2 = (jail: string) => r2.jails.find((j) => j.jail === jail)!.checks.find((c) => c.name.startsWith('filter '))!;
     assert.equal(filter2('voip-kamailio').verdict, 'broken');
     assert.match(filter2('voip-kamailio').detail, /48 of the last 150 lines look like authentication failures, but the filter matched none/);
@@ -533,22 +580,22 @@ test('issue 23: a journal jail on a host without journald is broken, not "reads 
   const root = await tempRoot({ '/etc/fail2ban/jail.local': '[sshd]\nenabled = true\n', '/var/log/auth.log': 'x\n' });
   try {
     // fail2ban runs the sshd jail on the journal, and this host has no journald (its socket).
-    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { backend: 'systemd' }), live: true }));
+    let r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, realFilterHost({ sshd: [] }, { backend: 'systemd' }), { live: true }));
     let source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
     assert.equal(source.verdict, 'broken', formatDoctor(r));
     assert.match(source.detail, /no journald runs on this host/);
     // With journald: the journal it is.
     await mkdir(path.join(root, 'run/systemd/journal'), { recursive: true });
     await writeFile(path.join(root, 'run/systemd/journal/socket'), '');
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { backend: 'systemd' }), live: true }));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, realFilterHost({ sshd: [] }, { backend: 'systemd' }), { live: true }));
     assert.equal(r.jails[0]!.checks.find((c) => c.name === 'log source')!.verdict, 'ok');
     // fail2ban not running: the log files are fail2ban's own reading of its configuration (-d),
     // not "the journal": here the auth log.
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: ['/var/log/auth.log'] }, { running: false, backend: 'auto' }), live: true }));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, realFilterHost({ sshd: ['/var/log/auth.log'] }, { running: false, backend: 'auto' }), { live: true }));
     assert.deepEqual(r.jails[0]!.logFiles, ['/var/log/auth.log']);
     assert.ok(!r.jails[0]!.checks.some((c) => /journal/.test(c.detail)), formatDoctor(r));
     // And when that reading fails, doctor says it does not know (a warning), never "the journal".
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run: realFilterHost({ sshd: [] }, { running: false, dumpFails: true }), live: true }));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, realFilterHost({ sshd: [] }, { running: false, dumpFails: true }), { live: true }));
     source = r.jails[0]!.checks.find((c) => c.name === 'log source')!;
     assert.equal(source.verdict, 'warning');
     assert.doesNotMatch(source.detail, /reads the systemd journal/);
@@ -596,7 +643,7 @@ test('issue 23: after a real attack on Asterisk, count=once is not a WARNING for
   const root = await attackedAsteriskRoot();
   try {
     const run = realFilterHost({ 'voip-asterisk': ['/var/log/asterisk/messages', '/var/log/asterisk/security'] });
-    const r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: false }));
+    const r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, run, { live: false }));
     const j = r.jails[0]!;
     const filter = j.checks.find((c) => c.name.startsWith('filter '))!;
     // Before: "matched 150 of 160 lines that look like authentication failures" (WARNING).
@@ -630,7 +677,7 @@ test('issue 23: Asterisk runs but its logger was not reloaded (the security log 
   try {
     const run = realFilterHost({ 'voip-asterisk': ['/var/log/asterisk/messages', '/var/log/asterisk/security'] });
     fds.push(openSync(path.join(root, 'var/log/asterisk/messages'), 'a'));
-    let r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: true }));
+    let r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, run, { live: true }));
     let open = r.jails[0]!.checks.find((c) => c.name === 'Asterisk has its logs open')!;
     assert.ok(open, formatDoctor(r));
     assert.equal(open.verdict, 'broken');
@@ -641,7 +688,7 @@ test('issue 23: Asterisk runs but its logger was not reloaded (the security log 
     assert.ok(!run.lines().some((l) => /-rx/.test(l)), 'no console command through an untrusted program');
     // Reloaded: it holds both open.
     fds.push(openSync(path.join(root, 'var/log/asterisk/security'), 'a'));
-    r = await doctor({ ...OPTS, banTest: false }, testContext(root, { run, live: true }));
+    r = await doctor({ ...OPTS, banTest: false }, await ctxOf(root, run, { live: true }));
     open = r.jails[0]!.checks.find((c) => c.name === 'Asterisk has its logs open')!;
     assert.equal(open.verdict, 'ok', formatDoctor(r));
     assert.equal(r.verdict, 'ok', formatDoctor(r));

@@ -7,16 +7,23 @@
  * shown in --help, stored as a setting and refused when Yate is not chosen, all from its module's
  * declaration.
  * It is found by its own probe, run by the real gatherFacts: no shared facts shape knows it.
+ * Doctor runs its own check and its failure hint, with the real fail2ban-regex on the filter it
+ * installed.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { utimesSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { install } from '../../src/commands/install.ts';
 import { interview } from '../../src/cli/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
+import { doctor } from '../../src/commands/doctor.ts';
+import { failureLikeLines } from '../../src/doctor/failures.ts';
+import type { Command } from '../../src/adapters/runner.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { factsOf } from '../../src/core/probe.ts';
 import { getIniValue } from '../../src/core/ini-edit.ts';
@@ -26,6 +33,8 @@ import { CommanderError } from 'commander';
 import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
 import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { FAIL2BAN_REGEX } from '../helpers/fail2ban-regex.ts';
+import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
 import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, YATE_PIDFILE, asked, yate } from '../fixtures/services/yate.ts';
 
 SERVICE_MODULES.push(yate);
@@ -208,6 +217,72 @@ test('its flag is a setting: stored after the run, kept by a plain re-run, refus
     // Not chosen and not given: the stored value waits for the service's return; no refusal.
     await install(cli(['--services', 'sshd']), testContext(root));
   } finally {
+    await removeRoot(root);
+  }
+});
+
+/** The real fail2ban-regex, on the filter the install wrote under the root; nothing else runs. */
+function realRegex() {
+  return recordingRunner((c: Command) => {
+    if (c.cmd !== 'fail2ban-regex') return { exitCode: 127, stderr: `${c.cmd}: not found`, notFound: true };
+    const r = spawnSync(FAIL2BAN_REGEX, c.args, { encoding: 'utf8', env: { ...process.env, ...c.env } });
+    return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+  });
+}
+
+/** fail2ban's socket under the root: running the voip-yate jail on Yate's log. */
+function yateFail2ban(root: string) {
+  const answer = (c: string[]): FakeValue => {
+    const k = c.join(' ');
+    if (k === 'status') return [['Number of jail', 1], ['Jail list', 'voip-yate']];
+    if (k === 'version') return '1.0.2';
+    if (k === 'get voip-yate logpath') return [YATE_LOG];
+    if (k === 'get voip-yate ignoreip') return ['127.0.0.1/8'];
+    if (k === 'get voip-yate maxretry') return 5;
+    if (k === 'get voip-yate actions') return ['nftables-allports'];
+    return 'pong';
+  };
+  return fakeFail2banSocket(root, (c) => [0, answer(c)]);
+}
+
+test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and its failure hint, for its jail", async () => {
+  const root = await yateHost();
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root));
+    const failures = Array.from({ length: 6 }, () => '2026-11-22 11:59:00 sip: auth failure from 198.51.100.9');
+    const lines = ['2026-11-22 11:58:00 engine: Yate started', ...failures, '2026-11-22 11:59:10 sip: call from 198.51.100.20 answered'];
+    await writeFile(path.join(root, YATE_LOG), lines.map((l) => `${l}\n`).join(''));
+    const t = new Date('2026-11-22T11:59:30Z');
+    utimesSync(path.join(root, YATE_LOG), t, t);
+    assert.equal(failureLikeLines('yate', lines), 6, "the module's failure hint");
+    const opts = { banTest: false, lines: 2000, json: true };
+
+    const f2b = await yateFail2ban(root);
+    cleanup.push(() => f2b.close());
+    // Healthy: Yate logs where the jail reads, the installed filter matches its failures.
+    const ok = await doctor(opts, testContext(root, { run: realRegex() }));
+    assert.equal(ok.fail2banRunning, true);
+    const j = ok.jails.find((x) => x.jail === 'voip-yate')!;
+    assert.equal(j.verdict, 'ok', JSON.stringify(j.checks));
+    assert.deepEqual(j.checks.find((c) => c.name === 'Yate writes this log'), { name: 'Yate writes this log', verdict: 'ok', detail: `yate.conf logs to ${YATE_LOG}` });
+    assert.deepEqual(j.failureLines, { expected: 6, skipped: [] });
+    assert.deepEqual(j.wouldBan, [{ ip: '198.51.100.9', failures: 6, whitelisted: false }]);
+
+    // Yate logs elsewhere, and the filter no longer matches its failures: both named, broken.
+    await writeFile(path.join(root, YATE_CONF), '; my yate\n[general]\nlogfile=/var/log/yate/other.log\n');
+    await writeFile(path.join(root, YATE_FILTER), '[Definition]\nfailregex = ^.* wrong words from <ADDR>\n');
+    const bad = await doctor(opts, testContext(root, { run: realRegex() }));
+    const b = bad.jails.find((x) => x.jail === 'voip-yate')!;
+    assert.equal(b.verdict, 'broken');
+    const source = b.checks.find((c) => c.name === 'Yate writes this log')!;
+    assert.equal(source.verdict, 'broken');
+    assert.match(source.detail, /yate\.conf logs to \/var\/log\/yate\/other\.log, the jail reads \/var\/log\/yate\/yate\.log/);
+    const filter = b.checks.find((c) => c.name === 'filter voip-yate')!;
+    assert.equal(filter.verdict, 'broken');
+    assert.match(filter.detail, /^6 of the last 8 lines look like authentication failures, but the filter matched none of them/);
+  } finally {
+    for (const c of cleanup) await c();
     await removeRoot(root);
   }
 });

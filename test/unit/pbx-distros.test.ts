@@ -15,7 +15,7 @@ import { uninstall } from '../../src/commands/uninstall.ts';
 import { detectPbxDistro } from '../../src/core/pbx-distro.ts';
 import { ADOPTED_JAILS, duplicateJails, existingJails, sameFailures } from '../../src/core/pbx-distro-jails.ts';
 import { loggerChannels, pickLoggerLogs } from '../../src/core/editors/asterisk-logger.ts';
-import { duplicateJailWarnings } from '../../src/commands/doctor-duplicate-jails.ts';
+import { duplicateJailWarnings } from '../../src/doctor/duplicate-jails.ts';
 import { installOptions } from '../helpers/options.ts';
 import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
 

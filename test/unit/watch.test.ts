@@ -33,6 +33,10 @@ import {
 } from '../../src/core/watch.ts';
 import { WEB_PROGRAM_BIN, WEB_PROGRAM_DIR } from '../../src/core/web-service.ts';
 import { liveDebian12Root, liveDebian12Runner, removeRoot, testContext } from '../helpers/context.ts';
+import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
+
+/** fail2ban's socket under `root` answering as a server that runs and has no jail. */
+const noJails = (root: string) => fakeFail2banSocket(root, (c): [number, FakeValue] => [0, c[0] === 'status' ? [['Number of jail', 0], ['Jail list', '']] : c[0] === 'version' ? '1.0.2' : 'pong']);
 import { installOptions } from '../helpers/options.ts';
 import { readFile } from 'node:fs/promises';
 import { runCli } from '../helpers/cli.ts';
@@ -293,9 +297,15 @@ test('watch --once over a root: fail2ban down is told once (logger, sendmail), n
   try {
     let down = true;
     const round = async () => {
-      const run = recordingRunner((c) => (c.cmd === 'fail2ban-client' && c.args.includes('ping') && down ? { exitCode: 255, stderr: 'ERROR   Failed to access socket path: /run/fail2ban/fail2ban.sock. Is fail2ban running?' } : undefined));
-      const r = await watch({ once: true, interval: 300, lines: 100, json: true, mail: { dest: 'root@localhost', sender: '' } }, testContext(root, { run }));
-      return { r, told: run.calls.filter((c) => c.cmd === 'logger' || c.cmd === '/usr/sbin/sendmail') };
+      // Down: nothing listens on fail2ban's socket under the root.
+      const f2b = down ? null : await noJails(root);
+      const run = recordingRunner();
+      try {
+        const r = await watch({ once: true, interval: 300, lines: 100, json: true, mail: { dest: 'root@localhost', sender: '' } }, testContext(root, { run }));
+        return { r, told: run.calls.filter((c) => c.cmd === 'logger' || c.cmd === '/usr/sbin/sendmail') };
+      } finally {
+        await f2b?.close();
+      }
     };
     const first = await round();
     assert.deepEqual(first.r.raised.map((p) => p.key), ['fail2ban:running']);
@@ -342,11 +352,13 @@ test("a jail the tool adopted (switched off in jail.d, still enabled in the admi
   const jailLocal = '[DEFAULT]\nbantime = 1h\n\n[freeswitch]\nenabled = true\nfilter = freeswitch\nlogpath = /var/log/freeswitch/freeswitch.log\n';
   const running = async (files: Record<string, string>) => {
     const root = await tempRoot({ '/etc/fail2ban/jail.local': jailLocal, '/var/backups/voip-f2b-install/manifest.json': '{}', ...files });
+    // fail2ban answers (ping ok) and runs no jail.
+    const f2b = await noJails(root);
     try {
-      // fail2ban answers (ping ok) and runs no jail.
       const r = await watch({ once: true, interval: 300, lines: 100, json: true }, testContext(root, { run: recordingRunner(() => undefined) }));
       return r.problems.map((p) => p.key).filter((k) => k.endsWith(':running'));
     } finally {
+      await f2b.close();
       await removeRoot(root);
     }
   };

@@ -3,7 +3,8 @@ import { loggerConfGenerated } from '../pbx-distro.ts';
 import type { HostFacts } from '../facts.ts';
 import type { JailExpectation, ServiceFile, ServiceFragment, ServiceModule, ServicePlanContext } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { asteriskSourceCheck, asteriskTwinned, type DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor.ts';
+import { asteriskSourceCheck, asteriskTwinned } from './asterisk-doctor.ts';
 import type { Command } from '../command.ts';
 import { factsOf } from '../probe.ts';
 import { ASTERISK_ABSENT, probeAsterisk, type AsteriskFacts } from './asterisk-facts.ts';
@@ -189,9 +190,16 @@ export const asterisk: ServiceModule<AsteriskFacts> = {
     return asteriskSourceCheck(logFiles, text === null ? null : flattenLogger(text, a.configDir, (p) => files.read(p)), a.logDir);
   },
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
+  doctorFixes: { timeStamp: 'Asterisk: dateformat = %F %T in logger.conf' },
+  // Its failure hints; with count=once, a messages-log twin of a security event is not one.
+  doctorHints: {
+    failures:
+      /Wrong password|No matching peer found|Username\/auth name mismatch|failed to authenticate|No matching endpoint found|Failed to authenticate|SecurityEvent="(?:InvalidPassword|ChallengeResponseFailed|InvalidAccountID|FailedACL)"|rejected because extension not found/,
+    skip: (line, filter) => /count\s*=\s*once/.test(filter) && asteriskTwinned(line),
+  },
   // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
   doctorWriter: (facts, a = factsOf(asterisk, facts)) =>
-    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`) } : null,
+    a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`), reopen: 'Asterisk: asterisk -rx "logger reload"' } : null,
   plan(ctx): ServiceFragment {
     const a = factsOf(asterisk, ctx.facts);
     const path = `${a.configDir}/logger.conf`;

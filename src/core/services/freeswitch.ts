@@ -3,7 +3,7 @@ import { PlanError } from '../../errors.ts';
 import { sipProfilesGenerated } from '../pbx-distro.ts';
 import type { ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { freeswitchLogFile, freeswitchSourceCheck } from '../doctor.ts';
+import { freeswitchLogFile, freeswitchSourceCheck } from './freeswitch-doctor.ts';
 import { sofiaProfileName } from './freeswitch-conf.ts';
 import { FREESWITCH_PROBE_JS, freeswitchProbeCheck } from './freeswitch-probe.ts';
 import type { Command } from '../command.ts';
@@ -108,6 +108,7 @@ export const freeswitch: ServiceModule<FreeswitchFacts> = {
   },
   // A failed digest in FreeSWITCH's words (normal and aggressive mode both match it).
   doctorExpects: () => ({ failures: /SIP auth failure/ }),
+  doctorHints: { failures: /SIP auth failure/ },
   doctorSource({ facts, logFiles, files }) {
     const f = factsOf(freeswitch, facts);
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));

@@ -2,7 +2,7 @@ import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, r
 import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import { kamailioSourceCheck } from '../doctor.ts';
+import { kamailioSourceCheck } from './kamailio-doctor.ts';
 import { UsageError } from '../../errors.ts';
 import { factsOf } from '../probe.ts';
 import { KAMAILIO_ABSENT, probeKamailio, type KamailioFacts } from './kamailio-facts.ts';
@@ -102,6 +102,7 @@ export const kamailio: ServiceModule<KamailioFacts> = {
       );
     }
   },
+  doctorHints: { failures: /voip-f2b: auth failure|pike block/i },
   plan(ctx) {
     const { options, facts } = ctx;
     const k = factsOf(kamailio, facts);

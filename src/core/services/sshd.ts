@@ -35,6 +35,10 @@ export const sshd: ServiceModule = {
       text: `# Left by voip-f2b-install uninstall, with the admin's consent: the stock sshd jail\n# cannot start on this host (${facts.journald ? 'no auth log; journald has the SSH logins' : 'no auth log and no journald'}).\n# Remove this file once sshd logs reach fail2ban.\n${settings}`,
     };
   },
+  // The distro's own jail (and an admin's `ssh` beside it): checked as sshd's.
+  doctorFilters: ['sshd'],
+  doctorFixes: { logFile: 'for sshd: the auth log' },
+  doctorHints: { failures: /Failed password|Invalid user/ },
   packages: (facts, distro) => (onJournal(facts) && distro.pkgs.pysystemd ? [distro.pkgs.pysystemd] : []),
   plan(ctx) {
     const { facts, distro } = ctx;

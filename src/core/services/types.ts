@@ -282,7 +282,23 @@ export interface ServiceModule<F = unknown> {
    * the jail reads that it WRITES ITSELF (not through syslog) must be open in that process: a
    * log channel not yet reloaded, or a log rotated without telling it, is not.
    */
-  doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean } | null;
+  doctorWriter?(facts: HostFacts): { pidFiles: string[]; /** the files it writes itself (default: all the jail reads) */ writes?(file: string): boolean; /** how to make it reopen them */ reopen?: string } | null;
+  /**
+   * doctor: filters (by name, without arguments) of jails it neither owns nor adopts that are
+   * still its service's (the distro's `sshd`): doctor checks them with {@link doctorExpects}.
+   */
+  doctorFilters?: readonly string[];
+  /**
+   * doctor: its failure hints, the lines of its logs that look like failed logins in its
+   * server's own words (`failures`), whatever the jail (`skip`: a line a jail with filter
+   * `filter` leaves to another on purpose). Linear patterns: the lines are attacker text.
+   */
+  doctorHints?: { failures: RegExp; skip?(line: string, filter: string): boolean };
+  /**
+   * doctor: the service's part of a fix. `timeStamp`: how it is made to log a time stamp fail2ban
+   * reads; `logFile`: the file it logs to, for a jail on the journal where no journald runs.
+   */
+  doctorFixes?: { timeStamp?: string; logFile?: string };
   /** install, before anything changes: a flag of its own that cannot work on this host is a usage error (thrown). */
   checkOptions?(c: { options: InstallOptions; facts: HostFacts; readText(path: string): Promise<string | null> }): Promise<void>;
   /** The web view: what its log lines tell about an attempt (src/core/web-view.ts composes them). */
