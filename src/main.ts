@@ -65,7 +65,7 @@ async function runInvocation(inv: Invocation, ctx: Context): Promise<number> {
       return ExitCode.ok;
     }
     case 'doctor': {
-      const [{ doctor }, { doctorExitCode, formatDoctor, nagiosStatusLine }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor.ts')]);
+      const [{ doctor }, { doctorExitCode, formatDoctor, nagiosStatusLine }] = await Promise.all([import('./commands/doctor.ts'), import('./core/doctor/report.ts')]);
       const r = await doctor(inv.options, ctx);
       print(r, inv.options.nagios ? `${nagiosStatusLine(r)}\n${formatDoctor(r, { nagios: true })}` : formatDoctor(r));
       return doctorExitCode(r.verdict, inv.options.nagios);

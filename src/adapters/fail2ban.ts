@@ -346,19 +346,6 @@ export interface DoctorFail2ban {
   logTarget(): Promise<string | null>;
 }
 
-/**
- * The items of a fail2ban-client list answer:
- *   Current monitored log file(s):\n|- /a\n`- /b     →  ['/a', '/b']
- * and the one-item-per-line form of `get <jail> actions` (after its header line).
- */
-export function parseClientList(stdout: string): string[] {
-  const lines = stdout.split('\n').map((l) => l.trimEnd());
-  const tree = lines.filter((l) => /^[|`]- /.test(l)).map((l) => l.slice(3).trim());
-  if (tree.length) return tree.filter(Boolean);
-  if (lines.length > 1 && /:\s*$/.test(lines[0]!)) return lines.slice(1).join(',').split(',').map((s) => s.trim()).filter(Boolean);
-  return [];
-}
-
 /** A socket answer's list (logpath, ignoreip, actions) as strings. */
 const listOf = (v: PickleValue | undefined): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
 const numberOf = (v: PickleValue | undefined): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null);

@@ -1,5 +1,5 @@
 import { InterruptedError, UsageError } from '../errors.ts';
-import type { Choice, Prompter, Question } from '../core/prompter.ts';
+import type { Prompter, Question } from '../core/prompter.ts';
 
 export type { Choice, Prompter, Question } from '../core/prompter.ts';
 

@@ -11,7 +11,7 @@ import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail,
 import { settingKeys } from '../core/settings.ts';
 import { parseLapiUrl, parseListen } from '../core/crowdsec.ts';
 import { parseWebListen } from '../core/web-service.ts';
-import { parseWatchInterval } from '../core/watch.ts';
+import { parseWatchInterval } from '../core/doctor/watch.ts';
 import { UsageError } from '../errors.ts';
 import { opt } from './env.ts';
 

@@ -18,7 +18,7 @@ import { formatCommand } from '../core/command.ts';
 import { requireRoot } from '../adapters/require-root.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
-import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor.ts';
+import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor/report.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
 import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
 import { checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingKeys, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';

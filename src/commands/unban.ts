@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { unbanAddress } from '../adapters/fail2ban.ts';
-import { parseJailName } from './status.ts';
+import { parseJailName } from '../core/validate.ts';
 
 export interface UnbanReport {
   command: 'unban';

@@ -8,7 +8,7 @@ import type { UninstallRescue } from '../core/services/types.ts';
 import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
 import { GUARD_STATE_DIR, GUARD_STATE_FILE, JAIL_LOCAL } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
-import { WATCH_STATE, watchUninstallCommands } from '../core/watch.ts';
+import { WATCH_STATE, watchUninstallCommands } from '../core/doctor/watch.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
 import { formatCommand, runOrThrow, type RunResult } from '../adapters/runner.ts';
 import { detectDistro } from '../core/distro.ts';

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { lastLines } from '../adapters/log-tail.ts';
-import type { DoctorReport } from '../doctor/report.ts';
+import type { DoctorReport } from '../core/doctor/report.ts';
 import {
-  WATCH_LINES,
   WATCH_STATE,
   WATCH_SYSLOG_TAG,
   attackProblems,
@@ -20,7 +19,7 @@ import {
   type WatchChanges,
   type WatchMail,
   type WatchProblem,
-} from '../doctor/watch.ts';
+} from '../core/doctor/watch.ts';
 import { UnsupportedError } from '../errors.ts';
 import { activeJails, askContext, jailStatusOf } from '../adapters/fail2ban.ts';
 import { fail2banJailFiles } from '../adapters/facts.ts';

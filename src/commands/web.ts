@@ -14,7 +14,7 @@ import { checkListen } from '../web/listen.ts';
 import type { WebOptions } from '../web/options.ts';
 import { webSource } from '../web/source.ts';
 import { loadOrCreateToken } from '../web/token-file.ts';
-import { DOCTOR_DEFAULT_LINES } from '../core/doctor.ts';
+import { DOCTOR_DEFAULT_LINES } from '../core/doctor/report.ts';
 import { doctor } from './doctor.ts';
 
 /**

@@ -18,7 +18,7 @@ import { pushActionLine, crowdsecFeature } from './crowdsec.ts';
 import { dbPurgeAgeFeature } from './db-purge-age.ts';
 import { alertMailFeature, mailSettings, postfixFeature } from './alert-mail.ts';
 import { DEFAULT_WEB_LISTEN, webServiceFragment, webServiceKind, webServiceReads } from './web-service.ts';
-import { cronPackage, watchFragment, watchReads } from './watch.ts';
+import { cronPackage, watchFragment, watchReads } from './doctor/watch.ts';
 import type { WatchInputsOfCommand } from './install-plan.ts';
 
 /** An action line the tool adds to a service's jail (and takes out when no longer wanted). */

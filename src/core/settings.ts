@@ -10,7 +10,7 @@ import { getIniValue } from './ini-edit.ts';
 import { durationSeconds, parseBanaction, parseCount, parseDuration, parseEmail, parseWhitelist } from './validate.ts';
 import { parseLapiUrl, parseListen } from './crowdsec.ts';
 import { parseWebListen } from './web-service.ts';
-import { intervalText, parseWatchInterval } from './watch.ts';
+import { intervalText, parseWatchInterval } from './doctor/watch.ts';
 import { serviceFlags, serviceNames, type ServiceOptions } from './services/index.ts';
 import type { ServiceFlag } from './services/types.ts';
 import { UsageError } from '../errors.ts';

@@ -121,3 +121,11 @@ export function parseEmail(flag: string, raw: string): string {
   }
   return v;
 }
+
+/** A jail name as fail2ban allows them (no spaces or shell characters). */
+export function parseJailName(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(raw)) {
+    throw new UsageError(`invalid jail name '${raw}': expected letters, digits, '.', '_', '-' (e.g. voip-asterisk)`);
+  }
+  return raw;
+}

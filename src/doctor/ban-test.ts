@@ -6,8 +6,8 @@ import type { Context } from '../context.ts';
 import type { DoctorFail2ban } from '../adapters/fail2ban.ts';
 import { lastLines } from '../adapters/log-tail.ts';
 import type { Command } from '../adapters/runner.ts';
-import { firewallHas, pickTestAddress } from './checks.ts';
-import type { DoctorCheck } from './report.ts';
+import { firewallHas, pickTestAddress } from '../core/doctor/checks.ts';
+import type { DoctorCheck } from '../core/doctor/report.ts';
 
 /** How long the firewall may take to show (or drop) the test ban. */
 const BAN_WAIT_MS = 5000;

@@ -9,10 +9,10 @@ import type { HostFacts } from '../core/facts.ts';
 import { getIniValue } from '../core/ini-edit.ts';
 import type { ServiceModule } from '../core/services/types.ts';
 import { banRoundTrip } from './ban-test.ts';
-import { adminCheck, filterCheck, logFileCheck, logSourceCheck, openLogCheck, wouldBan } from './checks.ts';
-import { countFailureLines, jailModule, jailOwner } from './failures.ts';
-import { countAddresses, parseRegexSummary } from './parse.ts';
-import { jailVerdict, type DoctorCheck, type DoctorOptions, type JailDoctor } from './report.ts';
+import { adminCheck, filterCheck, logFileCheck, logSourceCheck, openLogCheck, wouldBan } from '../core/doctor/checks.ts';
+import { countFailureLines, jailModule, jailOwner } from '../core/doctor/failures.ts';
+import { countAddresses, parseRegexSummary } from '../core/doctor/parse.ts';
+import { jailVerdict, type DoctorCheck, type DoctorOptions, type JailDoctor } from '../core/doctor/report.ts';
 
 /** The socket journald listens on: where it runs, it exists. */
 const JOURNALD_SOCKET = '/run/systemd/journal/socket';

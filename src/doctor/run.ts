@@ -17,12 +17,13 @@ import { fleetWarnings } from '../core/crowdsec.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
 import { LOOPBACK, tidyWhitelist, whitelistOfJail } from '../core/whitelist.ts';
-import { fleetStatus, parseJailName } from '../commands/status.ts';
+import { fleetStatus } from '../adapters/fleet-status.ts';
+import { parseJailName } from '../core/validate.ts';
 import { UnsupportedError, UsageError } from '../errors.ts';
 import { duplicateJailWarnings } from './duplicate-jails.ts';
 import { checkJail, type DoctorRun } from './jail.ts';
 import { openFilesOnce } from './proc.ts';
-import { reportVerdict, type DoctorCheck, type DoctorOptions, type DoctorReport, type JailDoctor } from './report.ts';
+import { reportVerdict, type DoctorCheck, type DoctorOptions, type DoctorReport, type JailDoctor } from '../core/doctor/report.ts';
 
 const JAIL_LOCAL = '/etc/fail2ban/jail.local';
 

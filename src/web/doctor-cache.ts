@@ -1,4 +1,4 @@
-import type { DoctorCheck, DoctorReport, Verdict } from '../doctor/report.ts';
+import type { DoctorCheck, DoctorReport, Verdict } from '../core/doctor/report.ts';
 
 /** How long a `doctor` verdict is shown before it is computed again (in the background). */
 export const DOCTOR_TTL_SECONDS = 60;

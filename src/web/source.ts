@@ -3,7 +3,7 @@ import { askPlain, banHistoryReader, fail2banPaths, regexLines, type Fail2banPat
 import { getIniValue } from '../core/ini-edit.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
 import { whitelistOfJail } from '../core/whitelist.ts';
-import { WATCH_STATE, parseWatchState } from '../core/watch.ts';
+import { WATCH_STATE, parseWatchState } from '../core/doctor/watch.ts';
 import { currentBans, history, jailNames, jailView, parseBanipWithTime, testLineResult, type BanView, type DbBan, type HistoryView } from '../core/web-view.ts';
 import { ToolError } from '../errors.ts';
 import { DOCTOR_TTL_SECONDS, type DoctorCache } from './doctor-cache.ts';

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { BIN, ensureBuilt, runCli } from '../helpers/cli.ts';
 import { assertRealHost, sh, stopPid } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
-import type { DoctorReport, JailDoctor } from '../../src/core/doctor.ts';
+import type { DoctorReport, JailDoctor } from '../../src/core/doctor/report.ts';
 
 const NS = 'h8d-doctor';
 const JAIL = 'voip-asterisk';

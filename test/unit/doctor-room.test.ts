@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jailModule, jailOwner } from '../../src/doctor/failures.ts';
+import { jailModule, jailOwner } from '../../src/core/doctor/failures.ts';
 import { openFilesOnce } from '../../src/doctor/proc.ts';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 

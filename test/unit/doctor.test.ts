@@ -8,32 +8,13 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
-import {
-  adminCheck,
-  asteriskLogChannels,
-  asteriskSourceCheck,
-  countAddresses,
-  countFailureLines,
-  doctorExitCode,
-  failureLikeLines,
-  filterCheck,
-  firewallHas,
-  formatDoctor,
-  formatDoctorCompact,
-  isWhitelisted,
-  jailVerdict,
-  kamailioSourceCheck,
-  logFileCheck,
-  nagiosStatusLine,
-  openLogCheck,
-  parseClientList,
-  parseJailBackends,
-  parseRegexSummary,
-  pickTestAddress,
-  reportVerdict,
-  rsyslogTarget,
-  wouldBan,
-} from '../../src/core/doctor.ts';
+import { adminCheck, filterCheck, firewallHas, isWhitelisted, logFileCheck, openLogCheck, pickTestAddress, wouldBan } from '../../src/core/doctor/checks.ts';
+import { asteriskLogChannels, asteriskSourceCheck } from '../../src/core/services/asterisk-doctor.ts';
+import { countAddresses, parseRegexSummary } from '../../src/core/doctor/parse.ts';
+import { countFailureLines, failureLikeLines } from '../../src/core/doctor/failures.ts';
+import { doctorExitCode, formatDoctor, formatDoctorCompact, jailVerdict, nagiosStatusLine, reportVerdict } from '../../src/core/doctor/report.ts';
+import { kamailioSourceCheck, rsyslogTarget } from '../../src/core/services/kamailio-doctor.ts';
+import { parseJailBackends } from '../../src/adapters/fail2ban.ts';
 import { doctor } from '../../src/commands/doctor.ts';
 import { asteriskExpects } from '../../src/core/services/asterisk.ts';
 import { installExitCode, type InstallReport } from '../../src/commands/install.ts';
@@ -91,13 +72,6 @@ test('parses the fail2ban-regex summary: lines, matches per regex, date hits', (
   const none = parseRegexSummary('Failregex: 0 total\n\nIgnoreregex: 0 total\n\nDate template hits:\n|- [# of hits] date format\n`-\n\nLines: 3 lines, 0 ignored, 0 matched, 3 missed\n');
   assert.deepEqual(none, { lines: 3, ignored: 0, matched: 0, missed: 3, dateHits: 0, regexes: [] });
   assert.equal(parseRegexSummary('ERROR: No failure-id group'), null);
-});
-
-test('parses fail2ban-client lists (log files, ignoreip, actions)', () => {
-  assert.deepEqual(parseClientList('Current monitored log file(s):\n|- /var/log/asterisk/messages\n`- /var/log/asterisk/security\n'), ['/var/log/asterisk/messages', '/var/log/asterisk/security']);
-  assert.deepEqual(parseClientList('These IP addresses/networks are ignored:\n|- 127.0.0.0/8\n|- ::1\n`- 203.0.113.7\n'), ['127.0.0.0/8', '::1', '203.0.113.7']);
-  assert.deepEqual(parseClientList('The jail voip-asterisk has the following actions:\niptables-allports, voip-f2b-mail\n'), ['iptables-allports', 'voip-f2b-mail']);
-  assert.deepEqual(parseClientList('No file is currently monitored\n'), []);
 });
 
 test('whitelist matching: addresses, CIDR of both families; names never match', () => {

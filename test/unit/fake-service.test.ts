@@ -22,7 +22,7 @@ import { install } from '../../src/commands/install.ts';
 import { interview } from '../../src/cli/interactive.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import { doctor } from '../../src/commands/doctor.ts';
-import { failureLikeLines } from '../../src/doctor/failures.ts';
+import { failureLikeLines } from '../../src/core/doctor/failures.ts';
 import type { Command } from '../../src/adapters/runner.ts';
 import { gatherFacts } from '../../src/adapters/facts.ts';
 import { factsOf } from '../../src/core/probe.ts';

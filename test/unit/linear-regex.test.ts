@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { KINDS, MAX_CONTEXT_LINE, UA_PATTERNS, USER_PATTERNS, voipContext } from '../../src/core/web-view.ts';
-import { countFailureLines, failureLikeLines } from '../../src/core/doctor.ts';
+import { countFailureLines, failureLikeLines } from '../../src/core/doctor/failures.ts';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 
 /** The markers the patterns look for, and the characters their quantifiers range over. */

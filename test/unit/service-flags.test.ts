@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from '../../src/cli.ts';
 import type { InstallOptions } from '../../src/core/options.ts';
 import { SERVICE_MODULES, serviceFlags } from '../../src/core/services/index.ts';
-import { checkSettings, keptSettings, parseStoredSettings, settingKeys, settingsOf, withStoredSettings } from '../../src/core/settings.ts';
+import { checkSettings, keptSettings, parseStoredSettings, settingsOf, withStoredSettings } from '../../src/core/settings.ts';
 import { UsageError } from '../../src/errors.ts';
 import { runCli } from '../helpers/cli.ts';
 

@@ -141,7 +141,7 @@ test("the socket path handed to fail2ban's own tools never leads out of the root
 });
 
 test('status --root with a fleet link: its state from the root\'s files; the pusher is never run (it asks the LAPI and its spool names the host\'s /var/lib)', async () => {
-  const { fleetStatus } = await import('../../src/commands/status.ts');
+  const { fleetStatus } = await import('../../src/adapters/fleet-status.ts');
   const root = await tempRoot({
     '/etc/voip-f2b-install/crowdsec.json': JSON.stringify({ url: 'https://127.0.0.1:8080/', login: 'pbx1', password: 'secret', spool: '/var/lib/voip-f2b-install/crowdsec' }),
     '/usr/local/sbin/voip-f2b-crowdsec': '#!/bin/sh\nexit 0\n',

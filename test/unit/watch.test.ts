@@ -14,7 +14,7 @@ import { install } from '../../src/commands/install.ts';
 import { uninstall } from '../../src/commands/uninstall.ts';
 import { parseArgs } from '../../src/cli.ts';
 import { UsageError } from '../../src/errors.ts';
-import type { DoctorReport } from '../../src/core/doctor.ts';
+import type { DoctorReport } from '../../src/core/doctor/report.ts';
 import {
   WATCH_CRON,
   WATCH_TIMER,
@@ -30,7 +30,7 @@ import {
   parseWatchState,
   problemsFromDoctor,
   type WatchProblem,
-} from '../../src/core/watch.ts';
+} from '../../src/core/doctor/watch.ts';
 import { WEB_PROGRAM_BIN, WEB_PROGRAM_DIR } from '../../src/core/web-service.ts';
 import { liveDebian12Root, liveDebian12Runner, removeRoot, testContext } from '../helpers/context.ts';
 import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';

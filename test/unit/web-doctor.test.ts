@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createDoctorCache } from '../../src/web/doctor-cache.ts';
 import { fail2banSource, webAssetsDir } from '../../src/commands/web.ts';
 import { doctor } from '../../src/commands/doctor.ts';
-import type { DoctorReport } from '../../src/core/doctor.ts';
+import type { DoctorReport } from '../../src/core/doctor/report.ts';
 import { newToken } from '../../src/web/auth.ts';
 import { startWebServer } from '../../src/web/server.ts';
 import type { Command } from '../../src/adapters/runner.ts';

@@ -1,5 +1,5 @@
 /** Asterisk's part of doctor: the files its logger.conf really writes, and the twin lines count=once skips. */
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 
 /**
  * The files Asterisk writes, from logger.conf's [logfiles] channels (a file channel is any name

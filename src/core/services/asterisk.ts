@@ -3,7 +3,7 @@ import { loggerConfGenerated } from '../pbx-distro.ts';
 import type { HostFacts } from '../facts.ts';
 import type { JailExpectation, ServiceFile, ServiceFragment, ServiceModule, ServicePlanContext } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 import { asteriskSourceCheck, asteriskTwinned } from './asterisk-doctor.ts';
 import type { Command } from '../command.ts';
 import { factsOf } from '../probe.ts';

@@ -1,5 +1,5 @@
 /** FreeSWITCH's part of doctor: the log it writes and whether it logs failed logins. */
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 
 /** FreeSWITCH's log file from switch.conf.xml's log-dir (default given) + freeswitch.log. */
 export function freeswitchLogFile(switchConf: string | null, defaultDir: string): string {

@@ -11,7 +11,7 @@
  * host's names, not every address of its interfaces, and would count it.)
  * {@link freeswitchProbeCheck} (pure) judges the result.
  */
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 
 /** The account the probe fails on (no such user: the password cannot matter). */
 export const PROBE_USER = 'voip-f2b-doctor';

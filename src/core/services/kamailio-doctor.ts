@@ -1,5 +1,5 @@
 /** Kamailio's part of doctor: the rsyslog rule that copies its lines to the file the jail reads. */
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 
 /** The file an rsyslog rule sends Kamailio's lines to (`… then /var/log/kamailio.log`). */
 export function rsyslogTarget(rule: string | null): string | null {

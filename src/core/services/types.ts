@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 import type { Whitelist } from '../whitelist.ts';
-import type { DoctorCheck } from '../doctor.ts';
+import type { DoctorCheck } from '../doctor/report.ts';
 import type { Distro } from '../distro.ts';
 import type { HostFacts } from '../facts.ts';
 import type { InstallOptions } from '../options.ts';

@@ -1,8 +1,6 @@
 /** Parsers of what fail2ban-regex prints, for doctor (pure); fail2ban-client's lists are the adapter's. */
 import { isIP } from 'node:net';
 
-// fail2ban-client's answers are read by the fail2ban adapter; re-exported for doctor's callers.
-export { parseClientList, parseJailBackends, parseJailLogpaths } from '../adapters/fail2ban.ts';
 
 // ---------------------------------------------------------------------------------------------
 // fail2ban-regex

@@ -1,5 +1,5 @@
-import type { FleetStatus } from '../core/crowdsec.ts';
-import { DEFAULTS } from '../core/options.ts';
+import type { FleetStatus } from '../crowdsec.ts';
+import { DEFAULTS } from '../options.ts';
 import { ago } from './checks.ts';
 /**
  * `doctor`: the report (also shown by the web view and the watch), its verdicts and its text.

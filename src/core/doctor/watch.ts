@@ -9,15 +9,15 @@
  * no I/O (ban sets and firewall rules, accounts under attack, doctor's verdicts as problems), the
  * comparison with what was last reported, and the alert text. src/commands/watch.ts does the I/O.
  */
-import type { Command } from '../core/command.ts';
-import type { Family } from '../core/distro.ts';
+import type { Command } from '../command.ts';
+import type { Family } from '../distro.ts';
 import type { DoctorReport } from './report.ts';
-import type { InitSystem } from '../core/facts.ts';
-import type { FileChange } from '../core/plan.ts';
-import { render } from '../core/render.ts';
-import { durationSeconds, parseDuration } from '../core/validate.ts';
-import { WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, type ProgramFile } from '../core/web-service.ts';
-import { UsageError } from '../errors.ts';
+import type { InitSystem } from '../facts.ts';
+import type { FileChange } from '../plan.ts';
+import { render } from '../render.ts';
+import { durationSeconds, parseDuration } from '../validate.ts';
+import { WEB_PROGRAM_BIN, WEB_PROGRAM_DIR, type ProgramFile } from '../web-service.ts';
+import { UsageError } from '../../errors.ts';
 
 export const WATCH_SERVICE = 'voip-f2b-watch';
 export const WATCH_UNIT = '/etc/systemd/system/voip-f2b-watch.service';

@@ -1,6 +1,6 @@
 /** doctor's checks that need no I/O: each takes what was gathered and gives a verdict with a fix. */
 import { BlockList, isIP } from 'node:net';
-import { BAN_TEST_ADDRESSES } from '../core/test-bans.ts';
+import { BAN_TEST_ADDRESSES } from '../test-bans.ts';
 import type { RegexSummary } from './parse.ts';
 import type { DoctorCheck, FailureLines, JailDoctor } from './report.ts';
 

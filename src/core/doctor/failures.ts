@@ -2,8 +2,8 @@
  * Which service a jail belongs to, and the lines of its logs that look like failures: both asked
  * of the service modules (src/core/services/), never by a service's name here. Pure.
  */
-import { SERVICE_MODULES } from '../core/services/index.ts';
-import type { JailExpectation, ServiceModule } from '../core/services/types.ts';
+import { SERVICE_MODULES } from '../services/index.ts';
+import type { JailExpectation, ServiceModule } from '../services/types.ts';
 import type { FailureLines } from './report.ts';
 
 /** Lines are attacker text: the doctor looks at no more than this much of each. */
