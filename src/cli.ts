@@ -123,7 +123,7 @@ function defineJailCommands(program: Command, done: Done): void {
       .description('restore every file changed by install to its state before the first run')
       .addOption(opt('--purge-packages', 'also remove the packages the tool installed'))
       .addOption(opt('--dry-run', 'show what would be restored and change nothing'))
-      .addOption(opt('-y, --yes', 'never prompt; when the restored stock config cannot start (Debian: sshd jail, no auth log), leave the minimal sshd override that lets it start')),
+      .addOption(opt('-y, --yes', 'never prompt; when the restored stock config cannot start (a stock jail with no log to read), leave the minimal override that lets it start')),
   ).action((o: { root: string; json?: boolean; purgePackages?: boolean; dryRun?: boolean; yes?: boolean }) => {
     done({ command: 'uninstall', purgePackages: Boolean(o.purgePackages), dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), global: { root: o.root, json: Boolean(o.json) } });
   });

@@ -71,9 +71,6 @@ interface FileUndo {
   admin?: { text: string; mode?: number; uid?: number; gid?: number };
 }
 
-/** Kept here for callers that imported it from uninstall (the file belongs to its service module). */
-export { SSHD_OVERRIDE } from '../core/services/sshd.ts';
-
 function errorLines(r: RunResult): string {
   const all = `${r.stderr}\n${r.stdout}`
     .split('\n')
