@@ -1,14 +1,16 @@
 // needs: registry
 /**
- * The registry is the only place that knows the services: a test-only module (Yate,
- * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through option parsing,
- * the plan, apply, the --json report, the interactive checklist and its question, a re-run,
- * and uninstall, without any other source file naming it. Its flag (--yate-listener) is parsed,
- * shown in --help, stored as a setting and refused when Yate is not chosen, all from its module's
- * declaration.
- * It is found by its own probe, run by the real gatherFacts: no shared facts shape knows it.
- * Doctor runs its own check and its failure hint, with the real fail2ban-regex on the filter it
- * installed.
+ * The registry is the only place that knows the services (issue 22): a test-only module (Yate,
+ * test/fixtures/services/yate.ts) pushed into SERVICE_MODULES flows through every command without
+ * any other source file naming it:
+ * - found by its own probe, run by the real gatherFacts (no shared facts shape knows it);
+ * - its flag (--yate-listener) parsed, shown in --help, stored as a setting, refused when Yate is
+ *   not chosen; its package installed on a live host where missing, never planned again;
+ * - the plan, apply, the --json report, the interactive checklist and its question, a re-run,
+ *   uninstall;
+ * - doctor runs its own check and its failure hint (the real fail2ban-regex on the filter it
+ *   installed); status, unban and the watch carry its jail and its check.
+ * The web view's patterns: test/unit/fake-service-web.test.ts.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +34,9 @@ import { UsageError } from '../../src/errors.ts';
 import { CommanderError } from 'commander';
 import type { Prompter } from '../../src/core/prompter.ts';
 import { installOptions } from '../helpers/options.ts';
-import { recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { liveDebian12Root, liveDebian12Runner, recordingRunner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
+import { status } from '../../src/commands/status.ts';
+import { unban } from '../../src/commands/unban.ts';
 import { FAIL2BAN_REGEX } from '../helpers/fail2ban-regex.ts';
 import { fakeFail2banSocket, type FakeValue } from '../helpers/fake-fail2ban-socket.ts';
 import { YATE_CONF, YATE_FILTER, YATE_FILTER_TEXT, YATE_LOG, YATE_PIDFILE, asked, yate } from '../fixtures/services/yate.ts';
@@ -283,6 +287,57 @@ test("doctor: Yate's own check (yate.conf logs to the file the jail reads) and i
     assert.match(filter.detail, /^6 of the last 8 lines look like authentication failures, but the filter matched none of them/);
   } finally {
     for (const c of cleanup) await c();
+    await removeRoot(root);
+  }
+});
+
+test('its package: a live install installs it with fail2ban where missing, and never plans it again once there', async () => {
+  const root = await liveDebian12Root({ [YATE_CONF]: ADMIN_CONF });
+  try {
+    const installs = (run: ReturnType<typeof liveDebian12Runner>) => run.calls.filter((c) => c.cmd === 'apt-get' && c.args.includes('install')).map((c) => c.args.filter((a) => !a.startsWith('-')));
+    const missing = liveDebian12Runner(['voip-yate']);
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'], doctor: false }), testContext(root, { run: missing, live: true }));
+    assert.ok(installs(missing).some((a) => a.includes('yate')), JSON.stringify(missing.lines()));
+    const there = liveDebian12Runner(['voip-yate'], (c) => (c.cmd === 'dpkg-query' ? { stdout: 'fail2ban installed\niptables installed\nipset installed\npython3-pyinotify installed\ncron installed\nyate installed\n' } : undefined));
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'], doctor: false }), testContext(root, { run: there, live: true }));
+    assert.deepEqual(installs(there), [], 'installed: not planned again');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test('status, unban and the watch carry its jail and its own doctor check like any other', async () => {
+  const { watch } = await import('../../src/commands/watch.ts');
+  const root = await yateHost();
+  const jailStatus: FakeValue = [
+    ['Filter', [['Currently failed', 1], ['Total failed', 6], ['File list', [YATE_LOG]]]],
+    ['Actions', [['Currently banned', 1], ['Total banned', 1], ['Banned IP list', ['198.51.100.9']]]],
+  ];
+  const f2b = await fakeFail2banSocket(root, (c) => {
+    const k = c.join(' ');
+    if (k === 'status') return [0, [['Number of jail', 1], ['Jail list', 'voip-yate']]];
+    if (k === 'status voip-yate') return [0, jailStatus];
+    if (k === 'set voip-yate unbanip 198.51.100.9') return [0, 1];
+    if (k === 'get voip-yate logpath') return [0, [YATE_LOG]];
+    if (k === 'get voip-yate ignoreip') return [0, ['127.0.0.1/8']];
+    if (k === 'get voip-yate maxretry') return [0, 5];
+    if (k === 'get voip-yate actions') return [0, []];
+    if (k === 'version') return [0, '1.0.2'];
+    return [0, 'pong'];
+  });
+  try {
+    await install(installOptions({ yes: true, whitelist: ['203.0.113.7'] }), testContext(root));
+    const s = await status({}, testContext(root));
+    assert.deepEqual(s.jails.map((j) => [j.jail, j.bannedIps]), [['voip-yate', ['198.51.100.9']]]);
+    const u = await unban({ ip: '198.51.100.9', jail: 'voip-yate' }, testContext(root));
+    assert.equal(u.unbanned, true);
+    assert.ok(f2b.commands.includes('set voip-yate unbanip 198.51.100.9'), JSON.stringify(f2b.commands));
+    // Yate now logs elsewhere: the watch tells its own check, by its name, once.
+    await writeFile(path.join(root, YATE_CONF), '; my yate\n[general]\nlogfile=/var/log/yate/other.log\n');
+    const w = await watch({ once: true, interval: 300, lines: 100, json: true }, testContext(root, { run: recordingRunner() }));
+    assert.ok(w.raised.some((p) => p.key === 'jail:voip-yate:Yate writes this log' && p.severity === 'broken'), JSON.stringify(w.raised));
+  } finally {
+    await f2b.close();
     await removeRoot(root);
   }
 });
