@@ -38,6 +38,7 @@ Exit codes:
   2    bad usage or input (the bad value is named); nothing was changed
   3    unsupported environment (unknown distribution; not root without --dry-run or --root)
   4    install done, but its doctor check found a jail broken (the report says which and the fix)
+  5    another run of the tool is changing this host (its pid is named); nothing was changed
   130  interrupted at a prompt (Ctrl-C); nothing was changed
 
 Every option has an environment twin: --whitelist is VOIP_F2B_WHITELIST, --dry-run is

@@ -14,6 +14,8 @@ export const ExitCode = {
   unsupported: 3,
   /** install: done (every file written, fail2ban running), but its doctor check found a jail broken. */
   doctorBroken: 4,
+  /** Another run of the tool is changing this host (install, uninstall, the web view's change); nothing was changed. */
+  busy: 5,
   /** Interrupted at a prompt (Ctrl-C); nothing was changed. */
   interrupted: 130,
 } as const;

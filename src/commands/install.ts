@@ -2,6 +2,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Context } from '../context.ts';
 import { applyPlan, logProblems, recoverInterrupted } from '../adapters/apply.ts';
+import { withRunLock } from '../adapters/run-lock.ts';
 import { dpkgInstalled, gatherFacts } from '../adapters/facts.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { loadTemplates } from '../adapters/templates.ts';
@@ -153,8 +154,15 @@ type CrowdsecInputs = Pick<PlanInputs, 'crowdsecCredentials' | 'crowdsecCa' | 'c
  * Throws typed errors; never exits the process itself.
  */
 export async function install(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
-  // 1. Rights: acting on the live host needs root; a dry run or --root does not.
+  // 1. Rights: acting on the live host needs root; a dry run or --root does not. One run at a
+  // time changes the host: the lock is held from the first read of the state (a dry run changes
+  // nothing and takes none).
   requireRoot(ctx, options.dryRun, 'install packages and write /etc/fail2ban', 'run with sudo, or use --dry-run to only see the plan');
+  return options.dryRun ? installHost(options, ctx, interview) : withRunLock(ctx, 'install', () => installHost(options, ctx, interview));
+}
+
+/** install, the lock held (or a dry run): steps 2 to 10. */
+async function installHost(options: InstallOptions, ctx: Context, interview?: Interview): Promise<InstallReport> {
   // 2. Settings: the last completed run's are the baseline, then the admin's own values.
   const settled = await settleSettings(ctx, options);
   // 3. Inputs read and checked before anything changes (CrowdSec credentials and TLS).

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { configTest } from '../adapters/fail2ban.ts';
 import type { Context } from '../context.ts';
 import { gatherFacts, processAlive } from '../adapters/facts.ts';
+import { withRunLock } from '../adapters/run-lock.ts';
 import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR, MANIFEST, type Manifest, type ManifestFile } from '../adapters/manifest.ts';
 import type { HostFacts } from '../core/facts.ts';
 import type { UninstallRescue } from '../core/services/types.ts';
@@ -87,6 +88,12 @@ function errorLines(r: RunResult): string {
  */
 export async function uninstall(options: { purgePackages: boolean; dryRun: boolean; yes?: boolean }, ctx: Context): Promise<UninstallReport> {
   requireRoot(ctx, options.dryRun, 'restore /etc/fail2ban', 'run with sudo, or use --dry-run');
+  // One run at a time changes the host (a dry run changes nothing and takes no lock).
+  return options.dryRun ? uninstallHost(options, ctx) : withRunLock(ctx, 'uninstall', () => uninstallHost(options, ctx));
+}
+
+/** uninstall, the lock held (or a dry run). */
+async function uninstallHost(options: { purgePackages: boolean; dryRun: boolean; yes?: boolean }, ctx: Context): Promise<UninstallReport> {
   const report: UninstallReport = {
     command: 'uninstall',
     dryRun: options.dryRun,

@@ -13,7 +13,7 @@ test('--help lists the flags and the exit codes', () => {
     assert.ok(r.stdout.includes(flag), flag);
   }
   const top = runCli(['--help']);
-  assert.match(top.stdout, /Exit codes:\n\s+0 .*\n\s+1 .*\n\s+2 .*\n\s+3 .*\n\s+4 .*doctor.*\n\s+130 /);
+  assert.match(top.stdout, /Exit codes:\n\s+0 .*\n\s+1 .*\n\s+2 .*\n\s+3 .*\n\s+4 .*doctor.*\n\s+5 .*another run.*\n\s+130 /);
   for (const c of ['install', 'status', 'unban', 'uninstall']) assert.match(top.stdout, new RegExp(`\\b${c}\\b`));
 });
 
