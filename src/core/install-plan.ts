@@ -397,7 +397,8 @@ export function buildInstallPlan(input: PlanInputs): Plan {
       const current = getIniValue(jail, section, 'action');
       const own = current?.split('\n').filter((l) => !OUR_ACTION_LINE.test(l)).join('\n');
       const base = own || (mail ? mailAction(options.mailInterval, getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
-      if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
+      const mine = module.guard?.jails && !module.guard.jails.includes(section) ? extra.filter((l) => !l.startsWith('voip-f2b-guard.py[')) : extra;
+      if (mine.length) jail = setIniValues(jail, section, [['action', [base, ...mine].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
     }
   }

@@ -10,6 +10,13 @@ export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
 export const KAMAILIO_PIKE_JAIL = 'voip-kamailio-pike';
 /** Where Debian's init script and systemd unit keep kamailio's PID. */
 export const KAMAILIO_PID_FILES = ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid'];
+/**
+ * Kamailio's own control tool, as Debian's kamailio package ships it: `kamcmd ul.dump` asks the
+ * running Kamailio (its ctl module, which the stock kamailio.cfg loads, on its default socket)
+ * for the contacts registered in usrloc. Run by the guard as root, so only this fixed path (the
+ * guard runs it only while it and its directories are root's alone).
+ */
+export const KAMAILIO_CONSOLE = '/usr/sbin/kamcmd';
 
 /**
  * Whether Debian's kamailio init script will start kamailio: it sources /etc/default/kamailio
@@ -52,6 +59,11 @@ export const kamailio: ServiceModule = {
   detect: (facts) => facts.services.kamailio.present,
   filters: ['voip-kamailio.conf'],
   sharedBanReason: 'sip-auth-failure-or-flood',
+  // The auth jail's guard, with offices: registered contacts from usrloc (`kamcmd ul.dump`) and
+  // logins (our kamailio.cfg blocks log a source's first successful login of the day). The pike
+  // jail has none: a flood is a flood.
+  guard: { window: 2, logins: true, jails: ['voip-kamailio'] },
+  registrations: ({ services: { kamailio: k } }) => (k.running ? { cmd: KAMAILIO_CONSOLE, args: ['ul.dump'], timeoutMs: 15000 } : null),
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],
   doctorReads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],

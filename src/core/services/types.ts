@@ -170,8 +170,9 @@ export interface ServiceModule {
    * addresses are defended. For servers that check every guess themselves (Asterisk, FreeSWITCH).
    * `logins`: its jail's logs carry successful logins (Asterisk's SuccessfulAuth events): an
    * address with one in the last day is an office (a higher threshold, see {@link registrations}).
+   * `jails`: the jails that get it (default: all its jails; Kamailio's pike jail gets none).
    */
-  guard?: { window: number; logins?: boolean };
+  guard?: { window: number; logins?: boolean; jails?: string[] };
   /**
    * Offices behind one address: the console command (run by the guard every 30 s, never per log
    * line) whose answer lists the addresses with a device registered right now; such an address is

@@ -79,8 +79,40 @@ LOGIN_HEAD = re.compile(
 LOGIN_PAIR = re.compile(r',LocalAddress="IPV[46]/[A-Za-z]{2,5}/[^"/]*/\d+",RemoteAddress="IPV[46]/[A-Za-z]{2,5}/([0-9A-Fa-f.:]+)/\d+"')
 
 
+# Kamailio (the kamailio.cfg blocks of voip-f2b-install): a source's first successful digest login
+# of the day, in the syslog file rsyslog writes for the jail (RFC 3339 or traditional time stamp).
+# The stock log_prefix ends with the Call-ID (peer text, may hold "} " and a forged copy), so the
+# line must END with the fixed login text: only the real one can (the filter's rule). Kamailio's
+# own throttle never trusts a log line: its office mark is set only by a right password.
+KAM_LOGIN = re.compile(
+	r'^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)) \S+ '
+	r'(?:(?:/[\w.-]{1,64}){1,6}/)?kamailio(?:\[\d+\])?: NOTICE: (?:\{.*\} )?(?:<script>: )?'
+	r'voip-f2b: login src=([0-9A-Fa-f.:]+) port=\d+ method=\S+: an office for a day \(logged once a day\)$')
+LOGIN_MARKS = (b'SuccessfulAuth', b'voip-f2b: login src=')
+
+
+def _kamailioLogin(line, now=None):
+	"""(address, epoch seconds) of Kamailio's login line, or None."""
+	m = KAM_LOGIN.match(line)
+	ip = _address(m.group(4)) if m else None
+	if not ip:
+		return None
+	try:
+		if m.group(1):
+			return (ip, _loginTime(m.group(1), m.group(2).replace(':', '').replace('Z', '+0000')))
+		# a traditional syslog stamp has no year: this year's, or last year's when that is in the future
+		now = time.time() if now is None else now
+		year = time.gmtime(now).tm_year
+		t = calendar.timegm(time.strptime('%d %s' % (year, m.group(3)), '%Y %b %d %H:%M:%S'))
+		return (ip, t if t <= now + 86400 else calendar.timegm(time.strptime('%d %s' % (year - 1, m.group(3)), '%Y %b %d %H:%M:%S')))
+	except ValueError:
+		return None
+
+
 def _login(line):
-	"""(address, epoch seconds) of a SuccessfulAuth line, or None."""
+	"""(address, epoch seconds) of a SuccessfulAuth line (Asterisk) or a login line (Kamailio), or None."""
+	if 'voip-f2b: login src=' in line:
+		return _kamailioLogin(line)
 	m = LOGIN_HEAD.match(line)
 	pairs = list(LOGIN_PAIR.finditer(line)) if m else []
 	if not pairs or 'RemoteAddress=' in line[pairs[-1].end():]:
@@ -105,7 +137,8 @@ def _registered(text):
 	The addresses with a registered device in a console's answer: FreeSWITCH's
 	`show registrations as json` (network_ip: where the REGISTER came from), Asterisk's
 	`pjsip show contacts` ("Contact:  <aor>/<uri> <hash> <status> <rtt>": the host of the contact
-	URI, the source address where rewrite_contact is on) or Kamailio's `ul.dump` ("Received:").
+	URI, the source address where rewrite_contact is on) or Kamailio's `kamcmd ul.dump` (each
+	contact's Address and Received, see _kamcmdContacts).
 	"""
 	out = set()
 	try:
@@ -118,8 +151,35 @@ def _registered(text):
 			if a:
 				out.add(a)
 		return out
+	if re.match(r'^\{\s*Domains: \{', text):
+		return _kamcmdContacts(text)
 	for line in text.splitlines():
 		m = re.match(r'^\s*(?:Contact:\s+\S*?/|Received:\s+)sips?:(?:[^@\s;>]*@)?(\[[0-9A-Fa-f:.]+\]|[0-9.]+)', line)
+		a = _address(m.group(1)) if m else None
+		if a:
+			out.add(a)
+	return out
+
+
+def _kamcmdContacts(text):
+	"""
+	Kamailio's `kamcmd ul.dump`: the host of each contact's Address (the contact URI the phone
+	sent) and its Received (the source address, where the script's NAT handling saved it). Only
+	these fields of a "Contact: {" block, at that block's own indentation: User-Agent, Call-ID
+	and Path are peer text printed as sent, a line of theirs is never read as a field.
+	"""
+	out = set()
+	depth = None  # the tabs of the fields of the Contact block being read
+	for line in text.splitlines():
+		tabs = len(line) - len(line.lstrip('\t'))
+		if depth is None:
+			if re.match(r'^\t*Contact: \{$', line):
+				depth = tabs + 1
+			continue
+		if line == '\t' * (depth - 1) + '}':
+			depth = None
+			continue
+		m = re.match(r'^(?:Address|Received): sips?:(?:[^@\s;>]*@)?(\[[0-9A-Fa-f:.]+\]|[0-9.]+)(?::\d+)?(?:;\S*)?$', line[tabs:]) if tabs == depth else None
 		a = _address(m.group(1)) if m else None
 		if a:
 			out.add(a)
@@ -133,6 +193,25 @@ def _loginTime(tv, tz):
 		off = (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60) * (1 if tz[0] == '+' else -1)
 		t -= off
 	return t
+
+
+def _notRootsAlone(program):
+	"""
+	Why `program` is not run as root, or None: it and every directory above it must be root's and
+	writable by root alone (lstat, symlinks refused: a service account could plant one), as the
+	tool's own facts check it.
+	"""
+	p = program
+	try:
+		while True:
+			st = os.lstat(p)
+			if st.st_uid != 0 or st.st_mode & 0o022 or (p == program and not stat.S_ISREG(st.st_mode)):
+				return '%s is not root\'s alone (%s)' % (program, p)
+			if p == '/':
+				return None
+			p = os.path.dirname(p)
+	except OSError:
+		return None  # not there: running it says so
 
 
 def _ports(port):
@@ -643,6 +722,9 @@ class GuardAction(ActionBase):
 			self._offices = offices
 
 	def _consoleOutput(self):
+		why = _notRootsAlone(self.officeCmd[0])
+		if why:
+			raise RuntimeError(why)
 		p = subprocess.Popen(self.officeCmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
 			close_fds=True, cwd='/', env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C', 'HOME': os.environ.get('HOME', '/root')})
 		try:
@@ -656,7 +738,7 @@ class GuardAction(ActionBase):
 		return out[:16 << 20].decode('utf-8', 'replace')
 
 	def _readLogins(self):
-		"""New SuccessfulAuth events in the jail's logs since the last look (the last 16 MB at the first)."""
+		"""New logins (Asterisk's SuccessfulAuth, Kamailio's login line) in the jail's logs since the last look (the last 16 MB at the first)."""
 		paths = self._jail.filter.getLogPaths() if hasattr(self._jail.filter, 'getLogPaths') else []
 		for path in paths:
 			try:
@@ -677,10 +759,10 @@ class GuardAction(ActionBase):
 				self._tails[path] = (st.st_dev, st.st_ino, pos + end)
 			finally:
 				os.close(fd)
-			if b'SuccessfulAuth' not in data[:end]:
+			if not any(mark in data[:end] for mark in LOGIN_MARKS):
 				continue
 			for line in data[:end].split(b'\n'):
-				if b'SuccessfulAuth' not in line:
+				if not any(mark in line for mark in LOGIN_MARKS):
 					continue
 				login = _login(line.decode('utf-8', 'replace'))
 				if not login:
