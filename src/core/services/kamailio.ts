@@ -51,7 +51,9 @@ export function kamailioExpects(filter: string): JailExpectation {
  * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
  * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
  * findtime and ignoreip; its syslog lines in a file of their own where rsyslog runs, else the
- * journal; an auth jail and a pike jail (maxretry 1) on them.
+ * journal; an auth jail and a pike jail (maxretry 1) on them. The auth jail has the guard, with
+ * offices (an address that logged in, or has a contact in usrloc: 10 x maxretry, in kamailio.cfg
+ * as in fail2ban).
  */
 export const kamailio: ServiceModule = {
   name: 'kamailio',
