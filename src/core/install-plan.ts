@@ -103,7 +103,7 @@ export function officeCommandArg(c: Command): string | null {
  * one address from the service's console (`office`) and its logins (`office_logins`).
  */
 export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts, currentAction?: string): string {
-  const args = ['port="%(port)s"', `window=${module.guard!.window}`];
+  const args = ['port="%(port)s"', `window=${module.guard!.window}`, ...(module.guard!.pause === false ? ['pause=0'] : [])];
   const console = module.registrations?.(facts);
   // The console is known only while the service runs: a re-run while it is stopped keeps the one
   // the last run found (no rewrite of jail.local, no restart of fail2ban, offices kept).

@@ -41,8 +41,8 @@ function python(body: string): { status: number | null; stdout: string; stderr: 
 const hasFail2ban = (): boolean => spawnSync('/usr/bin/python3', ['-c', 'import fail2ban']).status === 0;
 
 test('the guard line: the running Kamailio\'s usrloc through kamcmd, and the logins of our kamailio.cfg blocks; stopped: logins only', () => {
-  assert.equal(guardActionLine(kamailio, kam(true)), 'voip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/kamcmd ul.dump", office_logins=1]');
-  assert.equal(guardActionLine(kamailio, kam(false)), 'voip-f2b-guard.py[port="%(port)s", window=2, office_logins=1]');
+  assert.equal(guardActionLine(kamailio, kam(true)), 'voip-f2b-guard.py[port="%(port)s", window=2, pause=0, office="/usr/sbin/kamcmd ul.dump", office_logins=1]');
+  assert.equal(guardActionLine(kamailio, kam(false)), 'voip-f2b-guard.py[port="%(port)s", window=2, pause=0, office_logins=1]');
 });
 
 test('the plan: the auth jail gets the guard with offices, the pike jail none (a flood is a flood); a re-run with Kamailio stopped keeps the console', () => {
@@ -54,7 +54,7 @@ test('the plan: the auth jail gets the guard with offices, the pike jail none (a
     });
   const p = plan(kam(true));
   const jail = p.files.find((c) => c.path === '/etc/fail2ban/jail.local')!.after!;
-  assert.equal(getIniValue(jail, 'voip-kamailio', 'action'), '%(action_)s\nvoip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/kamcmd ul.dump", office_logins=1]');
+  assert.equal(getIniValue(jail, 'voip-kamailio', 'action'), '%(action_)s\nvoip-f2b-guard.py[port="%(port)s", window=2, pause=0, office="/usr/sbin/kamcmd ul.dump", office_logins=1]');
   assert.equal(getIniValue(jail, 'voip-kamailio-pike', 'action'), undefined, 'the pike jail keeps the default action');
   assert.ok(p.files.some((c) => c.path === '/etc/fail2ban/action.d/voip-f2b-guard.py'), 'the guard is installed');
   const again = plan(kam(false), { '/etc/fail2ban/jail.local': jail }).files.find((c) => c.path === '/etc/fail2ban/jail.local')!;
@@ -137,5 +137,48 @@ import shutil; shutil.rmtree(d)
   assert.deepEqual(r.stdout.trim().split('\n'), [
     "WARNING [voip-kamailio] voip-f2b-guard: office detection: /bin/cat /etc/hostname cannot be run (/bin/cat is not root's alone (/bin)): registered devices make no office until it can; the jail works as before",
     "console failing: /bin/cat is not root's alone (/bin)",
+  ]);
+});
+
+test('pause=0 (Kamailio stops sources itself): the guard sets no firewall at all, every failure counts (no count-once), an account under attack still bans; a bad value is refused', (t) => {
+  if (!hasFail2ban()) return t.skip('fail2ban (Python) is not installed');
+  const r = python(`
+import time
+from fail2ban.server.failmanager import FailManager
+from fail2ban.server.ticket import FailTicket
+fm = FailManager(); fm.setMaxRetry(3); fm.setMaxTime(600)
+class Filter: failManager = fm; sleeptime = 1
+class Actions:
+  banned = []
+  def addBannedIP(self, ip): self.banned.append(ip)
+class Jail:
+  name = 'voip-kamailio'; filter = Filter(); actions = Actions()
+def guard(**kw):
+  a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', **kw)
+  a.ran = []
+  a._run = lambda argv, data=None, check=True, quiet=False: a.ran.append(argv[0]) or 0
+  return a
+a = guard(pause='0')
+a.start()
+now = time.time()
+print('counts', [fm.addFailure(FailTicket('203.0.113.5', now, data={'user': 'carol'})) for i in range(2)])
+fm.addFailure(FailTicket('203.0.113.6', now, data={'user': 'carol'}))
+time.sleep(0.3)
+a.stop()
+print('firewall', a.ran, 'banned', sorted(Jail.actions.banned))
+b = guard(pause='1')
+b.start(); b.stop()
+print('paused firewall', b.ran)
+try:
+  guard(pause='maybe')
+except ValueError as e:
+  print('refused', e)
+`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'counts [1, 2]',
+    "firewall [] banned ['203.0.113.5']",
+    "paused firewall ['nft', 'nft', 'nft']",
+    "refused pause must be 1 or 0, not 'maybe'",
   ]);
 });

@@ -63,8 +63,9 @@ export const kamailio: ServiceModule = {
   sharedBanReason: 'sip-auth-failure-or-flood',
   // The auth jail's guard, with offices: registered contacts from usrloc (`kamcmd ul.dump`) and
   // logins (our kamailio.cfg blocks log a source's first successful login of the day). The pike
-  // jail has none: a flood is a flood.
-  guard: { window: 2, logins: true, jails: ['voip-kamailio'] },
+  // jail has none: a flood is a flood. No pause: Kamailio stops a source itself (our blocks'
+  // throttle and count-once), and an office is not held 2 s for each failure of one phone.
+  guard: { window: 2, logins: true, jails: ['voip-kamailio'], pause: false },
   registrations: ({ services: { kamailio: k } }) => (k.running ? { cmd: KAMAILIO_CONSOLE, args: ['ul.dump'], timeoutMs: 15000 } : null),
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   reads: (facts) => [facts.services.kamailio.configFile, KAMAILIO_RSYSLOG_RULE],

@@ -40,6 +40,9 @@
 #            voip-f2b-guard.py[port="%(port)s", window=2]
 # with offices (the console command as one string, split like a shell would, never run by one):
 #            voip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/asterisk -C /etc/asterisk/asterisk.conf -rx 'pjsip show contacts'", office_logins=1]
+# A server that stops a failing source itself (Kamailio with the kamailio.cfg blocks of
+# voip-f2b-install: its throttle and its own count-once) gets `pause=0`: nothing is paused, every
+# failure counts (count-once needs the pause), and accounts under attack and offices work as above.
 # Backend: nftables (table inet f2bg-<jail>: sets p4/p6 with per-element timeouts and one drop
 # rule on the input hook at priority -2) where `nft` exists, else ipset (hash:ip with timeout)
 # and one iptables/ip6tables rule per family. Addresses are validated with the ipaddress module
@@ -234,9 +237,12 @@ def _number(text, kind):
 
 
 def _options(jail, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
-		office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
+		office_maxretry=None, office_refresh='30', office_state=None, pause='1', **kwargs):
 	"""The action line's options, checked (ValueError naming the bad value): the same for start and reload."""
 	o = {}
+	if str(pause).lower() not in ('1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'):
+		raise ValueError('pause must be 1 or 0, not %r' % (pause,))
+	o['pause'] = str(pause).lower() in ('1', 'true', 'yes', 'on')
 	o['window'] = _number(window, float)
 	if not 0.2 <= o['window'] <= 60:
 		raise ValueError('window must be 0.2 to 60 seconds, not %r' % (window,))
@@ -268,6 +274,7 @@ class GuardAction(ActionBase):
 		self.window = o['window']
 		self.ports = o['ports']
 		self.backend = o['backend']
+		self.pause = o['pause']
 		safe = re.sub(r'[^A-Za-z0-9_-]', '_', jail.name)
 		self.table = 'f2bg-' + safe
 		self.set4 = ('f2bg-' + safe)[:29] + '4'
@@ -467,12 +474,10 @@ class GuardAction(ActionBase):
 			Utils.DEFAULT_SLEEP_INTERVAL = POLL_STEP
 		if type(self._jail.filter).__name__ in ('FilterPyinotify', 'FilterSystemd') and self._jail.filter.sleeptime > READ_WAIT:
 			self._jail.filter.sleeptime = READ_WAIT
-		try:
-			self._firewallStart()
-			self._paused = True
-		except Exception as e:
-			self._paused = False
-			self._logSys.error('%s: guard: the pause cannot be set (%s): every failure counts', self._jail.name, e)
+		if self.pause:
+			self._restartFirewall()
+		else:
+			self._paused = False  # pause=0: nothing paused, every failure counts (the server stops sources itself)
 		with self._cond:
 			self._stopping = False
 			if self._worker is None or not self._worker.is_alive():
@@ -517,13 +522,19 @@ class GuardAction(ActionBase):
 			self._wrap()  # the hook was removed (a stop of an older copy of this action): again
 		oldPorts = self.ports
 		self.window = o['window']
-		if o['backend'] != self.backend or not self._firewallPresent(oldPorts):
+		if not o['pause']:
+			if self.pause or self._paused:
+				self._firewallStop()
+			self._paused = False
+			self.backend, self.ports = o['backend'], o['ports']
+		elif not self.pause or o['backend'] != self.backend or not self._firewallPresent(oldPorts):
 			self._firewallStop()  # what is left of the old one (old ports, old backend)
 			self.backend, self.ports = o['backend'], o['ports']
 			self._restartFirewall()
 		elif o['ports'] != oldPorts:
 			self.ports = o['ports']
 			self._swapRules(oldPorts)
+		self.pause = o['pause']
 		# Offices: new options apply from the next refresh, which runs at once when they changed.
 		changed = (o['officeCmd'], o['officeLogins'], o['officeRefresh']) != (self.officeCmd, self.officeLogins, self.officeRefresh)
 		if o['officeState'] != self.officeState or o['officeMaxretry'] != self.officeMaxretry:
@@ -620,7 +631,8 @@ class GuardAction(ActionBase):
 			self._officeStop = True
 			self._officeWake.notify_all()
 		self._unwrap()
-		self._firewallStop()
+		if self.pause or self._paused:
+			self._firewallStop()
 		self._paused = False
 
 	# -- the worker: pauses and account bans, off the filter's thread -------------------------
