@@ -24,7 +24,8 @@
 # * OFFICES BEHIND ONE ADDRESS: an address with a device registered right now (the service's
 #   console, `office`: run at most every `office_refresh` seconds by a timer thread, never per
 #   line) or a successful login within the last day (`office_logins=1`: Asterisk's SuccessfulAuth
-#   events, read from the tail of the jail's own logs by the same thread) is an office: its
+#   events, Kamailio's "voip-f2b: login" line, read from the tail of the jail's own logs by the
+#   same thread) is an office: its
 #   failures are counted by the guard, not by fail2ban, and it is banned at `office_maxretry`
 #   failures within findtime (default 10 x maxretry) instead of maxretry, so one misconfigured
 #   phone does not cut off the whole company while a flood from it is still stopped. Pauses and
