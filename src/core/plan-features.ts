@@ -40,7 +40,7 @@ export function officeCommandArg(c: Command): string | null {
  * one address from the service's console (`office`) and its logins (`office_logins`).
  */
 export function guardActionLine(module: Pick<ServiceModule, 'guard' | 'registrations'>, facts: HostFacts, currentAction?: string): string {
-  const args = ['port="%(port)s"', `window=${module.guard!.window}`];
+  const args = ['port="%(port)s"', `window=${module.guard!.window}`, ...(module.guard!.pause === false ? ['pause=0'] : [])];
   const console = module.registrations?.(facts);
   // The console is known only while the service runs: a re-run while it is stopped keeps the one
   // the last run found (no rewrite of jail.local, no restart of fail2ban, offices kept).
@@ -97,7 +97,7 @@ function withExtraActions(s: PlanSoFar): string {
   for (const { module, selected } of s.planned) {
     if (!selected) continue;
     const extra = [
-      ...(module.guard ? [guardActionLine(module, s.facts, getIniValue(jail, module.jails[0]!, 'action'))] : []),
+      ...(module.guard ? [guardActionLine(module, s.facts, getIniValue(jail, module.guard.jails?.[0] ?? module.jails[0]!, 'action'))] : []),
       ...(s.options.crowdsecLapi && module.sharedBanReason ? [pushActionLine(module.sharedBanReason)] : []),
     ];
     for (const section of module.jails) {
@@ -105,7 +105,9 @@ function withExtraActions(s: PlanSoFar): string {
       const current = getIniValue(jail, section, 'action');
       const own = current?.split('\n').filter((l) => !OUR_ACTION_LINE.test(l)).join('\n');
       const base = own || (s.mail ? s.mailAction(getIniValue(jail, section, 'logpath') !== undefined) : '%(action_)s');
-      if (extra.length) jail = setIniValues(jail, section, [['action', [base, ...extra].join('\n')]]);
+      // A guard meant for some of its jails only (Kamailio's auth jail, not its pike jail).
+      const mine = module.guard?.jails && !module.guard.jails.includes(section) ? extra.filter((l) => !l.startsWith('voip-f2b-guard.py[')) : extra;
+      if (mine.length) jail = setIniValues(jail, section, [['action', [base, ...mine].join('\n')]]);
       else if (current !== undefined && own !== current) jail = setIniValues(jail, section, [['action', base]]);
     }
   }

@@ -10,6 +10,9 @@ import {
   END_MARKER,
   GLOBAL_BEGIN,
   GLOBAL_END,
+  AUTH_LOGIN_XLOG,
+  LOGIN_BEGIN,
+  LOGIN_END,
   durationSeconds,
   insertAuthFailureLog,
   kamailioSubnets,
@@ -41,17 +44,18 @@ test('kamailio cfg: the log statement is the fixed one, source address first', (
   );
 });
 
-test('kamailio cfg: Debian 12 kamailio.cfg gets the three blocks: globals, the check before auth_check, the log first in its failure branch', () => {
+test('kamailio cfg: Debian 12 kamailio.cfg gets the four blocks: globals, the check before auth_check, the log first in its failure branch, the login after it', () => {
   const r = insertAuthFailureLog(debianCfg);
   assert.equal(r.status, 'inserted');
   assert.deepEqual(r.changes.map((c) => c.replace(/^(.*), at line \d+$/, '$1')), [
     'htable counters, maxretry and the whitelist for route[AUTH]',
     'route[AUTH]: no answer past maxretry failures, a repeated burst counts once',
     'route[AUTH]: log every failed digest attempt (source address first) and count it',
+    'route[AUTH]: a source that logs in is an office for a day (its own threshold), logged once a day',
   ]);
   const added = insertions(debianCfg, r.text);
-  const [g, c, f] = blocksOf(added);
-  assert.equal(blocksOf(added).length, 3);
+  const [g, c, f, o] = blocksOf(added);
+  assert.equal(blocksOf(added).length, 4);
   assert.equal(g![0], `${GLOBAL_BEGIN}\n`);
   assert.equal(g!.at(-1), `${GLOBAL_END}\n`);
   assert.equal(c![0], `\t\t${CHECK_BEGIN}\n`);
@@ -61,8 +65,10 @@ test('kamailio cfg: Debian 12 kamailio.cfg gets the three blocks: globals, the c
   // htable only where the stock script does not load it (WITH_ANTIFLOOD); ipops always
   assert.deepEqual(g!.filter((l) => /^(#!|loadmodule)/.test(l)), [
     '#!ifndef WITH_ANTIFLOOD\n', 'loadmodule "htable.so"\n', '#!endif\n', 'loadmodule "ipops.so"\n',
-    '#!define VOIPF2B_MAXRETRY 5\n', '#!define VOIPF2B_IGNOREIP "127.0.0.1/8,::1/128"\n',
+    '#!define VOIPF2B_MAXRETRY 5\n', '#!define VOIPF2B_OFFICE_MAXRETRY 50\n', '#!define VOIPF2B_FINDTIME 600\n',
+    '#!define VOIPF2B_IGNOREIP "127.0.0.1/8,::1/128"\n',
   ]);
+  assert.ok(g!.includes('modparam("htable", "htable", "voipf2bo=>size=10;autoexpire=86400;")\n'));
   assert.ok(g!.includes('modparam("htable", "htable", "voipf2b=>size=10;autoexpire=600;")\n'));
   assert.ok(f!.includes(`\t\t\t\t${AUTH_FAILURE_XLOG}\n`));
   const out = linesOf(r.text);
@@ -72,8 +78,28 @@ test('kamailio cfg: Debian 12 kamailio.cfg gets the three blocks: globals, the c
   assert.equal(out[at(`\t\t${CHECK_END}\n`) + 1], '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n');
   assert.equal(out[at(`\t\t\t${BEGIN_MARKER}\n`) - 1], '\t\tif (!auth_check("$fd", "subscriber", "1")) {\n');
   assert.equal(out[at(`\t\t\t${END_MARKER}\n`) + 1], '\t\t\tauth_challenge("$fd", "0");\n');
+  // the login block right after the if block's closing brace, where the script goes on only when
+  // the password was right; one log line a day per source (the mark l::<source> set once)
+  assert.deepEqual(out.slice(at(`\t\t${LOGIN_BEGIN}\n`) - 3, at(`\t\t${LOGIN_BEGIN}\n`)), ['\t\t\tauth_challenge("$fd", "0");\n', '\t\t\texit;\n', '\t\t}\n']);
+  assert.equal(out[at(`\t\t${LOGIN_END}\n`) + 1], '\t\t# user authenticated - remove auth header\n');
+  assert.deepEqual(o!.filter((l) => !/^\s*#/.test(l)), [
+    '\t\tif ($var(vf2b_rc) == 1 && !is_in_subnet("$si", VOIPF2B_IGNOREIP)) {\n',
+    '\t\t\tif ($sht(voipf2bo=>l::$si) == $null) {\n',
+    '\t\t\t\t$sht(voipf2bo=>l::$si) = 1;\n',
+    `\t\t\t\t${AUTH_LOGIN_XLOG}\n`,
+    '\t\t\t}\n',
+    '\t\t\t$sht(voipf2bo=>$si) = 1;\n',
+    '\t\t}\n',
+  ]);
+  // the sentinel the login block tests: set before auth_check, overwritten by its failure code
+  assert.equal(c![1], '\t\t$var(vf2b_rc) = 1;\n');
+  assert.equal(f!.filter((l) => l.includes('$var(vf2b_rc) = $rc;')).length, 1);
+  // an office: its own threshold per findtime window, counted apart from maxretry's counter
+  assert.ok(c!.includes('\t\t\t\tif ($sht(voipf2bo=>n::$si::$var(vf2b_w)) >= VOIPF2B_OFFICE_MAXRETRY) {\n'), c!.join(''));
+  assert.ok(c!.includes('\t\t\t} else if ($sht(voipf2b=>$si) >= VOIPF2B_MAXRETRY) {\n'), c!.join(''));
+  assert.ok(f!.includes('\t\t\t\t\t\t\t$var(vf2b_n) = $shtinc(voipf2bo=>n::$si::$var(vf2b_w));\n'), f!.join(''));
   // each change line names the line its block starts at
-  for (const [k, b] of [g, c, f].entries()) assert.match(r.changes[k]!, new RegExp(`at line ${out.indexOf(b![0]!) + 1}$`));
+  for (const [k, b] of [g, c, f, o].entries()) assert.match(r.changes[k]!, new RegExp(`at line ${out.indexOf(b![0]!) + 1}$`));
   // removing the blocks gives back the original bytes
   assert.equal(removeOurBlocks(r.text), debianCfg);
 });
@@ -81,6 +107,8 @@ test('kamailio cfg: Debian 12 kamailio.cfg gets the three blocks: globals, the c
 test('kamailio cfg: settings: maxretry, findtime and the whitelist (addresses and ranges, not host names)', () => {
   const r = insertAuthFailureLog(debianCfg, { maxretry: 3, findtimeSeconds: 3600, ignoreip: ['127.0.0.1/8', '::1', '198.51.100.7', '2001:db8::/32', 'office.example.org'] });
   assert.match(r.text, /^#!define VOIPF2B_MAXRETRY 3$/m);
+  assert.match(r.text, /^#!define VOIPF2B_OFFICE_MAXRETRY 30$/m);
+  assert.match(r.text, /^#!define VOIPF2B_FINDTIME 3600$/m);
   assert.match(r.text, /^#!define VOIPF2B_IGNOREIP "127\.0\.0\.1\/8,::1\/128,198\.51\.100\.7\/32,2001:db8::\/32"$/m);
   assert.match(r.text, /voipf2b=>size=10;autoexpire=3600;/);
   // other settings on a re-run: the blocks are rewritten in place, nothing else moves
@@ -181,6 +209,20 @@ test('kamailio cfg: the pasteable template holds the same blocks as the editor i
   // pasted by hand at the three places, it is recognised as present
   const pasted = debianCfg
     .replace('####### Routing Logic ########\n', `${blocks[0]!.join('')}####### Routing Logic ########\n`)
-    .replace('\t\tif (!auth_check("$fd", "subscriber", "1")) {\n', `${blocks[1]!.join('')}\t\tif (!auth_check("$fd", "subscriber", "1")) {\n${blocks[2]!.join('')}`);
+    .replace('\t\tif (!auth_check("$fd", "subscriber", "1")) {\n', `${blocks[1]!.join('')}\t\tif (!auth_check("$fd", "subscriber", "1")) {\n${blocks[2]!.join('')}`)
+    .replace('\t\t\texit;\n\t\t}\n\t\t# user authenticated', `\t\t\texit;\n\t\t}\n${blocks[3]!.join('')}\t\t# user authenticated`);
+  assert.equal(blocks.length, 4);
   assert.deepEqual(insertAuthFailureLog(pasted), { text: pasted, changes: [], status: 'present' });
+});
+
+test('kamailio cfg: no login block where an else follows the auth_check() block (the script goes on there on failure too)', () => {
+  const cfg = 'route[AUTH] {\n\tif (!auth_check("$fd", "subscriber", "1")) {\n\t\tauth_challenge("$fd", "0");\n\t\texit;\n\t} else {\n\t\txlog("ok\\n");\n\t}\n}\n';
+  const r = insertAuthFailureLog(cfg);
+  assert.equal(r.status, 'inserted');
+  assert.ok(!r.text.includes(LOGIN_BEGIN), r.text);
+  assert.equal(insertAuthFailureLog(r.text).status, 'present');
+  assert.equal(removeOurBlocks(r.text), cfg);
+  // code after the closing brace on its line: no login block either (not the stock shape)
+  const same = cfg.replace('\t} else {\n\t\txlog("ok\\n");\n\t}\n', '\t} xlog("after\\n");\n');
+  assert.ok(!insertAuthFailureLog(same).text.includes(LOGIN_BEGIN));
 });

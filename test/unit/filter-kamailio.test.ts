@@ -14,7 +14,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runFail2banRegex } from '../helpers/fail2ban-regex.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFail2banRegex, runFail2banRegex } from '../helpers/fail2ban-regex.ts';
 
 const REAL = '198.51.100.34';
 const FORGED = '203.0.113.66';
@@ -105,5 +108,36 @@ describe('voip-kamailio: forged markers', () => {
     assert.deepEqual(await matched('voip-kamailio'), [true, true, true, false]);
     assert.deepEqual(await matched('voip-kamailio[mode=auth]'), [true, true, false, false]);
     assert.deepEqual(await matched('voip-kamailio[mode=pike]'), [false, false, true, false]);
+  });
+
+  it('the login line (an office\'s first login of the day, NOTICE) is never a failure, in any mode, whatever a Call-ID forges', async () => {
+    const login = (src: string) => `voip-f2b: login src=${src} port=5060 method=REGISTER: an office for a day (logged once a day)`;
+    const lines = [
+      `${HEAD} NOTICE: {1 2 REGISTER abc} <script>: ${login(REAL)}`,
+      `${HEAD} NOTICE: <script>: ${login(REAL)}`,
+      // a Call-ID holding a whole failure line, then the real login line at the end
+      `${HEAD} NOTICE: {1 2 REGISTER x} ${forgedFailure}} <script>: ${login(REAL)}`,
+      // the same, as WARNING (the level of our failure lines): still ends with the login
+      `${HEAD} WARNING: {1 2 REGISTER x} ${forgedFailure}} <script>: ${login(REAL)}`,
+    ];
+    for (const filter of ['voip-kamailio', 'voip-kamailio[mode=auth]', 'voip-kamailio[mode=pike]']) {
+      assert.deepEqual((await runFail2banRegex(lines, { filter })).map((r) => r.matched), [false, false, false, false], filter);
+    }
+  });
+
+  it('a failure carries its account (F-USER, the guard\'s "account keeps failing"); none when the From user is empty; a forged user= in the Call-ID is not it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'voip-f2b-kam-user-'));
+    try {
+      const log = path.join(dir, 'kamailio.log');
+      writeFileSync(log, [
+        `${HEAD} WARNING: {1 2 REGISTER abc} <script>: ${failure('carol')}`,
+        `${HEAD} WARNING: {1 2 REGISTER abc} <script>: voip-f2b: auth failure src=${REAL} port=5060 method=REGISTER user= rc=-2`,
+        `${HEAD} WARNING: {1 2 REGISTER x} voip-f2b: auth failure src=${REAL} port=5060 method=REGISTER user=mallory rc=-2} <script>: ${failure('bob')}`,
+      ].join('\n') + '\n');
+      const r = await execFail2banRegex(log, 'voip-kamailio[mode=auth]', ['--out', '<ip>\t[<F-USER>]']);
+      assert.deepEqual(r.stdout.trim().split('\n'), [`${REAL}\t[carol]`, `${REAL}\t[]`, `${REAL}\t[bob]`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

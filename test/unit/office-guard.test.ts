@@ -201,7 +201,7 @@ test('thresholds with fail2ban\'s own FailManager: an office is banned at 10 x m
     const r = python(`
 import logging, os, time
 logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(message)s', stream=sys.stdout)
-${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/false', office_state=${JSON.stringify(path.join(state, 'office.json'))})
+${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/usr/bin/false', office_state=${JSON.stringify(path.join(state, 'office.json'))})
 a._enqueue = lambda item: print('enqueue', item[0], item[1])
 a._offices = {'203.0.113.5': {'registered': True, 'login': None}}
 def fail(ip, user, n):
@@ -268,7 +268,7 @@ a._enqueue = lambda item: None
 a._refresh(time.time()); a._refresh(time.time())
 print('offices', a._offices, a._console[:8])
 print('counts', [fm.addFailure(FailTicket('203.0.113.5', time.time(), data={'user': '1002', 'callid': str(i)})) for i in range(5)])
-a.officeCmd = ['/bin/cat', ${JSON.stringify(answer)}]
+a.officeCmd = ['/usr/bin/cat', ${JSON.stringify(answer)}]
 a._refresh(time.time()); a._refresh(time.time())
 print('offices', sorted(a._offices), a._console)
 `);
@@ -295,7 +295,7 @@ test('a flood of office failures writes the state file at most once a second (th
   try {
     const r = python(`
 import threading, time
-${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/bin/true', office_maxretry=100000, office_state=${JSON.stringify(path.join(dir, 'office.json'))})
+${FAKE_JAIL}a = g.GuardAction(Jail(), 'voip-f2b-guard', backend='nft', office='/usr/bin/true', office_maxretry=100000, office_state=${JSON.stringify(path.join(dir, 'office.json'))})
 a._enqueue = lambda item: None
 writes = []
 real = a._writeState

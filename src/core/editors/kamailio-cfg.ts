@@ -33,6 +33,15 @@
  *      -4 stale nonce, -5 no credentials (every phone's first request), -6 nonce reused,
  *      -8 auth user != From/To user (only after a correct password): not counted.
  *
+ * 4. Right after that `if` block (where no `else` follows): a successful digest login. Its source
+ *    is an OFFICE for a day (`voipf2bo`, refreshed by every login: each REGISTER refresh is
+ *    one), and its first login of the day logs one `login` line (the guard of fail2ban's jail
+ *    reads it, voip-f2b-guard.py). An office is stopped only past VOIPF2B_OFFICE_MAXRETRY
+ *    (10 x maxretry) failures counted within one findtime window (fixed windows: a phone that
+ *    keeps failing every refresh never adds up across windows), not at maxretry, so one
+ *    misconfigured phone does not cut off every phone behind the address; a flood from it still
+ *    is. The account-under-attack lock applies to offices as to any source (it takes two sources).
+ *
  * `$rc` is copied first thing in the branch: Kamailio sets it only when a module function or a
  * route returns (core action.c), so it still holds auth_check()'s code there.
  */
@@ -50,6 +59,16 @@ export const AUTH_THROTTLED_XLOG = 'xlog("L_WARN", "voip-f2b: auth throttled src
 export const AUTH_LOCKED_XLOG =
   'xlog("L_WARN", "voip-f2b: account under attack user=$au: not checked for src=$si port=$sp method=$rm until findtime passes\\n");';
 /** A -1 with well-formed credentials: the database or the server failed, not the caller. */
+/**
+ * Logged at a source's first successful digest login of the day (then it is an office for a
+ * day). NOTICE, and fixed text after the address to the end of the line: never a failure to
+ * the filter, and a Call-ID holding a forged copy cannot end the line.
+ */
+export const AUTH_LOGIN_XLOG = 'xlog("L_NOTICE", "voip-f2b: login src=$si port=$sp method=$rm: an office for a day (logged once a day)\\n");';
+/** Seconds a successful login makes its source an office (Kamailio's htable and the guard alike). */
+export const OFFICE_SECONDS = 86400;
+/** An office's threshold: this many times maxretry (the guard's default office_maxretry too). */
+export const OFFICE_FACTOR = 10;
 export const AUTH_ERROR_XLOG =
   'xlog("L_ERR", "voip-f2b: auth error src=$si port=$sp method=$rm user=$fU rc=-1: database or server error, not counted\\n");';
 
@@ -60,6 +79,8 @@ export const CHECK_BEGIN = `${TAG} stop a source past maxretry; a repeated burst
 export const CHECK_END = `${TAG} stop a source past maxretry; a repeated burst counts once (end)`;
 export const BEGIN_MARKER = `${TAG} log every failed digest attempt for fail2ban (begin)`;
 export const END_MARKER = `${TAG} log every failed digest attempt for fail2ban (end)`;
+export const LOGIN_BEGIN = `${TAG} a source that logs in is an office for a day (begin)`;
+export const LOGIN_END = `${TAG} a source that logs in is an office for a day (end)`;
 
 /** Seconds within which the same source, auth user and Call-ID count once. */
 export const BURST_SECONDS = 2;
@@ -209,7 +230,12 @@ function globalBlock(s: ThrottleSettings, htable: 'no' | 'always' | { ifdef: str
     '# Per auth user (an account guessed from many addresses): n::<user> failures counted,',
     '# s::<user> sources that failed on it, p::<user>::<source> that pair seen, l::<user>::<source> locked out.',
     `modparam("htable", "htable", "voipf2ba=>size=10;autoexpire=${s.findtimeSeconds};")`,
+    '# Offices (a successful login within a day): <source> marked, l::<source> its login logged today,',
+    '# n::<source>::<window> its failures counted in that findtime window.',
+    `modparam("htable", "htable", "voipf2bo=>size=10;autoexpire=${OFFICE_SECONDS};")`,
     `#!define VOIPF2B_MAXRETRY ${s.maxretry}`,
+    `#!define VOIPF2B_OFFICE_MAXRETRY ${OFFICE_FACTOR * s.maxretry}`,
+    `#!define VOIPF2B_FINDTIME ${Math.max(1, s.findtimeSeconds)}`,
     `#!define VOIPF2B_IGNOREIP "${subnets.join(',')}"`,
     GLOBAL_END,
   ];
@@ -221,9 +247,20 @@ function checkBlock(indent: string, step: string, challenge: string): string[] {
   const k = j + step;
   return [
     `${i}${CHECK_BEGIN}`,
+    `${i}$var(vf2b_rc) = 1;`,
     `${i}if (!is_in_subnet("$si", VOIPF2B_IGNOREIP)) {`,
-    `${j}# maxretry failed attempts answered: no answer any more (fail2ban bans it meanwhile)`,
-    `${j}if ($sht(voipf2b=>$si) >= VOIPF2B_MAXRETRY) {`,
+    `${j}# an office (a login within a day): VOIPF2B_OFFICE_MAXRETRY failures in this findtime window`,
+    `${j}# answered, then no answer until the next window (one misconfigured phone does not cut it off)`,
+    `${j}if ($sht(voipf2bo=>$si) != $null) {`,
+    `${k}$var(vf2b_w) = $TS / VOIPF2B_FINDTIME;`,
+    `${k}if ($sht(voipf2bo=>n::$si::$var(vf2b_w)) >= VOIPF2B_OFFICE_MAXRETRY) {`,
+    `${k}${step}if ($shtinc(voipf2bo=>n::$si::$var(vf2b_w)) == VOIPF2B_OFFICE_MAXRETRY + 1) {`,
+    `${k}${step}${step}${AUTH_THROTTLED_XLOG}`,
+    `${k}${step}}`,
+    `${k}${step}exit;`,
+    `${k}}`,
+    `${j}} else if ($sht(voipf2b=>$si) >= VOIPF2B_MAXRETRY) {`,
+    `${k}# maxretry failed attempts answered: no answer any more (fail2ban bans it meanwhile)`,
     `${k}if ($shtinc(voipf2b=>$si) == VOIPF2B_MAXRETRY + 1) {`,
     `${k}${step}${AUTH_THROTTLED_XLOG}`,
     `${k}}`,
@@ -275,7 +312,14 @@ function failureBlock(indent: string, step: string): string[] {
     `${i}if ($var(vf2b_count) == 1) {`,
     `${j}${AUTH_FAILURE_XLOG}`,
     `${j}if (!is_in_subnet("$si", VOIPF2B_IGNOREIP)) {`,
-    `${k}if ($sht(voipf2b=>$si) == $null) {`,
+    `${k}if ($sht(voipf2bo=>$si) != $null) {`,
+    `${k}${step}$var(vf2b_w) = $TS / VOIPF2B_FINDTIME;`,
+    `${k}${step}if ($sht(voipf2bo=>n::$si::$var(vf2b_w)) == $null) {`,
+    `${k}${step}${step}$sht(voipf2bo=>n::$si::$var(vf2b_w)) = 1;`,
+    `${k}${step}} else {`,
+    `${k}${step}${step}$var(vf2b_n) = $shtinc(voipf2bo=>n::$si::$var(vf2b_w));`,
+    `${k}${step}}`,
+    `${k}} else if ($sht(voipf2b=>$si) == $null) {`,
     `${k}${step}$sht(voipf2b=>$si) = 1;`,
     `${k}} else {`,
     `${k}${step}$var(vf2b_n) = $shtinc(voipf2b=>$si);`,
@@ -299,6 +343,25 @@ function failureBlock(indent: string, step: string): string[] {
     `${j}}`,
     `${i}}`,
     `${i}${END_MARKER}`,
+  ];
+}
+
+function loginBlock(indent: string, step: string): string[] {
+  const i = indent;
+  const j = indent + step;
+  const k = j + step;
+  return [
+    `${i}${LOGIN_BEGIN}`,
+    `${i}# the password was right: this source is an office for a day (refreshed by every login, a`,
+    `${i}# REGISTER refresh too); its first login of the day is logged once, for fail2ban's guard`,
+    `${i}if ($var(vf2b_rc) == 1 && !is_in_subnet("$si", VOIPF2B_IGNOREIP)) {`,
+    `${j}if ($sht(voipf2bo=>l::$si) == $null) {`,
+    `${k}$sht(voipf2bo=>l::$si) = 1;`,
+    `${k}${AUTH_LOGIN_XLOG}`,
+    `${j}}`,
+    `${j}$sht(voipf2bo=>$si) = 1;`,
+    `${i}}`,
+    `${i}${LOGIN_END}`,
   ];
 }
 
@@ -343,7 +406,7 @@ export function insertAuthFailureLog(
   const bodyClose = matching(code, bodyOpen);
   if (bodyClose < 0) return unchanged('no-auth-route');
 
-  const sites: Array<{ ifAt: number; open: number; challenge: string }> = []; // `if` keyword, and the `{` of its block
+  const sites: Array<{ ifAt: number; open: number; challenge: string; afterAt: number }> = []; // `if` keyword, and the `{` of its block
   const ifRe = /\bif\s*\(\s*!\s*auth_check\s*\(/g;
   ifRe.lastIndex = bodyOpen;
   let m: RegExpExecArray | null;
@@ -361,7 +424,10 @@ export function insertAuthFailureLog(
     const argsOpen = call ? open + call.index + call[0].length - 1 : -1;
     const argsClose = call ? matching(code, argsOpen) : -1;
     const challenge = argsClose > argsOpen ? cfg.slice(argsOpen + 1, argsClose).trim() : '"$fd", "0"';
-    sites.push({ ifAt: m.index, open, challenge });
+    // the login block after the if block, where the script goes on only on success (no `else`)
+    const after = /^[^\n]*\n?/.exec(code.slice(close + 1))![0];
+    const afterAt = /^\s*$/.test(after) && !/^\s*else\b/.test(code.slice(close + 1)) ? close + 1 + after.length : -1;
+    sites.push({ ifAt: m.index, open, challenge, afterAt });
   }
   if (sites.length === 0) return unchanged('no-auth-route');
 
@@ -387,6 +453,7 @@ export function insertAuthFailureLog(
     const step = indent.startsWith(ifIndent) && indent.length > ifIndent.length ? indent.slice(ifIndent.length) : '\t';
     inserts.push({ at: ifLine, lines: checkBlock(ifIndent, step, s.challenge), what: 'route[AUTH]: no answer past maxretry failures, a repeated burst counts once' });
     inserts.push({ at: inner, lines: failureBlock(indent, step), what: 'route[AUTH]: log every failed digest attempt (source address first) and count it' });
+    if (s.afterAt >= 0) inserts.push({ at: s.afterAt, lines: loginBlock(ifIndent, step), what: 'route[AUTH]: a source that logs in is an office for a day (its own threshold), logged once a day' });
   }
   let text = cfg;
   const sorted = inserts.sort((a, b) => a.at - b.at);

@@ -1,5 +1,4 @@
 import { BEGIN_MARKER, durationSeconds, insertAuthFailureLog, kamailioSubnets, removeOurBlocks } from '../editors/kamailio-cfg.ts';
-import { getIniValue } from '../ini-edit.ts';
 import type { AfterStep, JailEdit, JailExpectation, ServiceFile, ServiceFlag, ServiceModule } from './types.ts';
 import { voipJailKeys } from './voip-jail.ts';
 import { kamailioSourceCheck } from './kamailio-doctor.ts';
@@ -13,6 +12,13 @@ export const KAMAILIO_RSYSLOG_RULE = '/etc/rsyslog.d/40-voip-f2b-kamailio.conf';
 export const KAMAILIO_PIKE_JAIL = 'voip-kamailio-pike';
 /** Where Debian's init script and systemd unit keep kamailio's PID. */
 export const KAMAILIO_PID_FILES = ['/run/kamailio/kamailio.pid', '/var/run/kamailio/kamailio.pid'];
+/**
+ * Kamailio's own control tool, as Debian's kamailio package ships it: `kamcmd ul.dump` asks the
+ * running Kamailio (its ctl module, which the stock kamailio.cfg loads, on its default socket)
+ * for the contacts registered in usrloc. Run by the guard as root, so only this fixed path (the
+ * guard runs it only while it and its directories are root's alone).
+ */
+export const KAMAILIO_CONSOLE = '/usr/sbin/kamcmd';
 
 /**
  * Whether Debian's kamailio init script will start kamailio: it sources /etc/default/kamailio
@@ -61,7 +67,9 @@ export const KAMAILIO_FLAGS = [
  * Kamailio: with --kamailio-auth-log, kamailio.cfg logs every failed digest attempt and stops a
  * source past maxretry (src/core/editors/kamailio-cfg.ts), with the jail's own maxretry,
  * findtime and ignoreip; its syslog lines in a file of their own where rsyslog runs, else the
- * journal; an auth jail and a pike jail (maxretry 1) on them.
+ * journal; an auth jail and a pike jail (maxretry 1) on them. The auth jail has the guard, with
+ * offices (an address that logged in, or has a contact in usrloc: 10 x maxretry, in kamailio.cfg
+ * as in fail2ban).
  */
 export const kamailio: ServiceModule<KamailioFacts> = {
   name: 'kamailio',
@@ -72,6 +80,12 @@ export const kamailio: ServiceModule<KamailioFacts> = {
   filters: ['voip-kamailio.conf'],
   sharedBanReason: 'sip-auth-failure-or-flood',
   flags: KAMAILIO_FLAGS,
+  // The auth jail's guard, with offices: registered contacts from usrloc (`kamcmd ul.dump`) and
+  // logins (our kamailio.cfg blocks log a source's first successful login of the day). The pike
+  // jail has none: a flood is a flood. No pause: Kamailio stops a source itself (our blocks'
+  // throttle and count-once), and an office is not held 2 s for each failure of one phone.
+  guard: { window: 2, logins: true, jails: ['voip-kamailio'], pause: false },
+  registrations: (facts, k = factsOf(kamailio, facts)) => (k.running ? { cmd: KAMAILIO_CONSOLE, args: ['ul.dump'], timeoutMs: 15000 } : null),
   jails: ['voip-kamailio', KAMAILIO_PIKE_JAIL],
   webContext: {
     users: [/\buser=(\S{0,256}) rc=/i], // the voip-f2b auth line

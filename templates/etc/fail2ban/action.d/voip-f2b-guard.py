@@ -24,7 +24,8 @@
 # * OFFICES BEHIND ONE ADDRESS: an address with a device registered right now (the service's
 #   console, `office`: run at most every `office_refresh` seconds by a timer thread, never per
 #   line) or a successful login within the last day (`office_logins=1`: Asterisk's SuccessfulAuth
-#   events, read from the tail of the jail's own logs by the same thread) is an office: its
+#   events, Kamailio's "voip-f2b: login" line, read from the tail of the jail's own logs by the
+#   same thread) is an office: its
 #   failures are counted by the guard, not by fail2ban, and it is banned at `office_maxretry`
 #   failures within findtime (default 10 x maxretry) instead of maxretry, so one misconfigured
 #   phone does not cut off the whole company while a flood from it is still stopped. Pauses and
@@ -40,6 +41,9 @@
 #            voip-f2b-guard.py[port="%(port)s", window=2]
 # with offices (the console command as one string, split like a shell would, never run by one):
 #            voip-f2b-guard.py[port="%(port)s", window=2, office="/usr/sbin/asterisk -C /etc/asterisk/asterisk.conf -rx 'pjsip show contacts'", office_logins=1]
+# A server that stops a failing source itself (Kamailio with the kamailio.cfg blocks of
+# voip-f2b-install: its throttle and its own count-once) gets `pause=0`: nothing is paused, every
+# failure counts (count-once needs the pause), and accounts under attack and offices work as above.
 # Backend: nftables (table inet f2bg-<jail>: sets p4/p6 with per-element timeouts and one drop
 # rule on the input hook at priority -2) where `nft` exists, else ipset (hash:ip with timeout)
 # and one iptables/ip6tables rule per family. Addresses are validated with the ipaddress module
@@ -79,8 +83,40 @@ LOGIN_HEAD = re.compile(
 LOGIN_PAIR = re.compile(r',LocalAddress="IPV[46]/[A-Za-z]{2,5}/[^"/]*/\d+",RemoteAddress="IPV[46]/[A-Za-z]{2,5}/([0-9A-Fa-f.:]+)/\d+"')
 
 
+# Kamailio (the kamailio.cfg blocks of voip-f2b-install): a source's first successful digest login
+# of the day, in the syslog file rsyslog writes for the jail (RFC 3339 or traditional time stamp).
+# The stock log_prefix ends with the Call-ID (peer text, may hold "} " and a forged copy), so the
+# line must END with the fixed login text: only the real one can (the filter's rule). Kamailio's
+# own throttle never trusts a log line: its office mark is set only by a right password.
+KAM_LOGIN = re.compile(
+	r'^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)) \S+ '
+	r'(?:(?:/[\w.-]{1,64}){1,6}/)?kamailio(?:\[\d+\])?: NOTICE: (?:\{.*\} )?(?:<script>: )?'
+	r'voip-f2b: login src=([0-9A-Fa-f.:]+) port=\d+ method=\S+: an office for a day \(logged once a day\)$')
+LOGIN_MARKS = (b'SuccessfulAuth', b'voip-f2b: login src=')
+
+
+def _kamailioLogin(line, now=None):
+	"""(address, epoch seconds) of Kamailio's login line, or None."""
+	m = KAM_LOGIN.match(line)
+	ip = _address(m.group(4)) if m else None
+	if not ip:
+		return None
+	try:
+		if m.group(1):
+			return (ip, _loginTime(m.group(1), m.group(2).replace(':', '').replace('Z', '+0000')))
+		# a traditional syslog stamp has no year: this year's, or last year's when that is in the future
+		now = time.time() if now is None else now
+		year = time.gmtime(now).tm_year
+		t = calendar.timegm(time.strptime('%d %s' % (year, m.group(3)), '%Y %b %d %H:%M:%S'))
+		return (ip, t if t <= now + 86400 else calendar.timegm(time.strptime('%d %s' % (year - 1, m.group(3)), '%Y %b %d %H:%M:%S')))
+	except ValueError:
+		return None
+
+
 def _login(line):
-	"""(address, epoch seconds) of a SuccessfulAuth line, or None."""
+	"""(address, epoch seconds) of a SuccessfulAuth line (Asterisk) or a login line (Kamailio), or None."""
+	if 'voip-f2b: login src=' in line:
+		return _kamailioLogin(line)
 	m = LOGIN_HEAD.match(line)
 	pairs = list(LOGIN_PAIR.finditer(line)) if m else []
 	if not pairs or 'RemoteAddress=' in line[pairs[-1].end():]:
@@ -105,7 +141,8 @@ def _registered(text):
 	The addresses with a registered device in a console's answer: FreeSWITCH's
 	`show registrations as json` (network_ip: where the REGISTER came from), Asterisk's
 	`pjsip show contacts` ("Contact:  <aor>/<uri> <hash> <status> <rtt>": the host of the contact
-	URI, the source address where rewrite_contact is on) or Kamailio's `ul.dump` ("Received:").
+	URI, the source address where rewrite_contact is on) or Kamailio's `kamcmd ul.dump` (each
+	contact's Address and Received, see _kamcmdContacts).
 	"""
 	out = set()
 	try:
@@ -118,8 +155,35 @@ def _registered(text):
 			if a:
 				out.add(a)
 		return out
+	if re.match(r'^\{\s*Domains: \{', text):
+		return _kamcmdContacts(text)
 	for line in text.splitlines():
 		m = re.match(r'^\s*(?:Contact:\s+\S*?/|Received:\s+)sips?:(?:[^@\s;>]*@)?(\[[0-9A-Fa-f:.]+\]|[0-9.]+)', line)
+		a = _address(m.group(1)) if m else None
+		if a:
+			out.add(a)
+	return out
+
+
+def _kamcmdContacts(text):
+	"""
+	Kamailio's `kamcmd ul.dump`: the host of each contact's Address (the contact URI the phone
+	sent) and its Received (the source address, where the script's NAT handling saved it). Only
+	these fields of a "Contact: {" block, at that block's own indentation: User-Agent, Call-ID
+	and Path are peer text printed as sent, a line of theirs is never read as a field.
+	"""
+	out = set()
+	depth = None  # the tabs of the fields of the Contact block being read
+	for line in text.splitlines():
+		tabs = len(line) - len(line.lstrip('\t'))
+		if depth is None:
+			if re.match(r'^\t*Contact: \{$', line):
+				depth = tabs + 1
+			continue
+		if line == '\t' * (depth - 1) + '}':
+			depth = None
+			continue
+		m = re.match(r'^(?:Address|Received): sips?:(?:[^@\s;>]*@)?(\[[0-9A-Fa-f:.]+\]|[0-9.]+)(?::\d+)?(?:;\S*)?$', line[tabs:]) if tabs == depth else None
 		a = _address(m.group(1)) if m else None
 		if a:
 			out.add(a)
@@ -133,6 +197,25 @@ def _loginTime(tv, tz):
 		off = (int(tz[1:3]) * 3600 + int(tz[3:5]) * 60) * (1 if tz[0] == '+' else -1)
 		t -= off
 	return t
+
+
+def _notRootsAlone(program):
+	"""
+	Why `program` is not run as root, or None: it and every directory above it must be root's and
+	writable by root alone (lstat, symlinks refused: a service account could plant one), as the
+	tool's own facts check it.
+	"""
+	p = program
+	try:
+		while True:
+			st = os.lstat(p)
+			if st.st_uid != 0 or st.st_mode & 0o022 or (p == program and not stat.S_ISREG(st.st_mode)):
+				return '%s is not root\'s alone (%s)' % (program, p)
+			if p == '/':
+				return None
+			p = os.path.dirname(p)
+	except OSError:
+		return None  # not there: running it says so
 
 
 def _ports(port):
@@ -155,9 +238,12 @@ def _number(text, kind):
 
 
 def _options(jail, port='5060,5061', window='2', backend=None, office=None, office_logins='0',
-		office_maxretry=None, office_refresh='30', office_state=None, **kwargs):
+		office_maxretry=None, office_refresh='30', office_state=None, pause='1', **kwargs):
 	"""The action line's options, checked (ValueError naming the bad value): the same for start and reload."""
 	o = {}
+	if str(pause).lower() not in ('1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'):
+		raise ValueError('pause must be 1 or 0, not %r' % (pause,))
+	o['pause'] = str(pause).lower() in ('1', 'true', 'yes', 'on')
 	o['window'] = _number(window, float)
 	if not 0.2 <= o['window'] <= 60:
 		raise ValueError('window must be 0.2 to 60 seconds, not %r' % (window,))
@@ -189,6 +275,7 @@ class GuardAction(ActionBase):
 		self.window = o['window']
 		self.ports = o['ports']
 		self.backend = o['backend']
+		self.pause = o['pause']
 		safe = re.sub(r'[^A-Za-z0-9_-]', '_', jail.name)
 		self.table = 'f2bg-' + safe
 		self.set4 = ('f2bg-' + safe)[:29] + '4'
@@ -388,12 +475,10 @@ class GuardAction(ActionBase):
 			Utils.DEFAULT_SLEEP_INTERVAL = POLL_STEP
 		if type(self._jail.filter).__name__ in ('FilterPyinotify', 'FilterSystemd') and self._jail.filter.sleeptime > READ_WAIT:
 			self._jail.filter.sleeptime = READ_WAIT
-		try:
-			self._firewallStart()
-			self._paused = True
-		except Exception as e:
-			self._paused = False
-			self._logSys.error('%s: guard: the pause cannot be set (%s): every failure counts', self._jail.name, e)
+		if self.pause:
+			self._restartFirewall()
+		else:
+			self._paused = False  # pause=0: nothing paused, every failure counts (the server stops sources itself)
 		with self._cond:
 			self._stopping = False
 			if self._worker is None or not self._worker.is_alive():
@@ -438,13 +523,19 @@ class GuardAction(ActionBase):
 			self._wrap()  # the hook was removed (a stop of an older copy of this action): again
 		oldPorts = self.ports
 		self.window = o['window']
-		if o['backend'] != self.backend or not self._firewallPresent(oldPorts):
+		if not o['pause']:
+			if self.pause or self._paused:
+				self._firewallStop()
+			self._paused = False
+			self.backend, self.ports = o['backend'], o['ports']
+		elif not self.pause or o['backend'] != self.backend or not self._firewallPresent(oldPorts):
 			self._firewallStop()  # what is left of the old one (old ports, old backend)
 			self.backend, self.ports = o['backend'], o['ports']
 			self._restartFirewall()
 		elif o['ports'] != oldPorts:
 			self.ports = o['ports']
 			self._swapRules(oldPorts)
+		self.pause = o['pause']
 		# Offices: new options apply from the next refresh, which runs at once when they changed.
 		changed = (o['officeCmd'], o['officeLogins'], o['officeRefresh']) != (self.officeCmd, self.officeLogins, self.officeRefresh)
 		if o['officeState'] != self.officeState or o['officeMaxretry'] != self.officeMaxretry:
@@ -541,7 +632,8 @@ class GuardAction(ActionBase):
 			self._officeStop = True
 			self._officeWake.notify_all()
 		self._unwrap()
-		self._firewallStop()
+		if self.pause or self._paused:
+			self._firewallStop()
 		self._paused = False
 
 	# -- the worker: pauses and account bans, off the filter's thread -------------------------
@@ -643,6 +735,9 @@ class GuardAction(ActionBase):
 			self._offices = offices
 
 	def _consoleOutput(self):
+		why = _notRootsAlone(self.officeCmd[0])
+		if why:
+			raise RuntimeError(why)
 		p = subprocess.Popen(self.officeCmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
 			close_fds=True, cwd='/', env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C', 'HOME': os.environ.get('HOME', '/root')})
 		try:
@@ -656,7 +751,7 @@ class GuardAction(ActionBase):
 		return out[:16 << 20].decode('utf-8', 'replace')
 
 	def _readLogins(self):
-		"""New SuccessfulAuth events in the jail's logs since the last look (the last 16 MB at the first)."""
+		"""New logins (Asterisk's SuccessfulAuth, Kamailio's login line) in the jail's logs since the last look (the last 16 MB at the first)."""
 		paths = self._jail.filter.getLogPaths() if hasattr(self._jail.filter, 'getLogPaths') else []
 		for path in paths:
 			try:
@@ -677,10 +772,10 @@ class GuardAction(ActionBase):
 				self._tails[path] = (st.st_dev, st.st_ino, pos + end)
 			finally:
 				os.close(fd)
-			if b'SuccessfulAuth' not in data[:end]:
+			if not any(mark in data[:end] for mark in LOGIN_MARKS):
 				continue
 			for line in data[:end].split(b'\n'):
-				if b'SuccessfulAuth' not in line:
+				if not any(mark in line for mark in LOGIN_MARKS):
 					continue
 				login = _login(line.decode('utf-8', 'replace'))
 				if not login:
