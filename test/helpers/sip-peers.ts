@@ -9,9 +9,16 @@ import type { PbxHost } from './pbx-host.ts';
 
 /**
  * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
- * runs it once (3 s) with that password and returns its output.
+ * runs it once (3 s) with that password and returns its output; `stay(pw, seconds)` leaves it
+ * running (registered) for `seconds`, its `stop()` ends it (it unregisters when it quits).
  */
-export function baresipPhone(host: PbxHost, peer: string, addr: string, server: string, user: string): { register(password: string): Promise<string> } {
+export function baresipPhone(
+  host: PbxHost,
+  peer: string,
+  addr: string,
+  server: string,
+  user: string,
+): { register(password: string): Promise<string>; stay(password: string, seconds: number): ReturnType<PbxHost['peer']> } {
   const dir = path.join(host.tmp, `baresip-${peer}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${addr}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
@@ -20,6 +27,10 @@ export function baresipPhone(host: PbxHost, peer: string, addr: string, server: 
     async register(password) {
       writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
       return (await host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000)).out;
+    },
+    stay(password, seconds) {
+      writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
+      return host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', String(seconds)], (seconds + 60) * 1000);
     },
   };
 }
