@@ -8,6 +8,35 @@ import path from 'node:path';
 import type { PbxHost } from './pbx-host.ts';
 
 /**
+ * The cast of the scanner tests (52 against Asterisk, 53 against FreeSWITCH): the server's
+ * address, each peer's (203.0.113.0/24, on the test's own links only), the PBX's accounts and
+ * the weak password of the two the attackers guess at.
+ */
+export const SCANNER_CAST = (() => {
+  const weak = 'letmein2024';
+  return {
+    server: '203.0.113.1',
+    peers: {
+      atk: '203.0.113.2', // svcrack, 10 runs (unbanned by the CLI between runs)
+      pho: '203.0.113.3', // baresip with one typo
+      fri: '203.0.113.4', // whitelisted
+      mon: '203.0.113.5', // a monitoring system: OPTIONS every 2 s
+      one: '203.0.113.6', // banned, unbanned by hand, then one more wrong password
+      d1: '203.0.113.11', // five addresses, three guesses each, on one account
+      d2: '203.0.113.12',
+      d3: '203.0.113.13',
+      d4: '203.0.113.14',
+      d5: '203.0.113.15',
+      r1: '203.0.113.21', // npm run bench only: svcrack against the jail without its guard, one address a run
+      r2: '203.0.113.22',
+      r3: '203.0.113.23',
+    },
+    accounts: { '1001': weak, '1002': 'phone-Pass-2026', '1003': weak, '1004': 'friend-Pass-2026', '1005': 'one-Pass-2026' } as Record<string, string>,
+    weak,
+  } as const;
+})();
+
+/**
  * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
  * runs it once (3 s) with that password and returns its output; `stay(pw, seconds)` leaves it
  * running (registered) for `seconds`, its `stop()` ends it (it unregisters when it quits).

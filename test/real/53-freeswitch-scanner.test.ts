@@ -24,31 +24,14 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchMode, benchOut, freshFail2ban, median, withoutGuard } from '../helpers/bench-out.ts';
-import { baresipPhone, optionsPings, spreadGuesses } from '../helpers/sip-peers.ts';
+import { baresipPhone, optionsPings, SCANNER_CAST, spreadGuesses } from '../helpers/sip-peers.ts';
 import { FS, FS_CLI, freeswitchHost, type PbxServer } from '../helpers/pbx-servers.ts';
 import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
-const SERVER = '203.0.113.1';
-const PEERS = {
-  atk: '203.0.113.2', // svcrack, 10 runs (unbanned by the CLI between runs)
-  pho: '203.0.113.3', // baresip with one typo
-  fri: '203.0.113.4', // whitelisted
-  mon: '203.0.113.5', // a monitoring system: OPTIONS every 2 s
-  one: '203.0.113.6', // banned, unbanned by hand, then one more wrong password
-  d1: '203.0.113.11', // five addresses, three guesses each, on one account
-  d2: '203.0.113.12',
-  d3: '203.0.113.13',
-  d4: '203.0.113.14',
-  d5: '203.0.113.15',
-  r1: '203.0.113.21', // npm run bench only: svcrack against the jail without its guard, one address a run
-  r2: '203.0.113.22',
-  r3: '203.0.113.23',
-} as const;
+const { server: SERVER, peers: PEERS, accounts: ACCOUNTS, weak: WEAK } = SCANNER_CAST;
 type PeerName = keyof typeof PEERS;
 const MAXRETRY = 5;
-const WEAK = 'letmein2024';
-const ACCOUNTS: Record<string, string> = { '1001': WEAK, '1002': 'phone-Pass-2026', '1003': WEAK, '1004': 'friend-Pass-2026', '1005': 'one-Pass-2026' };
 const LOG = '/var/log/freeswitch/freeswitch.log';
 const JAIL = 'voip-freeswitch';
 
