@@ -8,10 +8,46 @@ import path from 'node:path';
 import type { PbxHost } from './pbx-host.ts';
 
 /**
- * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
- * runs it once (3 s) with that password and returns its output.
+ * The cast of the scanner tests (52 against Asterisk, 53 against FreeSWITCH): the server's
+ * address, each peer's (203.0.113.0/24, on the test's own links only), the PBX's accounts and
+ * the weak password of the two the attackers guess at.
  */
-export function baresipPhone(host: PbxHost, peer: string, addr: string, server: string, user: string): { register(password: string): Promise<string> } {
+export const SCANNER_CAST = (() => {
+  const weak = 'letmein2024';
+  return {
+    server: '203.0.113.1',
+    peers: {
+      atk: '203.0.113.2', // svcrack, 10 runs (unbanned by the CLI between runs)
+      pho: '203.0.113.3', // baresip with one typo
+      fri: '203.0.113.4', // whitelisted
+      mon: '203.0.113.5', // a monitoring system: OPTIONS every 2 s
+      one: '203.0.113.6', // banned, unbanned by hand, then one more wrong password
+      d1: '203.0.113.11', // five addresses, three guesses each, on one account
+      d2: '203.0.113.12',
+      d3: '203.0.113.13',
+      d4: '203.0.113.14',
+      d5: '203.0.113.15',
+      r1: '203.0.113.21', // npm run bench only: svcrack against the jail without its guard, one address a run
+      r2: '203.0.113.22',
+      r3: '203.0.113.23',
+    },
+    accounts: { '1001': weak, '1002': 'phone-Pass-2026', '1003': weak, '1004': 'friend-Pass-2026', '1005': 'one-Pass-2026' } as Record<string, string>,
+    weak,
+  } as const;
+})();
+
+/**
+ * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
+ * runs it once (3 s) with that password and returns its output; `stay(pw, seconds)` leaves it
+ * running (registered) for `seconds`, its `stop()` ends it (it unregisters when it quits).
+ */
+export function baresipPhone(
+  host: PbxHost,
+  peer: string,
+  addr: string,
+  server: string,
+  user: string,
+): { register(password: string): Promise<string>; stay(password: string, seconds: number): ReturnType<PbxHost['peer']> } {
   const dir = path.join(host.tmp, `baresip-${peer}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${addr}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
@@ -20,6 +56,10 @@ export function baresipPhone(host: PbxHost, peer: string, addr: string, server: 
     async register(password) {
       writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
       return (await host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000)).out;
+    },
+    stay(password, seconds) {
+      writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
+      return host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', String(seconds)], (seconds + 60) * 1000);
     },
   };
 }

@@ -71,3 +71,17 @@ export async function waitFor(check: () => boolean, timeoutMs: number, everyMs =
     await sleep(everyMs);
   }
 }
+
+/**
+ * Polls `fn` every 200 ms until it returns a value (not undefined/false/empty) and returns it;
+ * throws "timed out after N s waiting for <what>" after `seconds` (a bounded loop).
+ */
+export async function waitForValue<T>(what: string, fn: () => T | undefined | false, seconds = 30): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const v = fn();
+    if (v) return v;
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}

@@ -11,25 +11,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban } from '../helpers/system.ts';
+import { mailbox, ROOT_MBOX as MBOX } from '../helpers/mailbox.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, waitForValue as waitFor } from '../helpers/system.ts';
 
-const MBOX = '/var/mail/root';
 const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--no-protect-admin', '--yes'];
 
-function mails(): string[] {
-  if (!existsSync(MBOX)) return [];
-  return readFileSync(MBOX, 'utf8').split(/^From /m).filter(Boolean);
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-}
+/** root's mailbox, all of it (setup empties it). */
+const mails = mailbox(MBOX).mails;
 
 function postfixPid(): number | null {
   return pidFromFile('/var/spool/postfix/pid/master.pid');

@@ -3,8 +3,8 @@
  *
  *   - The Asterisk build of ../shared/asterisk (installed to /opt/asterisk by
  *     scripts/install-test-deps.sh) runs with the real paths (/etc/asterisk, /var/log/asterisk,
- *     /var/run/asterisk) in a PBX host made by test/helpers/pbx-host.ts: its own network namespace
- *     and overlays of /etc and /var, so this machine's files never change.
+ *     /var/run/asterisk) in a PBX host made by asteriskHost() (test/helpers/pbx-servers.ts): its
+ *     own network namespace and overlays of /etc and /var, so this machine's files never change.
  *   - The admin's logger.conf has no security channel and asterisk.conf starts with the stock
  *     `[directories](!)` template; Asterisk RUNS when the built CLI is run live there
  *     (`--yes --services asterisk --whitelist <friend>`, every other setting its default:
@@ -19,115 +19,44 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../helpers/cli.ts';
 import { benchMode, benchOut, freshFail2ban, median, withoutGuard } from '../helpers/bench-out.ts';
-import { baresipPhone, optionsPings, spreadGuesses } from '../helpers/sip-peers.ts';
-import { inNftSet, makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
+import { baresipPhone, optionsPings, SCANNER_CAST, spreadGuesses } from '../helpers/sip-peers.ts';
+import { AST, asteriskHost, type PbxServer } from '../helpers/pbx-servers.ts';
 import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
-const SERVER = '203.0.113.1';
-const PEERS = {
-  atk: '203.0.113.2', // svcrack, 10 runs (unbanned by the CLI between runs)
-  pho: '203.0.113.3', // baresip with one typo
-  fri: '203.0.113.4', // whitelisted
-  mon: '203.0.113.5', // a monitoring system: OPTIONS every 2 s
-  one: '203.0.113.6', // banned, unbanned by hand, then one more wrong password
-  d1: '203.0.113.11', // five addresses, three guesses each, on one account
-  d2: '203.0.113.12',
-  d3: '203.0.113.13',
-  d4: '203.0.113.14',
-  d5: '203.0.113.15',
-  r1: '203.0.113.21', // npm run bench only: svcrack against the jail without its guard, one address a run
-  r2: '203.0.113.22',
-  r3: '203.0.113.23',
-} as const;
+const { server: SERVER, peers: PEERS, accounts: ACCOUNTS, weak: WEAK } = SCANNER_CAST;
 type PeerName = keyof typeof PEERS;
 const MAXRETRY = 5;
-const WEAK = 'letmein2024';
-const ACCOUNTS: Record<string, string> = { '1001': WEAK, '1002': 'phone-Pass-2026', '1003': WEAK, '1004': 'friend-Pass-2026', '1005': 'one-Pass-2026' };
-const SHARED = path.join(REPO, '..', 'shared', 'asterisk');
-const AST = '/opt/asterisk/sbin/asterisk';
-const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const SECURITY = '/var/log/asterisk/security';
 
-let host: PbxHost | null = null;
+let host: PbxServer | null = null;
 let ready = false;
 after(async () => {
   if (host) await host.close();
 });
 
-const astConsole = (cmd: string) => host!.exec(AST, ['-C', '/etc/asterisk/asterisk.conf', '-rx', cmd], { timeoutMs: 20000 });
-const f2b = (...args: string[]) => host!.exec('fail2ban-client', args, { timeoutMs: 30000 });
+const astConsole = (cmd: string) => host!.console(cmd);
+const f2b = (...args: string[]) => host!.f2b(...args);
 /** The security log's lines of one kind from `addr`. */
 const events = (kind: string, addr: string): string[] =>
   (host!.read(SECURITY) ?? '').split('\n').filter((l) => l.includes(`SecurityEvent="${kind}"`) && l.includes(`RemoteAddress="IPV4/UDP/${addr}/`));
-const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', 'voip-asterisk').stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-/** The firewall drops `addr` for the jail: a member of the set-based ban action's set (ipset or nftables). */
-const inBanSet = (addr: string): boolean =>
-  host!.exec('ipset', ['test', 'f2b-voip-asterisk4', addr]).status === 0 || inNftSet(host!.exec('nft', ['list', 'set', 'inet', 'f2b-voip-asterisk', 'a4']).stdout, addr);
-/** What fail2ban's log says of `addr` (for assertion messages). */
-const f2bLines = (addr: string): string => (host!.read('/var/log/fail2ban.log') ?? '').split('\n').filter((l) => l.includes(addr) || l.includes('guard')).slice(-20).join('\n');
-
-async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
-  const r = await host!.peer(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs);
-  assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
-  return JSON.parse(r.out) as SipRunResult;
-}
-
-/** The admin's Asterisk: the shared example configuration moved to the real paths. */
-function prepare(etc: string, _var: string): void {
-  const dir = path.join(etc, 'asterisk');
-  cpSync(path.join(SHARED, 'example-etc'), dir, { recursive: true });
-  // asterisk.conf as shipped starts with a TEMPLATE `[directories](!)`: its values are not used.
-  writeFileSync(
-    path.join(dir, 'asterisk.conf'),
-    [
-      '[directories](!)',
-      'astlogdir => /var/log/not-asterisk',
-      '',
-      '[directories]',
-      'astetcdir => /etc/asterisk',
-      'astmoddir => /opt/asterisk/lib/asterisk/modules',
-      'astvarlibdir => /opt/asterisk/var/lib/asterisk',
-      'astdatadir => /opt/asterisk/var/lib/asterisk',
-      'astkeydir => /opt/asterisk/var/lib/asterisk',
-      'astagidir => /opt/asterisk/var/lib/asterisk/agi-bin',
-      'astdbdir => /var/lib/asterisk',
-      'astspooldir => /var/spool/asterisk',
-      'astcachedir => /var/cache/asterisk',
-      'astrundir => /var/run/asterisk',
-      'astlogdir => /var/log/asterisk',
-      'astsbindir => /opt/asterisk/sbin',
-      '',
-      '[options]',
-      'verbose = 0',
-      'documentation_language = en_US',
-      '',
-    ].join('\n'),
-  );
-  // The admin's logger.conf: messages only, no security channel, no dateformat.
-  writeFileSync(path.join(dir, 'logger.conf'), '; my logger settings\n[general]\n\n[logfiles]\nmessages => notice,warning,error\n');
-  const endpoints = Object.entries(ACCOUNTS)
-    .map(([id, pw]) => `[${id}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\nauth = ${id}-auth\naors = ${id}\ntransport = transport-udp\n\n[${id}-auth]\ntype = auth\nauth_type = userpass\nusername = ${id}\npassword = ${pw}\n\n[${id}]\ntype = aor\nmax_contacts = 5\nremove_existing = yes\n`)
-    .join('\n');
-  writeFileSync(path.join(dir, 'pjsip.conf'), `[global]\ntype = global\n\n[transport-udp]\ntype = transport\nprotocol = udp\nbind = ${SERVER}:5060\n\n${endpoints}`);
-  for (const d of ['log/asterisk', 'lib/asterisk', 'spool/asterisk', 'cache/asterisk']) mkdirSync(path.join(_var, d), { recursive: true });
-}
+const banned = (): string[] => host!.banned();
+const inBanSet = (addr: string): boolean => host!.inBanSet(addr);
+const f2bLines = (addr: string): string => host!.f2bLines(addr);
+const sip = (peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> => host!.sip(peer, o);
 
 test('setup: a running Asterisk 22 configured live by the CLI; protected when it returns', async (t) => {
   assertRealHost();
   for (const bin of [AST, '/usr/bin/svcrack', '/usr/bin/baresip', '/usr/bin/fail2ban-server', '/usr/sbin/nft', '/usr/bin/nsenter']) {
     assert.ok(existsSync(bin), `${bin} is missing: run scripts/install-test-deps.sh`);
   }
-  assert.ok(existsSync(path.join(SHARED, 'example-etc/pjsip.conf')), `${SHARED} is missing (the shared folder beside the repository)`);
-  host = await makePbxHost('h9a', `${SERVER}/24`, PEERS, prepare);
-  host.exec('mkdir', ['-p', '/var/run/asterisk']);
-  const ast = host.start('asterisk', AST, ['-C', '/etc/asterisk/asterisk.conf', '-f']);
-  assert.ok(await waitFor(() => astConsole('core waitfullybooted').stdout.includes('fully booted') || ast.exitCode !== null, 20000, 250), `Asterisk boots: ${ast.output()}`);
-  assert.equal(ast.exitCode, null, ast.output());
+  // The admin's Asterisk: the shared example configuration moved to the real paths; asterisk.conf
+  // as shipped starts with a TEMPLATE `[directories](!)` (its values are not used), logger.conf
+  // has no security channel.
+  host = await asteriskHost({ prefix: 'h9a', server: SERVER, peers: PEERS, accounts: ACCOUNTS, templateDirectories: true });
   assert.equal(host.read(SECURITY), null, 'before the tool: Asterisk writes no security log');
 
   const t0 = Date.now();

@@ -4,8 +4,8 @@
  *   - The FreeSWITCH build of ../shared/freeswitch (installed to /opt/freeswitch by
  *     scripts/install-test-deps.sh) runs with the real paths of a packaged FreeSWITCH
  *     (/etc/freeswitch, /var/log/freeswitch, /run/freeswitch, given with -conf/-log/-run as a
- *     packaged unit does) in a PBX host made by test/helpers/pbx-host.ts: its own network
- *     namespace and overlays of /etc and /var, so this machine's files never change.
+ *     packaged unit does) in a PBX host made by freeswitchHost() (test/helpers/pbx-servers.ts): its
+ *     own network namespace and overlays of /etc and /var, so this machine's files never change.
  *   - Its configuration is FreeSWITCH's vanilla one with the minimal edits of the shared
  *     make-conf.sh (fixed IP, no IPv6 profiles, the built modules, the event socket on loopback),
  *     but log-auth-failures as SHIPPED (false): nothing logs a failed password until the tool
@@ -21,119 +21,49 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../helpers/cli.ts';
 import { benchMode, benchOut, freshFail2ban, median, withoutGuard } from '../helpers/bench-out.ts';
-import { baresipPhone, optionsPings, spreadGuesses } from '../helpers/sip-peers.ts';
-import { inNftSet, makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
-import { assertRealHost, sh, sleep, waitFor } from '../helpers/system.ts';
+import { baresipPhone, optionsPings, SCANNER_CAST, spreadGuesses } from '../helpers/sip-peers.ts';
+import { FS, FS_CLI, freeswitchHost, type PbxServer } from '../helpers/pbx-servers.ts';
+import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
-const SERVER = '203.0.113.1';
-const PEERS = {
-  atk: '203.0.113.2', // svcrack, 10 runs (unbanned by the CLI between runs)
-  pho: '203.0.113.3', // baresip with one typo
-  fri: '203.0.113.4', // whitelisted
-  mon: '203.0.113.5', // a monitoring system: OPTIONS every 2 s
-  one: '203.0.113.6', // banned, unbanned by hand, then one more wrong password
-  d1: '203.0.113.11', // five addresses, three guesses each, on one account
-  d2: '203.0.113.12',
-  d3: '203.0.113.13',
-  d4: '203.0.113.14',
-  d5: '203.0.113.15',
-  r1: '203.0.113.21', // npm run bench only: svcrack against the jail without its guard, one address a run
-  r2: '203.0.113.22',
-  r3: '203.0.113.23',
-} as const;
+const { server: SERVER, peers: PEERS, accounts: ACCOUNTS, weak: WEAK } = SCANNER_CAST;
 type PeerName = keyof typeof PEERS;
 const MAXRETRY = 5;
-const WEAK = 'letmein2024';
-const ACCOUNTS: Record<string, string> = { '1001': WEAK, '1002': 'phone-Pass-2026', '1003': WEAK, '1004': 'friend-Pass-2026', '1005': 'one-Pass-2026' };
-const FS = '/opt/freeswitch/bin/freeswitch';
-const FS_CLI = '/opt/freeswitch/bin/fs_cli';
-const VANILLA = existsSync('/opt/freeswitch/etc/freeswitch.vanilla') ? '/opt/freeswitch/etc/freeswitch.vanilla' : '/opt/freeswitch/etc/freeswitch';
-const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const LOG = '/var/log/freeswitch/freeswitch.log';
 const JAIL = 'voip-freeswitch';
 
-let host: PbxHost | null = null;
+let host: PbxServer | null = null;
 let ready = false;
 after(async () => {
-  if (host) {
-    // FreeSWITCH first, through its console (it stops in ~5 s); close() then stops what is left by PID.
-    fsCli('shutdown');
-    await host.close();
-  }
+  // FreeSWITCH first, through its console (it stops in ~5 s); close() then stops what is left by PID.
+  if (host) await host.close();
 });
 
-const fsCli = (cmd: string) => host!.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', cmd], { timeoutMs: 20000 });
-const f2b = (...args: string[]) => host!.exec('fail2ban-client', args, { timeoutMs: 30000 });
+const fsCli = (cmd: string) => host!.console(cmd);
+const f2b = (...args: string[]) => host!.f2b(...args);
 const logLines = (): string[] => (host!.read(LOG) ?? '').split('\n');
 /** "SIP auth failure" lines from `addr` (optionally for one account). */
 const failures = (addr: string, user = ''): string[] =>
   logLines().filter((l) => l.includes('SIP auth failure') && l.endsWith(`from ip ${addr}`) && l.includes(`for [${user}`));
-const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', JAIL).stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-/** The firewall drops `addr` for the jail: a member of the set-based ban action's set (ipset or nftables). */
-const inBanSet = (addr: string): boolean =>
-  host!.exec('ipset', ['test', `f2b-${JAIL}4`, addr]).status === 0 || inNftSet(host!.exec('nft', ['list', 'set', 'inet', `f2b-${JAIL}`, 'a4']).stdout, addr);
-/** The guard holds `addr` paused (its nftables set, or its ipset). */
-const paused = (addr: string): boolean =>
-  inNftSet(host!.exec('nft', ['list', 'set', 'inet', `f2bg-${JAIL}`, 'p4']).stdout, addr) || host!.exec('ipset', ['test', `f2bg-${JAIL}4`, addr]).status === 0;
-const f2bLines = (addr: string): string => (host!.read('/var/log/fail2ban.log') ?? '').split('\n').filter((l) => l.includes(addr) || l.includes('guard')).slice(-20).join('\n');
+const banned = (): string[] => host!.banned();
+const inBanSet = (addr: string): boolean => host!.inBanSet(addr);
+const paused = (addr: string): boolean => host!.paused(addr);
+const f2bLines = (addr: string): string => host!.f2bLines(addr);
 /** FreeSWITCH's own time of a log line (local time, as it writes it). */
 const lineTime = (l: string): number => Date.parse(l.slice(0, 26).replace(' ', 'T'));
 
-async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
-  const r = await host!.peer(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs);
-  assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
-  return JSON.parse(r.out) as SipRunResult;
-}
-
-/** `text` with `from` replaced; fails when `from` is not there (the vanilla file changed). */
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = readFileSync(file, 'utf8');
-  assert.ok(typeof from === 'string' ? text.includes(from) : from.test(text), `${file}: ${String(from)} not found`);
-  writeFileSync(file, text.replace(from, to));
-}
-
-/** The admin's FreeSWITCH: vanilla, with make-conf.sh's minimal edits but log-auth-failures as shipped. */
-function prepare(etc: string, v: string): void {
-  const c = path.join(etc, 'freeswitch');
-  cpSync(VANILLA, c, { recursive: true });
-  edit(path.join(c, 'vars.xml'), '<X-PRE-PROCESS cmd="set" data="default_password=1234"/>', `<X-PRE-PROCESS cmd="set" data="default_password=unused-not-1234"/>\n  <X-PRE-PROCESS cmd="set" data="local_ip_v4=${SERVER}"/>`);
-  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_rtp_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_rtp_ip=${SERVER}"`);
-  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_sip_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_sip_ip=${SERVER}"`);
-  for (const f of ['internal-ipv6.xml', 'external-ipv6.xml', 'external-ipv6']) rmSync(path.join(c, 'sip_profiles', f), { recursive: true, force: true });
-  assert.match(readFileSync(path.join(c, 'sip_profiles/internal.xml'), 'utf8'), /<param name="log-auth-failures" value="false"\/>/, 'log-auth-failures as shipped');
-  const users = path.join(c, 'directory/default');
-  for (const f of readdirSync(users)) if (!Object.keys(ACCOUNTS).some((id) => f === `${id}.xml`)) rmSync(path.join(users, f), { recursive: true, force: true });
-  for (const [id, pw] of Object.entries(ACCOUNTS)) edit(path.join(users, `${id}.xml`), '<param name="password" value="$${default_password}"/>', `<param name="password" value="${pw}"/>`);
-  const dir = path.join(c, 'directory/default.xml');
-  writeFileSync(dir, readFileSync(dir, 'utf8').replace(/^.*<user id="([^"]+)" type="pointer"\/>.*\n/gm, (line, id: string) => (id in ACCOUNTS ? line : '')));
-  writeFileSync(
-    path.join(c, 'autoload_configs/modules.conf.xml'),
-    `<configuration name="modules.conf" description="Modules">\n  <modules>\n${['console', 'logfile', 'event_socket', 'sofia', 'loopback', 'commands', 'dptools', 'dialplan_xml'].map((m) => `    <load module="mod_${m}"/>\n`).join('')}  </modules>\n</configuration>\n`,
-  );
-  edit(path.join(c, 'autoload_configs/event_socket.conf.xml'), '<param name="listen-ip" value="::"/>', '<param name="listen-ip" value="127.0.0.1"/>');
-  for (const d of ['log/freeswitch', 'lib/freeswitch/db', 'lib/freeswitch/storage', 'lib/freeswitch/recordings', 'cache/freeswitch']) mkdirSync(path.join(v, d), { recursive: true });
-}
+const sip = (peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> => host!.sip(peer, o);
 
 test('setup: a running FreeSWITCH 1.10 configured live by the CLI; protected when it returns', async (t) => {
   assertRealHost();
   for (const bin of [FS, FS_CLI, '/usr/bin/svcrack', '/usr/bin/baresip', '/usr/bin/fail2ban-server', '/usr/sbin/nft', '/usr/bin/nsenter']) {
     assert.ok(existsSync(bin), `${bin} is missing: run scripts/install-test-deps.sh`);
   }
-  host = await makePbxHost('h9f', `${SERVER}/24`, PEERS, prepare);
-  host.exec('mkdir', ['-p', '/run/freeswitch']);
-  // As a packaged unit runs it (-nf -nc: in the foreground, no console), with the real paths.
-  const fs = host.start('freeswitch', FS, [
-    '-nf', '-nc', '-nonat', '-lp',
-    '-conf', '/etc/freeswitch', '-log', '/var/log/freeswitch', '-run', '/run/freeswitch', '-db', '/var/lib/freeswitch/db',
-    '-storage', '/var/lib/freeswitch/storage', '-recordings', '/var/lib/freeswitch/recordings', '-cache', '/var/cache/freeswitch', '-temp', '/tmp',
-  ]);
-  assert.ok(await waitFor(() => /internal\s+profile\s+\S+\s+RUNNING/.test(fsCli('sofia status').stdout) || fs.exitCode !== null, 30000, 250), `FreeSWITCH starts: ${fs.output()}`);
-  assert.equal(fs.exitCode, null, fs.output());
+  // The admin's FreeSWITCH: vanilla, with make-conf.sh's minimal edits but log-auth-failures as shipped.
+  host = await freeswitchHost({ prefix: 'h9f', server: SERVER, peers: PEERS, accounts: ACCOUNTS });
   // Before the tool: a wrong password is answered and logged nowhere.
   const before = await sip('one', { user: '1005', password: 'wrong', failures: 1, timeoutMs: 2000 });
   assert.deepEqual(before.attempts.map((a) => a.status), [401, 403]);

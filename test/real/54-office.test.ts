@@ -9,16 +9,18 @@
  * is banned at its own threshold (10 x maxretry). FreeSWITCH the same way, its office learnt from
  * `fs_cli -x "show registrations as json"` (the address each REGISTER came from).
  *
- * Built like test/real/52-asterisk-scanner.test.ts: a PBX host (test/helpers/pbx-host.ts), its
- * own namespaces (prefix vof), overlays of /etc and /var; 203.0.113.0/24 on links made here only.
+ * Built like test/real/52-asterisk-scanner.test.ts: asteriskHost() and freeswitchHost() of
+ * test/helpers/pbx-servers.ts, their own namespaces (prefixes vof, vofs), overlays of /etc and
+ * /var; 203.0.113.0/24 on links made here only.
  * Every process started is stopped by its PID; the namespaces and overlays are removed.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/cli.ts';
-import { inNftSet, makePbxHost, type PbxHost } from '../helpers/pbx-host.ts';
+import { AST, asteriskHost, FS, FS_CLI, freeswitchHost, type PbxServer } from '../helpers/pbx-servers.ts';
+import { baresipPhone } from '../helpers/sip-peers.ts';
 import { assertRealHost, sleep, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
@@ -32,13 +34,11 @@ const MAXRETRY = 5;
 const OFFICE_MAXRETRY = 10 * MAXRETRY;
 const WEAK = 'letmein2024';
 const ACCOUNTS: Record<string, string> = { '1001': WEAK, '1002': 'desk-Pass-2026', '1003': 'lobby-Pass-2026' };
-const SHARED = path.join(REPO, '..', 'shared', 'asterisk');
-const AST = '/opt/asterisk/sbin/asterisk';
 const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const SECURITY = '/var/log/asterisk/security';
 const STATE = '/var/lib/voip-f2b-install/office-voip-asterisk.json';
 
-let host: PbxHost | null = null;
+let host: PbxServer | null = null;
 let ready = false;
 let officeKnown = false;
 /** The registered phone: baresip running (registered) until the end. */
@@ -49,21 +49,17 @@ after(async () => {
     await deskPhone;
   }
   if (host) await host.close();
-  if (fsHost) {
-    fsHost.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', 'shutdown'], { timeoutMs: 20000 });
-    await fsHost.close();
-  }
+  if (fsHost) await fsHost.close();
 });
 
-const astConsole = (cmd: string) => host!.exec(AST, ['-C', '/etc/asterisk/asterisk.conf', '-rx', cmd], { timeoutMs: 20000 });
-const f2b = (...args: string[]) => host!.exec('fail2ban-client', args, { timeoutMs: 30000 });
-const banned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(f2b('status', 'voip-asterisk').stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+const astConsole = (cmd: string) => host!.console(cmd);
+const f2b = (...args: string[]) => host!.f2b(...args);
+const banned = (): string[] => host!.banned();
 const failures = (addr: string): number =>
   (host!.read(SECURITY) ?? '').split('\n').filter((l) => l.includes('SecurityEvent="ChallengeResponseFailed"') && l.includes(`RemoteAddress="IPV4/UDP/${addr}/`)).length;
-const f2bLog = (): string => host!.read('/var/log/fail2ban.log') ?? '';
+const f2bLog = (): string => host!.f2bLog();
 /** The guard holds `addr` paused (its nftables set, or its ipset). */
-const paused = (addr: string): boolean =>
-  inNftSet(host!.exec('nft', ['list', 'set', 'inet', 'f2bg-voip-asterisk', 'p4']).stdout, addr) || host!.exec('ipset', ['test', 'f2bg-voip-asterisk4', addr]).status === 0;
+const paused = (addr: string): boolean => host!.paused(addr);
 /** fail2ban counted a failure of `addr` (its "Found" lines). */
 const found = (addr: string): number => f2bLog().split('\n').filter((l) => l.includes(`[voip-asterisk] Found ${addr} `)).length;
 
@@ -80,57 +76,15 @@ const state = (): OfficeState | null => {
 };
 const office = (addr: string) => state()?.offices.find((o) => o.address === addr);
 
-async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
-  const r = await host!.peer(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs);
-  assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
-  return JSON.parse(r.out) as SipRunResult;
-}
-
-/** The admin's Asterisk: the shared example configuration moved to the real paths (as in 52). */
-function prepare(etc: string, _var: string): void {
-  const dir = path.join(etc, 'asterisk');
-  cpSync(path.join(SHARED, 'example-etc'), dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, 'asterisk.conf'),
-    [
-      '[directories]',
-      'astetcdir => /etc/asterisk',
-      'astmoddir => /opt/asterisk/lib/asterisk/modules',
-      'astvarlibdir => /opt/asterisk/var/lib/asterisk',
-      'astdatadir => /opt/asterisk/var/lib/asterisk',
-      'astkeydir => /opt/asterisk/var/lib/asterisk',
-      'astagidir => /opt/asterisk/var/lib/asterisk/agi-bin',
-      'astdbdir => /var/lib/asterisk',
-      'astspooldir => /var/spool/asterisk',
-      'astcachedir => /var/cache/asterisk',
-      'astrundir => /var/run/asterisk',
-      'astlogdir => /var/log/asterisk',
-      'astsbindir => /opt/asterisk/sbin',
-      '',
-      '[options]',
-      'verbose = 0',
-      'documentation_language = en_US',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(path.join(dir, 'logger.conf'), '[general]\n\n[logfiles]\nmessages => notice,warning,error\n');
-  const endpoints = Object.entries(ACCOUNTS)
-    .map(([id, pw]) => `[${id}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\nauth = ${id}-auth\naors = ${id}\ntransport = transport-udp\n\n[${id}-auth]\ntype = auth\nauth_type = userpass\nusername = ${id}\npassword = ${pw}\n\n[${id}]\ntype = aor\nmax_contacts = 5\nremove_existing = yes\n`)
-    .join('\n');
-  writeFileSync(path.join(dir, 'pjsip.conf'), `[global]\ntype = global\n\n[transport-udp]\ntype = transport\nprotocol = udp\nbind = ${SERVER}:5060\n\n${endpoints}`);
-  for (const d of ['log/asterisk', 'lib/asterisk', 'spool/asterisk', 'cache/asterisk']) mkdirSync(path.join(_var, d), { recursive: true });
-}
+const sip = (peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> => host!.sip(peer, o);
 
 test('setup: a running Asterisk 22 configured live by the CLI; the guard gets its console and its logins', async (t) => {
   assertRealHost();
   for (const bin of [AST, '/usr/bin/svcrack', '/usr/bin/baresip', '/usr/bin/fail2ban-server', '/usr/sbin/nft', '/usr/bin/nsenter']) {
     assert.ok(existsSync(bin), `${bin} is missing: run scripts/install-test-deps.sh`);
   }
-  host = await makePbxHost('vof', `${SERVER}/24`, PEERS, prepare);
-  host.exec('mkdir', ['-p', '/var/run/asterisk']);
-  const ast = host.start('asterisk', AST, ['-C', '/etc/asterisk/asterisk.conf', '-f']);
-  assert.ok(await waitFor(() => astConsole('core waitfullybooted').stdout.includes('fully booted') || ast.exitCode !== null, 20000, 250), `Asterisk boots: ${ast.output()}`);
-  assert.equal(ast.exitCode, null, ast.output());
+  // The admin's Asterisk: the shared example configuration moved to the real paths (as in 52).
+  host = await asteriskHost({ prefix: 'vof', server: SERVER, peers: PEERS, accounts: ACCOUNTS });
 
   const r = host.cli(['--yes', '--services', 'asterisk', '--json']);
   assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
@@ -147,13 +101,8 @@ test('setup: a running Asterisk 22 configured live by the CLI; the guard gets it
 
 test('the registered phone (baresip, right password) makes its address an office within one refresh', async (t) => {
   assert.ok(ready, 'setup succeeded');
-  // baresip as baresipPhone() configures it, left running (it unregisters when it quits).
-  const dir = path.join(host!.tmp, 'baresip-desk');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.off}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
-  writeFileSync(path.join(dir, 'contacts'), '');
-  writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${ACCOUNTS['1002']};regint=600\n`);
-  deskPhone = host!.peer('off', '/usr/bin/baresip', ['-f', dir, '-t', '900'], 960000);
+  // baresip, left running (it unregisters when it quits).
+  deskPhone = baresipPhone(host!, 'off', PEERS.off, SERVER, '1002').stay(ACCOUNTS['1002']!, 900);
   const contact = new RegExp(`1002/sip:1002[^@\\s]*@${PEERS.off.replace(/\./g, '\\.')}:5060`);
   assert.ok(await waitFor(() => contact.test(astConsole('pjsip show contacts').stdout), 10000, 250), `registered: ${astConsole('pjsip show contacts').stdout}`);
   const t0 = Date.now();
@@ -270,48 +219,17 @@ test('a flood from the office address is still banned, at its own threshold (10 
 
 // -- FreeSWITCH ------------------------------------------------------------------------------
 
-const FS = '/opt/freeswitch/bin/freeswitch';
-const FS_CLI = '/opt/freeswitch/bin/fs_cli';
-const VANILLA = existsSync('/opt/freeswitch/etc/freeswitch.vanilla') ? '/opt/freeswitch/etc/freeswitch.vanilla' : '/opt/freeswitch/etc/freeswitch';
 const FS_JAIL = 'voip-freeswitch';
 const FS_STATE = '/var/lib/voip-f2b-install/office-voip-freeswitch.json';
-let fsHost: PbxHost | null = null;
+let fsHost: PbxServer | null = null;
 let fsReady = false;
 let fsPhone: (Promise<{ code: number | null; out: string; ms: number }> & { stop(): void }) | null = null;
-const fsCli = (cmd: string) => fsHost!.exec(FS_CLI, ['-H', '127.0.0.1', '-P', '8021', '-x', cmd], { timeoutMs: 20000 });
-const fsBanned = (): string[] => /Banned IP list:\s*(.*)$/m.exec(fsHost!.exec('fail2ban-client', ['status', FS_JAIL], { timeoutMs: 30000 }).stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+const fsCli = (cmd: string) => fsHost!.console(cmd);
+const fsBanned = (): string[] => fsHost!.banned();
 const fsOffice = (addr: string) => {
   const t = fsHost!.read(FS_STATE);
   return t ? (JSON.parse(t) as OfficeState).offices.find((o) => o.address === addr) : undefined;
 };
-
-/** `text` with `from` replaced; fails when `from` is not there (the vanilla file changed). */
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = readFileSync(file, 'utf8');
-  assert.ok(typeof from === 'string' ? text.includes(from) : from.test(text), `${file}: ${String(from)} not found`);
-  writeFileSync(file, text.replace(from, to));
-}
-
-/** The admin's FreeSWITCH: vanilla with the minimal edits of 53-freeswitch-scanner (users 1001-1003). */
-function prepareFs(etc: string, v: string): void {
-  const c = path.join(etc, 'freeswitch');
-  cpSync(VANILLA, c, { recursive: true });
-  edit(path.join(c, 'vars.xml'), '<X-PRE-PROCESS cmd="set" data="default_password=1234"/>', `<X-PRE-PROCESS cmd="set" data="default_password=unused-not-1234"/>\n  <X-PRE-PROCESS cmd="set" data="local_ip_v4=${SERVER}"/>`);
-  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_rtp_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_rtp_ip=${SERVER}"`);
-  edit(path.join(c, 'vars.xml'), 'cmd="stun-set" data="external_sip_ip=stun:stun.freeswitch.org"', `cmd="set" data="external_sip_ip=${SERVER}"`);
-  for (const f of ['internal-ipv6.xml', 'external-ipv6.xml', 'external-ipv6']) rmSync(path.join(c, 'sip_profiles', f), { recursive: true, force: true });
-  const users = path.join(c, 'directory/default');
-  for (const f of readdirSync(users)) if (!Object.keys(ACCOUNTS).some((id) => f === `${id}.xml`)) rmSync(path.join(users, f), { recursive: true, force: true });
-  for (const [id, pw] of Object.entries(ACCOUNTS)) edit(path.join(users, `${id}.xml`), '<param name="password" value="$${default_password}"/>', `<param name="password" value="${pw}"/>`);
-  const dir = path.join(c, 'directory/default.xml');
-  writeFileSync(dir, readFileSync(dir, 'utf8').replace(/^.*<user id="([^"]+)" type="pointer"\/>.*\n/gm, (line, id: string) => (id in ACCOUNTS ? line : '')));
-  writeFileSync(
-    path.join(c, 'autoload_configs/modules.conf.xml'),
-    `<configuration name="modules.conf" description="Modules">\n  <modules>\n${['console', 'logfile', 'event_socket', 'sofia', 'loopback', 'commands', 'dptools', 'dialplan_xml'].map((m) => `    <load module="mod_${m}"/>\n`).join('')}  </modules>\n</configuration>\n`,
-  );
-  edit(path.join(c, 'autoload_configs/event_socket.conf.xml'), '<param name="listen-ip" value="::"/>', '<param name="listen-ip" value="127.0.0.1"/>');
-  for (const d of ['log/freeswitch', 'lib/freeswitch/db', 'lib/freeswitch/storage', 'lib/freeswitch/recordings', 'cache/freeswitch']) mkdirSync(path.join(v, d), { recursive: true });
-}
 
 test('FreeSWITCH: the guard learns the office from show registrations; the misconfigured phone is not banned, its account named; a scanner is banned at maxretry', async (t) => {
   assert.ok(existsSync(FS) && existsSync(FS_CLI), `${FS} is missing: run scripts/install-test-deps.sh`);
@@ -325,26 +243,15 @@ test('FreeSWITCH: the guard learns the office from show registrations; the misco
     await host.close();
     host = null;
   }
-  fsHost = await makePbxHost('vofs', `${SERVER}/24`, PEERS, prepareFs);
-  fsHost.exec('mkdir', ['-p', '/run/freeswitch']);
-  const fs = fsHost.start('freeswitch', FS, [
-    '-nf', '-nc', '-nonat', '-lp',
-    '-conf', '/etc/freeswitch', '-log', '/var/log/freeswitch', '-run', '/run/freeswitch', '-db', '/var/lib/freeswitch/db',
-    '-storage', '/var/lib/freeswitch/storage', '-recordings', '/var/lib/freeswitch/recordings', '-cache', '/var/cache/freeswitch', '-temp', '/tmp',
-  ]);
-  assert.ok(await waitFor(() => /internal\s+profile\s+\S+\s+RUNNING/.test(fsCli('sofia status').stdout) || fs.exitCode !== null, 30000, 250), `FreeSWITCH starts: ${fs.output()}`);
+  // The admin's FreeSWITCH: vanilla with the minimal edits of 53-freeswitch-scanner (users 1001-1003).
+  fsHost = await freeswitchHost({ prefix: 'vofs', server: SERVER, peers: PEERS, accounts: ACCOUNTS });
   const r = fsHost.cli(['--yes', '--services', 'freeswitch', '--json']);
   assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
   assert.match(fsHost.read('/etc/fail2ban/jail.local') ?? '', /^\s*voip-f2b-guard\.py\[port="%\(port\)s", window=2, office="\/opt\/freeswitch\/bin\/fs_cli -H 127\.0\.0\.1 -P 8021 -x 'show registrations as json'"\]$/m);
   fsReady = true;
 
   // The registered phone, left running.
-  const dir = path.join(fsHost.tmp, 'baresip-desk');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.off}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
-  writeFileSync(path.join(dir, 'contacts'), '');
-  writeFileSync(path.join(dir, 'accounts'), `<sip:1002@${SERVER}>;auth_pass=${ACCOUNTS['1002']};regint=600\n`);
-  fsPhone = fsHost.peer('off', '/usr/bin/baresip', ['-f', dir, '-t', '300'], 360000);
+  fsPhone = baresipPhone(fsHost, 'off', PEERS.off, SERVER, '1002').stay(ACCOUNTS['1002']!, 300);
   try {
     const registeredFrom = (addr: string): boolean => {
       try {
@@ -361,8 +268,8 @@ test('FreeSWITCH: the guard learns the office from show registrations; the misco
     // The misconfigured phone: 12 wrong passwords, each after the pause.
     for (let i = 0; i < 12; i++) {
       await sleep(2100);
-      const res: { out: string } = await fsHost!.peer('off', process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 })], 30000);
-      assert.deepEqual((JSON.parse(res.out) as SipRunResult).attempts.map((a) => a.status), [401, 403], `attempt ${i + 1} answered: ${res.out}`);
+      const res: SipRunResult = await fsHost!.sip('off', { user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 });
+      assert.deepEqual(res.attempts.map((a) => a.status), [401, 403], `attempt ${i + 1} answered: ${JSON.stringify(res)}`);
     }
     await sleep(1500);
     assert.ok(!fsBanned().includes(PEERS.off), 'the office is not banned');

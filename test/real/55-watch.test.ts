@@ -14,15 +14,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { BIN, runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, stopPid, waitFor as waitTrue } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, stopPid, waitFor as waitTrue, waitForValue as waitFor } from '../helpers/system.ts';
 import { asteriskStamp } from '../helpers/private-fail2ban.ts';
+import { mailbox, sizeOf, textFrom } from '../helpers/mailbox.ts';
 
-const MBOX = '/var/mail/root';
 const SYSLOG = '/var/log/syslog';
 const CRON_FILE = '/etc/cron.d/voip-f2b-install-watch';
 const STATE = '/var/backups/voip-f2b-install/watch-state.json';
@@ -47,7 +47,8 @@ let webDir: string | null = null;
 let rsyslogNewLogs: string[] = [];
 let cronWasInstalled = true;
 let cronWasRunning = false;
-let mboxStart = 0;
+/** root's mailbox from where it stood when the test began. */
+const mbox = mailbox();
 let syslogStart = 0;
 
 function rsyslogPid(): number | null {
@@ -67,23 +68,11 @@ function rsyslogTargets(): string[] {
 
 /** The watch's mails since the test began (fail2ban's own ban mails are left out). */
 function watchMails(): string[] {
-  if (!existsSync(MBOX)) return [];
-  return readFileSync(MBOX).subarray(mboxStart).toString('utf8').split(/^From /m).filter((m) => /^Subject: \[voip-f2b-install\]/m.test(m));
+  return mbox.mails().filter((m) => /^Subject: \[voip-f2b-install\]/m.test(m));
 }
 /** The watch's syslog lines since the test began. */
 function watchSyslog(): string[] {
-  if (!existsSync(SYSLOG)) return [];
-  return readFileSync(SYSLOG).subarray(syslogStart).toString('utf8').split('\n').filter((l) => /voip-f2b-watch(\[\d+\])?: /.test(l));
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+  return textFrom(SYSLOG, syslogStart).split('\n').filter((l) => /voip-f2b-watch(\[\d+\])?: /.test(l));
 }
 
 /** Runs the cron entry's command as cron would: /bin/sh -c, the entry's PATH, root's HOME. Returns its run time (ms). */
@@ -207,8 +196,8 @@ test('setup: rsyslog running, no earlier install; install with --email puts the 
     assert.ok(await waitTrue(() => rsyslogPid() !== null, 10000), 'rsyslogd wrote its pid file');
     rsyslogStartedPid = rsyslogPid();
   }
-  mboxStart = existsSync(MBOX) ? statSync(MBOX).size : 0;
-  syslogStart = existsSync(SYSLOG) ? statSync(SYSLOG).size : 0;
+  mbox.mark();
+  syslogStart = sizeOf(SYSLOG);
 
   const r = runCli([...ARGS, '--json'], { timeoutMs: 600000 });
   assert.equal(r.status, 0, r.stderr);
