@@ -33,9 +33,9 @@ const base = hostFacts(os);
 const kam = (running: boolean): HostFacts =>
   hostFacts(os, { services: { ...base.services, kamailio: { present: true, running, configFile: '/etc/kamailio/kamailio.cfg' } } });
 
-function python(body: string): { status: number | null; stdout: string; stderr: string } {
+function python(body: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const prelude = `import importlib.util, json, sys\nspec = importlib.util.spec_from_file_location('g', ${JSON.stringify(GUARD)})\ng = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(g)\n`;
-  const r = spawnSync('/usr/bin/python3', ['-B', '-c', prelude + body], { encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync('/usr/bin/python3', ['-B', '-c', prelude + body], { encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 const hasFail2ban = (): boolean => spawnSync('/usr/bin/python3', ['-c', 'import fail2ban']).status === 0;
@@ -89,17 +89,26 @@ test('the guard takes a Kamailio login only from the line our blocks write, endi
     `Dec  7 05:10:03 pbx kamailio[2185]: NOTICE: <script>: ${L('2001:db8::5')}`,
     // a Call-ID holding a login line; the real line is a failure: no login
     `${H} WARNING: {1 2 REGISTER x} <script>: ${L('198.51.100.66')}} <script>: ${fail}`,
+    // a Call-ID holding "<script>: " and a login line, then a real login: none. The line cannot be
+    // told from another script line whose peer text ends with a copy (below), so neither is taken:
+    // no office is made from text a peer wrote (that phone's address keeps the normal threshold).
     `${H} NOTICE: {1 2 REGISTER x} <script>: ${L('198.51.100.66')}} <script>: ${L('203.0.113.7')}`,
     // another level, another program, text after it: none
     `${H} WARNING: <script>: ${L('198.51.100.66')}`,
     `2026-12-07T05:10:00.123456+00:00 pbx asterisk[1]: NOTICE: <script>: ${L('198.51.100.66')}`,
     `${H} NOTICE: <script>: ${L('198.51.100.66')} x`,
+    // another script line whose peer text (a User-Agent) ends with a copy: no login
+    `${H} NOTICE: {1 2 REGISTER x} <script>: new contact ua=x} ${L('198.51.100.66')}`,
   ];
   const now = Date.UTC(2026, 11, 7, 6, 0, 0) / 1000;
   const r = python(`for line in json.loads(${JSON.stringify(JSON.stringify(lines))}):\n  print(json.dumps(g._kamailioLogin(line, ${now}) if 'login src=' in line else None))\n  assert g._login(line) == (tuple(g._kamailioLogin(line)) if g._kamailioLogin(line) else None)\n`);
   assert.equal(r.status, 0, r.stderr);
   const t0 = Date.UTC(2026, 11, 7, 5, 10, 0) / 1000;
-  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [['203.0.113.5', t0], ['2001:db8::5', t0 + 3], null, ['203.0.113.7', t0], null, null, null]);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [['203.0.113.5', t0], ['2001:db8::5', t0 + 3], null, null, null, null, null, null]);
+  // A traditional stamp is local time, as rsyslog writes it: 05:10:03 in New York is 10:10:03 UTC.
+  const ny = python(`print(json.dumps(g._kamailioLogin(${JSON.stringify(lines[1])}, ${now + 86400})))\n`, { TZ: 'America/New_York' });
+  assert.equal(ny.status, 0, ny.stderr);
+  assert.deepEqual(JSON.parse(ny.stdout), ['2001:db8::5', t0 + 3 + 5 * 3600]);
 });
 
 test('the guard runs a console program only while it and its directories are root\'s alone', (t) => {

@@ -86,11 +86,14 @@ LOGIN_PAIR = re.compile(r',LocalAddress="IPV[46]/[A-Za-z]{2,5}/[^"/]*/\d+",Remot
 # Kamailio (the kamailio.cfg blocks of voip-f2b-install): a source's first successful digest login
 # of the day, in the syslog file rsyslog writes for the jail (RFC 3339 or traditional time stamp).
 # The stock log_prefix ends with the Call-ID (peer text, may hold "} " and a forged copy), so the
-# line must END with the fixed login text: only the real one can (the filter's rule). Kamailio's
-# own throttle never trusts a log line: its office mark is set only by a right password.
+# line must END with the fixed login text, right after the prefix and the script's own "<script>: "
+# (the prefix may not hold one): only the real line can, not a copy in peer text at the end of
+# another script line. Kamailio's own throttle never trusts a log line: its office mark is set only
+# by a right password. A traditional syslog stamp is local time (as rsyslog writes it and fail2ban
+# reads it); an RFC 3339 one carries its offset.
 KAM_LOGIN = re.compile(
 	r'^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)|([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d)) \S+ '
-	r'(?:(?:/[\w.-]{1,64}){1,6}/)?kamailio(?:\[\d+\])?: NOTICE: (?:\{.*\} )?(?:<script>: )?'
+	r'(?:(?:/[\w.-]{1,64}){1,6}/)?kamailio(?:\[\d+\])?: NOTICE: (?:\{(?:(?!<script>: ).)*\} )?<script>: '
 	r'voip-f2b: login src=([0-9A-Fa-f.:]+) port=\d+ method=\S+: an office for a day \(logged once a day\)$')
 LOGIN_MARKS = (b'SuccessfulAuth', b'voip-f2b: login src=')
 
@@ -107,8 +110,8 @@ def _kamailioLogin(line, now=None):
 		# a traditional syslog stamp has no year: this year's, or last year's when that is in the future
 		now = time.time() if now is None else now
 		year = time.gmtime(now).tm_year
-		t = calendar.timegm(time.strptime('%d %s' % (year, m.group(3)), '%Y %b %d %H:%M:%S'))
-		return (ip, t if t <= now + 86400 else calendar.timegm(time.strptime('%d %s' % (year - 1, m.group(3)), '%Y %b %d %H:%M:%S')))
+		t = time.mktime(time.strptime('%d %s' % (year, m.group(3)), '%Y %b %d %H:%M:%S'))
+		return (ip, int(t if t <= now + 86400 else time.mktime(time.strptime('%d %s' % (year - 1, m.group(3)), '%Y %b %d %H:%M:%S'))))
 	except ValueError:
 		return None
 
