@@ -1,12 +1,13 @@
 /**
  * One run at a time changes a host (src/adapters/run-lock.ts): a second install or uninstall
  * while another live run holds /run/voip-f2b-install.lock is exit 5 naming it, with nothing
- * changed; a lock left by a run that no longer exists is taken over; a dry run takes none.
+ * changed; a lock left by a run that no longer exists (its pid unused, or reused by another process) is
+ * taken over; a dry run takes none.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { install } from '../../src/commands/install.ts';
@@ -19,6 +20,12 @@ import { removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 const opts = (o = {}) => installOptions({ yes: true, whitelist: ['203.0.113.7'], ...o });
 
+/** The lock text a run with pid `pid` writes (its start time tells it from a later process with its pid). */
+function lockOf(pid: number, what: string, start?: string): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return `${pid} ${start ?? stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]} ${what}\n`;
+}
+
 async function hostWithRun(): Promise<string> {
   const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/asterisk/asterisk.conf': '[directories]\n' });
   mkdirSync(path.join(root, 'run'));
@@ -30,7 +37,7 @@ test('another live run holds the lock: install and uninstall are exit 5 naming i
   const other = spawn('sleep', ['30'], { stdio: 'ignore' });
   try {
     await install(opts(), testContext(root));
-    await writeFile(path.join(root, RUN_LOCK), `${other.pid} install\n`, { mode: 0o600 });
+    await writeFile(path.join(root, RUN_LOCK), lockOf(other.pid!, 'install'), { mode: 0o600 });
     const before = await snapshot(root);
     for (const run of [() => install(opts({ maxretry: 3 }), testContext(root)), () => uninstall({ purgePackages: false, dryRun: false }, testContext(root))]) {
       await assert.rejects(run(), (e: unknown) => {
@@ -53,13 +60,39 @@ test('a lock left by a run that no longer exists is taken over; a completed run 
   const root = await hostWithRun();
   try {
     const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
-    await writeFile(path.join(root, RUN_LOCK), `${gone} install\n`, { mode: 0o600 });
+    await writeFile(path.join(root, RUN_LOCK), `${gone} 12345 install\n`, { mode: 0o600 });
     const r = await install(opts(), testContext(root));
     assert.equal(r.nothingToDo, false);
     assert.equal(await readFile(path.join(root, RUN_LOCK), 'utf8').catch(() => null), null, 'released');
+    // A pid reused by another process (its start time differs): the lock's run is gone.
+    await writeFile(path.join(root, RUN_LOCK), lockOf(process.pid, 'install', '1'), { mode: 0o600 });
     await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
     assert.equal(await readFile(path.join(root, RUN_LOCK), 'utf8').catch(() => null), null, 'released');
+    assert.deepEqual(readdirSync(path.join(root, 'run')), [], 'nothing left aside');
   } finally {
+    await removeRoot(root);
+  }
+});
+
+test('two runs taking over one dead run\'s lock: the second moves the first one\'s fresh lock aside, sees it live, puts it back and is refused', async () => {
+  const root = await hostWithRun();
+  const first = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await writeFile(path.join(root, RUN_LOCK), '999999 12345 install\n', { mode: 0o600 });
+    const ctx = testContext(root);
+    const rename = ctx.fs.rename.bind(ctx.fs);
+    // The first run takes the dead run's lock over between this run's read and its move.
+    ctx.fs.rename = async (from: string, to: string) => {
+      if (from === RUN_LOCK) {
+        await rename(RUN_LOCK, `${RUN_LOCK}.stale.${first.pid}`);
+        await writeFile(path.join(root, RUN_LOCK), lockOf(first.pid!, 'install'), { mode: 0o600 });
+      }
+      return rename(from, to);
+    };
+    await assert.rejects(install(opts(), ctx), (e: unknown) => e instanceof BusyError && e.message.includes(`pid ${first.pid}`));
+    assert.equal(await readFile(path.join(root, RUN_LOCK), 'utf8'), lockOf(first.pid!, 'install'), "the first run's lock is back in place");
+  } finally {
+    first.kill();
     await removeRoot(root);
   }
 });

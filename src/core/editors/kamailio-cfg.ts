@@ -4,7 +4,7 @@
  * `maxretry` failed guesses answered, so fail2ban's firewall ban follows a scanner that got no
  * more than `maxretry` tries.
  *
- * Three marked blocks are written (each between "# voip-f2b-install: … (begin)" / "(end)" lines):
+ * Four marked blocks are written (each between "# voip-f2b-install: … (begin)" / "(end)" lines):
  *
  * 1. Before the routing logic: the `htable` tables (loaded only where the script does not load
  *    htable itself, e.g. the stock `WITH_ANTIFLOOD`), `ipops` for the whitelist test, and
@@ -58,17 +58,17 @@ export const AUTH_THROTTLED_XLOG = 'xlog("L_WARN", "voip-f2b: auth throttled src
  */
 export const AUTH_LOCKED_XLOG =
   'xlog("L_WARN", "voip-f2b: account under attack user=$au: not checked for src=$si port=$sp method=$rm until findtime passes\\n");';
-/** A -1 with well-formed credentials: the database or the server failed, not the caller. */
 /**
  * Logged at a source's first successful digest login of the day (then it is an office for a
  * day). NOTICE, and fixed text after the address to the end of the line: never a failure to
- * the filter, and a Call-ID holding a forged copy cannot end the line.
+ * the filter; the guard takes it only right after the prefix and `<script>: ` (see its header).
  */
 export const AUTH_LOGIN_XLOG = 'xlog("L_NOTICE", "voip-f2b: login src=$si port=$sp method=$rm: an office for a day (logged once a day)\\n");';
 /** Seconds a successful login makes its source an office (Kamailio's htable and the guard alike). */
 export const OFFICE_SECONDS = 86400;
 /** An office's threshold: this many times maxretry (the guard's default office_maxretry too). */
 export const OFFICE_FACTOR = 10;
+/** A -1 with well-formed credentials: the database or the server failed, not the caller. */
 export const AUTH_ERROR_XLOG =
   'xlog("L_ERR", "voip-f2b: auth error src=$si port=$sp method=$rm user=$fU rc=-1: database or server error, not counted\\n");';
 
@@ -374,8 +374,9 @@ export type EditStatus = 'inserted' | 'updated' | 'present' | 'no-auth-route' | 
  * Any block of ours already there is taken out first and written again with `settings`, so a
  * re-run with other settings updates it and one with the same settings changes nothing.
  * In `route[AUTH]` (the name may be quoted), each `if (!auth_check(...)) {` outside comments gets
- * the check block right before it and the failure block as the first statements inside it,
- * indented like the code around them; line endings follow the file (LF or CRLF).
+ * the check block right before it, the failure block as the first statements inside it and the
+ * login block right after it (where no `else` follows), indented like the code around them;
+ * line endings follow the file (LF or CRLF).
  *
  * @returns `inserted` (no block of ours before), `updated` (ours, with other settings),
  *   `present` (text unchanged), `no-auth-route` (no `route[AUTH]` with `if (!auth_check(...)) {`:

@@ -26,11 +26,6 @@ export function asteriskLogChannels(loggerConf: string, astlogdir: string): { fi
   return out;
 }
 
-/** Asterisk's astlogdir from asterisk.conf (default /var/log/asterisk). */
-export function asteriskLogDir(asteriskConf: string | null): string {
-  return /^\s*astlogdir\s*=>?\s*(\S+)/m.exec(asteriskConf ?? '')?.[1] ?? '/var/log/asterisk';
-}
-
 /** The check that a jail reads the files Asterisk's logger.conf really writes. */
 export function asteriskSourceCheck(logFiles: string[], loggerConf: string | null, astlogdir: string): DoctorCheck {
   const name = 'Asterisk writes these logs';

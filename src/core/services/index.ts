@@ -27,11 +27,6 @@ export function serviceNames(): string[] {
   return SERVICE_MODULES.map((m) => m.name);
 }
 
-/** The module named `name` (as in --services), or undefined. */
-export function serviceModule(name: string): ServiceModule | undefined {
-  return SERVICE_MODULES.find((m) => m.name === name);
-}
-
 /** Every module's flags, with the module that declares each (the CLI registers them in this order). */
 export function serviceFlags(): Array<{ module: ServiceModule; flag: ServiceFlag }> {
   return SERVICE_MODULES.flatMap((module) => (module.flags ?? []).map((flag) => ({ module, flag })));
