@@ -220,7 +220,9 @@ test('kamailio cfg: no login block where an else follows the auth_check() block 
   const r = insertAuthFailureLog(cfg);
   assert.equal(r.status, 'inserted');
   assert.ok(!r.text.includes(LOGIN_BEGIN), r.text);
+  assert.equal(r.noLoginBlock, true, 'said, so the plan can warn');
   assert.equal(insertAuthFailureLog(r.text).status, 'present');
+  assert.equal(insertAuthFailureLog(r.text).noLoginBlock, true, 'said on every re-run');
   assert.equal(removeOurBlocks(r.text), cfg);
   // code after the closing brace on its line: no login block either (not the stock shape)
   const same = cfg.replace('\t} else {\n\t\txlog("ok\\n");\n\t}\n', '\t} xlog("after\\n");\n');

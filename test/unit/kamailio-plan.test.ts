@@ -138,3 +138,21 @@ test('--restartkamailio: kamailio running afterwards is a success; a re-run show
     await removeRoot(root);
   }
 });
+
+test("kamailio: an auth_check() block followed by `else` gets no login block, and the plan says what that costs", async () => {
+  const cfg = 'loadmodule "auth.so"\nrequest_route {\n\troute(AUTH);\n}\nroute[AUTH] {\n\tif (!auth_check("$fd", "subscriber", "1")) {\n\t\tauth_challenge("$fd", "0");\n\t\texit;\n\t} else {\n\t\txlog("ok\\n");\n\t}\n}\n';
+  const root = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': cfg });
+  try {
+    const r = await install(opts(), testContext(root));
+    assert.ok(r.warnings.some((w) => /followed by `else`, so no login block was written/.test(w)), JSON.stringify(r.warnings));
+    const stock = await tempRoot({ '/etc/os-release': DEBIAN12, '/etc/kamailio/kamailio.cfg': STOCK_CFG });
+    try {
+      const s = await install(opts(), testContext(stock));
+      assert.ok(!s.warnings.some((w) => /no login block/.test(w)), 'the stock auth route gets its login block');
+    } finally {
+      await removeRoot(stock);
+    }
+  } finally {
+    await removeRoot(root);
+  }
+});

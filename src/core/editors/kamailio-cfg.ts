@@ -387,7 +387,7 @@ export type EditStatus = 'inserted' | 'updated' | 'present' | 'no-auth-route' | 
 export function insertAuthFailureLog(
   original: string,
   settings: ThrottleSettings = DEFAULT_SETTINGS,
-): { text: string; changes: string[]; status: EditStatus } {
+): { text: string; changes: string[]; status: EditStatus; /** an auth_check block followed by `else`: no login block, so no office from logins there */ noLoginBlock?: boolean } {
   const unchanged = (status: EditStatus) => ({ text: original, changes: [], status });
   const eol = /\r\n/.test(original) ? '\r\n' : '\n';
   const cfg = removeOurBlocks(original);
@@ -470,6 +470,7 @@ export function insertAuthFailureLog(
     shift += blocks[n]!.split('\n').length - 1;
     return `${ins.what}, at line ${line}`;
   });
-  if (text === original) return unchanged('present');
-  return { text, changes, status: hadOurs ? 'updated' : 'inserted' };
+  const noLogin = sites.some((s) => s.afterAt < 0) ? { noLoginBlock: true } : {};
+  if (text === original) return { ...unchanged('present'), ...noLogin };
+  return { text, changes, status: hadOurs ? 'updated' : 'inserted', ...noLogin };
 }

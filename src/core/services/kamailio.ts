@@ -137,6 +137,9 @@ export const kamailio: ServiceModule<KamailioFacts> = {
         for (const name of ignoreip.filter((e) => kamailioSubnets([e]).length === 0)) {
           warnings.push(`Kamailio: the whitelist entry '${name}' is a host name and Kamailio's list (VOIPF2B_IGNOREIP in ${k.configFile}) takes only addresses and CIDR ranges, so Kamailio may still stop it past maxretry (fail2ban never bans it); whitelist its address to cover both`);
         }
+        if (r.noLoginBlock) {
+          warnings.push(`Kamailio: an auth_check() block in ${k.configFile}'s route[AUTH] is followed by \`else\`, so no login block was written after it: a source that logs in there is not made an office by Kamailio's throttle (registered phones still are by fail2ban's guard); see templates/etc/kamailio/voip-f2b-auth.cfg to add it by hand`);
+        }
         if (r.status === 'no-auth-route') {
           warnings.push(`Kamailio: ${k.configFile} has no stock auth route; add the failed-login blocks by hand (see templates/etc/kamailio/voip-f2b-auth.cfg)`);
         } else if (r.status === 'unsupported') {
