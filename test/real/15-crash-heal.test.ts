@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { BIN, ensureBuilt, runCli } from '../helpers/cli.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, jailList, sh, stopFail2ban } from '../helpers/system.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, jailList, pidFromFile, sh, stopFail2ban, stopPid } from '../helpers/system.ts';
 
 const MANIFEST = '/var/backups/voip-f2b-install/manifest.json';
 const OVERRIDE = '/etc/fail2ban/jail.d/sshd-voip-f2b-uninstall.local';
@@ -21,8 +21,18 @@ const AUTH_ASIDE = '/var/log/auth.log.voip-f2b-test-aside';
 const ENV = { SSH_CONNECTION: '192.0.2.99 50000 192.0.2.1 22' };
 const ARGS = ['--whitelist', '203.0.113.7', '--services', 'asterisk', '--yes'];
 
+let cronWasInstalled = true;
+
 after(async () => {
   await stopFail2ban();
+  // cron came with the watch of this test's install (no systemd here): stopped by its PID and
+  // purged, as the host had it (uninstall keeps packages unless --purge-packages).
+  if (!cronWasInstalled && dpkgInstalled('cron')) {
+    const pid = pidFromFile('/run/crond.pid');
+    if (pid) await stopPid(pid);
+    sh('apt-get', ['-q', '-y', 'purge', 'cron'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+    rmSync('/run/crond.pid', { force: true });
+  }
   rmSync(OVERRIDE, { force: true });
   if (existsSync(AUTH_ASIDE)) renameSync(AUTH_ASIDE, AUTH_LOG);
 });
@@ -43,6 +53,7 @@ function temps(dir: string): string[] {
 
 test('setup: no fail2ban, no earlier install, no auth log (the Debian 12 sshd trap)', async () => {
   assertRealHost();
+  cronWasInstalled = dpkgInstalled('cron');
   await stopFail2ban();
   sh('apt-get', ['-q', '-y', 'purge', 'fail2ban'], { check: true, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   rmSync('/etc/fail2ban', { recursive: true, force: true });
