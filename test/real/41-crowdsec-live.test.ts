@@ -28,7 +28,8 @@ const LAPI_URL = `https://${LAPI_ADDR}:8080/`;
 const BOUNCER_PID = '/run/crowdsec-firewall-bouncer.voip-f2b.pid';
 const SPOOL = '/var/lib/voip-f2b-install/crowdsec';
 const TEST_IP = '203.0.113.77';
-const ARGS = ['--services', 'asterisk,freeswitch', '--whitelist', '198.51.100.170', '--yes', '--json', '--crowdsec-lapi', LAPI_URL];
+// --no-watch: not this test's subject (55-watch's); the watch would bring cron, which this host may not have.
+const ARGS = ['--services', 'asterisk,freeswitch', '--whitelist', '198.51.100.170', '--yes', '--json', '--crowdsec-lapi', LAPI_URL, '--no-watch'];
 const ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
 
 /** This test's processes are slow to ask (cscli, fail2ban-client): poll every 200 ms. */
