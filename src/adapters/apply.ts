@@ -9,7 +9,7 @@ import { changedFiles, type Plan } from '../core/plan.ts';
 import { fail2banControl } from '../core/service-control.ts';
 import { RolledBackError, UnsafePathError } from '../errors.ts';
 import { formatCommand, runOrThrow, tail, type RunResult } from './runner.ts';
-import { backupPath, readManifest, recordWriting, removeTemps, settleWriting, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
+import { backupPath, readManifest, type Manifest, recordWriting, removeTemps, settleWriting, sha256, writeManifest, MANIFEST, STATE_DIR } from './manifest.ts';
 import { tempPathOf, type FileStat } from './fs.ts';
 
 export interface ApplyResult {
@@ -76,7 +76,6 @@ export async function applyPlan(ctx: Context, plan: Plan, facts: HostFacts, dist
   return result;
 }
 
-type Manifest = Awaited<ReturnType<typeof readManifest>>['manifest'];
 type PlannedWrite = ReturnType<typeof changedFiles>[number];
 
 /**

@@ -358,7 +358,12 @@ const numberOf = (v: PickleValue | undefined): number | null => (typeof v === 'n
  */
 export async function doctorFail2ban(ctx: Context, socket: string | null): Promise<DoctorFail2ban> {
   const confDir = ctx.live ? null : ctx.fs.real('/etc/fail2ban');
-  const ask = async (commands: string[][]): Promise<Fail2banAnswer[]> => askContext(ctx, commands, { socket });
+  // The socket is found (and checked) once per doctor run, then asked directly.
+  let found: string | null = null;
+  const ask = async (commands: string[][]): Promise<Fail2banAnswer[]> => {
+    found ??= await fail2banSocket(ctx, socket);
+    return askContext(ctx, commands, { socket: found });
+  };
   const one = async (command: string[]): Promise<ClientAnswer> => {
     try {
       const [a] = await ask([command]);

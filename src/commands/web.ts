@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import type { Context } from '../context.ts';
-import { activeJails, askContext, socketInRoot } from '../adapters/fail2ban.ts';
+import { activeJails, askContext } from '../adapters/fail2ban.ts';
 import { readSecretFile } from '../adapters/secret-file.ts';
 import { certificatesOf, readCertificateFile } from '../adapters/tls-files.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
@@ -125,10 +125,8 @@ export async function web(options: WebOptions, ctx: Context, hooks: { onListenin
   const doctorEvery = options.doctorSeconds ?? DOCTOR_TTL_SECONDS;
   let stopping = false;
   const doctorCtx: Context = { ...ctx, run: (c) => (stopping ? Promise.resolve({ exitCode: 130, stdout: '', stderr: 'the web view is stopping' }) : ctx.run(c)) };
-  const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true, socket: await doctorSocket() }, doctorCtx), { ttlMs: doctorEvery * 1000 });
+  const verdicts = createDoctorCache(async () => doctor({ banTest: false, probes: false, lines: DOCTOR_DEFAULT_LINES, json: true }, doctorCtx), { ttlMs: doctorEvery * 1000 });
   const source = fail2banSource(ctx, { cacheSeconds: options.cacheSeconds ?? 2, doctor: verdicts, doctorEverySeconds: doctorEvery });
-  // doctor asks the socket this view talks to: the one fail2ban's configuration names, under the root.
-  const doctorSocket = (): Promise<string> => socketInRoot(ctx);
   const srv = await startWebServer({
     host: listen.host,
     port: listen.port,

@@ -11,12 +11,13 @@ import path from 'node:path';
 import { adminCheck, filterCheck, firewallHas, isWhitelisted, logFileCheck, openLogCheck, pickTestAddress, wouldBan } from '../../src/core/doctor/checks.ts';
 import { asteriskLogChannels, asteriskSourceCheck } from '../../src/core/services/asterisk-doctor.ts';
 import { countAddresses, parseRegexSummary } from '../../src/core/doctor/parse.ts';
-import { countFailureLines, failureLikeLines } from '../../src/core/doctor/failures.ts';
+import { countFailureLines } from '../../src/core/doctor/failures.ts';
 import { doctorExitCode, formatDoctor, formatDoctorCompact, jailVerdict, nagiosStatusLine, reportVerdict } from '../../src/core/doctor/report.ts';
 import { kamailioSourceCheck, rsyslogTarget } from '../../src/core/services/kamailio-doctor.ts';
 import { parseJailBackends } from '../../src/adapters/fail2ban.ts';
 import { doctor } from '../../src/commands/doctor.ts';
 import { asteriskExpects } from '../../src/core/services/asterisk.ts';
+import { kamailioExpects } from '../../src/core/services/kamailio.ts';
 import { installExitCode, type InstallReport } from '../../src/commands/install.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -135,9 +136,11 @@ test('failure-like lines: with count=once the messages-log twins of security eve
     '[2026-11-22 11:59:00] SECURITY[1] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="301",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.1/5060",RemoteAddress="IPV4/UDP/198.51.100.9/5060"',
     '[2026-11-22 11:59:01] VERBOSE[1] pbx.c: a benign line',
   ];
-  assert.equal(failureLikeLines('asterisk', lines, 'voip-asterisk'), 2);
-  assert.equal(failureLikeLines('asterisk', lines, 'voip-asterisk[count=once]'), 1);
-  assert.equal(failureLikeLines(null, lines), 0);
+  assert.equal(countFailureLines(asteriskExpects('voip-asterisk'), lines).expected, 2);
+  const once = countFailureLines(asteriskExpects('voip-asterisk[count=once]'), lines);
+  assert.equal(once.expected, 1);
+  assert.equal(once.skipped.reduce((n, s) => n + s.count, 0), 1, 'the twin, skipped on purpose');
+  assert.deepEqual(countFailureLines(null, lines), { expected: 0, skipped: [] }, 'a jail no module knows: nothing expected');
 });
 
 test('the service really writes what the jail reads: Asterisk logger.conf, Kamailio rsyslog rule', () => {
@@ -512,8 +515,9 @@ test('issue 23: after auth-failure logging is added to kamailio.cfg, the pike ja
   const benign = (await fixtureLines('kamailio-benign.log')).filter((l) => /kamailio\[\d+\]: (INFO|NOTICE|ERROR)/.test(l) && !/pike/.test(l));
   const lines = Array.from({ length: 150 }, (_, i) => (i % 25 < 8 ? real[i % real.length]! : benign[i % benign.length]!));
   assert.equal(lines.filter((l) => l.includes('auth failure')).length, 48);
-  // What the verdict was built on before: every failure-like line, for the pike jail too.
-  assert.equal(failureLikeLines('kamailio', lines, 'voip-kamailio[mode=pike]'), 48);
+  // What the verdict was built on before: every failure-like line, for the pike jail too. The
+  // pike jail's expectation skips them on purpose.
+  assert.deepEqual(countFailureLines(kamailioExpects('voip-kamailio[mode=pike]'), lines), { expected: 0, skipped: [{ why: 'auth failures, counted by the auth jail', count: 48 }] });
   const root = await tempRoot({ '/etc/fail2ban/jail.local': KAMAILIO_JAILS, '/var/log/kamailio.log': lines.map((l) => `${l}\n`).join('') });
   try {
     utimesSync(path.join(root, 'var/log/kamailio.log'), new Date('2026-11-22T11:59:00Z'), new Date('2026-11-22T11:59:00Z'));

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { KINDS, MAX_CONTEXT_LINE, UA_PATTERNS, USER_PATTERNS, voipContext } from '../../src/core/web-view.ts';
-import { countFailureLines, failureLikeLines } from '../../src/core/doctor/failures.ts';
+import { countFailureLines } from '../../src/core/doctor/failures.ts';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 
 /** The markers the patterns look for, and the characters their quantifiers range over. */
@@ -66,10 +66,6 @@ test('the VoIP context of a ban and the doctor hints stay fast on crafted lines 
   for (const size of [4096, 65536]) {
     const ctx = slowest((l) => voipContext([l]), size);
     assert.ok(ctx.ms < BOUND_MS, `voipContext took ${ctx.ms.toFixed(0)} ms on ${show(ctx.line)}`);
-    for (const service of ['asterisk', 'freeswitch', 'kamailio', 'sshd']) {
-      const d = slowest((l) => failureLikeLines(service, [l], 'voip-asterisk[count=once]'), size);
-      assert.ok(d.ms < BOUND_MS, `doctor hints (${service}) took ${d.ms.toFixed(0)} ms on ${show(d.line)}`);
-    }
     // What each service module says its jails should match and skip (issue 23).
     for (const m of SERVICE_MODULES) {
       for (const filter of ['voip-asterisk[count=once]', 'voip-asterisk', 'voip-kamailio[mode=pike]', 'voip-kamailio[mode=auth]', 'voip-kamailio']) {

@@ -29,17 +29,6 @@ export function jailModule(jail: string, filter: string, modules: readonly Servi
 }
 
 /**
- * Lines that look like authentication failures of the service `service` (a module's name), by
- * the words its server uses (its module's `doctorHints`, not by our filter): 0 for a service no
- * module knows or whose module gives no hints.
- */
-export function failureLikeLines(service: string | null, lines: string[], filter = ''): number {
-  const hints = service ? SERVICE_MODULES.find((m) => m.name === service)?.doctorHints : undefined;
-  if (!hints) return 0;
-  return lines.map((l) => l.slice(0, MAX_HINT_LINE)).filter((l) => hints.failures.test(l) && !hints.skip?.(l, filter)).length;
-}
-
-/**
  * The lines a jail is meant to match, and those it skips on purpose (by why), in `lines`: its
  * service module's {@link JailExpectation}. Each line is looked at up to MAX_HINT_LINE characters.
  */

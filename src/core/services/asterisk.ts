@@ -191,12 +191,6 @@ export const asterisk: ServiceModule<AsteriskFacts> = {
   },
   doctorExpects: (_jail, filter) => asteriskExpects(filter),
   doctorFixes: { timeStamp: 'Asterisk: dateformat = %F %T in logger.conf' },
-  // Its failure hints; with count=once, a messages-log twin of a security event is not one.
-  doctorHints: {
-    failures:
-      /Wrong password|No matching peer found|Username\/auth name mismatch|failed to authenticate|No matching endpoint found|Failed to authenticate|SecurityEvent="(?:InvalidPassword|ChallengeResponseFailed|InvalidAccountID|FailedACL)"|rejected because extension not found/,
-    skip: (line, filter) => /count\s*=\s*once/.test(filter) && asteriskTwinned(line),
-  },
   // Its file channels stay open in the process (logger.c): a channel not yet reloaded is not.
   doctorWriter: (facts, a = factsOf(asterisk, facts)) =>
     a.running ? { pidFiles: [`${a.runDir ?? '/var/run/asterisk'}/asterisk.pid`], writes: (f) => f.startsWith(`${a.logDir.replace(/\/$/, '')}/`), reopen: 'Asterisk: asterisk -rx "logger reload"' } : null,

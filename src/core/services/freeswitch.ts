@@ -108,7 +108,6 @@ export const freeswitch: ServiceModule<FreeswitchFacts> = {
   },
   // A failed digest in FreeSWITCH's words (normal and aggressive mode both match it).
   doctorExpects: () => ({ failures: /SIP auth failure/ }),
-  doctorHints: { failures: /SIP auth failure/ },
   doctorSource({ facts, logFiles, files }) {
     const f = factsOf(freeswitch, facts);
     const expected = freeswitchLogFile(files.read(`${f.configDir}/autoload_configs/switch.conf.xml`), f.logFile.replace(/\/[^/]*$/, ''));

@@ -116,7 +116,6 @@ export const kamailio: ServiceModule<KamailioFacts> = {
       );
     }
   },
-  doctorHints: { failures: /voip-f2b: auth failure|pike block/i },
   plan(ctx) {
     const { options, facts } = ctx;
     const k = factsOf(kamailio, facts);

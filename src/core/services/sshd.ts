@@ -38,7 +38,6 @@ export const sshd: ServiceModule = {
   // The distro's own jail (and an admin's `ssh` beside it): checked as sshd's.
   doctorFilters: ['sshd'],
   doctorFixes: { logFile: 'for sshd: the auth log' },
-  doctorHints: { failures: /Failed password|Invalid user/ },
   packages: (facts, distro) => (onJournal(facts) && distro.pkgs.pysystemd ? [distro.pkgs.pysystemd] : []),
   plan(ctx) {
     const { facts, distro } = ctx;

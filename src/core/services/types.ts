@@ -292,12 +292,6 @@ export interface ServiceModule<F = unknown> {
    */
   doctorFilters?: readonly string[];
   /**
-   * doctor: its failure hints, the lines of its logs that look like failed logins in its
-   * server's own words (`failures`), whatever the jail (`skip`: a line a jail with filter
-   * `filter` leaves to another on purpose). Linear patterns: the lines are attacker text.
-   */
-  doctorHints?: { failures: RegExp; skip?(line: string, filter: string): boolean };
-  /**
    * doctor: the service's part of a fix. `timeStamp`: how it is made to log a time stamp fail2ban
    * reads; `logFile`: the file it logs to, for a jail on the journal where no journald runs.
    */
