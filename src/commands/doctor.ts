@@ -6,8 +6,6 @@ import type { Context } from '../context.ts';
 import { runDoctor } from '../doctor/run.ts';
 import type { DoctorOptions, DoctorReport } from '../core/doctor/report.ts';
 
-export type { DoctorCheck, DoctorOptions, DoctorReport, JailDoctor, Verdict } from '../core/doctor/report.ts';
-
 /** `doctor [jail]`: see src/doctor/run.ts. */
 export function doctor(options: DoctorOptions, ctx: Context): Promise<DoctorReport> {
   return runDoctor(options, ctx);

@@ -143,11 +143,6 @@ export function contextPatterns(modules: readonly ServiceModule[] = SERVICE_MODU
   };
 }
 
-const BUILT_IN = contextPatterns();
-/** The registered services' patterns as the program starts (test/unit/linear-regex.test.ts times each). */
-export const USER_PATTERNS: RegExp[] = BUILT_IN.users;
-export const UA_PATTERNS: RegExp[] = BUILT_IN.userAgents;
-export const KINDS: Array<[RegExp, string]> = BUILT_IN.kinds;
 
 /** SIP user names, User-Agents and failure kinds found in the lines that caused a ban. */
 export function voipContext(lines: string[], patterns: ContextPatterns = contextPatterns()): VoipContext {

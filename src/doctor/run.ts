@@ -16,6 +16,7 @@ import { readManifest } from '../adapters/manifest.ts';
 import { fleetWarnings } from '../core/crowdsec.ts';
 import type { HostFacts } from '../core/facts.ts';
 import { getIniValue, listIniSections } from '../core/ini-edit.ts';
+import { JAIL_LOCAL } from '../core/paths.ts';
 import { LOOPBACK, tidyWhitelist, whitelistOfJail } from '../core/whitelist.ts';
 import { fleetStatus } from '../adapters/fleet-status.ts';
 import { parseJailName } from '../core/validate.ts';
@@ -25,7 +26,6 @@ import { checkJail, type DoctorRun } from './jail.ts';
 import { openFilesOnce } from './proc.ts';
 import { reportVerdict, type DoctorCheck, type DoctorOptions, type DoctorReport, type JailDoctor } from '../core/doctor/report.ts';
 
-const JAIL_LOCAL = '/etc/fail2ban/jail.local';
 
 /** 1. Rights and arguments. */
 function checkArguments(options: DoctorOptions, ctx: Context): void {

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { KINDS, MAX_CONTEXT_LINE, UA_PATTERNS, USER_PATTERNS, voipContext } from '../../src/core/web-view.ts';
+import { MAX_CONTEXT_LINE, contextPatterns, voipContext } from '../../src/core/web-view.ts';
 import { countFailureLines } from '../../src/core/doctor/failures.ts';
 import { SERVICE_MODULES } from '../../src/core/services/index.ts';
 
@@ -53,7 +53,8 @@ function slowest(fn: (line: string) => unknown, size: number): { ms: number; lin
 const show = (line: string): string => `${JSON.stringify(line.slice(0, 40))}… (${line.length} chars)`;
 
 test('every VoIP-context pattern runs in linear time on crafted lines, even uncut (4 KB, 16 KB)', () => {
-  const patterns = [...USER_PATTERNS, ...UA_PATTERNS, ...KINDS.map(([re]) => re)];
+  const { users, userAgents, kinds } = contextPatterns();
+  const patterns = [...users, ...userAgents, ...kinds.map(([re]) => re)];
   for (const size of [4096, 16384]) {
     for (const re of patterns) {
       const w = slowest((l) => re.exec(l), size);
