@@ -4,7 +4,7 @@
  *   - a server network namespace with a bridge holding the server's address, and one network
  *     namespace per peer (attacker, phone, friend, …) joined to that bridge by a veth pair;
  *   - in the server namespace, a mount namespace (a `holder` process keeps it) where /etc and
- *     /var are overlays of the host's (writes land in the test's own upper directories, so the
+ *     /var (and /usr) are overlays of the host's (writes land in the test's own upper directories, so the
  *     host's files never change) and /run is a private tmpfs: the PBX runs with its real paths
  *     (/etc/asterisk, /var/log/asterisk, /run/asterisk, …), and the built CLI runs LIVE there, as
  *     an admin runs it (no --root): it finds the running PBX, writes /etc/fail2ban, starts
@@ -79,7 +79,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
   const tmp = mkdtempSync(path.join(tmpdir(), `voip-f2b-${prefix}-`));
   const etcUpper = path.join(tmp, 'etc.upper');
   const varUpper = path.join(tmp, 'var.upper');
-  for (const d of [etcUpper, varUpper, path.join(tmp, 'etc.work'), path.join(tmp, 'var.work'), path.join(tmp, 'usrlocal.upper'), path.join(tmp, 'usrlocal.work')]) mkdirSync(d, { recursive: true });
+  for (const d of [etcUpper, varUpper, path.join(tmp, 'etc.work'), path.join(tmp, 'var.work'), path.join(tmp, 'usr.upper'), path.join(tmp, 'usr.work')]) mkdirSync(d, { recursive: true });
   const namespaces: string[] = [];
   const started: Array<{ what: string; child: ChildProcess }> = [];
   let holder: ChildProcess | null = null;
@@ -133,7 +133,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       ipCmd(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
 
-    // 2. The host's files: overlays of /etc, /var and /usr/local, a private /run (and /var/run with it).
+    // 2. The host's files: overlays of /etc, /var and /usr, a private /run (and /var/run with it).
     // What an earlier run on this machine left (a PBX's logs and configuration, fail2ban's
     // database, settings and log, the tool's journal) is hidden: the PBX host starts as a fresh one.
     for (const dir of FRESH_DIRS) {
@@ -150,8 +150,10 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       'set -e',
       `mount -t overlay voipf2b-etc -o "lowerdir=/etc,upperdir=$1/etc.upper,workdir=$1/etc.work" /etc`,
       `mount -t overlay voipf2b-var -o "lowerdir=/var,upperdir=$1/var.upper,workdir=$1/var.work" /var`,
-      // /usr/local too: the watch's program copy (/usr/local/lib/voip-f2b-install) stays in the PBX host.
-      `mount -t overlay voipf2b-usrlocal -o "lowerdir=/usr/local,upperdir=$1/usrlocal.upper,workdir=$1/usrlocal.work" /usr/local`,
+      // /usr too: the watch's program copy (/usr/local/lib/voip-f2b-install) and a package the
+      // tool installs here (cron, for the watch, where this machine has none; its dpkg records are
+      // in /var) stay in the PBX host.
+      `mount -t overlay voipf2b-usr -o "lowerdir=/usr,upperdir=$1/usr.upper,workdir=$1/usr.work" /usr`,
       'mount -t tmpfs -o mode=755 voipf2b-run /run',
       'mkdir -p /run/lock',
       'echo ready',
