@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, REPO, ensureBuilt, type CliResult } from './cli.ts';
-import { sh, stopPid, waitFor } from './system.ts';
+import { runInNamespace, sh, stopPid, waitFor } from './system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 
 export interface PbxHost {
@@ -193,22 +193,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       started.push({ what, child });
       return Object.assign(child, { output: () => out });
     },
-    peer(name, cmd, args, timeoutMs, cwd = REPO) {
-      const t0 = Date.now();
-      // `ip netns exec` execs the program: the child's PID is the program's.
-      const child = spawn('ip', ['netns', 'exec', `${prefix}-${name}`, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-      const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, out, ms: Date.now() - t0 });
-        });
-      });
-      return Object.assign(done, { stop: () => void child.kill('SIGTERM') });
-    },
+    peer: (name, cmd, args, timeoutMs, cwd = REPO) => runInNamespace(`${prefix}-${name}`, cmd, args, timeoutMs, cwd),
     close,
   };
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { processAlive } from '../../src/adapters/facts.ts';
 
@@ -84,4 +84,25 @@ export async function waitForValue<T>(what: string, fn: () => T | undefined | fa
     await sleep(200);
   }
   throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+/**
+ * Runs `cmd` in the network namespace `ns` to its end (killed after `timeoutMs`): its exit code,
+ * output and time; `stop()` ends it early. `ip netns exec` execs the program: the child's PID is
+ * the program's.
+ */
+export function runInNamespace(ns: string, cmd: string, args: string[], timeoutMs: number, cwd: string): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void } {
+  const t0 = Date.now();
+  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: Date.now() - t0 });
+    });
+  });
+  return Object.assign(done, { stop: () => void child.kill('SIGTERM') });
 }

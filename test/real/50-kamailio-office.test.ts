@@ -20,13 +20,11 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, sh, stopPid, sleep, waitFor } from '../helpers/system.ts';
-import { processAlive } from '../../src/adapters/facts.ts';
+import { kamailioLab, outputOf } from '../helpers/kamailio-lab.ts';
+import { assertRealHost, sh, sleep, waitFor } from '../helpers/system.ts';
 import { guardActionLine } from '../../src/core/install-plan.ts';
 import { kamailio } from '../../src/core/services/kamailio.ts';
 import { officeProblems } from '../../src/core/doctor/watch.ts';
@@ -34,34 +32,23 @@ import { hostFacts } from '../helpers/facts.ts';
 import { parseOsRelease } from '../../src/core/os-release.ts';
 import type { SipRunResult } from '../helpers/sip-client.ts';
 
-const SRV = 'e-srv';
 const SERVER = '203.0.113.65';
 const PEERS = { off: '203.0.113.66', scn: '203.0.113.67' } as const;
 type PeerName = keyof typeof PEERS;
-const ns = (p: PeerName): string => `e-${p}`;
 const MAXRETRY = 5; // the tool's default, which the run keeps
 const USERS = { alice: 'alice-Pass-2026', bob: 'bob-Pass-2026', carol: 'carol-Pass-2026' };
-const STOCK_CFG = path.join(REPO, 'test/fixtures/upstream/kamailio/kamailio.cfg');
 const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const CLI_ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
 /** A phone retrying: 2 requests per attempt, well under pike's 16 requests in 2 s (WITH_ANTIFLOOD). */
 const PACE_MS = 400;
 
+const lab = kamailioLab<PeerName>('e', SERVER, PEERS);
 let tmp = '';
 let root = '';
-let holder: ChildProcess | null = null;
-const started: Array<{ what: string; child: ChildProcess }> = [];
-let namespaces: string[] = [];
 let up = false;
 
-const ip = (args: string[]): void => void sh('ip', args, { check: true, timeoutMs: 10000 });
-const inServer = (cmd: string, args: string[]): [string, string[]] => ['nsenter', ['-t', String(holder!.pid), '-m', '-n', cmd, ...args]];
-const serverSh = (cmd: string, args: string[]) => {
-  const [c, a] = inServer(cmd, args);
-  return sh(c, a, { timeoutMs: 30000 });
-};
-const f2b = (...args: string[]) => sh('fail2ban-client', ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(tmp, 'f2b.sock'), ...args], { timeoutMs: 30000 });
-const kamLog = (): string => (existsSync(path.join(root, 'var/log/kamailio.log')) ? readFileSync(path.join(root, 'var/log/kamailio.log'), 'utf8') : '');
+const { serverSh, f2b, banned } = lab;
+const kamLog = lab.kamLog;
 const f2bLog = (): string => (existsSync(path.join(tmp, 'fail2ban.log')) ? readFileSync(path.join(tmp, 'fail2ban.log'), 'utf8') : '');
 const kamLines = (what: string, addr: string): string[] => kamLog().split('\n').filter((l) => l.includes(`voip-f2b: ${what} src=${addr} `));
 const state = (): { console: string; offices: Array<{ address: string; registered: boolean; lastLogin: number | null; failures: number; accounts: Array<{ account: string; failures: number }> }> } | null => {
@@ -71,41 +58,6 @@ const state = (): { console: string; offices: Array<{ address: string; registere
     return null;
   }
 };
-
-function banned(jail: string): string[] {
-  for (let i = 0; i < 5; i++) {
-    const r = f2b('status', jail);
-    const m = /Banned IP list:\s*(.*)$/m.exec(r.stdout);
-    if (r.status === 0 && m) return m[1]!.split(/\s+/).filter(Boolean);
-    sh('sleep', ['1']);
-  }
-  throw new Error(`fail2ban-client status ${jail} failed: ${f2b('status', jail).stderr}`);
-}
-
-function start(what: string, cmd: string, args: string[], o: { cwd?: string } = {}): ChildProcess {
-  const child = spawn(cmd, args, { cwd: o.cwd ?? tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  Object.defineProperty(child, 'output', { get: () => out });
-  started.push({ what, child });
-  return child;
-}
-const outputOf = (c: ChildProcess): string => (c as unknown as { output: string }).output;
-
-function runIn(peer: PeerName, cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns(peer), cmd, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 /**
  * `count` separate logins of `user` from `peer` with `password`, each a new REGISTER dialog (a new
@@ -119,63 +71,21 @@ for (let i = 0; i < ${count}; i++) {
   out.push(await runSipClient({ server: ${JSON.stringify(SERVER)}, user: ${JSON.stringify(user)}, password: ${JSON.stringify(password)}, failures: 1, timeoutMs: 1500 }));
 }
 console.log(JSON.stringify(out));`;
-  const r = await runIn(peer, process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], 20000 + count * (PACE_MS + 3000));
+  const r = await lab.runIn(peer, process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], 20000 + count * (PACE_MS + 3000), REPO);
   assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
   return JSON.parse(r.out.trim().split('\n').at(-1)!) as SipRunResult[];
 }
 const digests = (rs: SipRunResult[]): Array<number | null> => rs.map((r) => r.attempts.find((a) => a.kind === 'digest')?.status ?? null);
 
-after(async () => {
-  const problems: string[] = [];
-  for (const { what, child } of started.reverse()) {
-    try {
-      if (child.pid) await stopPid(child.pid);
-    } catch (err) {
-      problems.push(`stop ${what}: ${(err as Error).message}`);
-    }
-  }
-  if (holder?.pid && processAlive(holder.pid)) await stopPid(holder.pid);
-  for (const n of namespaces) {
-    if (sh('ip', ['netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === n)) {
-      const r = sh('ip', ['netns', 'del', n]);
-      if (r.status !== 0) problems.push(`ip netns del ${n}: ${r.stderr}`);
-    }
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-  if (problems.length) throw new Error(`cleanup: ${problems.join('\n')}`);
-});
+after(() => lab.close());
 
 test('setup: the CLI configures the stock kamailio.cfg; kamailio, rsyslogd and fail2ban-server (the auth jail guarded, offices on) in the server namespace', async () => {
   assertRealHost();
   for (const bin of ['/usr/sbin/kamailio', '/usr/sbin/kamcmd', '/usr/sbin/rsyslogd', '/usr/bin/fail2ban-server', '/usr/sbin/iptables', '/usr/bin/nsenter', '/usr/bin/unshare']) {
     assert.ok(existsSync(bin), `${bin} is missing: run scripts/install-test-deps.sh`);
   }
-  const taken = sh('ip', ['netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith('e-'));
-  assert.deepEqual(taken, [], 'no e-* namespace is left from an earlier run');
-
-  tmp = mkdtempSync(path.join(tmpdir(), 'voip-f2b-kamoffice-'));
-  root = path.join(tmp, 'root');
-  for (const d of ['etc/kamailio', 'etc/rsyslog.d', 'var/log', 'var/spool/rsyslog', 'run/kamailio', 'db']) mkdirSync(path.join(root, d), { recursive: true });
-  copyFileSync('/etc/os-release', path.join(root, 'etc/os-release'));
-  copyFileSync(STOCK_CFG, path.join(root, 'etc/kamailio/kamailio.cfg'));
-  writeFileSync(
-    path.join(root, 'etc/kamailio/kamailio-local.cfg'),
-    `#!define WITH_AUTH\n#!define WITH_ANTIFLOOD\n#!define DBURL "text://${path.join(root, 'db')}"\nloadmodule "db_text.so"\n`,
-  );
-  copyFileSync('/usr/share/kamailio/dbtext/kamailio/version', path.join(root, 'db/version'));
-  writeFileSync(
-    path.join(root, 'db/subscriber'),
-    'id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n' +
-      Object.entries(USERS).map(([u, p], i) => `${i + 1}:${u}:${SERVER}:${p}:-:-:\n`).join(''),
-  );
-  cpSync('/etc/fail2ban', path.join(root, 'etc/fail2ban'), { recursive: true });
-  for (const f of ['jail.local', 'filter.d/voip-asterisk.conf', 'filter.d/voip-freeswitch.conf', 'filter.d/voip-kamailio.conf', 'action.d/voip-f2b-mail.conf', 'action.d/voip-f2b-guard.py']) {
-    rmSync(path.join(root, 'etc/fail2ban', f), { force: true });
-  }
-  writeFileSync(
-    path.join(root, 'etc/fail2ban/fail2ban.local'),
-    `[Definition]\nlogtarget = ${tmp}/fail2ban.log\nsocket = ${tmp}/f2b.sock\npidfile = ${tmp}/f2b.pid\ndbfile = ${tmp}/f2b.sqlite3\n`,
-  );
+  lab.makeRoot(USERS);
+  ({ tmp, root } = lab);
 
   const r = runCli(['--root', root, '--services', 'kamailio', '--kamailio-auth-log', '--yes', '--json'], { env: CLI_ENV });
   assert.equal(r.status, 0, r.stderr);
@@ -197,60 +107,11 @@ test('setup: the CLI configures the stock kamailio.cfg; kamailio, rsyslogd and f
   const check = sh('/usr/sbin/kamailio', ['-c', '-f', path.join(root, 'etc/kamailio/kamailio.cfg')], { timeoutMs: 30000 });
   assert.equal(check.status, 0, `kamailio -c on the tool's kamailio.cfg: ${check.stderr}`);
 
-  namespaces = [SRV, ...Object.keys(PEERS).map((p) => ns(p as PeerName))];
-  ip(['netns', 'add', SRV]);
-  ip(['-n', SRV, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
-  ip(['-n', SRV, 'addr', 'add', `${SERVER}/27`, 'dev', 'br0']);
-  ip(['-n', SRV, 'link', 'set', 'br0', 'up']);
-  ip(['-n', SRV, 'link', 'set', 'lo', 'up']);
-  for (const [p, addr] of Object.entries(PEERS) as Array<[PeerName, string]>) {
-    ip(['netns', 'add', ns(p)]);
-    ip(['-n', ns(p), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `v-${p}`, 'netns', SRV]);
-    ip(['-n', SRV, 'link', 'set', `v-${p}`, 'master', 'br0', 'up']);
-    ip(['-n', ns(p), 'addr', 'add', `${addr}/27`, 'dev', 'eth0']);
-    ip(['-n', ns(p), 'link', 'set', 'eth0', 'up']);
-    ip(['-n', ns(p), 'link', 'set', 'lo', 'up']);
-  }
-  const script = [
-    'set -e',
-    'mkdir -p "$1/olddev"',
-    'mount --bind /dev "$1/olddev"',
-    'mount -t tmpfs -o mode=755 edev /dev',
-    'for n in null zero full random urandom tty; do touch /dev/$n; mount --bind "$1/olddev/$n" /dev/$n; done',
-    'mkdir /dev/shm /dev/pts && mount -t tmpfs -o mode=1777 eshm /dev/shm',
-    'ln -s /proc/self/fd /dev/fd',
-    'umount "$1/olddev"',
-    'mount --bind "$2/var/log" /var/log',
-    'mount --bind "$2/run" /run',
-    'echo ready',
-    'exec sleep 3600',
-  ].join('\n');
-  holder = spawn('ip', ['netns', 'exec', SRV, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'holder', tmp, root], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let hout = '';
-  holder.stdout!.on('data', (d: Buffer) => (hout += d.toString()));
-  holder.stderr!.on('data', (d: Buffer) => (hout += d.toString()));
-  assert.ok(await waitFor(() => hout.includes('ready') || holder!.exitCode !== null, 10000), 'the mount namespace is ready');
-  assert.ok(hout.includes('ready'), `mount namespace: ${hout}`);
-
-  writeFileSync(
-    path.join(tmp, 'rsyslog.conf'),
-    `module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")\nglobal(workDirectory="${root}/var/spool/rsyslog")\n$IncludeConfig ${root}/etc/rsyslog.d/*.conf\n`,
-  );
-  start('rsyslogd', ...inServer('/usr/sbin/rsyslogd', ['-n', '-f', path.join(tmp, 'rsyslog.conf'), '-i', path.join(tmp, 'rsyslogd.pid')]));
-  assert.ok(await waitFor(() => serverSh('test', ['-S', '/dev/log']).status === 0, 10000), 'rsyslogd listens on the private /dev/log');
-  const kam = start('kamailio', ...inServer('/usr/sbin/kamailio', ['-DD', '-f', path.join(root, 'etc/kamailio/kamailio.cfg'), '-P', path.join(tmp, 'kamailio.pid'), '-m', '64', '-M', '8']), {
-    cwd: path.join(root, 'etc/kamailio'),
+  await lab.network();
+  await lab.startServers(async (kam) => {
+    // kamcmd answers on the ctl socket of the stock kamailio.cfg before fail2ban starts
+    assert.ok(await waitFor(() => serverSh('/usr/sbin/kamcmd', ['ul.dump']).status === 0 || kam.exitCode !== null, 15000, 200), `kamcmd ul.dump answers: ${outputOf(kam)}`);
   });
-  // kamcmd answers on the ctl socket of the stock kamailio.cfg before fail2ban starts
-  assert.ok(await waitFor(() => serverSh('/usr/sbin/kamcmd', ['ul.dump']).status === 0 || kam.exitCode !== null, 15000, 200), `kamcmd ul.dump answers: ${outputOf(kam)}`);
-  const f2bd = start('fail2ban-server', ...inServer('/usr/bin/fail2ban-server', ['-f', '-x', '-c', path.join(root, 'etc/fail2ban')]));
-  let running = false;
-  for (let i = 0; i < 60 && !running; i++) {
-    assert.equal(f2bd.exitCode, null, `fail2ban-server exited: ${outputOf(f2bd)}`);
-    running = /voip-kamailio, voip-kamailio-pike/.test(f2b('status').stdout);
-    if (!running) await sleep(500);
-  }
-  assert.ok(running, `fail2ban runs both jails: ${f2b('status').stdout}${outputOf(f2bd)}`);
   assert.ok(await waitFor(() => state()?.console === 'ok', 10000, 200), `the guard's console answers: ${JSON.stringify(state())}\n${f2bLog().split('\n').filter((l) => l.includes('guard')).join('\n')}`);
   up = true;
 });

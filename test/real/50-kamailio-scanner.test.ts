@@ -25,17 +25,15 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
-import { assertRealHost, sh, stopPid, sleep, waitFor } from '../helpers/system.ts';
-import { processAlive } from '../../src/adapters/facts.ts';
+import { STOCK_KAMAILIO_CFG as STOCK_CFG, kamailioLab, outputOf } from '../helpers/kamailio-lab.ts';
+import { assertRealHost, sh, sleep, stopPid, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
 
-const SRV = 'h8k-srv';
 const SERVER = '198.51.100.33';
 const PEERS = {
   atk: '198.51.100.34', // svcrack
@@ -52,31 +50,21 @@ const PEERS = {
   d5: '198.51.100.45',
 } as const;
 type PeerName = keyof typeof PEERS;
-const ns = (p: PeerName): string => `h8k-${p}`;
 const MAXRETRY = 5; // the tool's default, which the run keeps
 const USERS = { alice: 'secret123', bob: 'bob-Pass-2026', carol: 'carol-Pass-2026', dave: 'dave-Pass-2026' };
-const STOCK_CFG = path.join(REPO, 'test/fixtures/upstream/kamailio/kamailio.cfg');
 const SIP_CLIENT = path.join(REPO, 'test/helpers/sip-client.ts');
 const CLI_ENV = { SSH_CONNECTION: undefined, SSH_CLIENT: undefined };
 
 
+const lab = kamailioLab<PeerName>('h8k', SERVER, PEERS);
 let tmp = '';
 let root = '';
-let holder: ChildProcess | null = null;
-const started: Array<{ what: string; child: ChildProcess }> = [];
-let namespaces: string[] = [];
 let kamailioUp = false; // set at the end of a successful setup
+let firstKamailio: ChildProcess | null = null;
 
-const ip = (args: string[]): void => void sh('ip', args, { check: true, timeoutMs: 10000 });
-/** A command inside the server's network and mount namespaces. */
-const inServer = (cmd: string, args: string[]): [string, string[]] => ['nsenter', ['-t', String(holder!.pid), '-m', '-n', cmd, ...args]];
-const serverSh = (cmd: string, args: string[]) => {
-  const [c, a] = inServer(cmd, args);
-  return sh(c, a, { timeoutMs: 30000 });
-};
-/** fail2ban-client on our server: our config dir (never the host's /etc/fail2ban) and socket. */
-const f2b = (...args: string[]) => sh('fail2ban-client', ['-c', path.join(root, 'etc/fail2ban'), '-s', path.join(tmp, 'f2b.sock'), ...args], { timeoutMs: 30000 });
-const kamLog = (): string => (existsSync(path.join(root, 'var/log/kamailio.log')) ? readFileSync(path.join(root, 'var/log/kamailio.log'), 'utf8') : '');
+const { serverSh, f2b, banned, inServer, start } = lab;
+const runIn = (peer: PeerName, cmd: string, args: string[], timeoutMs: number) => lab.runIn(peer, cmd, args, timeoutMs);
+const kamLog = lab.kamLog;
 const logged = (what: 'failure' | 'throttled' | 'error', addr: string): string[] =>
   kamLog().split('\n').filter((l) => l.includes(`voip-f2b: auth ${what} src=${addr} `));
 
@@ -103,71 +91,13 @@ function firewallBans(jail: string, addr: string): boolean {
   const r = serverSh('iptables', ['-w', '-S', `f2b-${jail}`]);
   return r.status === 0 && r.stdout.split('\n').some((l) => l.includes(`-s ${addr}/32`));
 }
-/** The jail's banned list; fail2ban-client is retried (bounded) while the server is busy banning. */
-function banned(jail: string): string[] {
-  for (let i = 0; i < 5; i++) {
-    const r = f2b('status', jail);
-    const m = /Banned IP list:\s*(.*)$/m.exec(r.stdout);
-    if (r.status === 0 && m) return m[1]!.split(/\s+/).filter(Boolean);
-    sh('sleep', ['1']);
-  }
-  const r = f2b('status', jail);
-  throw new Error(`fail2ban-client status ${jail} failed (${r.status}): ${r.stderr}${r.stdout}`);
-}
-
-/** Starts a long-running process; it is stopped by its PID in after(). */
-function start(what: string, cmd: string, args: string[], o: { cwd?: string } = {}): ChildProcess {
-  const child = spawn(cmd, args, { cwd: o.cwd ?? tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  Object.defineProperty(child, 'output', { get: () => out });
-  started.push({ what, child });
-  return child;
-}
-const outputOf = (c: ChildProcess): string => (c as unknown as { output: string }).output;
-
-/** Runs a program in a peer's namespace to its end (bounded), returning its output. */
-function runIn(peer: PeerName, cmd: string, args: string[], timeoutMs: number, cwd = tmp): Promise<{ code: number | null; out: string; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns(peer), cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, ms: Date.now() - t0 });
-    });
-  });
-}
-
 async function sip(peer: PeerName, o: Omit<SipRunOptions, 'server'>): Promise<SipRunResult> {
-  const r = await runIn(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs, REPO);
+  const r = await lab.runIn(peer, process.execPath, ['--import', 'tsx', SIP_CLIENT, JSON.stringify({ server: SERVER, ...o })], 15000 + (o.failures + 1) * o.timeoutMs, REPO);
   assert.equal(r.code, 0, `sip client in ${peer}: ${r.out}`);
   return JSON.parse(r.out) as SipRunResult;
 }
 
-after(async () => {
-  const problems: string[] = [];
-  for (const { what, child } of started.reverse()) {
-    try {
-      if (child.pid) await stopPid(child.pid);
-    } catch (err) {
-      problems.push(`stop ${what}: ${(err as Error).message}`);
-    }
-  }
-  if (holder?.pid && processAlive(holder.pid)) await stopPid(holder.pid);
-  for (const n of namespaces) {
-    if (sh('ip', ['netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === n)) {
-      const r = sh('ip', ['netns', 'del', n]);
-      if (r.status !== 0) problems.push(`ip netns del ${n}: ${r.stderr}`);
-    }
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-  if (problems.length) throw new Error(`cleanup: ${problems.join('\n')}`);
-});
+after(() => lab.close());
 
 test('setup: stock kamailio.cfg configured by the CLI; kamailio, rsyslogd and fail2ban-server in the server namespace', async () => {
   assertRealHost();
@@ -181,34 +111,9 @@ test('setup: stock kamailio.cfg configured by the CLI; kamailio, rsyslogd and fa
   const conffiles = sh('dpkg-query', ['-W', '-f=${Conffiles}', 'kamailio']).stdout;
   const md5 = / \/etc\/kamailio\/kamailio\.cfg ([0-9a-f]{32})/.exec(conffiles)?.[1];
   assert.equal(createHash('md5').update(readFileSync(STOCK_CFG)).digest('hex'), md5, "the fixture is Debian's stock kamailio.cfg");
-  const taken = sh('ip', ['netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith('h8k-'));
-  assert.deepEqual(taken, [], 'no h8k-* namespace is left from an earlier run');
-
   // 1. The --root tree, as an admin's server: stock files, the admin's local settings, users.
-  tmp = mkdtempSync(path.join(tmpdir(), 'voip-f2b-kamscan-'));
-  root = path.join(tmp, 'root');
-  for (const d of ['etc/kamailio', 'etc/rsyslog.d', 'var/log', 'var/spool/rsyslog', 'run/kamailio', 'db']) mkdirSync(path.join(root, d), { recursive: true });
-  copyFileSync('/etc/os-release', path.join(root, 'etc/os-release'));
-  copyFileSync(STOCK_CFG, path.join(root, 'etc/kamailio/kamailio.cfg'));
-  writeFileSync(
-    path.join(root, 'etc/kamailio/kamailio-local.cfg'),
-    `#!define WITH_AUTH\n#!define WITH_ANTIFLOOD\n#!define DBURL "text://${path.join(root, 'db')}"\nloadmodule "db_text.so"\n`,
-  );
-  copyFileSync('/usr/share/kamailio/dbtext/kamailio/version', path.join(root, 'db/version'));
-  writeFileSync(
-    path.join(root, 'db/subscriber'),
-    'id(int,auto) username(string) domain(string) password(string) ha1(string) ha1b(string) \n' +
-      Object.entries(USERS).map(([u, p], i) => `${i + 1}:${u}:${SERVER}:${p}:-:-:\n`).join(''),
-  );
-  // fail2ban's own files, as the package installs them; nothing of ours, no jail.local.
-  cpSync('/etc/fail2ban', path.join(root, 'etc/fail2ban'), { recursive: true });
-  for (const f of ['jail.local', 'filter.d/voip-asterisk.conf', 'filter.d/voip-freeswitch.conf', 'filter.d/voip-kamailio.conf', 'action.d/voip-f2b-mail.conf']) {
-    rmSync(path.join(root, 'etc/fail2ban', f), { force: true });
-  }
-  writeFileSync(
-    path.join(root, 'etc/fail2ban/fail2ban.local'),
-    `[Definition]\nlogtarget = ${tmp}/fail2ban.log\nsocket = ${tmp}/f2b.sock\npidfile = ${tmp}/f2b.pid\ndbfile = ${tmp}/f2b.sqlite3\n`,
-  );
+  lab.makeRoot(USERS);
+  ({ tmp, root } = lab);
 
   // 2. The tool, as an admin runs it (defaults but the whitelist).
   const r = runCli(['--root', root, '--services', 'kamailio', '--kamailio-auth-log', '--whitelist', PEERS.fri, '--yes', '--json'], { env: CLI_ENV });
@@ -223,62 +128,11 @@ test('setup: stock kamailio.cfg configured by the CLI; kamailio, rsyslogd and fa
   const check = sh('/usr/sbin/kamailio', ['-c', '-f', path.join(root, 'etc/kamailio/kamailio.cfg')], { timeoutMs: 30000 });
   assert.equal(check.status, 0, `kamailio -c on the tool's kamailio.cfg: ${check.stderr}`);
 
-  // 3. The network: a bridge inside the server namespace, one veth per peer.
-  namespaces = [SRV, ...Object.keys(PEERS).map((p) => ns(p as PeerName))];
-  ip(['netns', 'add', SRV]);
-  ip(['-n', SRV, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
-  ip(['-n', SRV, 'addr', 'add', `${SERVER}/27`, 'dev', 'br0']);
-  ip(['-n', SRV, 'link', 'set', 'br0', 'up']);
-  ip(['-n', SRV, 'link', 'set', 'lo', 'up']);
-  for (const [p, addr] of Object.entries(PEERS) as Array<[PeerName, string]>) {
-    ip(['netns', 'add', ns(p)]);
-    ip(['-n', ns(p), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `v-${p}`, 'netns', SRV]);
-    ip(['-n', SRV, 'link', 'set', `v-${p}`, 'master', 'br0', 'up']);
-    ip(['-n', ns(p), 'addr', 'add', `${addr}/27`, 'dev', 'eth0']);
-    ip(['-n', ns(p), 'link', 'set', 'eth0', 'up']);
-    ip(['-n', ns(p), 'link', 'set', 'lo', 'up']);
-  }
-
-  // 4. A mount namespace for the server side: its own /dev (with /dev/log), /var/log and /run.
-  const script = [
-    'set -e',
-    'mkdir -p "$1/olddev"',
-    'mount --bind /dev "$1/olddev"',
-    'mount -t tmpfs -o mode=755 h8kdev /dev',
-    'for n in null zero full random urandom tty; do touch /dev/$n; mount --bind "$1/olddev/$n" /dev/$n; done',
-    'mkdir /dev/shm /dev/pts && mount -t tmpfs -o mode=1777 h8kshm /dev/shm',
-    'ln -s /proc/self/fd /dev/fd',
-    'umount "$1/olddev"',
-    'mount --bind "$2/var/log" /var/log',
-    'mount --bind "$2/run" /run',
-    'echo ready',
-    'exec sleep 3600',
-  ].join('\n');
-  holder = spawn('ip', ['netns', 'exec', SRV, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'holder', tmp, root], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let hout = '';
-  holder.stdout!.on('data', (d: Buffer) => (hout += d.toString()));
-  holder.stderr!.on('data', (d: Buffer) => (hout += d.toString()));
-  assert.ok(await waitFor(() => hout.includes('ready') || holder!.exitCode !== null, 10000), 'the mount namespace is ready');
-  assert.ok(hout.includes('ready'), `mount namespace: ${hout}`);
-
-  // 5. rsyslogd (the tool's rule), kamailio, fail2ban-server: all inside.
-  writeFileSync(
-    path.join(tmp, 'rsyslog.conf'),
-    `module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")\nglobal(workDirectory="${root}/var/spool/rsyslog")\n$IncludeConfig ${root}/etc/rsyslog.d/*.conf\n`,
-  );
-  start('rsyslogd', ...inServer('/usr/sbin/rsyslogd', ['-n', '-f', path.join(tmp, 'rsyslog.conf'), '-i', path.join(tmp, 'rsyslogd.pid')]));
-  assert.ok(await waitFor(() => serverSh('test', ['-S', '/dev/log']).status === 0, 10000), 'rsyslogd listens on the private /dev/log');
-  const kam = start('kamailio', ...inServer('/usr/sbin/kamailio', ['-DD', '-f', path.join(root, 'etc/kamailio/kamailio.cfg'), '-P', path.join(tmp, 'kamailio.pid'), '-m', '64', '-M', '8']), {
-    cwd: path.join(root, 'etc/kamailio'),
-  });
-  const f2bd = start('fail2ban-server', ...inServer('/usr/bin/fail2ban-server', ['-f', '-x', '-c', path.join(root, 'etc/fail2ban')]));
-  let up = false;
-  for (let i = 0; i < 60 && !up; i++) {
-    assert.equal(f2bd.exitCode, null, `fail2ban-server exited: ${outputOf(f2bd)}`);
-    up = /voip-kamailio, voip-kamailio-pike/.test(f2b('status').stdout);
-    if (!up) await sleep(500);
-  }
-  assert.ok(up, `fail2ban runs both jails: ${f2b('status').stdout}${outputOf(f2bd)}`);
+  // 3. The network and the server's own mount namespace; 4. rsyslogd (the tool's rule), kamailio,
+  // fail2ban-server: all inside.
+  await lab.network();
+  const { kam } = await lab.startServers();
+  firstKamailio = kam;
   // Kamailio answers: a REGISTER without credentials is challenged (not a failure).
   let ready = false;
   for (let i = 0; i < 20 && !ready; i++) {
@@ -292,7 +146,7 @@ test('setup: stock kamailio.cfg configured by the CLI; kamailio, rsyslogd and fa
 });
 
 test('the whitelisted friend: every wrong password answered, never throttled, never banned', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   const n = MAXRETRY + 3;
   const r = await sip('fri', { user: 'carol', password: 'wrong', failures: n, timeoutMs: 2000 });
   assert.deepEqual(r.attempts.filter((a) => a.kind === 'digest').map((a) => a.status), Array(n).fill(401));
@@ -304,7 +158,7 @@ test('the whitelisted friend: every wrong password answered, never throttled, ne
 });
 
 test('a phone with one typo: its burst counts once, and the fixed password registers', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   const dir = path.join(tmp, 'baresip');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.pho}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
@@ -324,7 +178,7 @@ test('a phone with one typo: its burst counts once, and the fixed password regis
 });
 
 test('svcrack: at most maxretry guesses answered, the weak password not found, banned in the firewall', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   // 404 passwords, the account's weak one 30th (as in the issue's measurement).
   const words = Array.from({ length: 404 }, (_, i) => (i === 29 ? USERS.alice : `guess${i + 1}`));
   writeFileSync(path.join(tmp, 'words.txt'), `${words.join('\n')}\n`);
@@ -356,7 +210,7 @@ test('svcrack: at most maxretry guesses answered, the weak password not found, b
 });
 
 test('svcrack against a challenge with qop (every guess really checked): at most maxretry answered, the weak password not found', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   // Without qop in the challenge (the stock auth_challenge flags "0") sipvicious answers with
   // malformed credentials, which are counted but never checked. An admin who offers qop (flags
   // "1") gets guesses that are checked for real: the throttle is what keeps the password safe.
@@ -369,8 +223,7 @@ test('svcrack against a challenge with qop (every guess really checked): at most
   const cfg = readFileSync(cfgPath, 'utf8');
   assert.equal((cfg.match(/auth_challenge\("\$fd", "1"\);/g) ?? []).length, 2, 'the stock challenge and our repeat challenge both offer qop');
   // kamailio restarted on it (its counters start empty).
-  const old = started.find((x) => x.what === 'kamailio')!;
-  await stopPid(old.child.pid!);
+  await stopPid(firstKamailio!.pid!);
   const kam = start('kamailio (qop)', ...inServer('/usr/sbin/kamailio', ['-DD', '-f', cfgPath, '-P', path.join(tmp, 'kamailio.pid'), '-m', '64', '-M', '8']), { cwd: path.join(root, 'etc/kamailio') });
   let ready = false;
   for (let i = 0; i < 20 && !ready; i++) {
@@ -404,7 +257,7 @@ test('svcrack against a challenge with qop (every guess really checked): at most
 });
 
 test('svwar learns nothing; a flood is banned at once by the pike jail; svmap\'s single probe is not', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   // The stock script silently drops svwar's User-Agent "friendly-scanner" (svwar then stops at
   // its first unanswered probe); svwar's compact mode, which sends none, cannot parse the replies.
   // So svwar runs as an attacker runs it: with another User-Agent (one changed default), and
@@ -446,7 +299,7 @@ test('svwar learns nothing; a flood is banned at once by the pike jail; svmap\'s
 });
 
 test('guessing spread over 5 addresses x 3 guesses on one account (right password 15th): the account is locked, not cracked', async (t) => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   // Real digests (sip-client), each a checked guess (rc -2), 3 per address: under maxretry each.
   const list = Array.from({ length: 15 }, (_, i) => (i === 14 ? USERS.dave : `spread${i + 1}`));
   const statuses: Array<number | null> = [];
@@ -468,7 +321,7 @@ test('guessing spread over 5 addresses x 3 guesses on one account (right passwor
 });
 
 test('at the end: banned exactly the password guesser and the flood; the friend and the phone never', () => {
-  assert.ok(tmp && holder?.pid && kamailioUp, 'setup succeeded');
+  assert.ok(lab.up && kamailioUp, 'setup succeeded');
   const all = [...banned('voip-kamailio'), ...banned('voip-kamailio-pike')];
   for (const p of ['atk', 'qop', 'fld'] as const) assert.ok(all.includes(PEERS[p]), `${p} banned`);
   for (const p of ['fri', 'pho', 'map'] as const) {
