@@ -21,7 +21,7 @@ import { readSecretFile } from '../adapters/secret-file.ts';
 import { checkLapiCa, parseCredentials, type CrowdsecCredentials, type ServerTls } from '../core/crowdsec.ts';
 import { DOCTOR_DEFAULT_LINES, formatDoctorCompact, type DoctorReport } from '../core/doctor/report.ts';
 import { configKnownGood, fail2banConfigFingerprint, recordConfigGood } from '../adapters/config-verified.ts';
-import { backupPath, readManifest, sha256, writeManifest } from '../adapters/manifest.ts';
+import { backupPath, readManifest, sha256, writeManifest, type Manifest } from '../adapters/manifest.ts';
 import { checkSettings, keptSettings, parseStoredSettings, settingsFromEdits, settingsFromJail, settingKeys, settingsOf, withStoredSettings, type Settings } from '../core/settings.ts';
 import { iniRecord } from '../core/admin-edits.ts';
 import { JAIL_LOCAL } from '../core/paths.ts';
@@ -202,16 +202,17 @@ async function installHost(options: InstallOptions, ctx: Context, interview?: In
 
 /** Step 2: the options over the last run's settings, the admin's jail.local before the tool, and their [DEFAULT] edits since. */
 async function settleSettings(ctx: Context, options: InstallOptions): Promise<Settled> {
-  const stored = await storedSettings(ctx);
+  const disk = await onDisk(ctx);
+  const stored = storedSettingsOf(ctx, disk);
   const reset = Boolean(options.resetSettings);
   options = withStoredSettings(options, stored, reset);
   // A first install over the admin's own jail.local: an omitted flag keeps their [DEFAULT] value
   // (bantime, findtime, maxretry, repeat offenders), as "kept as they are" in the plan.
-  if (stored === null) options = withStoredSettings(options, await adminBaseline(ctx), false);
+  if (stored === null) options = withStoredSettings(options, await adminBaseline(ctx, disk), false);
   // Keys of [DEFAULT] the admin changed since the tool last wrote jail.local: theirs too (an
   // omitted flag keeps the edit; the plan names a flag's change; a default of ours is refused).
-  const adminEdited = await editedDefaults(ctx);
-  if (adminEdited.length) options = withStoredSettings(options, settingsFromEdits(await ctx.fs.readText(JAIL_LOCAL), adminEdited), false);
+  const adminEdited = editedDefaults(disk);
+  if (adminEdited.length) options = withStoredSettings(options, settingsFromEdits(disk.jail, adminEdited), false);
   return { options, stored, reset, adminEdited };
 }
 
@@ -359,7 +360,22 @@ async function doctorAfterInstall(ctx: Context, options: InstallOptions, report:
  * version, which stored none) what jail.local's managed keys say; null before the first install.
  */
 export async function storedSettings(ctx: Context): Promise<Settings | null> {
-  const { manifest, text } = await readManifest(ctx.fs);
+  return storedSettingsOf(ctx, await onDisk(ctx));
+}
+
+/** The manifest and jail.local as a run finds them, read once for the settings step. */
+interface OnDisk {
+  manifest: Manifest;
+  /** The manifest's text (null: there is none). */
+  text: string | null;
+  jail: string | null;
+}
+
+async function onDisk(ctx: Context): Promise<OnDisk> {
+  return { ...(await readManifest(ctx.fs)), jail: await ctx.fs.readText(JAIL_LOCAL) };
+}
+
+function storedSettingsOf(ctx: Context, { manifest, text, jail }: OnDisk): Settings | null {
   if (manifest.settings) {
     const { settings, problems } = parseStoredSettings(manifest.settings);
     for (const p of problems) ctx.log.warn(p);
@@ -368,7 +384,7 @@ export async function storedSettings(ctx: Context): Promise<Settings | null> {
   // No manifest: a first install. A journal (`pending`) without settings: a first run was
   // interrupted, and jail.local may still be the admin's own, not ours: no baseline either.
   if (text === null || manifest.pending) return null;
-  return settingsFromJail(await ctx.fs.readText(JAIL_LOCAL));
+  return settingsFromJail(jail);
 }
 
 /**
@@ -376,16 +392,12 @@ export async function storedSettings(ctx: Context): Promise<Settings | null> {
  * before the tool (its backup once the tool has touched it): its [DEFAULT] values that a flag
  * could set are the baseline (null: there was none).
  */
-async function adminBaseline(ctx: Context): Promise<Settings | null> {
-  const { manifest } = await readManifest(ctx.fs);
+async function adminBaseline(ctx: Context, { manifest, jail: now }: OnDisk): Promise<Settings | null> {
   const entry = manifest.files.find((f) => f.path === JAIL_LOCAL);
   if (entry && !entry.existed) return null;
-  let jail = await ctx.fs.readText(entry ? (entry.backup ?? backupPath(JAIL_LOCAL)) : JAIL_LOCAL);
-  if (jail === null && entry) {
-    // Killed before its backup was made: jail.local is still the original (recovery makes the backup).
-    const now = await ctx.fs.readText(JAIL_LOCAL);
-    if (now !== null && entry.sha256 === sha256(now)) jail = now;
-  }
+  let jail = entry ? await ctx.fs.readText(entry.backup ?? backupPath(JAIL_LOCAL)) : now;
+  // Killed before its backup was made: jail.local is still the original (recovery makes the backup).
+  if (jail === null && entry && now !== null && entry.sha256 === sha256(now)) jail = now;
   return jail === null ? null : settingsFromJail(jail);
 }
 
@@ -393,11 +405,9 @@ async function adminBaseline(ctx: Context): Promise<Settings | null> {
  * The [DEFAULT] keys of jail.local (lower case) whose value is not what the tool last wrote
  * there (the manifest's per-key record): the admin's edits since. None without a record.
  */
-async function editedDefaults(ctx: Context): Promise<string[]> {
-  const { manifest } = await readManifest(ctx.fs);
+function editedDefaults({ manifest, jail }: OnDisk): string[] {
   const f = manifest.files.find((x) => x.path === JAIL_LOCAL);
   const rec = f?.lastWritten?.sections;
-  const jail = await ctx.fs.readText(JAIL_LOCAL);
   if (!rec || jail === null || f?.lastWritten?.sha256 === sha256(jail)) return [];
   const wrote = Object.hasOwn(rec, 'DEFAULT') ? rec.DEFAULT! : {};
   const now = iniRecord(jail);
