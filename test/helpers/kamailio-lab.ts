@@ -38,8 +38,8 @@ export interface KamailioLab<P extends string> {
   banned(jail: string): string[];
   /** Starts a long-running process; it is stopped by its PID in close(). */
   start(what: string, cmd: string, args: string[], o?: { cwd?: string }): ChildProcess;
-  /** Runs a program in a peer's namespace to its end (bounded). */
-  runIn(peer: P, cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; out: string; ms: number }>;
+  /** Runs a program in a peer's namespace to its end (bounded), or until its output matches `until`. */
+  runIn(peer: P, cmd: string, args: string[], timeoutMs: number, cwd?: string, until?: RegExp): ReturnType<typeof runInNamespace>;
   /** 1. The --root tree, as an admin's server: stock files, the admin's local settings, `users` (name → password). */
   makeRoot(users: Record<string, string>): void;
   /** 2. The network and the server's mount namespace. */
@@ -99,7 +99,7 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
       started.push({ what, child });
       return child;
     },
-    runIn: (peer, cmd, args, timeoutMs, cwd = tmp) => runInNamespace(ns(peer), cmd, args, timeoutMs, cwd),
+    runIn: (peer, cmd, args, timeoutMs, cwd = tmp, until) => runInNamespace(ns(peer), cmd, args, timeoutMs, cwd, until),
     makeRoot(users) {
       const taken = sh('ip', ['netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith(`${prefix}-`));
       assert.deepEqual(taken, [], `no ${prefix}-* namespace is left from an earlier run`);

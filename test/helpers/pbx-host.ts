@@ -38,9 +38,9 @@ export interface PbxHost {
   start(what: string, cmd: string, args: string[]): ChildProcess & { output(): string };
   /**
    * Runs a program in a peer's namespace to its end (bounded), with its output and time; its
-   * `stop()` ends it early (SIGTERM to that process).
+   * `stop()` ends it early (SIGTERM to that process), and so does its output matching `until`.
    */
-  peer(name: string, cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void };
+  peer(name: string, cmd: string, args: string[], timeoutMs: number, cwd?: string, until?: RegExp): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void };
   close(): Promise<void>;
 }
 
@@ -193,7 +193,7 @@ export async function makePbxHost(prefix: string, server: string, peers: Record<
       started.push({ what, child });
       return Object.assign(child, { output: () => out });
     },
-    peer: (name, cmd, args, timeoutMs, cwd = REPO) => runInNamespace(`${prefix}-${name}`, cmd, args, timeoutMs, cwd),
+    peer: (name, cmd, args, timeoutMs, cwd = REPO, until) => runInNamespace(`${prefix}-${name}`, cmd, args, timeoutMs, cwd, until),
     close,
   };
 }

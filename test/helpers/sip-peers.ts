@@ -1,11 +1,12 @@
 /**
  * The peers of the real scanner tests, as they behave against any PBX in a PBX host
- * (test/helpers/pbx-host.ts): a phone (baresip), a monitoring system sending OPTIONS, and
- * guessing spread over several addresses (svcrack, a few passwords each).
+ * (test/helpers/pbx-host.ts): a phone (baresip, also in the Kamailio lab), a monitoring system
+ * sending OPTIONS, and guessing spread over several addresses (svcrack, a few passwords each).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PbxHost } from './pbx-host.ts';
+import { sleep } from './system.ts';
 
 /**
  * The cast of the scanner tests (52 against Asterisk, 53 against FreeSWITCH): the server's
@@ -37,12 +38,20 @@ export const SCANNER_CAST = (() => {
 })();
 
 /**
+ * baresip's line for the final answer to its REGISTER (`reg: sip:…: 401 Unauthorized (…)`, `…
+ * {0/UDP/v4} 200 OK (…)`). A phone whose burst the guard paused gets no answer to its resends
+ * until the pause ends, so a fixed run time (it was 3 s) could end before any answer came.
+ */
+const REGISTERED_OR_REFUSED = / [2-6]\d\d [^\n]*\n/;
+
+/**
  * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
- * runs it once (3 s) with that password and returns its output; `stay(pw, seconds)` leaves it
- * running (registered) for `seconds`, its `stop()` ends it (it unregisters when it quits).
+ * runs it with that password until the server's final answer (at least 3 s, at most 20 s) and
+ * returns its output; `stay(pw, seconds)` leaves it running (registered) for `seconds`, its `stop()` ends it
+ * (it unregisters when it quits).
  */
 export function baresipPhone(
-  host: PbxHost,
+  host: Pick<PbxHost, 'tmp' | 'peer'>,
   peer: string,
   addr: string,
   server: string,
@@ -55,7 +64,12 @@ export function baresipPhone(
   return {
     async register(password) {
       writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);
-      return (await host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000)).out;
+      const t0 = Date.now();
+      const { out } = await host.peer(peer, '/usr/bin/baresip', ['-f', dir, '-t', '20'], 30000, undefined, REGISTERED_OR_REFUSED);
+      // At least 3 s a run, as before: the next run right after a typo's burst (15-16 REGISTERs)
+      // would be a flood to Kamailio's stock pike (16 requests per 2 s), not a phone restarted.
+      await sleep(3000 - (Date.now() - t0));
+      return out;
     },
     stay(password, seconds) {
       writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${server}>;auth_pass=${password};regint=600\n`);

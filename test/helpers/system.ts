@@ -88,16 +88,20 @@ export async function waitForValue<T>(what: string, fn: () => T | undefined | fa
 
 /**
  * Runs `cmd` in the network namespace `ns` to its end (killed after `timeoutMs`): its exit code,
- * output and time; `stop()` ends it early. `ip netns exec` execs the program: the child's PID is
- * the program's.
+ * output and time; `stop()` ends it early, and so does its output matching `until` (SIGTERM, as
+ * `stop()`). `ip netns exec` execs the program: the child's PID is the program's.
  */
-export function runInNamespace(ns: string, cmd: string, args: string[], timeoutMs: number, cwd: string): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void } {
+export function runInNamespace(ns: string, cmd: string, args: string[], timeoutMs: number, cwd: string, until?: RegExp): Promise<{ code: number | null; out: string; ms: number }> & { stop(): void } {
   const t0 = Date.now();
   const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) => {
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const read = (d: Buffer): void => {
+      out += d.toString();
+      if (until?.test(out)) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);

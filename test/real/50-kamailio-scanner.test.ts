@@ -27,12 +27,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, runCli } from '../helpers/cli.ts';
 import { STOCK_KAMAILIO_CFG as STOCK_CFG, kamailioLab, outputOf } from '../helpers/kamailio-lab.ts';
 import { assertRealHost, sh, sleep, stopPid, waitFor } from '../helpers/system.ts';
 import type { SipRunOptions, SipRunResult } from '../helpers/sip-client.ts';
+import { baresipPhone } from '../helpers/sip-peers.ts';
 
 const SERVER = '198.51.100.33';
 const PEERS = {
@@ -159,19 +160,13 @@ test('the whitelisted friend: every wrong password answered, never throttled, ne
 
 test('a phone with one typo: its burst counts once, and the fixed password registers', async (t) => {
   assert.ok(lab.up && kamailioUp, 'setup succeeded');
-  const dir = path.join(tmp, 'baresip');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config'), `module_path\t/usr/lib/baresip/modules\nsip_listen\t${PEERS.pho}:5060\nsip_trans_def\tudp\nmodule\tg711.so\nmodule_app\taccount.so\n`);
-  writeFileSync(path.join(dir, 'contacts'), '');
-  const account = (pw: string) => writeFileSync(path.join(dir, 'accounts'), `<sip:bob@${SERVER}>;auth_pass=${pw};regint=600\n`);
-  account('bob-Pass-2O26'); // an O for a 0
-  const typo = await runIn('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  const phone = baresipPhone({ tmp, peer: (name, cmd, args, ms, cwd, until) => lab.runIn(name as PeerName, cmd, args, ms, cwd, until) }, 'pho', PEERS.pho, SERVER, 'bob');
+  const typo = { out: await phone.register('bob-Pass-2O26') }; // an O for a 0
   assert.match(typo.out, /401 Unauthorized/, typo.out);
   assert.ok(await waitFor(() => logged('failure', PEERS.pho).length >= 1, 5000));
   await sleep(500);
   assert.equal(logged('failure', PEERS.pho).length, 1, `one typo counts once:\n${logged('failure', PEERS.pho).join('\n')}`);
-  account(USERS.bob);
-  const fixed = await runIn('pho', '/usr/bin/baresip', ['-f', dir, '-t', '3'], 20000);
+  const fixed = { out: await phone.register(USERS.bob) };
   assert.match(fixed.out, /200 OK/, `the fixed password registers: ${fixed.out}`);
   assert.ok(!banned('voip-kamailio').includes(PEERS.pho));
   t.diagnostic(`phone: a burst of identical wrong REGISTERs counted as ${logged('failure', PEERS.pho).length} failure; fixed password: 200 OK`);
