@@ -52,6 +52,11 @@ export interface PbxServer extends PbxHost {
   inBanSet(addr: string): boolean;
   /** The guard holds `addr` paused (its nftables set, or its ipset). */
   paused(addr: string): boolean;
+  /**
+   * Waits (bounded) until the guard's pause of `addr`'s last failure has come and gone, as a phone
+   * retrying later: the pause is set once fail2ban has read the failure, and lasts 2 s from then.
+   */
+  pastPause(addr: string): Promise<void>;
   /** fail2ban's log in the server host ('' when absent). */
   f2bLog(): string;
   /** fail2ban's last 20 lines about `addr` or the guard (for assertion messages). */
@@ -81,6 +86,8 @@ export function edit(file: string, from: string | RegExp, to: string): void {
 function serverOf(host: PbxHost, server: string, jail: string, pbx: PbxServer['pbx'], console: (cmd: string) => Exec): PbxServer {
   const f2b = (...args: string[]): Exec => host.exec('fail2ban-client', args, { timeoutMs: 30000 });
   const f2bLog = (): string => host.read('/var/log/fail2ban.log') ?? '';
+  const paused = (addr: string): boolean =>
+    inNftSet(host.exec('nft', ['list', 'set', 'inet', `f2bg-${jail}`, 'p4']).stdout, addr) || host.exec('ipset', ['test', `f2bg-${jail}4`, addr]).status === 0;
   return {
     ...host,
     server,
@@ -90,7 +97,11 @@ function serverOf(host: PbxHost, server: string, jail: string, pbx: PbxServer['p
     f2b,
     banned: () => /Banned IP list:\s*(.*)$/m.exec(f2b('status', jail).stdout)?.[1]?.split(/\s+/).filter(Boolean) ?? [],
     inBanSet: (addr) => host.exec('ipset', ['test', `f2b-${jail}4`, addr]).status === 0 || inNftSet(host.exec('nft', ['list', 'set', 'inet', `f2b-${jail}`, 'a4']).stdout, addr),
-    paused: (addr) => inNftSet(host.exec('nft', ['list', 'set', 'inet', `f2bg-${jail}`, 'p4']).stdout, addr) || host.exec('ipset', ['test', `f2bg-${jail}4`, addr]).status === 0,
+    paused,
+    async pastPause(addr) {
+      await waitFor(() => paused(addr), 3000);
+      assert.ok(await waitFor(() => !paused(addr), 10000), `${addr}: the guard's pause ended`);
+    },
     f2bLog,
     f2bLines: (addr) => f2bLog().split('\n').filter((l) => l.includes(addr) || l.includes('guard')).slice(-20).join('\n'),
     async sip(peer, o) {

@@ -129,7 +129,7 @@ test('a misconfigured phone behind the same address (12 wrong passwords, retryin
   const t0 = Date.now();
   const before = failures(PEERS.off);
   for (let i = 0; i < 12; i++) {
-    await sleep(2100); // past the pause of its last failure, as a phone retrying later
+    await host!.pastPause(PEERS.off); // past the pause of its last failure, as a phone retrying later
     const r = await sip('off', { user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 });
     assert.deepEqual(r.attempts.map((a) => a.status), [401, 401], `attempt ${i + 1} answered: the office is not banned`);
   }
@@ -267,7 +267,7 @@ test('FreeSWITCH: the guard learns the office from show registrations; the misco
 
     // The misconfigured phone: 12 wrong passwords, each after the pause.
     for (let i = 0; i < 12; i++) {
-      await sleep(2100);
+      await fsHost!.pastPause(PEERS.off);
       const res: SipRunResult = await fsHost!.sip('off', { user: '1003', password: 'lobby-Pass-2O26', failures: 1, timeoutMs: 2000 });
       assert.deepEqual(res.attempts.map((a) => a.status), [401, 403], `attempt ${i + 1} answered: ${JSON.stringify(res)}`);
     }
