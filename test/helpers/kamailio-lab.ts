@@ -17,6 +17,8 @@ import { runInNamespace, sh, sleep, stopPid, waitFor } from './system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 
 export const STOCK_KAMAILIO_CFG = path.join(REPO, 'test/fixtures/upstream/kamailio/kamailio.cfg');
+/** The tool's state directory on the host: the lab's servers never write it (the guard's office state goes there). */
+const HOST_STATE = '/var/lib/voip-f2b-install';
 
 /** A started process's output so far. */
 export const outputOf = (c: ChildProcess): string => (c as unknown as { output: string }).output;
@@ -56,6 +58,7 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
   let holder: ChildProcess | null = null;
   const started: Array<{ what: string; child: ChildProcess }> = [];
   let namespaces: string[] = [];
+  let hostState: boolean | null = null;
   const srv = `${prefix}-srv`;
   const ns = (p: P): string => `${prefix}-${p}`;
   const ip = (args: string[]): void => void sh('ip', args, { check: true, timeoutMs: 10000 });
@@ -105,7 +108,8 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
       assert.deepEqual(taken, [], `no ${prefix}-* namespace is left from an earlier run`);
       tmp = mkdtempSync(path.join(tmpdir(), `voip-f2b-${prefix}-`));
       root = path.join(tmp, 'root');
-      for (const d of ['etc/kamailio', 'etc/rsyslog.d', 'var/log', 'var/spool/rsyslog', 'run/kamailio', 'db']) mkdirSync(path.join(root, d), { recursive: true });
+      hostState = existsSync(HOST_STATE);
+      for (const d of ['etc/kamailio', 'etc/rsyslog.d', 'var/log', 'var/lib', 'var/spool/rsyslog', 'run/kamailio', 'db']) mkdirSync(path.join(root, d), { recursive: true });
       copyFileSync('/etc/os-release', path.join(root, 'etc/os-release'));
       copyFileSync(STOCK_KAMAILIO_CFG, path.join(root, 'etc/kamailio/kamailio.cfg'));
       writeFileSync(
@@ -143,7 +147,8 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
         ip(['-n', ns(p), 'link', 'set', 'eth0', 'up']);
         ip(['-n', ns(p), 'link', 'set', 'lo', 'up']);
       }
-      // The server side's mount namespace: its own /dev (with /dev/log), the tree's /var/log and /run.
+      // The server side's mount namespace: its own /dev (with /dev/log), the tree's /var/log, /run
+      // and /var/lib (the guard keeps its office state in /var/lib/voip-f2b-install).
       const script = [
         'set -e',
         'mkdir -p "$1/olddev"',
@@ -155,6 +160,7 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
         'umount "$1/olddev"',
         'mount --bind "$2/var/log" /var/log',
         'mount --bind "$2/run" /run',
+        'mount --bind "$2/var/lib" /var/lib',
         'echo ready',
         'exec sleep 3600',
       ].join('\n');
@@ -203,6 +209,10 @@ export function kamailioLab<P extends string>(prefix: string, server: string, pe
         }
       }
       if (tmp) rmSync(tmp, { recursive: true, force: true });
+      if (hostState === false && existsSync(HOST_STATE)) {
+        rmSync(HOST_STATE, { recursive: true, force: true });
+        problems.push(`the lab wrote the host's ${HOST_STATE} (removed): its servers must keep to the tree`);
+      }
       if (problems.length) throw new Error(`cleanup: ${problems.join('\n')}`);
     },
   };
