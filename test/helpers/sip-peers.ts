@@ -47,8 +47,8 @@ const REGISTERED_OR_REFUSED = / [2-6]\d\d [^\n]*\n/;
 /**
  * baresip registering `user` at `server` from the peer `peer` (listening on `addr`): `register(pw)`
  * runs it with that password until the server's final answer (at least 3 s, at most 20 s) and
- * returns its output; `stay(pw, seconds)` leaves it running (registered) for `seconds`, its `stop()` ends it
- * (it unregisters when it quits).
+ * returns its output; `stay(pw, seconds)` leaves it running (registered) for `seconds`, its
+ * `stop()` ends it (it unregisters when it quits).
  */
 export function baresipPhone(
   host: Pick<PbxHost, 'tmp' | 'peer'>,
