@@ -7,7 +7,7 @@ import { readManifest, removeTemps, sha256, writtenShas, KEPT_SUFFIX, STATE_DIR,
 import type { HostFacts } from '../core/facts.ts';
 import type { UninstallRescue } from '../core/services/types.ts';
 import { iniOnUninstall, iniRecord, type IniUninstall } from '../core/admin-edits.ts';
-import { GUARD_STATE_DIR, GUARD_STATE_FILE, JAIL_LOCAL } from '../core/paths.ts';
+import { GUARD_STATE_DIR, GUARD_STATE_FILE, JAIL_LOCAL, MAIL_STATE_DIR, MAIL_STATE_FILES } from '../core/paths.ts';
 import { CONFIG_VERIFIED } from '../adapters/config-verified.ts';
 import { WATCH_STATE, watchUninstallCommands } from '../core/doctor/watch.ts';
 import { deepestFirst, removeTreeIfEmpty, tail, waitForStatus } from '../adapters/apply.ts';
@@ -144,12 +144,26 @@ async function uninstallHost(options: { purgePackages: boolean; dryRun: boolean;
   // 4. Our own state, so nothing of the tool is left.
   await removeOwnState(ctx, manifest);
   // 5. fail2ban back on its original configuration; running before and not after is a failure.
-  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.length) await restartFail2ban(u);
-  // 6. The guard's offices: runtime state it wrote while the jails ran, and may write until the
-  // restart above stopped them (so removed only now).
+  // (Unless fail2ban itself was purged: other packages the install brought, cron or postfix, do
+  // not stop it, and it would go on running the tool's jails from memory.)
+  if (facts.live && facts.fail2ban.installed && !report.packagesRemoved.includes('fail2ban')) await restartFail2ban(u);
+  // 6. What our actions wrote while the jails ran, and may write until the restart above stopped
+  // them (so removed only now).
+  await removeActionState(ctx);
+  return report;
+}
+
+/** Step 6: the guard's offices and the mail action's pending bans: their own files only (a foreign file keeps its directory). */
+async function removeActionState(ctx: Context): Promise<void> {
   for (const name of await ctx.fs.list(GUARD_STATE_DIR)) if (GUARD_STATE_FILE.test(name)) await ctx.fs.remove(`${GUARD_STATE_DIR}/${name}`);
   await ctx.fs.removeEmptyDir(GUARD_STATE_DIR);
-  return report;
+  for (const jail of await ctx.fs.list(MAIL_STATE_DIR)) {
+    const dir = `${MAIL_STATE_DIR}/${jail}`;
+    if (!(await ctx.fs.stat(dir))?.isDirectory) continue;
+    for (const f of MAIL_STATE_FILES) await ctx.fs.remove(`${dir}/${f}`);
+    await ctx.fs.removeEmptyDir(dir);
+  }
+  await ctx.fs.removeEmptyDir(MAIL_STATE_DIR);
 }
 
 /** One uninstall in progress: the manifest it undoes, what it decided per file, what it reports. */

@@ -92,6 +92,31 @@ test('uninstall: the restored stock config cannot start (sshd trap) and fail2ban
   }
 });
 
+test('uninstall --purge-packages that purges packages other than fail2ban (cron the watch brought) still restarts fail2ban on the restored configuration', async () => {
+  const root = await liveHost();
+  try {
+    await install(opts, testContext(root, { run: host(), live: true }));
+    // The install brought cron (for the watch): its manifest lists it.
+    const manifestPath = path.join(root, 'var/backups/voip-f2b-install/manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { packages: string[] };
+    manifest.packages = ['cron'];
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+    await mkdir(path.join(root, 'run/fail2ban'), { recursive: true });
+    await writeFile(path.join(root, 'run/fail2ban/fail2ban.pid'), `${process.pid}\n`);
+    const run = recordingRunner((c) => {
+      if (c.cmd === 'fail2ban-client' && c.args[0] === 'status') return { stdout: 'Status\n|- Number of jail:\t0\n`- Jail list:\t\n' };
+      return undefined;
+    });
+    const r = await uninstall({ purgePackages: true, dryRun: false, yes: true }, testContext(root, { run, live: true }));
+    assert.deepEqual(r.packagesRemoved, ['cron']);
+    assert.ok(run.lines().some((l) => /^apt-get .*purge cron$/.test(l)), run.lines().join('\n'));
+    assert.ok(run.lines().includes('service fail2ban restart'), `fail2ban no longer runs the tool's jails: ${run.lines().join('\n')}`);
+    assert.deepEqual(r.failures, []);
+  } finally {
+    await removeRoot(root);
+  }
+});
+
 test('uninstall --yes leaves the minimal sshd override so the stock config starts; exit 0', async () => {
   const root = await liveHost();
   try {

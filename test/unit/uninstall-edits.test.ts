@@ -16,7 +16,8 @@ import { uninstall, formatUninstallReport } from '../../src/commands/uninstall.t
 import { sha256 } from '../../src/adapters/manifest.ts';
 import { installOptions } from '../helpers/options.ts';
 import { liveDebian12Root, liveDebian12Runner, removeRoot, snapshot, tempRoot, testContext } from '../helpers/context.ts';
-import { runCli } from '../helpers/cli.ts';
+import { REPO, runCli } from '../helpers/cli.ts';
+import { MAIL_STATE_DIR } from '../../src/core/paths.ts';
 
 const DEBIAN12 = await readFile(new URL('../fixtures/os-release/debian-12', import.meta.url), 'utf8');
 const opts = installOptions({ whitelist: ['203.0.113.7'], yes: true, services: ['asterisk'] });
@@ -317,6 +318,42 @@ test('an uninstall killed after the files and run again: the same result, no sec
     assert.equal(await read(root, JAIL), `${ORIGINAL}\n${MY_JAIL}`);
     assert.equal(await read(root, `${KEPT}.2`), null);
     assert.deepEqual(r.edits.map((e) => e.carried), [['[my-sip]']], 'the carried jail is still said');
+  } finally {
+    await removeRoot(root);
+  }
+});
+
+test("uninstall removes the mail action's state (pending bans, time of its last mail), never a foreign file beside it", async () => {
+  const { mkdir, rm } = await import('node:fs/promises');
+  // The path is the action's own statedir.
+  const action = await readFile(path.join(REPO, 'templates/etc/fail2ban/action.d/voip-f2b-mail.conf'), 'utf8');
+  assert.match(action, new RegExp(`^statedir = ${MAIL_STATE_DIR.replace(/\./g, '\\.')}$`, 'm'));
+  const root = await installed();
+  try {
+    const dir = path.join(root, MAIL_STATE_DIR.slice(1));
+    for (const jail of ['voip-asterisk', 'sshd', 'admins']) await mkdir(path.join(dir, jail), { recursive: true });
+    for (const jail of ['voip-asterisk', 'sshd']) {
+      await put(root, `${MAIL_STATE_DIR.slice(1)}/${jail}/pending`, '2026-12-07 10:00:00  203.0.113.9  5\n');
+      await put(root, `${MAIL_STATE_DIR.slice(1)}/${jail}/last`, '1796640000\n');
+    }
+    await put(root, `${MAIL_STATE_DIR.slice(1)}/admins/notes.txt`, 'mine');
+    await put(root, `${MAIL_STATE_DIR.slice(1)}/admins/last`, '1796640000\n');
+    await uninstall({ purgePackages: false, dryRun: false }, testContext(root));
+    for (const jail of ['voip-asterisk', 'sshd']) assert.equal(await stat(path.join(dir, jail)).catch(() => null), null, `${jail}: gone`);
+    assert.equal(await read(root, `${MAIL_STATE_DIR.slice(1)}/admins/notes.txt`), 'mine', 'a foreign file stays');
+    assert.equal(await read(root, `${MAIL_STATE_DIR.slice(1)}/admins/last`), null);
+    // Without the foreign file, nothing is left at all.
+    await rm(path.join(dir, 'admins/notes.txt'));
+    const again = await installed();
+    try {
+      const dir2 = path.join(again, MAIL_STATE_DIR.slice(1));
+      await mkdir(path.join(dir2, 'voip-asterisk'), { recursive: true });
+      await put(again, `${MAIL_STATE_DIR.slice(1)}/voip-asterisk/pending`, '');
+      await uninstall({ purgePackages: false, dryRun: false }, testContext(again));
+      assert.equal(await stat(dir2).catch(() => null), null, 'the empty statedir is gone');
+    } finally {
+      await removeRoot(again);
+    }
   } finally {
     await removeRoot(root);
   }
