@@ -3,7 +3,9 @@
  * (postfix delivers root@localhost there; nothing leaves the machine) and logs such as syslog,
  * from where they stood when a test began.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { waitFor } from './system.ts';
 
 /** root's local mailbox (mbox). */
 export const ROOT_MBOX = '/var/mail/root';
@@ -31,5 +33,25 @@ export function mailbox(file = ROOT_MBOX): { mark(): void; mails(): string[] } {
     mails() {
       return textFrom(file, start).split(/^From /m).filter(Boolean);
     },
+  };
+}
+
+/**
+ * Remembers `file` (a mailbox) as the test found it; the function returned puts it back once
+ * postfix has delivered what it holds (bounded): the mails the test brought are cut off (the
+ * file truncated to its old size), or the file is removed when there was none.
+ */
+export function asFound(file = ROOT_MBOX): () => Promise<void> {
+  const existed = existsSync(file);
+  const size = sizeOf(file);
+  return async () => {
+    // postqueue fails when postfix is not running: then nothing more is delivered meanwhile.
+    const settled = (): boolean => {
+      const q = spawnSync('postqueue', ['-p'], { encoding: 'utf8', timeout: 10000 });
+      return q.status !== 0 || /Mail queue is empty/.test(q.stdout);
+    };
+    await waitFor(settled, 15000, 250);
+    if (existed && sizeOf(file) > size) truncateSync(file, size);
+    else if (!existed) rmSync(file, { force: true });
   };
 }

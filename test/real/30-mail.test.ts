@@ -11,14 +11,16 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { runCli } from '../helpers/cli.ts';
-import { mailbox, ROOT_MBOX as MBOX } from '../helpers/mailbox.ts';
+import { asFound, mailbox, ROOT_MBOX as MBOX } from '../helpers/mailbox.ts';
 import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, waitForValue as waitFor } from '../helpers/system.ts';
 
 // --no-watch: not this test's subject (55-watch's); the watch would bring cron, which this host may not have.
 const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--no-protect-admin', '--yes', '--no-watch'];
 
-/** root's mailbox, all of it (setup empties it). */
-const mails = mailbox(MBOX).mails;
+/** root's mailbox from where it stood at setup; put back as found at the end. */
+const box = mailbox(MBOX);
+const mails = box.mails;
+const restoreMbox = asFound(MBOX);
 
 function postfixPid(): number | null {
   return pidFromFile('/var/spool/postfix/pid/master.pid');
@@ -30,6 +32,7 @@ after(async () => {
   // uninstall keeps a log that was written to; the test made this one (setup removed any before)
   rmSync('/var/log/asterisk', { recursive: true, force: true });
   const pid = postfixPid();
+  await restoreMbox();
   if (pid) process.kill(pid, 'SIGTERM');
 });
 
@@ -39,7 +42,7 @@ test('setup: no postfix, an empty mailbox, no earlier state', async () => {
   const pid = postfixPid();
   if (pid) process.kill(pid, 'SIGTERM');
   sh('apt-get', ['-q', '-y', 'purge', 'postfix'], { check: true, env: { DEBIAN_FRONTEND: 'noninteractive' } });
-  rmSync(MBOX, { force: true });
+  box.mark();
   rmSync('/var/lib/fail2ban/voip-f2b-mail', { recursive: true, force: true });
   rmSync('/var/lib/fail2ban/fail2ban.sqlite3', { force: true }); // no bans restored from earlier tests
   rmSync('/var/log/asterisk', { recursive: true, force: true });

@@ -19,6 +19,7 @@ import { runCli } from '../helpers/cli.ts';
 import { assertRealHost, dpkgInstalled, pidFromFile, sh, stopFail2ban, stopPid, sleep, waitFor as waitForEvery } from '../helpers/system.ts';
 import { processAlive } from '../../src/adapters/facts.ts';
 import { makeSelfSignedCert } from '../../src/adapters/tls-files.ts';
+import { SSHD_OVERRIDE } from '../../src/core/services/sshd.ts';
 
 const NS = 'h13-llapi';
 const HOST_END = 'h13-lv0';
@@ -37,6 +38,8 @@ const waitFor = (check: () => boolean, timeoutMs: number, everyMs = 200): Promis
 
 let tmp = '';
 let lapi: ChildProcess | null = null;
+/** uninstall --yes leaves the sshd override on a host with no auth log (the sshd trap): removed at the end unless it was there. */
+const overrideWas = existsSync(SSHD_OVERRIDE);
 let installed = false;
 
 after(async () => {
@@ -53,6 +56,7 @@ after(async () => {
   rmSync(SPOOL, { recursive: true, force: true });
   if (existsSync('/var/lib/voip-f2b-install')) rmSync('/var/lib/voip-f2b-install', { recursive: true, force: true });
   if (tmp && tmp.startsWith(tmpdir())) rmSync(tmp, { recursive: true, force: true });
+  if (!overrideWas) rmSync(SSHD_OVERRIDE, { force: true });
 });
 
 const fleetSet = (): string => sh('nft', ['list', 'set', 'ip', 'voip-f2b-crowdsec', 'crowdsec-blacklists']).stdout;

@@ -21,7 +21,8 @@ import { chromium } from 'playwright-core';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, stopPid, waitFor as waitTrue, waitForValue as waitFor } from '../helpers/system.ts';
 import { asteriskStamp } from '../helpers/private-fail2ban.ts';
-import { mailbox, sizeOf, textFrom } from '../helpers/mailbox.ts';
+import { asFound, mailbox, sizeOf, textFrom } from '../helpers/mailbox.ts';
+import { SSHD_OVERRIDE } from '../../src/core/services/sshd.ts';
 
 const SYSLOG = '/var/log/syslog';
 const CRON_FILE = '/etc/cron.d/voip-f2b-install-watch';
@@ -47,8 +48,10 @@ let webDir: string | null = null;
 let rsyslogNewLogs: string[] = [];
 let cronWasInstalled = true;
 let cronWasRunning = false;
-/** root's mailbox from where it stood when the test began. */
+/** root's mailbox from where it stood when the test began; put back as found at the end. */
 const mbox = mailbox();
+const restoreMbox = asFound();
+const overrideWas = existsSync(SSHD_OVERRIDE);
 let syslogStart = 0;
 
 function rsyslogPid(): number | null {
@@ -165,7 +168,7 @@ after(async () => {
   });
   await step('uninstall', () => {
     if (!existsSync(MANIFEST)) return;
-    const r = runCli(['uninstall', ...(cronWasInstalled ? [] : ['--purge-packages'])]);
+    const r = runCli(['uninstall', '--yes', ...(cronWasInstalled ? [] : ['--purge-packages'])]);
     if (r.status !== 0) throw new Error(r.stderr);
   });
   // cron's init script leaves its pid file when cron was purged while stopped by PID.
@@ -173,6 +176,8 @@ after(async () => {
     if (!cronWasInstalled && !dpkgInstalled('cron') && cronPid() === null) rmSync('/run/crond.pid', { force: true });
   });
   await step('stop fail2ban', () => stopFail2ban());
+  await step("root's mailbox as found", () => restoreMbox());
+  await step('the sshd override uninstall --yes left', () => overrideWas || rmSync(SSHD_OVERRIDE, { force: true }));
   await step('asterisk logs', () => rmSync('/var/log/asterisk', { recursive: true, force: true }));
   await step('stop rsyslog', () => (rsyslogStartedPid ? stopPid(rsyslogPid() ?? rsyslogStartedPid) : undefined));
   await step('rsyslog logs', () => {
@@ -327,7 +332,9 @@ test('uninstall removes the cron entry, the program\'s copy and the watch\'s sta
     const pid = cronPid();
     if (pid) await stopPid(pid);
   }
-  const r = runCli(['uninstall', ...(cronWasInstalled ? [] : ['--purge-packages'])]);
+  // --yes: on a host without an auth log the restored stock sshd jail cannot start (15-crash-heal's
+  // subject); uninstall then leaves its override, removed again at the end.
+  const r = runCli(['uninstall', '--yes', ...(cronWasInstalled ? [] : ['--purge-packages'])]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!existsSync(CRON_FILE));
   assert.ok(!existsSync('/usr/local/lib/voip-f2b-install'));
