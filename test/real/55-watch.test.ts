@@ -48,6 +48,9 @@ let webDir: string | null = null;
 let rsyslogNewLogs: string[] = [];
 let cronWasInstalled = true;
 let cronWasRunning = false;
+/** postfix's pid when the test began (the install with --email starts it where it was not running). */
+let postfixWas: number | null = null;
+const postfixPid = (): number | null => pidFromFile('/var/spool/postfix/pid/master.pid');
 /** root's mailbox from where it stood when the test began; put back as found at the end. */
 const mbox = mailbox();
 const restoreMbox = asFound();
@@ -177,6 +180,10 @@ after(async () => {
   });
   await step('stop fail2ban', () => stopFail2ban());
   await step("root's mailbox as found", () => restoreMbox());
+  await step('stop the postfix the install started', () => {
+    const pid = postfixPid();
+    return postfixWas === null && pid ? stopPid(pid) : undefined;
+  });
   await step('the sshd override uninstall --yes left', () => overrideWas || rmSync(SSHD_OVERRIDE, { force: true }));
   await step('asterisk logs', () => rmSync('/var/log/asterisk', { recursive: true, force: true }));
   await step('stop rsyslog', () => (rsyslogStartedPid ? stopPid(rsyslogPid() ?? rsyslogStartedPid) : undefined));
@@ -194,6 +201,7 @@ test('setup: rsyslog running, no earlier install; install with --email puts the 
   rmSync('/var/log/asterisk', { recursive: true, force: true });
   cronWasInstalled = dpkgInstalled('cron');
   cronWasRunning = cronPid() !== null;
+  postfixWas = postfixPid();
   if (rsyslogPid() === null) {
     rsyslogNewLogs = rsyslogTargets().filter((f) => !existsSync(f));
     const r = existsSync('/etc/init.d/rsyslog') ? sh('service', ['rsyslog', 'start']) : sh('/usr/sbin/rsyslogd', []);
