@@ -143,7 +143,6 @@ export function contextPatterns(modules: readonly ServiceModule[] = SERVICE_MODU
   };
 }
 
-
 /** SIP user names, User-Agents and failure kinds found in the lines that caused a ban. */
 export function voipContext(lines: string[], patterns: ContextPatterns = contextPatterns()): VoipContext {
   const users = new Set<string>();

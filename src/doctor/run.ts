@@ -26,7 +26,6 @@ import { checkJail, type DoctorRun } from './jail.ts';
 import { openFilesOnce } from './proc.ts';
 import { reportVerdict, type DoctorCheck, type DoctorOptions, type DoctorReport, type JailDoctor } from '../core/doctor/report.ts';
 
-
 /** 1. Rights and arguments. */
 function checkArguments(options: DoctorOptions, ctx: Context): void {
   // fail2ban's socket and the firewall are root's.

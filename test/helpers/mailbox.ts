@@ -5,10 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { waitFor } from './system.ts';
+import { pidFromFile, waitFor } from './system.ts';
 
 /** root's local mailbox (mbox). */
 export const ROOT_MBOX = '/var/mail/root';
+
+/** The running postfix master's pid (null when it does not run). */
+export const postfixPid = (): number | null => pidFromFile('/var/spool/postfix/pid/master.pid');
 
 /** A file's size in bytes (0 when absent): where a later {@link textFrom} starts. */
 export function sizeOf(file: string): number {

@@ -11,8 +11,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { runCli } from '../helpers/cli.ts';
-import { asFound, mailbox, ROOT_MBOX as MBOX } from '../helpers/mailbox.ts';
-import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, waitForValue as waitFor } from '../helpers/system.ts';
+import { asFound, mailbox, postfixPid, ROOT_MBOX as MBOX } from '../helpers/mailbox.ts';
+import { assertRealHost, dpkgInstalled, fail2banPid, sh, stopFail2ban, waitForValue as waitFor } from '../helpers/system.ts';
 
 // --no-watch: not this test's subject (55-watch's); the watch would bring cron, which this host may not have.
 const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email', 'root@localhost', '--mail-interval', '300', '--no-protect-admin', '--yes', '--no-watch'];
@@ -21,10 +21,6 @@ const ARGS = ['--services', 'asterisk', '--whitelist', '203.0.113.7', '--email',
 const box = mailbox(MBOX);
 const mails = box.mails;
 const restoreMbox = asFound(MBOX);
-
-function postfixPid(): number | null {
-  return pidFromFile('/var/spool/postfix/pid/master.pid');
-}
 
 after(async () => {
   runCli(['uninstall']);

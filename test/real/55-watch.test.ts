@@ -21,7 +21,7 @@ import { chromium } from 'playwright-core';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { assertRealHost, dpkgInstalled, fail2banPid, pidFromFile, sh, stopFail2ban, stopPid, waitFor as waitTrue, waitForValue as waitFor } from '../helpers/system.ts';
 import { asteriskStamp } from '../helpers/private-fail2ban.ts';
-import { asFound, mailbox, sizeOf, textFrom } from '../helpers/mailbox.ts';
+import { asFound, mailbox, postfixPid, sizeOf, textFrom } from '../helpers/mailbox.ts';
 import { SSHD_OVERRIDE } from '../../src/core/services/sshd.ts';
 
 const SYSLOG = '/var/log/syslog';
@@ -50,7 +50,6 @@ let cronWasInstalled = true;
 let cronWasRunning = false;
 /** postfix's pid when the test began (the install with --email starts it where it was not running). */
 let postfixWas: number | null = null;
-const postfixPid = (): number | null => pidFromFile('/var/spool/postfix/pid/master.pid');
 /** root's mailbox from where it stood when the test began; put back as found at the end. */
 const mbox = mailbox();
 const restoreMbox = asFound();
